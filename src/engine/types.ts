@@ -1,0 +1,47 @@
+/**
+ * The hot-path contract. Each capability here has a native (C++ addon) and a
+ * pure-JS implementation with exactly this shape; src/engine/select.ts is the
+ * only module that decides which one runs.
+ */
+
+/**
+ * Many UDP payloads in one buffer, so that one call crosses the JS/C++
+ * boundary per batch. Item i is data[offsets[i] .. offsets[i+1]); its age is
+ * judged against now[i] (seconds since the epoch; may be fractional, the
+ * integer part is used as Fernet does).
+ */
+export interface PayloadBatch {
+  readonly count: number;
+  readonly data: Uint8Array;
+  readonly offsets: Uint32Array; // count + 1 entries
+  readonly now: Float64Array; // count entries
+}
+
+/**
+ * Per-item verdicts. status[i] is a code from src/protocol/reasons.ts (0 =
+ * authentic). For authentic items, plain[plainOffsets[i] .. plainOffsets[i+1])
+ * holds the gunzipped BSON bytes (empty for a header with no payload).
+ * version and headerType are the clear-text header fields (0 when the
+ * datagram was too short to hold them).
+ */
+export interface VerifiedBatch {
+  readonly count: number;
+  readonly status: Uint8Array;
+  readonly version: Uint8Array;
+  readonly headerType: Uint8Array;
+  readonly plain: Uint8Array;
+  readonly plainOffsets: Uint32Array; // count + 1 entries
+}
+
+/** Verifies batches of beacon datagrams with one derived key. */
+export interface BatchVerifier {
+  verify(batch: PayloadBatch): VerifiedBatch;
+}
+
+/** The 32-byte Fernet key: bytes 0-15 sign, 16-31 encrypt. */
+export interface FernetKey {
+  readonly signing: Uint8Array; // 16 bytes
+  readonly encryption: Uint8Array; // 16 bytes
+}
+
+export type EngineName = 'native' | 'js';
