@@ -49,6 +49,12 @@ class Verifier {
   // Verifies one UDP payload. now_sec is the integer clock (Fernet's
   // int(time.time())). On kOk the gunzipped BSON is in out[0..plain_len).
   // A plaintext larger than out_cap (or kMaxInflated) gives kSize.
+  // gunzip follows Python's gzip.decompress exactly, as src/protocol/gzip.ts
+  // does: members are concatenated, NUL bytes between/after members are
+  // skipped, other trailing bytes are kGzip, a CRC32 or ISIZE mismatch is
+  // kGzip. An authentic token whose plaintext gunzips to ZERO bytes
+  // (including an empty plaintext) is kBson: zero bytes on kOk means only
+  // "the header declared no payload".
   // Never allocates; never throws.
   VerifyResult Verify(const uint8_t* data, size_t len, int64_t now_sec,
                       uint8_t* out, size_t out_cap);

@@ -20,7 +20,9 @@ export interface PayloadBatch {
 /**
  * Per-item verdicts. status[i] is a code from src/protocol/reasons.ts (0 =
  * authentic). For authentic items, plain[plainOffsets[i] .. plainOffsets[i+1])
- * holds the gunzipped BSON bytes (empty for a header with no payload).
+ * holds the gunzipped BSON bytes. Zero bytes on an authentic item means the
+ * header declared no payload; an authentic token that gunzips to nothing is
+ * reported as 'bson' by the verifier itself.
  * version and headerType are the clear-text header fields (0 when the
  * datagram was too short to hold them).
  */

@@ -1,0 +1,54 @@
+/**
+ * The step both engines share after verification: BSON to a document, and
+ * the beacon type. The inner `type` wins over the header's; a type other
+ * than 1 or 2 is rejected (MAAS's observer crashes there).
+ */
+import { deserialize } from 'bson';
+import { BEACON_TYPE_NAMES, type BeaconTypeName } from '../protocol/header';
+import { reasonName, type RejectReason } from '../protocol/reasons';
+import type { VerifiedBatch } from './types';
+
+export interface DecodedBeacon {
+  readonly ok: true;
+  readonly version: number;
+  readonly type: BeaconTypeName;
+  /** The BSON document (includes `ulid` and `type`), or null for a header with no payload. */
+  readonly payload: Record<string, unknown> | null;
+}
+
+export interface RejectedBeacon {
+  readonly ok: false;
+  readonly reason: RejectReason;
+}
+
+export type BeaconVerdict = DecodedBeacon | RejectedBeacon;
+
+// Plain objects and arrays, int64 as numbers, as pymongo hands them to json.dumps.
+const BSON_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: true, bsonRegExp: false } as const;
+
+export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
+  const status = batch.status[i]!;
+  if (status !== 0) return { ok: false, reason: reasonName(status) as RejectReason };
+  const version = batch.version[i]!;
+  const start = batch.plainOffsets[i]!;
+  const end = batch.plainOffsets[i + 1]!;
+  if (end === start) {
+    // Zero plaintext bytes from an authentic item means the header declared
+    // no payload (an empty gunzip is reported by the engines as 'bson').
+    const type = BEACON_TYPE_NAMES[batch.headerType[i]!];
+    return type ? { ok: true, version, type, payload: null } : { ok: false, reason: 'type' };
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = deserialize(batch.plain.subarray(start, end), BSON_OPTIONS) as Record<string, unknown>;
+  } catch {
+    return { ok: false, reason: 'bson' };
+  }
+  const type = typeof doc.type === 'number' ? BEACON_TYPE_NAMES[doc.type] : undefined;
+  if (!type) return { ok: false, reason: 'type' };
+  return { ok: true, version, type, payload: doc };
+}
+
+export function rejectReason(verdict: BeaconVerdict): RejectReason | undefined {
+  return verdict.ok ? undefined : verdict.reason;
+}

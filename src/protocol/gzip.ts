@@ -1,0 +1,72 @@
+import { crc32, inflateRawSync } from 'node:zlib';
+
+/**
+ * gunzip with exactly the semantics of Python's `gzip.decompress`, which is
+ * what MAAS runs on a beacon's plaintext: concatenated members are joined,
+ * NUL bytes between and after members are skipped, anything else after a
+ * member is an error, and an empty input gives empty output. Node's
+ * `gunzipSync` differs on the last three, and the native engine follows
+ * this function, so both engines and MAAS agree.
+ *
+ * Returns the bytes, 'gzip' when the input is not valid gzip, or 'size'
+ * when the output would exceed `maxOutput`.
+ */
+export function gunzipLikePython(input: Uint8Array, maxOutput: number): Uint8Array | 'gzip' | 'size' {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  for (;;) {
+    if (pos >= input.length) break;
+    const body = gzipHeaderEnd(input, pos);
+    if (body < 0) return 'gzip';
+    let out: Buffer;
+    let consumed: number;
+    try {
+      const r = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: Math.max(1, maxOutput - total) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      out = r.buffer;
+      consumed = r.engine.bytesWritten;
+    } catch (err) {
+      return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'size' : 'gzip';
+    }
+    const trailer = body + consumed;
+    if (trailer + 8 > input.length) return 'gzip';
+    const view = new DataView(input.buffer, input.byteOffset + trailer, 8);
+    if (view.getUint32(0, true) !== crc32(out) || view.getUint32(4, true) !== out.length >>> 0) return 'gzip';
+    total += out.length;
+    if (total > maxOutput) return 'size';
+    parts.push(out);
+    pos = trailer + 8;
+    while (pos < input.length && input[pos] === 0) pos++;
+  }
+  if (parts.length === 1) return parts[0]!;
+  return Buffer.concat(parts, total);
+}
+
+const FHCRC = 0x02;
+const FEXTRA = 0x04;
+const FNAME = 0x08;
+const FCOMMENT = 0x10;
+
+/** Offset of the deflate data after the RFC 1952 member header at `pos`, or -1. */
+function gzipHeaderEnd(b: Uint8Array, pos: number): number {
+  if (pos + 10 > b.length || b[pos] !== 0x1f || b[pos + 1] !== 0x8b || b[pos + 2] !== 8) return -1;
+  const flags = b[pos + 3]!;
+  // Python ignores the reserved flag bits and does not check FHCRC; so do we.
+  let p = pos + 10;
+  if (flags & FEXTRA) {
+    if (p + 2 > b.length) return -1;
+    p += 2 + (b[p]! | (b[p + 1]! << 8));
+  }
+  if (flags & FNAME) p = skipZeroTerminated(b, p);
+  if (p >= 0 && flags & FCOMMENT) p = skipZeroTerminated(b, p);
+  if (p >= 0 && flags & FHCRC) p += 2;
+  return p >= 0 && p <= b.length ? p : -1;
+}
+
+function skipZeroTerminated(b: Uint8Array, p: number): number {
+  const end = b.indexOf(0, p);
+  return end < 0 ? -1 : end + 1;
+}

@@ -1,0 +1,23 @@
+import { createHash, pbkdf2Sync } from 'node:crypto';
+import type { FernetKey } from '../engine/types';
+
+/** MAAS derives its beacon key with PBKDF2-HMAC-SHA256, an empty salt and 100,000 iterations. */
+export const KDF_ITERATIONS = 100_000;
+
+/**
+ * Derive the Fernet key from the MAAS secret bytes. It costs ~100 ms, so a
+ * process derives it once and passes the result around.
+ */
+export function deriveKey(secret: Uint8Array): FernetKey {
+  if (secret.length === 0) throw new RangeError('the secret is empty');
+  const key = pbkdf2Sync(secret, Buffer.alloc(0), KDF_ITERATIONS, 32, 'sha256');
+  return Object.freeze({ signing: new Uint8Array(key.subarray(0, 16)), encryption: new Uint8Array(key.subarray(16, 32)) });
+}
+
+/**
+ * A short, non-reversible fingerprint of a key for logs and `doctor`: the
+ * first 8 hex digits of SHA-256 over the signing half. Never print the secret.
+ */
+export function keyFingerprint(key: FernetKey): string {
+  return createHash('sha256').update('netbeacon-fingerprint').update(key.signing).update(key.encryption).digest('hex').slice(0, 8);
+}
