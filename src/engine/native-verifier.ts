@@ -1,0 +1,45 @@
+/**
+ * The native BatchVerifier: a thin wrapper over the addon's NativeVerifier
+ * (native/verify_napi.cc), one boundary crossing per batch. The batch shape
+ * is checked here with the same function as the JS engine, so both throw the
+ * same errors for the same bad input; the addon checks again, because it
+ * must never read out of bounds whatever it is handed.
+ */
+import { loadBinding } from './binding';
+import { checkBatch } from './js-verifier';
+import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './types';
+
+/** The addon's verifier class (see native/verify_napi.cc). */
+interface NativeVerifierInstance {
+  verify(data: Uint8Array, offsets: Uint32Array, now: Float64Array, count: number): VerifiedBatch;
+}
+type NativeVerifierClass = new (signing: Uint8Array, encryption: Uint8Array) => NativeVerifierInstance;
+
+/** The addon's verifier class, or an Error saying why it is not available. */
+export function nativeVerifierClass(): NativeVerifierClass | Error {
+  const state = loadBinding();
+  if (!state.ok) return new Error(`the native engine is not available (${state.why}): ${state.detail}`);
+  const cls = state.binding.NativeVerifier;
+  if (typeof cls !== 'function') return new Error(`${state.path} has no NativeVerifier export: rebuild with \`npm run build:native\``);
+  return cls as NativeVerifierClass;
+}
+
+export class NativeBatchVerifier implements BatchVerifier {
+  private readonly native: NativeVerifierInstance;
+
+  constructor(key: FernetKey) {
+    for (const half of ['signing', 'encryption'] as const) {
+      const k: unknown = key[half];
+      if (!(k instanceof Uint8Array)) throw new TypeError(`the ${half} key must be a Uint8Array`);
+      if (k.length !== 16) throw new RangeError(`the ${half} key must be 16 bytes, got ${k.length}`);
+    }
+    const cls = nativeVerifierClass();
+    if (cls instanceof Error) throw cls;
+    this.native = new cls(key.signing, key.encryption);
+  }
+
+  verify(batch: PayloadBatch): VerifiedBatch {
+    checkBatch(batch);
+    return this.native.verify(batch.data, batch.offsets, batch.now, batch.count);
+  }
+}
