@@ -1,4 +1,10 @@
 import type { Command } from 'commander';
+import * as decode from './decode';
+import * as doctor from './doctor';
+import * as encode from './encode';
+import * as observe from './observe';
+import * as replay from './replay';
+import * as topology from './topology';
 
 /** Every subcommand module; order is the order in --help. */
-export const COMMANDS: Array<(program: Command) => void> = [];
+export const COMMANDS: Array<(program: Command) => void> = [observe.register, encode.register, decode.register, doctor.register, replay.register, topology.register];

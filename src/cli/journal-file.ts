@@ -1,0 +1,78 @@
+/**
+ * The I/O half of a journal replay: reads a journal file (or stdin) line by
+ * line and feeds it to a JournalReplay. The format and the correlation are
+ * pure and live in src/agent/.
+ */
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { JournalError, parseJournalLine } from '../agent/journal';
+import { JournalReplay } from '../agent/replay';
+
+export interface ReplayedJournal {
+  /** The name messages use for the input: the path, or "stdin". */
+  readonly source: string;
+  readonly replay: JournalReplay;
+  /**
+   * Set when the journal stopped at a bad line or a read error; the replay
+   * holds everything before it, for the caller to report before failing.
+   */
+  readonly error?: JournalError;
+}
+
+export interface ReadJournalOptions {
+  /** What '-' reads instead of process.stdin (tests). */
+  readonly stdin?: NodeJS.ReadableStream;
+}
+
+/** Replays the journal at `path` ('-' = stdin). Throws E_JOURNAL_IO only if it cannot be opened. */
+export async function replayJournalFile(path: string, opts: ReadJournalOptions = {}): Promise<ReplayedJournal> {
+  const source = path === '-' ? 'stdin' : path;
+  const replay = new JournalReplay();
+  const { lines, close } = await openLines(path, opts);
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      const record = parseJournalLine(text, { source, line });
+      if (record) replay.feed(record, line);
+    }
+    return { source, replay };
+  } catch (err) {
+    if (err instanceof JournalError) return { source, replay, error: err };
+    const e = err as NodeJS.ErrnoException;
+    const after = line === 0 ? '' : ` after line ${line}`;
+    return { source, replay, error: new JournalError('E_JOURNAL_IO', `journal ${source} ${describeFsError(e)}${after}`) };
+  } finally {
+    await close();
+  }
+}
+
+async function openLines(path: string, opts: ReadJournalOptions): Promise<{ lines: AsyncIterable<string>; close: () => Promise<void> }> {
+  if (path === '-') {
+    const rl = createInterface({ input: opts.stdin ?? process.stdin, crlfDelay: Infinity });
+    return { lines: rl, close: async () => rl.close() };
+  }
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new JournalError('E_JOURNAL_IO', `journal ${path} ${describeFsError(err as NodeJS.ErrnoException)}`);
+  }
+  const handle = fh;
+  // readLines closes the file at its end; the explicit close covers an early stop.
+  return { lines: handle.readLines(), close: () => handle.close().catch(() => undefined) };
+}
+
+function describeFsError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'is not readable (permission denied)';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return `cannot be read (${e.code ?? e.message})`;
+  }
+}

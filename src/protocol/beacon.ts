@@ -1,0 +1,47 @@
+/**
+ * Building beacons, and the one-shot decode that the CLI and tests use.
+ * Pure: the key, the clock and the ULID source come from the caller.
+ */
+import { serialize } from 'bson';
+import { gzipSync } from 'node:zlib';
+import { monotonicFactory } from 'ulid';
+import { decodeItem, type BeaconVerdict } from '../engine/decode';
+import type { BatchVerifier } from '../engine/types';
+import { fernetEncrypt, type FernetKeyObjects } from './fernet';
+import { BEACON_TYPES, HEADER_LENGTH, PROTOCOL_VERSION, writeHeader, type BeaconTypeName } from './header';
+
+export interface EncodeOptions {
+  /** Clock in ms since the epoch; stamps the ULID and (in seconds) the token. */
+  readonly nowMs: number;
+  /** A fixed ULID (tests, replies that must reuse one); fresh otherwise. */
+  readonly ulid?: string;
+  readonly iv?: Uint8Array;
+}
+
+const nextUlid = monotonicFactory();
+
+/**
+ * Encode a beacon: v2 header, then a raw Fernet token over gzip (level 9)
+ * of BSON of `{...payload, ulid, type}`, as MAAS builds it.
+ */
+export function encodeBeacon(keys: FernetKeyObjects, type: BeaconTypeName, payload: Record<string, unknown>, opts: EncodeOptions): { bytes: Buffer; ulid: string } {
+  const code = BEACON_TYPES[type];
+  const ulid = opts.ulid ?? nextUlid(opts.nowMs);
+  const bson = serialize({ ...payload, ulid, type: code });
+  const token = fernetEncrypt(keys, gzipSync(bson, { level: 9 }), Math.floor(opts.nowMs / 1000), opts.iv);
+  const bytes = Buffer.allocUnsafe(HEADER_LENGTH + token.length);
+  writeHeader(bytes, PROTOCOL_VERSION, code, token.length);
+  token.copy(bytes, HEADER_LENGTH);
+  return { bytes, ulid };
+}
+
+/** Decode one datagram at `nowSeconds` through a verifier (batch of one). */
+export function decodeBeacon(verifier: BatchVerifier, datagram: Uint8Array, nowSeconds: number): BeaconVerdict {
+  const batch = verifier.verify({
+    count: 1,
+    data: datagram,
+    offsets: Uint32Array.of(0, datagram.length),
+    now: Float64Array.of(nowSeconds),
+  });
+  return decodeItem(batch, 0);
+}
