@@ -1,0 +1,140 @@
+// Live capture: a worker thread that drains the TPACKET_V3 rings of any
+// number of interfaces, parses and verifies each beacon, and hands JS one
+// batch of fixed-size records per ring block. No N-API here: the glue
+// (capture_napi.cc) implements CaptureSink.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ring.h"
+#include "verify.h"
+
+namespace netbeacon {
+
+// One record per UDP/5240 frame, little-endian, 88 bytes. Mirrored by
+// src/capture/record.ts (a unit test checks the two agree through
+// captureRecordLayout()). Never reorder without changing both.
+//   0 u32 ifindex          4 u32 sec             8 u32 nsec
+//  12 u8  status (reason)  13 u8 version        14 u8 header type
+//  15 u8  flags (kFlag*)   16 u16 vid           18 u16 outer vid
+//  20 u16 src port         22 u16 dst port      24 u8[6] src MAC
+//  30 u8[6] dst MAC        36 u8[16] src IP     52 u8[16] dst IP
+//     (IPv4: first 4 bytes, rest zero)
+//  68 u32 plain offset     72 u32 plain length (BSON in the batch's plain area)
+//  76 u16 UDP payload length  78 u16 UDP payload offset in the frame
+//  80 u8  sll_pkttype (PACKET_HOST 0, _BROADCAST 1, _MULTICAST 2,
+//         _OTHERHOST 3, _LOOPBACK 5)   81..87 reserved (0)
+// Flags: 1 has vid, 2 has outer vid, 4 IPv6, 8 the kernel stripped the
+// outer tag, 16 the frame was captured short (caplen < wire length).
+namespace rec {
+constexpr size_t kSize = 88;
+constexpr size_t kIfindex = 0, kSec = 4, kNsec = 8, kStatus = 12, kVersion = 13, kHeaderType = 14, kFlags = 15;
+constexpr size_t kVid = 16, kOuterVid = 18, kSrcPort = 20, kDstPort = 22, kSrcMac = 24, kDstMac = 30;
+constexpr size_t kSrcIp = 36, kDstIp = 52, kPlainOff = 68, kPlainLen = 72, kPayloadLen = 76, kPayloadOff = 78, kPktType = 80;
+constexpr uint8_t kFlagVid = 1, kFlagOuterVid = 2, kFlagIpv6 = 4, kFlagStripped = 8, kFlagTruncated = 16;
+}  // namespace rec
+
+// One slot of the batch pool: memory owned by the glue (JS ArrayBuffers),
+// written by the worker only while the slot is checked out to it.
+struct BatchSlot {
+  uint8_t* records;
+  size_t record_cap;  // in records
+  uint8_t* plain;
+  size_t plain_cap;  // in bytes
+};
+
+class CaptureSink {
+ public:
+  virtual ~CaptureSink() = default;
+  // Called on the worker: the slot holds `count` records and `plain_len`
+  // bytes of plaintext. It stays out of the pool until ReturnSlot().
+  virtual void OnBatch(uint32_t slot, uint32_t count, uint32_t plain_len) = 0;
+  virtual void OnGone(int ifindex, const std::string& name, const std::string& code, const std::string& message) = 0;
+  virtual void OnError(const std::string& message) = 0;
+};
+
+struct CaptureOptions {
+  RingOptions ring;
+  uint8_t signing[16];
+  uint8_t encryption[16];
+};
+
+struct InterfaceStats {
+  std::string name;
+  int ifindex;
+  RingStats ring;
+  uint64_t beacons, rejected, skipped;
+};
+
+// Records a ring block can produce at most: the smallest frame the filter
+// passes (42 bytes) in the smallest ring slot (TPACKET3 header, sockaddr_ll,
+// alignment: > 112 bytes).
+inline size_t RecordsPerBlock(uint32_t block_size) { return block_size / 112 + 1; }
+
+class Capture {
+ public:
+  Capture(const CaptureOptions& opts, std::vector<BatchSlot> slots, CaptureSink* sink);
+  ~Capture();  // Stop()s
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+
+  // Starts the worker; throws std::runtime_error if it cannot verify
+  // (the Verifier is built on the worker, which owns it).
+  void Start();
+  // Opens the ring on the calling thread (so errors are synchronous) and
+  // hands it to the worker. Returns the ifindex; throws std::system_error.
+  int Add(const std::string& ifname);
+  // Asks the worker to close the interface's ring; false if not captured.
+  bool Remove(const std::string& ifname);
+  void ReturnSlot(uint32_t slot);
+  std::vector<InterfaceStats> Stats();
+  // Joins the worker and closes every ring. Idempotent.
+  void Stop();
+
+ private:
+  struct Tap;
+  using TapList = std::vector<std::shared_ptr<Tap>>;
+  void Run(std::promise<std::string>* started);
+  void Loop(Verifier& verifier);
+  void Wake();
+  void ProcessBlocks(const TapList& taps, Verifier& verifier);
+  void FillFromBlock(Tap& tap, const tpacket_block_desc* block, Verifier& verifier);
+  bool Record(Tap& tap, const RingPacket& p, Verifier& verifier);
+  bool TakeSlot();
+  bool WaitSlot();
+  void Post();
+  void CheckTap(Tap& tap, bool had_error);
+
+  CaptureOptions opts_;
+  std::vector<BatchSlot> slots_;
+  CaptureSink* sink_;
+  int event_fd_ = -1;
+  std::thread worker_;
+  std::atomic<bool> stopping_{false};
+
+  // Guards free_ and taps_. taps_ is changed by Add/Remove (JS thread) and
+  // by the worker when an interface goes away; the worker works on a copy
+  // of the list, refreshed when generation_ moves, so a tap removed while
+  // the worker is inside one of its blocks stays alive until that is done.
+  std::mutex mu_;
+  std::vector<uint32_t> free_;
+  std::map<int, std::shared_ptr<Tap>> taps_;  // by ifindex
+  std::atomic<uint64_t> generation_{0};
+
+  // Worker-only state: the batch being filled.
+  bool have_slot_ = false;
+  uint32_t slot_ = 0;
+  uint32_t count_ = 0;
+  size_t plain_used_ = 0;
+  std::vector<uint8_t> scratch_;  // one plaintext, before it is known to fit
+};
+
+}  // namespace netbeacon

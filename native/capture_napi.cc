@@ -1,0 +1,275 @@
+// JS class NativeCapture over Capture (capture.h):
+//   const c = new NativeCapture({signingKey, encryptionKey, blockSize?,
+//       blockCount?, retireMs?, poolSize?, plainBytes?}, onEvent);
+//   c.add('eth0') → ifindex        c.remove('eth0') → boolean
+//   c.stats() → {eth0: {ifindex, packets, drops, freezes, beacons, rejected, skipped}}
+//   await c.close()
+// onEvent is called on the JS thread with
+//   ('batch', records: Uint8Array, count, plain: Uint8Array, plainLength)
+//   ('interface-gone', name, ifindex, code, message)
+//   ('error', message)
+// The two views of a batch are the pool's own memory: valid only during
+// the call, reused afterwards (the slot goes back to the worker when the
+// callback returns). Record layout: capture.h, captureRecordLayout().
+#include <napi.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "capture.h"
+#include "napi_args.h"
+#include "registry.h"
+#include "sys_error.h"
+
+namespace netbeacon {
+namespace {
+
+struct Message {
+  enum Kind { kBatch, kGone, kError } kind;
+  uint32_t slot = 0, count = 0, plain_len = 0;
+  int ifindex = 0;
+  std::string name, code, text;
+};
+
+uint32_t OptU32(Napi::Object o, const char* key, uint32_t dflt, uint32_t min, uint32_t max) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer from " + std::to_string(min) + " to " +
+                                             std::to_string(max));
+  }
+  return static_cast<uint32_t>(d);
+}
+
+const uint8_t* Key16(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      v.As<Napi::Uint8Array>().ElementLength() != 16) {
+    throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a 16-byte Uint8Array");
+  }
+  return v.As<Napi::Uint8Array>().Data();
+}
+
+class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeCapture",
+                       {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
+                        InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close")});
+  }
+
+  explicit NativeCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCapture>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "NativeCapture: options must be an object");
+    if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "NativeCapture: onEvent must be a function");
+    Napi::Object o = info[0].As<Napi::Object>();
+    CaptureOptions opts;
+    std::memcpy(opts.signing, Key16(o, "signingKey"), 16);
+    std::memcpy(opts.encryption, Key16(o, "encryptionKey"), 16);
+    // The kernel wants whole pages per block; 64 KiB minimum keeps a
+    // jumbo beacon in one block (larger frames are truncated to a block).
+    const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+    opts.ring.block_size = OptU32(o, "blockSize", opts.ring.block_size, 64 * 1024, 64 * 1024 * 1024);
+    if (opts.ring.block_size % page != 0) throw Napi::RangeError::New(env, "blockSize must be a multiple of the page size");
+    opts.ring.block_count = OptU32(o, "blockCount", opts.ring.block_count, 2, 4096);
+    opts.ring.retire_ms = OptU32(o, "retireMs", opts.ring.retire_ms, 1, 10000);
+    // 4 slots: one being filled, the rest queued to or being read by JS.
+    const uint32_t pool = OptU32(o, "poolSize", 4, 1, 64);
+    const uint32_t plain = OptU32(o, "plainBytes", 1024 * 1024, kMaxInflated, 256 * 1024 * 1024);
+    const size_t record_cap = RecordsPerBlock(opts.ring.block_size);
+    std::vector<BatchSlot> slots;
+    for (uint32_t i = 0; i < pool; i++) {
+      // V8 owns the memory; the references keep it alive (and at a fixed
+      // address: ArrayBuffer contents never move) until the finalizer.
+      Napi::Uint8Array rv = Napi::Uint8Array::New(env, record_cap * rec::kSize);
+      Napi::Uint8Array pv = Napi::Uint8Array::New(env, plain);
+      records_.push_back(Napi::Persistent(rv));
+      plain_.push_back(Napi::Persistent(pv));
+      slots.push_back({rv.Data(), record_cap, pv.Data(), plain});
+    }
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netbeacon capture", 0, 1, this,
+                                          [](Napi::Env, NativeCapture* self) { self->Finalized(); });
+    capture_.reset(new Capture(opts, std::move(slots), this));
+    try {
+      capture_->Start();
+    } catch (const std::exception& e) {
+      capture_.reset();
+      tsfn_.Release();
+      throw Napi::Error::New(env, e.what());
+    }
+    Ref();  // alive until the thread-safe function is finalized
+  }
+
+  ~NativeCapture() override { capture_.reset(); }
+
+  // CaptureSink, on the worker thread. Never blocking: the queue is
+  // unbounded but holds at most one batch per pool slot.
+  void OnBatch(uint32_t slot, uint32_t count, uint32_t plain_len) override {
+    auto* m = new Message{Message::kBatch};
+    m->slot = slot;
+    m->count = count;
+    m->plain_len = plain_len;
+    Send(m);
+  }
+  void OnGone(int ifindex, const std::string& name, const std::string& code, const std::string& message) override {
+    auto* m = new Message{Message::kGone};
+    m->ifindex = ifindex;
+    m->name = name;
+    m->code = code;
+    m->text = message;
+    Send(m);
+  }
+  void OnError(const std::string& message) override {
+    auto* m = new Message{Message::kError};
+    m->text = message;
+    Send(m);
+  }
+
+ private:
+  void Send(Message* m) {
+    napi_status st = tsfn_.NonBlockingCall(m, [this](Napi::Env env, Napi::Function fn, Message* msg) { Deliver(env, fn, msg); });
+    if (st != napi_ok) delete m;  // closing: nobody to tell
+  }
+
+  void Deliver(Napi::Env env, Napi::Function fn, Message* raw) {
+    std::unique_ptr<Message> m(raw);
+    // The slot goes back to the worker however the callback ends.
+    struct Return {
+      NativeCapture* self;
+      Message* m;
+      ~Return() {
+        if (m->kind == Message::kBatch && self->capture_) self->capture_->ReturnSlot(m->slot);
+      }
+    } give_back{this, m.get()};
+    if (env == nullptr || closed_) return;  // torn down, or close() called: not wanted
+    Napi::HandleScope scope(env);
+    switch (m->kind) {
+      case Message::kBatch:
+        fn.Call({Napi::String::New(env, "batch"), records_[m->slot].Value(), Napi::Number::New(env, m->count),
+                 plain_[m->slot].Value(), Napi::Number::New(env, m->plain_len)});
+        break;
+      case Message::kGone:
+        fn.Call({Napi::String::New(env, "interface-gone"), Napi::String::New(env, m->name),
+                 Napi::Number::New(env, m->ifindex), Napi::String::New(env, m->code), Napi::String::New(env, m->text)});
+        break;
+      case Message::kError:
+        fn.Call({Napi::String::New(env, "error"), Napi::String::New(env, m->text)});
+        break;
+    }
+  }
+
+  // After close() (or at environment teardown): the worker is joined and
+  // every queued message has been delivered or dropped.
+  void Finalized() {
+    finalized_ = true;
+    Napi::HandleScope scope(Env());
+    if (capture_) capture_->Stop();
+    records_.clear();
+    plain_.clear();
+    if (!close_deferred_.empty()) {
+      for (auto& d : close_deferred_) d.Resolve(Env().Undefined());
+      close_deferred_.clear();
+    }
+    Unref();
+  }
+
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "add: interface name must be a string");
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    try {
+      return Napi::Number::New(env, capture_->Add(name));
+    } catch (const std::system_error& e) {
+      throw SysError(env, std::string("capture on ") + e.what(), e.code().value());
+    }
+  }
+
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "remove: interface name must be a string");
+    return Napi::Boolean::New(env, capture_->Remove(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    if (closed_ || !capture_) return out;
+    for (const auto& s : capture_->Stats()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("ifindex", Napi::Number::New(env, s.ifindex));
+      o.Set("packets", Napi::Number::New(env, static_cast<double>(s.ring.packets)));
+      o.Set("drops", Napi::Number::New(env, static_cast<double>(s.ring.drops)));
+      o.Set("freezes", Napi::Number::New(env, static_cast<double>(s.ring.freezes)));
+      o.Set("beacons", Napi::Number::New(env, static_cast<double>(s.beacons)));
+      o.Set("rejected", Napi::Number::New(env, static_cast<double>(s.rejected)));
+      o.Set("skipped", Napi::Number::New(env, static_cast<double>(s.skipped)));
+      out.Set(s.name, o);
+    }
+    return out;
+  }
+
+  // Joins the worker now (it exits within one poll wake-up), then lets the
+  // thread-safe function drain; the promise settles in Finalized().
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto d = Napi::Promise::Deferred::New(env);
+    if (finalized_) {
+      d.Resolve(env.Undefined());
+      return d.Promise();
+    }
+    close_deferred_.push_back(d);
+    if (!closed_) {
+      closed_ = true;
+      capture_->Stop();
+      tsfn_.Release();
+    }
+    return d.Promise();
+  }
+
+  void CheckOpen(Napi::Env env) {
+    if (closed_) throw Napi::Error::New(env, "NativeCapture is closed");
+  }
+
+  std::unique_ptr<Capture> capture_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::vector<Napi::Reference<Napi::Uint8Array>> records_, plain_;
+  std::vector<Napi::Promise::Deferred> close_deferred_;
+  bool closed_ = false;
+  bool finalized_ = false;
+};
+
+Napi::Value RecordLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const std::pair<const char*, size_t> fields[] = {
+      {"size", rec::kSize},         {"ifindex", rec::kIfindex},     {"sec", rec::kSec},
+      {"nsec", rec::kNsec},         {"status", rec::kStatus},       {"version", rec::kVersion},
+      {"headerType", rec::kHeaderType}, {"flags", rec::kFlags},     {"vid", rec::kVid},
+      {"outerVid", rec::kOuterVid}, {"srcPort", rec::kSrcPort},     {"dstPort", rec::kDstPort},
+      {"srcMac", rec::kSrcMac},     {"dstMac", rec::kDstMac},       {"srcIp", rec::kSrcIp},
+      {"dstIp", rec::kDstIp},       {"plainOffset", rec::kPlainOff}, {"plainLength", rec::kPlainLen},
+      {"payloadLength", rec::kPayloadLen}, {"payloadOffset", rec::kPayloadOff}, {"pktType", rec::kPktType}, {"flagVid", rec::kFlagVid},
+      {"flagOuterVid", rec::kFlagOuterVid}, {"flagIpv6", rec::kFlagIpv6}, {"flagStripped", rec::kFlagStripped},
+      {"flagTruncated", rec::kFlagTruncated},
+  };
+  for (const auto& f : fields) o.Set(f.first, Napi::Number::New(env, static_cast<double>(f.second)));
+  return o;
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeCapture", NativeCapture::Define(env));
+  exports.Set("captureRecordLayout", Napi::Function::New(env, RecordLayout, "captureRecordLayout"));
+}
+
+const RegisterInit kRegister(Init);
+
+}  // namespace
+}  // namespace netbeacon
