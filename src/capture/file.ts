@@ -1,0 +1,66 @@
+/**
+ * The I/O half of capture reading: streams a file (or stdin) through a
+ * CaptureParser. All format knowledge lives in pcap.ts.
+ */
+import { createReadStream } from 'node:fs';
+import { CaptureError } from '../errors';
+import { CaptureParser } from './pcap';
+import type { CapturedPacket } from './types';
+
+/** Large reads: the parser is linear in bytes, so fewer, bigger chunks mean fewer batches. */
+export const READ_CHUNK_BYTES = 256 * 1024;
+
+export interface ReadCaptureOptions {
+  /** Bytes per read (default 256 KiB). */
+  readonly chunkBytes?: number;
+  /** What '-' reads instead of process.stdin (tests, or a pipe the caller opened). */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
+}
+
+type CaptureCode = ConstructorParameters<typeof CaptureError>[0];
+
+/**
+ * Yields the packets of a capture, one batch per chunk read (chunks that
+ * complete no packet yield nothing). `path` '-' reads standard input.
+ * A capture cut short throws E_CAPTURE_TRUNCATED only after every whole
+ * packet has been yielded; an open or read failure is E_CAPTURE_IO. Every
+ * message starts with the file's name.
+ */
+export async function* readCapture(path: string, opts: ReadCaptureOptions = {}): AsyncGenerator<CapturedPacket[], void, undefined> {
+  const label = path === '-' ? 'standard input' : `capture file ${path}`;
+  const source = path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: opts.chunkBytes ?? READ_CHUNK_BYTES });
+  const chunks = source[Symbol.asyncIterator]();
+  const parser = new CaptureParser();
+  let finished = false;
+  try {
+    while (!finished) {
+      // Only the read and the parse are wrapped: an error the consumer throws
+      // into this generator at `yield` must reach it unchanged.
+      let batch: CapturedPacket[] = [];
+      try {
+        const step = await chunks.next();
+        finished = step.done === true;
+        if (finished) parser.end();
+        else batch = parser.push(toBytes(step.value));
+      } catch (err) {
+        throw asCaptureError(err, label);
+      }
+      if (batch.length > 0) yield batch;
+    }
+  } finally {
+    // The consumer stopped early, or parsing failed: close the file rather than leak it.
+    if (!finished) await chunks.return?.();
+  }
+}
+
+/** A stream with an encoding set yields strings; the bytes are what count. */
+function toBytes(chunk: Uint8Array | string): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+}
+
+/** The parser does not know where its bytes came from; the message should say. */
+function asCaptureError(err: unknown, label: string): CaptureError {
+  if (err instanceof CaptureError) return new CaptureError(err.code as CaptureCode, `${label}: ${err.message}`);
+  const reason = err instanceof Error ? err.message : String(err);
+  return new CaptureError('E_CAPTURE_IO', `cannot read ${label}: ${reason}`);
+}
