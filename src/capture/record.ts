@@ -1,0 +1,122 @@
+/**
+ * The native capture's batch format: one fixed-size little-endian record
+ * per UDP/5240 frame, plus a plaintext area holding the BSON of authentic
+ * beacons. Mirrors native/capture.h (the layout comment there is the same
+ * table); test/unit/capture-record.test.ts checks both agree through the
+ * addon's captureRecordLayout().
+ *
+ *   0 u32 ifindex          4 u32 sec             8 u32 nsec
+ *  12 u8  status (reason)  13 u8 version        14 u8 header type
+ *  15 u8  flags            16 u16 vid           18 u16 outer vid
+ *  20 u16 src port         22 u16 dst port      24 u8[6] src MAC
+ *  30 u8[6] dst MAC        36 u8[16] src IP     52 u8[16] dst IP
+ *     (IPv4: first 4 bytes)
+ *  68 u32 plain offset     72 u32 plain length
+ *  76 u16 UDP payload length   78 u16 UDP payload offset in the frame
+ *  80 u8  sll_pkttype      81..87 reserved
+ */
+import { formatIpv4, formatIpv6, formatMac } from '../protocol/frame';
+import type { FrameInfo } from '../protocol/frame-types';
+import { decodeItem, type BeaconVerdict } from '../engine/decode';
+import type { VerifiedBatch } from '../engine/types';
+
+export const RECORD = Object.freeze({
+  size: 88,
+  ifindex: 0,
+  sec: 4,
+  nsec: 8,
+  status: 12,
+  version: 13,
+  headerType: 14,
+  flags: 15,
+  vid: 16,
+  outerVid: 18,
+  srcPort: 20,
+  dstPort: 22,
+  srcMac: 24,
+  dstMac: 30,
+  srcIp: 36,
+  dstIp: 52,
+  plainOffset: 68,
+  plainLength: 72,
+  payloadLength: 76,
+  payloadOffset: 78,
+  pktType: 80,
+  flagVid: 1,
+  flagOuterVid: 2,
+  flagIpv6: 4,
+  flagStripped: 8,
+  flagTruncated: 16,
+});
+
+/** sll_pkttype values (linux/if_packet.h). */
+export const PACKET_LOOPBACK = 5;
+
+/** One record, decoded: where and when, the frame's fields, and the verdict. */
+export interface DecodedRecord {
+  readonly ifindex: number;
+  readonly time: number;
+  readonly frame: FrameInfo;
+  readonly verdict: BeaconVerdict;
+  /** The kernel's packet type; PACKET_LOOPBACK for our own multicast looped back. */
+  readonly pktType: number;
+}
+
+/**
+ * Decodes `count` records. `plain` is only valid during the call (the
+ * addon reuses the memory), so BSON is decoded from a copy.
+ */
+export function decodeRecords(records: Uint8Array, count: number, plain: Uint8Array, plainLength: number): DecodedRecord[] {
+  if (count * RECORD.size > records.length || plainLength > plain.length) throw new RangeError('capture batch larger than its buffers');
+  const view = new DataView(records.buffer, records.byteOffset, count * RECORD.size);
+  const status = new Uint8Array(count);
+  const version = new Uint8Array(count);
+  const headerType = new Uint8Array(count);
+  const plainOffsets = new Uint32Array(count + 1);
+  const plainCopy = plain.slice(0, plainLength);
+  // The worker writes plaintexts back to back in record order, so record
+  // i's bytes end where record i+1's begin: the VerifiedBatch offsets shape.
+  for (let i = 0; i < count; i++) {
+    const at = i * RECORD.size;
+    status[i] = records[at + RECORD.status]!;
+    version[i] = records[at + RECORD.version]!;
+    headerType[i] = records[at + RECORD.headerType]!;
+    const off = view.getUint32(at + RECORD.plainOffset, true);
+    const len = view.getUint32(at + RECORD.plainLength, true);
+    if (off !== plainOffsets[i] || off + len > plainLength) throw new RangeError(`capture record ${i}: plaintext out of order`);
+    plainOffsets[i + 1] = off + len;
+  }
+  const batch: VerifiedBatch = { count, status, version, headerType, plain: plainCopy, plainOffsets };
+  const out: DecodedRecord[] = new Array<DecodedRecord>(count);
+  for (let i = 0; i < count; i++) {
+    const at = i * RECORD.size;
+    out[i] = {
+      ifindex: view.getUint32(at + RECORD.ifindex, true),
+      time: view.getUint32(at + RECORD.sec, true) + view.getUint32(at + RECORD.nsec, true) / 1e9,
+      frame: frameOf(records, view, at),
+      verdict: decodeItem(batch, i),
+      pktType: records[at + RECORD.pktType]!,
+    };
+  }
+  return out;
+}
+
+function frameOf(records: Uint8Array, view: DataView, at: number): FrameInfo {
+  const flags = records[at + RECORD.flags]!;
+  const v6 = (flags & RECORD.flagIpv6) !== 0;
+  const ip = v6 ? formatIpv6 : formatIpv4;
+  const frame: { -readonly [K in keyof FrameInfo]: FrameInfo[K] } = {
+    sourceMac: formatMac(records, at + RECORD.srcMac),
+    destinationMac: formatMac(records, at + RECORD.dstMac),
+    sourceIp: ip(records, at + RECORD.srcIp),
+    destinationIp: ip(records, at + RECORD.dstIp),
+    sourcePort: view.getUint16(at + RECORD.srcPort, true),
+    destinationPort: view.getUint16(at + RECORD.dstPort, true),
+    payloadOffset: view.getUint16(at + RECORD.payloadOffset, true),
+    payloadLength: view.getUint16(at + RECORD.payloadLength, true),
+  };
+  // Keys only when tagged, as parseFrame does.
+  if (flags & RECORD.flagVid) frame.vid = view.getUint16(at + RECORD.vid, true);
+  if (flags & RECORD.flagOuterVid) frame.outerVid = view.getUint16(at + RECORD.outerVid, true);
+  return frame;
+}

@@ -1,0 +1,58 @@
+/** The batch record layout is written twice (native/capture.h, src/capture/record.ts): they must agree. */
+import t from 'tap';
+import { loadBinding } from '../../src/engine/binding';
+import { decodeRecords, RECORD } from '../../src/capture/record';
+import { REASON_CODE } from '../../src/protocol/reasons';
+import { serialize } from 'bson';
+
+const state = loadBinding();
+
+t.test('captureRecordLayout() matches RECORD', { skip: state.ok ? false : `native addon not available` }, async (t) => {
+  if (!state.ok) return;
+  const layout = (state.binding.captureRecordLayout as () => Record<string, number>)();
+  t.same(layout, { ...RECORD });
+});
+
+t.test('decodeRecords reads a hand-written batch', async (t) => {
+  const records = new Uint8Array(RECORD.size * 2);
+  const v = new DataView(records.buffer);
+  const bson = serialize({ ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ', type: 2 });
+  const plain = new Uint8Array(1000);
+  plain.set(bson, 0);
+  // 0: authentic IPv6 advertisement, QinQ; 1: rejected IPv4 ('mac').
+  v.setUint32(0 + RECORD.ifindex, 7, true);
+  v.setUint32(0 + RECORD.sec, 1795000000, true);
+  v.setUint32(0 + RECORD.nsec, 500_000_000, true);
+  records[RECORD.version] = 2;
+  records[RECORD.headerType] = 1;
+  records[RECORD.flags] = RECORD.flagVid | RECORD.flagOuterVid | RECORD.flagIpv6 | RECORD.flagStripped;
+  v.setUint16(RECORD.vid, 42, true);
+  v.setUint16(RECORD.outerVid, 100, true);
+  v.setUint16(RECORD.srcPort, 5240, true);
+  v.setUint16(RECORD.dstPort, 5240, true);
+  records.set([0x52, 0x54, 0, 0x0a, 0, 1], RECORD.srcMac);
+  records.set([0x33, 0x33, 0, 0, 1, 0x5a], RECORD.dstMac);
+  records.set([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], RECORD.srcIp);
+  records.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x5a], RECORD.dstIp);
+  v.setUint32(RECORD.plainLength, bson.length, true);
+  v.setUint16(RECORD.payloadLength, 300, true);
+  v.setUint16(RECORD.payloadOffset, 14 + 4 + 40 + 8, true);
+  const r1 = RECORD.size;
+  v.setUint32(r1 + RECORD.ifindex, 7, true);
+  records[r1 + RECORD.status] = REASON_CODE.mac;
+  records[r1 + RECORD.version] = 2;
+  records.set([10, 0, 0, 1], r1 + RECORD.srcIp);
+  records.set([224, 0, 0, 118], r1 + RECORD.dstIp);
+  v.setUint32(r1 + RECORD.plainOffset, bson.length, true);
+  const out = decodeRecords(records, 2, plain, bson.length);
+  t.equal(out.length, 2);
+  t.equal(out[0]!.time, 1795000000.5);
+  t.same(out[0]!.frame, { sourceMac: '52:54:00:0a:00:01', destinationMac: '33:33:00:00:01:5a', sourceIp: 'fe80::1', destinationIp: 'ff02::15a', sourcePort: 5240, destinationPort: 5240, payloadOffset: 66, payloadLength: 300, vid: 42, outerVid: 100 });
+  t.match(out[0]!.verdict, { ok: true, version: 2, type: 'advertisement', payload: { ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ' } });
+  t.same(out[1]!.verdict, { ok: false, reason: 'mac' });
+  t.equal(out[1]!.frame.sourceIp, '10.0.0.1');
+  t.notOk('vid' in out[1]!.frame, 'untagged: no vid key');
+  plain.fill(0); // the addon reuses its memory: decoded values must not alias it
+  t.equal((out[0]!.verdict as { payload: { ulid: string } }).payload.ulid, '01M7Q5CQP8Q1G6HRZ22724C6AZ');
+  t.throws(() => decodeRecords(records, 3, plain, 0), RangeError);
+});
