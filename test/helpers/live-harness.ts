@@ -1,0 +1,107 @@
+/** Drives test/helpers/live-receiver.ts inside a namespace and collects what it reports. */
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { jsonLines, nodeInNs } from './netns';
+
+export const RECEIVER = resolve(__dirname, 'live-receiver.ts');
+export const SENDER = resolve(__dirname, 'live-sender.ts');
+
+export interface RxRecord {
+  event: 'record';
+  interface: string;
+  vid?: number;
+  outerVid?: number;
+  sourceMac: string;
+  sourceIp: string;
+  destinationIp: string;
+  ok: boolean;
+  reason?: string;
+  type?: string;
+  ulid?: string;
+}
+
+export class Receiver {
+  readonly events: Record<string, unknown>[] = [];
+  readonly exited: Promise<number | null>;
+  stderr = '';
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly child: ChildProcess) {
+    jsonLines(child, (e) => {
+      this.events.push(e);
+      for (const w of this.waiters) w();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((r) => child.on('close', (code) => r(code)));
+  }
+
+  static start(ns: string, engine: string, keyHex: string, ifnames: string[], env: NodeJS.ProcessEnv = {}): Receiver {
+    return new Receiver(nodeInNs(ns, RECEIVER, [engine, keyHex, ...ifnames], env));
+  }
+
+  get records(): RxRecord[] {
+    return this.events.filter((e) => e.event === 'record') as unknown as RxRecord[];
+  }
+
+  /** Resolves when pred() holds; rejects after timeoutMs with what was seen. */
+  waitFor(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolveWait, reject) => {
+      const check = (): boolean => {
+        const fatal = this.events.find((e) => e.event === 'fatal');
+        if (fatal) {
+          done();
+          reject(new Error(`receiver failed: ${String(fatal.message)}\n${this.stderr}`));
+          return true;
+        }
+        if (pred()) {
+          done();
+          resolveWait();
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events).slice(0, 3000)}\nstderr: ${this.stderr}`));
+      }, timeoutMs);
+      const waiter = (): void => void check();
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      if (!check()) this.waiters.push(waiter);
+      void this.exited.then(() => setTimeout(() => check() || (done(), reject(new Error(`receiver exited while waiting for ${what}: ${this.stderr}`))), 50));
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.waitFor('ready', () => this.events.some((e) => e.event === 'ready'));
+  }
+
+  command(cmd: 'stats' | 'close'): void {
+    this.child.stdin!.write(cmd + '\n');
+  }
+
+  /** Closes the capture; resolves with the final stats. */
+  async close(): Promise<Record<string, Record<string, number>>> {
+    this.command('close');
+    await this.waitFor('closed', () => this.events.some((e) => e.event === 'closed'));
+    this.child.stdin!.end();
+    await this.exited;
+    const stats = this.events.filter((e) => e.event === 'stats').pop();
+    return (stats?.stats ?? {}) as Record<string, Record<string, number>>;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** Runs the sender script in a namespace; resolves when it has sent everything. */
+export function runSender(ns: string, actions: unknown[]): Promise<void> {
+  const child = nodeInNs(ns, SENDER, [JSON.stringify(actions)]);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  return new Promise((resolveSend, reject) => child.on('close', (code) => (code === 0 ? resolveSend() : reject(new Error(`sender exited ${code}: ${err}`)))));
+}

@@ -1,0 +1,48 @@
+/**
+ * Sends a scripted list of datagrams and raw frames from inside a test
+ * namespace. Usage: live-sender.ts JSON, where JSON is an array of
+ *   {kind:'udp4', to, port?, from?, via?, hex}   (via: IP_MULTICAST_IF address)
+ *   {kind:'udp6', to, port?, via?, hex}          (via: interface name for the scope)
+ *   {kind:'raw', ifname, hex}                    (whole Ethernet frame, via the addon)
+ * Prints {sent:N} when done.
+ */
+import { createSocket } from 'node:dgram';
+import { loadBinding } from '../../src/engine/binding';
+
+type Action =
+  | { kind: 'udp4'; to: string; port?: number; from?: number; via?: string; hex: string }
+  | { kind: 'udp6'; to: string; port?: number; from?: number; via?: string; hex: string }
+  | { kind: 'raw'; ifname: string; hex: string };
+
+async function main(): Promise<void> {
+  const actions = JSON.parse(process.argv[2]!) as Action[];
+  const s4 = createSocket({ type: 'udp4', reuseAddr: true });
+  const s6 = createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true });
+  await new Promise<void>((r) => s4.bind({ port: 5240 }, () => r()));
+  await new Promise<void>((r) => s6.bind({ port: 5240 }, () => r()));
+  s4.setMulticastTTL(1);
+  s6.setMulticastTTL(1);
+  let sent = 0;
+  for (const a of actions) {
+    const bytes = Buffer.from(a.hex, 'hex');
+    if (a.kind === 'raw') {
+      const state = loadBinding();
+      if (!state.ok) throw new Error(state.detail);
+      (state.binding.sendFrame as (i: string, f: Uint8Array) => void)(a.ifname, bytes);
+    } else {
+      const s = a.kind === 'udp4' ? s4 : s6;
+      if (a.via) s.setMulticastInterface(a.kind === 'udp4' ? a.via : `::%${a.via}`);
+      const to = a.kind === 'udp6' && a.to.startsWith('f') && a.via ? `${a.to}%${a.via}` : a.to;
+      await new Promise<void>((resolve, reject) => s.send(bytes, a.port ?? 5240, to, (err) => (err ? reject(err) : resolve())));
+    }
+    sent++;
+  }
+  s4.close();
+  s6.close();
+  process.stdout.write(JSON.stringify({ sent }) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(String(err instanceof Error ? err.stack : err) + '\n');
+  process.exitCode = 1;
+});
