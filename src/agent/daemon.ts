@@ -1,0 +1,298 @@
+/**
+ * The agent daemon: the driver around the pure AgentCore. It owns the I/O
+ * (interface discovery, the live capture, the sender, the journal, the
+ * control socket, the timer) and nothing else: every decision about what a
+ * beacon means or what to send is the core's.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import type { ReceivedBeacon } from './beacons';
+import { AgentCore, type AgentAction, type AgentCoreOptions } from './core';
+import type { CorrelationEvent } from './correlate';
+import { sortHints, type TopologyHint } from './hints';
+import { buildTopology } from './topology';
+import { BeaconSender, type SendFailure, type SentRecord } from './sender';
+import { ControlServer } from './control';
+import type { LiveCapture, LiveRecord, InterfaceGone } from '../capture/live';
+import type { FernetKeyObjects } from '../protocol/fernet';
+import { observedBeacon } from '../protocol/observe';
+import type { RejectReason } from '../protocol/reasons';
+import { cidrOf, describeInterface, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
+import { InterfaceWatcher } from '../net/discover';
+import { VERSION } from '../version';
+
+export interface AgentOptions {
+  readonly keys: FernetKeyObjects;
+  readonly capture: LiveCapture;
+  readonly engine: string;
+  readonly engineWhy: string;
+  readonly selection: Selection;
+  readonly socketPath: string;
+  readonly journalPath?: string;
+  readonly core?: AgentCoreOptions;
+  readonly pollMs?: number;
+  readonly port?: number;
+  readonly clock?: () => number;
+  /** Extra keys in every payload (role, maas_url). */
+  readonly extraPayload?: Record<string, unknown>;
+  readonly log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface AgentCounters {
+  received: Record<string, Record<string, number>>; // interface -> valid | reason -> n
+  sent: Record<string, Record<string, number>>; // interface -> type -> n
+  sendFailures: number;
+  replays: number;
+}
+
+/** Events for `watch` and logs. */
+export type AgentEvent =
+  | { event: 'interface_added' | 'interface_removed'; interface: string; time: number }
+  | { event: 'interface_gone'; interface: string; code: string; message: string; time: number }
+  | { event: 'hint_added'; hint: TopologyHint; time: number }
+  | { event: 'peer_seen'; interface: string; vid?: number; mac: string; name: string; time: number }
+  | { event: 'replay'; interface: string; vid?: number; ulid: string; own: boolean; time: number }
+  | { event: 'send_failed'; interface: string; destination: string; error: string; time: number };
+
+export class Agent extends EventEmitter {
+  readonly core: AgentCore;
+  readonly #o: AgentOptions;
+  readonly #sender: BeaconSender;
+  readonly #watcher: InterfaceWatcher;
+  readonly #control: ControlServer;
+  #journal: WriteStream | undefined;
+  #selected = new Map<string, HostInterface>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #startedAt: number;
+  readonly #peers = new Set<string>();
+  readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
+
+  constructor(opts: AgentOptions) {
+    super();
+    this.#o = opts;
+    this.core = new AgentCore(opts.core);
+    this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload });
+    this.#watcher = new InterfaceWatcher(opts.pollMs);
+    this.#control = new ControlServer(opts.socketPath);
+    this.#startedAt = this.#now();
+  }
+
+  #now(): number {
+    return (this.#o.clock ?? Date.now)();
+  }
+
+  #log(level: 'info' | 'warn' | 'error' | 'debug', msg: string, fields?: Record<string, unknown>): void {
+    this.#o.log?.(level, msg, fields);
+  }
+
+  async start(): Promise<void> {
+    if (this.#o.journalPath) this.#journal = createWriteStream(this.#o.journalPath, { flags: 'a' });
+    this.#o.capture.on('beacons', (records: LiveRecord[]) => this.#onBeacons(records));
+    this.#o.capture.on('interface-gone', (g: InterfaceGone) => this.#onGone(g));
+    this.#o.capture.on('error', (err: Error) => this.#log('error', `capture: ${err.message}`));
+    await this.#sender.open();
+    this.#watcher.on('change', (list: HostInterface[]) => void this.#onInterfaces(list));
+    this.#watcher.on('error', (err: Error) => this.#log('error', `interface discovery failed: ${err.message}`));
+    await this.#control.listen();
+    this.#registerControl();
+    await this.#watcher.start();
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#watcher.stop();
+    await this.#o.capture.close();
+    this.#sender.close();
+    await this.#control.close();
+    const j = this.#journal;
+    this.#journal = undefined;
+    if (j) await new Promise<void>((res) => j.end(() => res()));
+  }
+
+  get interfaces(): HostInterface[] {
+    return [...this.#selected.values()];
+  }
+
+  async #onInterfaces(all: HostInterface[]): Promise<void> {
+    if (this.#stopped) return;
+    const next = new Map(selectInterfaces(all, this.#o.selection).map((i) => [i.name, i]));
+    for (const name of this.#selected.keys()) {
+      if (!next.has(name)) {
+        this.#o.capture.remove(name);
+        this.#emit({ event: 'interface_removed', interface: name, time: this.#now() / 1000 });
+      }
+    }
+    for (const [name] of next) {
+      if (this.#selected.has(name)) continue;
+      try {
+        await this.#o.capture.add(name);
+        this.#emit({ event: 'interface_added', interface: name, time: this.#now() / 1000 });
+      } catch (err) {
+        this.#log('error', `cannot capture on ${name}: ${(err as Error).message}`, { interface: name });
+        next.delete(name);
+      }
+    }
+    this.#selected = next;
+    const descs = [...next.values()].map((i) => {
+      const v4 = ipv4Addresses(i)[0];
+      return describeInterface(i, v4 ? cidrOf(v4) : null) as { name: string };
+    });
+    await this.#perform(this.core.setInterfaces(descs, this.#now()));
+    this.#schedule();
+  }
+
+  #onGone(g: InterfaceGone): void {
+    this.#selected.delete(g.interface);
+    this.#emit({ event: 'interface_gone', interface: g.interface, code: g.code, message: g.message, time: this.#now() / 1000 });
+    this.#log('warn', `capture on ${g.interface} ended: ${g.message}`, { interface: g.interface, code: g.code });
+    void this.#watcher.poll();
+  }
+
+  #count(iface: string, result: 'valid' | RejectReason): void {
+    const c = (this.counters.received[iface] ??= {});
+    c[result] = (c[result] ?? 0) + 1;
+  }
+
+  #onBeacons(records: LiveRecord[]): void {
+    if (this.#stopped) return;
+    const actions: AgentAction[] = [];
+    for (const r of records) {
+      if (!r.verdict.ok) {
+        this.#count(r.interface, r.verdict.reason);
+        this.#log('debug', 'rejected beacon', { interface: r.interface, reason: r.verdict.reason, source_ip: r.frame.sourceIp });
+        continue;
+      }
+      this.#count(r.interface, 'valid');
+      const o = observedBeacon(r.frame, r.time, r.verdict, r.interface);
+      this.#journalLine({ ...o, interface: r.interface, direction: 'rx' });
+      const rx: ReceivedBeacon = {
+        interface: r.interface,
+        ...(o.vid !== undefined ? { vid: o.vid } : {}),
+        source_ip: o.source_ip,
+        source_port: o.source_port,
+        destination_ip: o.destination_ip,
+        version: o.version,
+        type: o.type,
+        payload: o.payload,
+      };
+      const now = this.#now();
+      const c = this.core.onReceive(rx, now);
+      for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
+      for (const e of c.events) this.#onCorrelationEvent(e, now);
+      this.#notePeer(rx);
+      actions.push(...c.actions);
+    }
+    if (actions.length) void this.#perform(actions).then(() => this.#schedule());
+  }
+
+  #notePeer(rx: ReceivedBeacon): void {
+    const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
+    if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
+    const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
+    if (this.#peers.has(key)) return;
+    if (this.#peers.size >= 10_000) return; // bounded: a flood of forged-but-authentic names cannot grow it
+    this.#peers.add(key);
+    this.#emit({ event: 'peer_seen', interface: rx.interface, ...(rx.vid !== undefined ? { vid: rx.vid } : {}), mac: remote.mac_address, name: remote.name, time: this.#now() / 1000 });
+  }
+
+  #onCorrelationEvent(e: CorrelationEvent, now: number): void {
+    if (e.kind === 'replay') {
+      this.counters.replays++;
+      this.#emit({ event: 'replay', interface: e.segment.ifname, ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}), ulid: e.ulid, own: e.own, time: now / 1000 });
+      this.#log('warn', 'beacon replayed or looped', { interface: e.segment.ifname, vid: e.segment.vid, own: e.own });
+    }
+  }
+
+  async #perform(actions: readonly AgentAction[]): Promise<void> {
+    for (const a of actions) {
+      if (this.#stopped) return;
+      if (a.kind === 'unicast_advertisement') {
+        const iface = this.#selected.get(a.interface);
+        if (!iface || !isIP(a.destination_ip)) continue;
+        this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port));
+      } else {
+        const type = a.kind === 'multicast_solicitation' ? 'solicitation' : 'advertisement';
+        for (const iface of this.#selected.values()) this.#sent(await this.#sender.multicast(iface, type));
+      }
+    }
+  }
+
+  #sent(r: { sent: SentRecord[]; failed: SendFailure[] }): void {
+    const now = this.#now();
+    for (const s of r.sent) {
+      this.core.onTransmit(s, now);
+      const c = (this.counters.sent[s.interface] ??= {});
+      c[s.type] = (c[s.type] ?? 0) + 1;
+      const { ulid: _ulid, ...rest } = s;
+      this.#journalLine({ direction: 'tx', ...rest });
+    }
+    for (const f of r.failed) {
+      this.counters.sendFailures++;
+      this.#emit({ event: 'send_failed', interface: f.interface, destination: f.destination, error: f.error, time: now / 1000 });
+      this.#log('warn', `cannot send a beacon on ${f.interface} to ${f.destination}: ${f.error}`, { interface: f.interface });
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const due = this.core.nextDueMs();
+    if (due === undefined) return;
+    const delay = Math.max(0, Math.min(due - this.#now(), 60_000));
+    this.#timer = setTimeout(() => {
+      void this.#perform(this.core.tick(this.#now())).then(() => this.#schedule());
+    }, delay);
+  }
+
+  #journalLine(obj: Record<string, unknown>): void {
+    this.#journal?.write(JSON.stringify(obj) + '\n');
+  }
+
+  #emit(e: AgentEvent): void {
+    this.emit('event', e);
+  }
+
+  hints(): TopologyHint[] {
+    return sortHints(this.core.correlator.hints());
+  }
+
+  status(): Record<string, unknown> {
+    const ring = this.#o.capture.stats();
+    return {
+      version: VERSION,
+      engine: { name: this.#o.engine, capture: this.#o.capture.engine, why: this.#o.engineWhy },
+      uptime_seconds: Math.round((this.#now() - this.#startedAt) / 1000),
+      interfaces: this.interfaces.map((i) => ({
+        name: i.name,
+        mac: i.mac,
+        mtu: i.mtu,
+        type: i.type,
+        ...(i.vid !== undefined ? { vid: i.vid } : {}),
+        addresses: i.addresses.map((a) => `${a.address}/${a.prefixlen}`),
+        ring: ring[i.name] ?? null,
+        received: this.counters.received[i.name] ?? {},
+        sent: this.counters.sent[i.name] ?? {},
+      })),
+      counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays },
+      correlation: this.core.correlator.stats(),
+      ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
+    };
+  }
+
+  #registerControl(): void {
+    this.#control
+      .handle('status', () => this.status())
+      .handle('hints', () => this.hints())
+      .handle('topology', () => buildTopology(this.core.correlator.hints()))
+      .stream('watch', (_req, send) => {
+        const on = (e: AgentEvent) => send(e);
+        this.on('event', on);
+        return () => this.off('event', on);
+      });
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The driver that puts beacons on the wire, as a MAAS rack does: one UDP
+ * socket per family bound to port 5240 (address reuse on, so a rack's own
+ * socket can sit beside it), TTL/hop limit 1, and per interface:
+ *   - an IPv4 multicast beacon for each IPv4 address, IP_MULTICAST_IF set to
+ *     that address, `remote.subnet` naming that address's network;
+ *   - one IPv6 multicast beacon to ff02::15a scoped to the interface (so an
+ *     interface with no address still gets a link-local beacon).
+ * Unicast replies go to the solicitation's source address and port.
+ *
+ * Sends are serialised: IP_MULTICAST_IF is socket state, and Node's send
+ * resolves the address asynchronously, so the next beacon's interface is set
+ * only once the previous one has left.
+ */
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { encodeBeacon } from '../protocol/beacon';
+import type { FernetKeyObjects } from '../protocol/fernet';
+import type { BeaconTypeName } from '../protocol/header';
+import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../net/interfaces';
+
+export const BEACON_PORT = 5240;
+export const MCAST_V4 = '224.0.0.118';
+export const MCAST_V6 = 'ff02::15a';
+
+/** What was sent, for correlation and the journal. */
+export interface SentRecord {
+  readonly ulid: string;
+  readonly interface: string;
+  readonly vid?: number;
+  readonly time: number; // seconds
+  readonly destination_ip: string;
+  readonly destination_port: number;
+  readonly version: number;
+  readonly type: BeaconTypeName;
+  readonly payload: Record<string, unknown>;
+}
+
+export interface SendFailure {
+  readonly interface: string;
+  readonly destination: string;
+  readonly error: string;
+}
+
+export interface SenderOptions {
+  readonly port?: number;
+  readonly clock?: () => number; // ms
+  /** Extra keys every payload carries (role, maas_url, …). MAAS ignores keys it does not know. */
+  readonly extraPayload?: Record<string, unknown>;
+}
+
+export class BeaconSender {
+  #v4: dgram.Socket | undefined;
+  #v6: dgram.Socket | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #port: number;
+  readonly #clock: () => number;
+  readonly #extra: Record<string, unknown>;
+  sent = 0;
+  failed = 0;
+
+  constructor(
+    private readonly keys: FernetKeyObjects,
+    opts: SenderOptions = {},
+  ) {
+    this.#port = opts.port ?? BEACON_PORT;
+    this.#clock = opts.clock ?? Date.now;
+    this.#extra = opts.extraPayload ?? {};
+  }
+
+  /** Bind both sockets. A family that cannot bind (no IPv6 here) is left out, not fatal. */
+  async open(): Promise<void> {
+    this.#v4 = await bindSocket('udp4', this.#port).catch(() => undefined);
+    this.#v6 = await bindSocket('udp6', this.#port).catch(() => undefined);
+    if (!this.#v4 && !this.#v6) throw new Error(`cannot bind UDP port ${this.#port} for IPv4 or IPv6`);
+  }
+
+  close(): void {
+    this.#v4?.close();
+    this.#v6?.close();
+    this.#v4 = this.#v6 = undefined;
+  }
+
+  /** Multicast one beacon type on an interface, once per IPv4 address and once over IPv6. */
+  async multicast(iface: HostInterface, type: BeaconTypeName, extra: Record<string, unknown> = {}): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+    const sent: SentRecord[] = [];
+    const failed: SendFailure[] = [];
+    for (const a of ipv4Addresses(iface)) {
+      const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) };
+      await this.#send(iface, type, payload, MCAST_V4, this.#port, a.address, sent, failed);
+    }
+    const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
+    const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) };
+    await this.#send(iface, type, payload, `${MCAST_V6}%${iface.name}`, this.#port, undefined, sent, failed);
+    return { sent, failed };
+  }
+
+  /** A unicast beacon (the answer to a solicitation) to `ip`:`port`, leaving by `iface`'s route. */
+  async unicast(iface: HostInterface, type: BeaconTypeName, payload: Record<string, unknown>, ip: string, port: number): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+    const sent: SentRecord[] = [];
+    const failed: SendFailure[] = [];
+    // A link-local IPv6 peer is reachable only through the interface it was heard on.
+    const dest = isIPv6(ip) && /^fe[89ab]/i.test(ip) && !ip.includes('%') ? `${ip}%${iface.name}` : ip;
+    await this.#send(iface, type, { ...this.#extra, ...payload }, dest, port, undefined, sent, failed);
+    return { sent, failed };
+  }
+
+  #send(iface: HostInterface, type: BeaconTypeName, payload: Record<string, unknown>, dest: string, port: number, mcastIf: string | undefined, sent: SentRecord[], failed: SendFailure[]): Promise<void> {
+    const run = async () => {
+      const sock = isIPv6(dest.split('%')[0]!) ? this.#v6 : this.#v4;
+      const nowMs = this.#clock();
+      const { bytes, ulid } = encodeBeacon(this.keys, type, payload, { nowMs });
+      try {
+        if (!sock) throw new Error('no socket for this address family');
+        if (mcastIf) sock.setMulticastInterface(mcastIf);
+        await new Promise<void>((res, rej) => sock.send(bytes, port, dest, (err) => (err ? rej(err) : res())));
+        this.sent++;
+        const rec: SentRecord = {
+          ulid,
+          interface: iface.name,
+          time: nowMs / 1000,
+          destination_ip: dest.split('%')[0]!,
+          destination_port: port,
+          version: 2,
+          type,
+          payload: { ...payload, ulid, type: type === 'solicitation' ? 1 : 2 },
+          ...(iface.vid !== undefined ? { vid: iface.vid } : {}),
+        };
+        sent.push(rec);
+      } catch (err) {
+        this.failed++;
+        failed.push({ interface: iface.name, destination: dest, error: err instanceof Error ? err.message : String(err) });
+      }
+    };
+    const p = this.#chain.then(run);
+    this.#chain = p;
+    return p;
+  }
+}
+
+async function bindSocket(type: 'udp4' | 'udp6', port: number): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type, reuseAddr: true, ipv6Only: type === 'udp6' });
+  await new Promise<void>((res, rej) => {
+    sock.once('error', rej);
+    sock.bind(port, () => {
+      sock.off('error', rej);
+      res();
+    });
+  });
+  // Beacons are link-local: never routed past the first hop.
+  sock.setMulticastTTL(1);
+  sock.setTTL(64);
+  sock.setMulticastLoopback(false);
+  // Unicast replies to this port arrive here; the capture reads them, so the
+  // socket only has to exist (no ICMP port-unreachable). Drain and discard.
+  sock.on('message', () => undefined);
+  sock.on('error', () => undefined);
+  return sock;
+}

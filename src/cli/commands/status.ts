@@ -1,0 +1,53 @@
+/** Commands that ask a running agent over its control socket: status, hints. */
+import type { Command } from 'commander';
+import { DEFAULT_SOCKET, request } from '../../agent/control';
+import { formatHintsJson, type TopologyHint } from '../../agent/hints';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('ask the running agent for its interfaces, engine, counters, queue sizes and ring drops')
+    .option('--socket <path>', 'the agent\'s control socket', DEFAULT_SOCKET)
+    .option('--json', 'print the answer as JSON')
+    .addHelpText('after', '\nExample:\n  sudo netbeacon status --json')
+    .action(async (opts: { socket: string; json?: boolean }) => {
+      const s = (await request(opts.socket, 'status')) as StatusAnswer;
+      process.stdout.write(opts.json ? JSON.stringify(s, null, 2) + '\n' : renderStatus(s));
+    });
+  program
+    .command('hints')
+    .description('print the topology hints the running agent has derived, as a JSON array with MAAS\'s keys')
+    .option('--socket <path>', 'the agent\'s control socket', DEFAULT_SOCKET)
+    .addHelpText('after', '\nExample:\n  sudo netbeacon hints')
+    .action(async (opts: { socket: string }) => {
+      const hints = (await request(opts.socket, 'hints')) as TopologyHint[];
+      process.stdout.write(formatHintsJson(hints) + '\n');
+    });
+}
+
+interface StatusAnswer {
+  version: string;
+  engine: { name: string; capture: string; why: string };
+  uptime_seconds: number;
+  interfaces: Array<{ name: string; mac: string | null; mtu: number; vid?: number; addresses: string[]; ring: { packets: number; drops: number } | null; received: Record<string, number>; sent: Record<string, number> }>;
+  counters: { send_failures: number; replays: number };
+  correlation: { hints: number; tx: { size: number }; rx: { size: number } };
+  ring_drops: number;
+}
+
+export function renderStatus(s: StatusAnswer): string {
+  const lines = [
+    `netbeacon ${s.version}, up ${s.uptime_seconds} s, engine ${s.engine.name} (capture: ${s.engine.capture}) — ${s.engine.why}`,
+    `hints ${s.correlation.hints}, tx queue ${s.correlation.tx.size}, rx queue ${s.correlation.rx.size}, replays ${s.counters.replays}, send failures ${s.counters.send_failures}, ring drops ${s.ring_drops}`,
+    '',
+  ];
+  for (const i of s.interfaces) {
+    const rx = Object.entries(i.received).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    const tx = Object.entries(i.sent).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    lines.push(`${i.name}${i.vid !== undefined ? ` (vid ${i.vid})` : ''}  ${i.mac ?? '-'}  mtu ${i.mtu}  ${i.addresses.join(' ') || 'no address'}`);
+    lines.push(`  received: ${rx}`);
+    lines.push(`  sent:     ${tx}`);
+    if (i.ring) lines.push(`  ring:     packets=${i.ring.packets} drops=${i.ring.drops}`);
+  }
+  return lines.join('\n') + '\n';
+}
