@@ -7,6 +7,7 @@ import { UsageError } from '../../errors';
 import { observedLine } from '../../protocol/observe';
 import { addEngineOption, addSecretOption, loadKey } from '../options';
 import { stdoutClosed, writeOut } from '../output';
+import { observeLive } from './observe-live';
 
 interface ObserveOptions {
   inputFile?: string;
@@ -30,13 +31,15 @@ export function register(program: Command): void {
         'Exit codes: 0 done, 2 usage or secret error, 3 capture file damaged (whole packets before the fault are still printed).',
         '',
         'Examples:',
+        '  netbeacon observe eth0 eth1 --engine native     # live, until Ctrl-C',
         '  netbeacon observe --input-file beacons.pcap --secret-file /var/lib/maas/secret --stats',
         "  tcpdump -i eth0 -w - -U 'udp dst port 5240 or (vlan and udp dst port 5240)' | netbeacon observe --input-file -",
       ].join('\n'),
     );
   addEngineOption(addSecretOption(cmd)).action(async (interfaces: string[], opts: ObserveOptions) => {
     if (opts.inputFile === undefined) {
-      throw new UsageError('E_USAGE', interfaces.length ? 'live capture is not available in this build; use --input-file' : 'give --input-file FILE (or - for stdin)');
+      if (interfaces.length) return observeLive(interfaces, opts); // live mode: observe-live.ts
+      throw new UsageError('E_USAGE', 'give interfaces to capture on, or --input-file FILE (or - for stdin)');
     }
     if (interfaces.length) throw new UsageError('E_USAGE', 'give either interfaces (live) or --input-file, not both');
     await observeFile(opts.inputFile, opts);
