@@ -1,0 +1,177 @@
+/**
+ * Live capture throughput, measured (not a test): one receiver process
+ * with the native engine on one end of a veth, a sender in another
+ * namespace flooding pre-built authentic beacon frames through the addon's
+ * sendFrames at a paced rate. Reports beacons/s decoded in JS and the
+ * ring's drops and freezes.
+ *
+ *   sudo node dist/bench/live-capture-quick.js [--rate 100000] [--seconds 5] [--engine native|tcpdump]
+ *
+ * Root only; everything happens in two namespaces made for the run
+ * (nbt-bench-PID-a/b) and removed at the end, also on failure.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { loadBinding } from '../src/engine/binding';
+import { JsBatchVerifier } from '../src/engine/js-verifier';
+import type { LiveCapture, LiveRecord } from '../src/capture/live';
+import { NativeLiveCapture } from '../src/capture/live-native';
+import { TcpdumpLiveCapture } from '../src/capture/live-tcpdump';
+import { encodeBeacon } from '../src/protocol/beacon';
+import { keyObjects } from '../src/protocol/fernet';
+import type { FernetKey } from '../src/engine/types';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+};
+
+function sh(args: string[]): void {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+}
+
+function keyFromHex(hex: string): FernetKey {
+  const b = Buffer.from(hex, 'hex');
+  return { signing: new Uint8Array(b.subarray(0, 16)), encryption: new Uint8Array(b.subarray(16, 32)) };
+}
+
+/** Ethernet/IPv4/UDP to the beacon group around a beacon datagram. */
+function frame(srcMac: Buffer, payload: Buffer, i: number): Buffer {
+  const udpLen = 8 + payload.length;
+  const f = Buffer.alloc(14 + 20 + udpLen);
+  Buffer.from('01005e000076', 'hex').copy(f, 0);
+  srcMac.copy(f, 6);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f.writeUInt16BE(20 + udpLen, 16);
+  f.writeUInt16BE(i & 0xffff, 18);
+  f[22] = 1;
+  f[23] = 17;
+  Buffer.from([10, 99, 0, 1]).copy(f, 26);
+  Buffer.from([224, 0, 0, 118]).copy(f, 30);
+  f.writeUInt16BE(5240, 34);
+  f.writeUInt16BE(5240, 36);
+  f.writeUInt16BE(udpLen, 38);
+  payload.copy(f, 42);
+  return f;
+}
+
+async function sender(ifname: string, keyHex: string, rate: number, seconds: number): Promise<void> {
+  const state = loadBinding();
+  if (!state.ok) throw new Error(state.detail);
+  const sendFrames = state.binding.sendFrames as (i: string, d: Uint8Array, o: Uint32Array) => number;
+  const keys = keyObjects(keyFromHex(keyHex));
+  const distinct = 2048;
+  const mac = Buffer.from('525400aa0001', 'hex');
+  const frames: Buffer[] = [];
+  for (let i = 0; i < distinct; i++) {
+    const { bytes } = encodeBeacon(keys, 'advertisement', { remote: { name: 'eth0', mac_address: '52:54:00:aa:00:01', type: 'physical', parents: [], subnet: '10.99.0.0/24' } }, { nowMs: Date.now() });
+    frames.push(frame(mac, bytes, i));
+  }
+  // One tick's worth of frames in one buffer: tick = 5 ms.
+  const tickMs = 5;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const data = Buffer.concat(Array.from({ length: perTick }, (_, i) => frames[i % distinct]!));
+  const offsets = new Uint32Array(perTick + 1);
+  for (let i = 0, at = 0; i < perTick; i++) {
+    offsets[i] = at;
+    at += frames[i % distinct]!.length;
+    offsets[i + 1] = at;
+  }
+  process.stdout.write(JSON.stringify({ ready: true, frameBytes: frames[0]!.length }) + '\n');
+  const start = process.hrtime.bigint();
+  let sent = 0;
+  for (let tick = 0; ; tick++) {
+    const due = start + BigInt(Math.round(tick * tickMs * 1e6));
+    if (Number(process.hrtime.bigint() - start) / 1e9 >= seconds) break;
+    while (process.hrtime.bigint() < due) {
+      /* pace: spin, the ticks are short */
+    }
+    sent += sendFrames(ifname, data, offsets);
+  }
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  process.stdout.write(JSON.stringify({ sent, elapsed, rate: Math.round(sent / elapsed) }) + '\n');
+}
+
+async function receiver(ifname: string, keyHex: string, engine: string): Promise<void> {
+  const key = keyFromHex(keyHex);
+  const cap: LiveCapture = engine === 'tcpdump' ? new TcpdumpLiveCapture(new JsBatchVerifier(key)) : new NativeLiveCapture(key);
+  let beacons = 0;
+  let rejected = 0;
+  let batches = 0;
+  let first = 0;
+  let last = 0;
+  cap.on('beacons', (records: LiveRecord[]) => {
+    batches++;
+    const t = performance.now();
+    if (!first) first = t;
+    last = t;
+    for (const r of records) {
+      if (r.verdict.ok) beacons++;
+      else rejected++;
+    }
+  });
+  await cap.add(ifname);
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  const stats = cap.stats()[ifname];
+  const cpu = process.cpuUsage();
+  await cap.close();
+  const secs = (last - first) / 1000;
+  process.stdout.write(JSON.stringify({ beacons, rejected, batches, seconds: secs, rate: Math.round(beacons / secs), stats, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
+}
+
+function child(ns: string, args: string[]): { lines: Promise<Record<string, unknown>>[]; proc: ReturnType<typeof spawn> } {
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, __filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const resolvers: ((v: Record<string, unknown>) => void)[] = [];
+  const lines = Array.from({ length: 2 }, () => new Promise<Record<string, unknown>>((r) => resolvers.push(r)));
+  let buf = '';
+  let n = 0;
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      resolvers[n++]?.(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  return { lines, proc };
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  if (role === 'tx') return sender(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
+  if (role === 'rx') return receiver(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+  if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark makes network namespaces');
+  const rate = Number(arg('rate', '100000'));
+  const seconds = Number(arg('seconds', '5'));
+  const engine = arg('engine', 'native');
+  const base = `nbt-bench-${process.pid}`;
+  const [nsA, nsB] = [`${base}-a`, `${base}-b`];
+  const keyHex = randomBytes(32).toString('hex');
+  try {
+    sh(['ip', 'netns', 'add', nsA]);
+    sh(['ip', 'netns', 'add', nsB]);
+    sh(['ip', 'link', 'add', 'name', 'bencha', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'benchb', 'netns', nsB]);
+    sh(['ip', 'netns', 'exec', nsA, 'ip', 'link', 'set', 'bencha', 'up']);
+    sh(['ip', 'netns', 'exec', nsB, 'ip', 'link', 'set', 'benchb', 'up']);
+    const rx = child(nsB, ['rx', 'benchb', keyHex, engine]);
+    await rx.lines[0];
+    const tx = child(nsA, ['tx', 'bencha', keyHex, String(rate), String(seconds)]);
+    await tx.lines[0];
+    const sent = await tx.lines[1];
+    await new Promise((r) => setTimeout(r, 500)); // the last blocks retire
+    rx.proc.stdin!.write('done\n');
+    const got = await rx.lines[1];
+    console.log(JSON.stringify({ engine, target: rate, sender: sent, receiver: got }, null, 2));
+  } finally {
+    spawnSync('ip', ['netns', 'del', nsA]);
+    spawnSync('ip', ['netns', 'del', nsB]);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
