@@ -30,21 +30,19 @@ export async function replayJournalFile(path: string, opts: ReadJournalOptions =
   const replay = new JournalReplay();
   const { lines, close } = await openLines(path, opts);
   let line = 0;
+  let error: JournalError | undefined;
   try {
     for await (const text of lines) {
       line++;
       const record = parseJournalLine(text, { source, line });
       if (record) replay.feed(record, line);
     }
-    return { source, replay };
   } catch (err) {
-    if (err instanceof JournalError) return { source, replay, error: err };
-    const e = err as NodeJS.ErrnoException;
     const after = line === 0 ? '' : ` after line ${line}`;
-    return { source, replay, error: new JournalError('E_JOURNAL_IO', `journal ${source} ${describeFsError(e)}${after}`) };
-  } finally {
-    await close();
+    error = err instanceof JournalError ? err : new JournalError('E_JOURNAL_IO', `journal ${source} ${describeFsError(err as NodeJS.ErrnoException)}${after}`);
   }
+  await close();
+  return error ? { source, replay, error } : { source, replay };
 }
 
 async function openLines(path: string, opts: ReadJournalOptions): Promise<{ lines: AsyncIterable<string>; close: () => Promise<void> }> {
@@ -63,7 +61,8 @@ async function openLines(path: string, opts: ReadJournalOptions): Promise<{ line
   return { lines: handle.readLines(), close: () => handle.close().catch(() => undefined) };
 }
 
-function describeFsError(e: NodeJS.ErrnoException): string {
+/** What went wrong with the file, in words. */
+export function describeFsError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ENOENT':
       return 'does not exist';

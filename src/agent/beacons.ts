@@ -1,0 +1,112 @@
+/**
+ * The beacons the correlation core consumes, and the reading of the fields
+ * it needs from them. A received beacon is the object `observe` prints (the
+ * MAAS observe-beacons keys) with `interface` set; a sent beacon is what the
+ * sender knows about a datagram it put on the wire. Both are structural so
+ * that src/protocol/observe.ts's ObservedBeacon and the journal's lines fit
+ * without conversion.
+ *
+ * The payload is authenticated but still comes from another host, possibly a
+ * different implementation: every field is type-checked here, and a field of
+ * the wrong type reads as absent rather than throwing.
+ */
+import { isIP } from 'node:net';
+import type { BeaconTypeName } from '../protocol/header';
+
+export interface ReceivedBeacon {
+  /** The local interface the beacon was captured on. */
+  readonly interface: string;
+  /** The 802.1Q VID it carried; absent when untagged. */
+  readonly vid?: number;
+  readonly source_ip: string;
+  readonly source_port: number;
+  readonly destination_ip: string;
+  readonly version: number;
+  readonly type: BeaconTypeName;
+  readonly payload: Readonly<Record<string, unknown>> | null;
+}
+
+export interface SentBeacon {
+  readonly ulid: string;
+  /** The interface it was sent from. */
+  readonly interface: string;
+  /** The VID it was sent with, when the sending interface is a VLAN. */
+  readonly vid?: number;
+}
+
+/** The `remote` block of a payload: the interface a beacon was sent from. */
+export interface InterfaceDescription {
+  readonly name: string;
+  readonly mac_address?: string;
+  readonly type?: string;
+  readonly parents?: readonly string[];
+  readonly subnet?: string | null;
+  readonly vid?: number;
+  readonly [field: string]: unknown;
+}
+
+/** The part of `remote` that hints carry. */
+export interface RemoteInterface {
+  readonly name: string;
+  readonly mac: string;
+  readonly vid?: number;
+}
+
+const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export interface Ulid {
+  /** Upper-case form: the queue key, so that case variants of one ULID are one beacon. */
+  readonly key: string;
+  /** The ULID as the sender wrote it (echoed verbatim in `acks`). */
+  readonly text: string;
+  /** Its 48-bit timestamp: the sender's clock, in ms since the epoch. */
+  readonly timeMs: number;
+}
+
+/** Parses a ULID; undefined if `value` is not one (wrong type, length or alphabet). */
+export function parseUlid(value: unknown): Ulid | undefined {
+  if (typeof value !== 'string' || !ULID_PATTERN.test(value)) return undefined;
+  const key = value.toUpperCase();
+  let timeMs = 0;
+  // 10 characters x 5 bits = 50 bits; the leading [0-7] keeps it within 48.
+  // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
+  for (let i = 0; i < 10; i++) timeMs = timeMs * 32 + CROCKFORD.indexOf(key[i]!);
+  return { key, text: value, timeMs };
+}
+
+export function isVid(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 4095;
+}
+
+/** `remote.name`, `remote.mac_address` and `remote.vid`, when name and MAC are present. */
+export function readRemote(payload: Readonly<Record<string, unknown>> | null): RemoteInterface | undefined {
+  const remote = payload?.remote;
+  if (typeof remote !== 'object' || remote === null) return undefined;
+  const { name, mac_address: mac, vid } = remote as Record<string, unknown>;
+  if (typeof name !== 'string' || name === '' || typeof mac !== 'string' || mac === '') return undefined;
+  return isVid(vid) ? { name, mac, vid } : { name, mac };
+}
+
+/**
+ * Multicast is judged by the destination address, as MAAS does: the beacon
+ * groups 224.0.0.118 and ff02::15a, or any other multicast group a sender
+ * chose. An IPv4-mapped IPv6 address is judged by its IPv4 part. Anything
+ * unparseable counts as unicast, the reading that yields the weaker hint.
+ */
+export function isMulticastAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 4) return isMulticastV4(ip);
+  if (family !== 6) return false;
+  const lower = ip.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (mapped) return isMulticastV4(mapped[1]!);
+  // ff00::/8: the first group written out in full as ffXX ("ff::1" is 0x00ff, not multicast).
+  const first = lower.slice(0, lower.indexOf(':'));
+  return first.length === 4 && first.startsWith('ff');
+}
+
+function isMulticastV4(ip: string): boolean {
+  const first = Number(ip.slice(0, ip.indexOf('.')));
+  return first >= 224 && first <= 239;
+}
