@@ -1,0 +1,122 @@
+// libFuzzer target over Verifier::Verify (built by scripts/fuzz.sh, never by
+// binding.gyp). Random bytes alone almost never carry a valid HMAC, so the
+// first input byte picks how the rest is used, letting the fuzzer reach the
+// code behind the MAC too:
+//   mode 0: the rest is a UDP payload, verified as is (seeds: the corpus);
+//   mode 1: the rest is a plaintext, sealed here into an authentic token
+//           with PKCS7 padding (reaches gunzip: seeds are corpus plaintexts);
+//   mode 2: the rest, cut to whole blocks, sealed without padding (reaches
+//           the PKCS7 check).
+// Bits 2-4 of that byte pick the output capacity, so the size limit is hit
+// at small capacities too; the output buffer is allocated at exactly that
+// size so that ASan sees any write past it.
+//
+// The key: PBKDF2 of the secret in $NETBEACON_FUZZ_SECRET_FILE (the corpus
+// secret, so mode-0 seeds are authentic), else a fixed test key.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "verify.h"
+
+namespace {
+
+using netbeacon::Verifier;
+using netbeacon::VerifyResult;
+
+constexpr int64_t kNow = 1795000000;
+uint8_t g_key[32];
+Verifier* g_verifier = nullptr;
+
+void LoadKey() {
+  for (int i = 0; i < 32; i++) g_key[i] = static_cast<uint8_t>(i * 7 + 1);
+  const char* path = std::getenv("NETBEACON_FUZZ_SECRET_FILE");
+  if (!path) return;
+  std::ifstream in(path);
+  std::string hex, clean;
+  std::getline(in, hex);
+  for (char c : hex) {
+    if (!std::isspace(static_cast<unsigned char>(c))) clean += c;
+  }
+  std::vector<uint8_t> secret;
+  for (size_t i = 0; i + 1 < clean.size(); i += 2) {
+    secret.push_back(static_cast<uint8_t>(std::stoi(clean.substr(i, 2), nullptr, 16)));
+  }
+  if (secret.empty() ||
+      PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(secret.data()), static_cast<int>(secret.size()),
+                        nullptr, 0, 100000, EVP_sha256(), 32, g_key) != 1) {
+    std::fprintf(stderr, "fuzz_verify: cannot derive a key from %s\n", path);
+    std::abort();
+  }
+}
+
+// header | 0x80 | stamp | IV | AES-128-CBC(body) | HMAC-SHA256.
+std::vector<uint8_t> Seal(const uint8_t* body, size_t n, bool pad) {
+  if (!pad) n -= n % 16;
+  std::vector<uint8_t> d(4 + 25 + n + 16 + 32);
+  uint8_t* tok = d.data() + 4;
+  tok[0] = 0x80;
+  for (int i = 0; i < 8; i++) tok[1 + i] = static_cast<uint8_t>(static_cast<uint64_t>(kNow) >> (56 - 8 * i));
+  for (int i = 0; i < 16; i++) tok[9 + i] = static_cast<uint8_t>(i);
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> c(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int a = 0, b = 0;
+  if (!c || EVP_EncryptInit_ex(c.get(), EVP_aes_128_cbc(), nullptr, g_key + 16, tok + 9) != 1 ||
+      EVP_CIPHER_CTX_set_padding(c.get(), pad ? 1 : 0) != 1 ||
+      EVP_EncryptUpdate(c.get(), tok + 25, &a, body, static_cast<int>(n)) != 1 ||
+      EVP_EncryptFinal_ex(c.get(), tok + 25 + a, &b) != 1) {
+    std::abort();
+  }
+  const size_t tok_len = 25 + static_cast<size_t>(a + b) + 32;
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), g_key, 16, tok, tok_len - 32, tok + tok_len - 32, &mac_len);
+  d.resize(4 + tok_len);
+  d[0] = 2;
+  d[1] = 1;
+  d[2] = static_cast<uint8_t>(tok_len >> 8);
+  d[3] = static_cast<uint8_t>(tok_len);
+  return d;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  LoadKey();
+  g_verifier = new Verifier(g_key, g_key + 16);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  static const size_t kCaps[] = {netbeacon::kMaxInflated, 0, 1, 16, 200, 4096, 65536, 1 << 20};
+  const int mode = data[0] & 3;
+  const size_t cap = kCaps[(data[0] >> 2) & 7];
+  std::vector<uint8_t> packet;
+  if (mode == 1 || mode == 2) {
+    // A sealed token must fit the 16-bit length field.
+    if (size - 1 > 65000) return 0;
+    packet = Seal(data + 1, size - 1, mode == 1);
+  } else {
+    packet.assign(data + 1, data + size);
+  }
+  std::unique_ptr<uint8_t[]> out(cap ? new uint8_t[cap] : nullptr);
+  // The packet itself in an exact-size heap block too.
+  std::unique_ptr<uint8_t[]> in(new uint8_t[packet.size()]);
+  if (!packet.empty()) std::memcpy(in.get(), packet.data(), packet.size());
+  const VerifyResult r = g_verifier->Verify(in.get(), packet.size(), kNow, out.get(), cap);
+  // Contract checks: a broken one is a crash, which libFuzzer reports.
+  if (r.status > netbeacon::kBson) __builtin_trap();
+  if (r.status != netbeacon::kOk && r.plain_len != 0) __builtin_trap();
+  if (r.plain_len > cap || r.plain_len > netbeacon::kMaxInflated) __builtin_trap();
+  if (packet.size() < 4 && (r.status != netbeacon::kShort || r.version || r.header_type)) __builtin_trap();
+  if (mode == 1 && (r.status == netbeacon::kMac || r.status == netbeacon::kPadding)) __builtin_trap();
+  return 0;
+}
