@@ -48,7 +48,8 @@ class Verifier {
 
   // Verifies one UDP payload. now_sec is the integer clock (Fernet's
   // int(time.time())). On kOk the gunzipped BSON is in out[0..plain_len).
-  // A plaintext larger than out_cap (or kMaxInflated) gives kSize.
+  // A plaintext larger than out_cap (or kMaxInflated) gives kSize, decided
+  // at the first byte past the limit whatever the stream holds after it.
   // gunzip follows Python's gzip.decompress exactly, as src/protocol/gzip.ts
   // does: members are concatenated, NUL bytes between/after members are
   // skipped, other trailing bytes are kGzip, a CRC32 or ISIZE mismatch is

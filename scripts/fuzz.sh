@@ -78,7 +78,7 @@ bin="$out/fuzz_verify"
 echo "fuzz.sh: building $bin (clang $major, headers $node_inc, $crypto, $zlib)"
 clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Wall -Wextra -Werror -Wno-deprecated-declarations \
+  -Wall -Wextra -Werror \
   -I"$node_inc" \
   "$root/native/fuzz_verify.cc" "$root/native/verify.cc" "$root/native/fernet_crypto.cc" "$root/native/gunzip.cc" \
   "$crypto" "$zlib" -o "$bin"
