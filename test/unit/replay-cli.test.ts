@@ -10,8 +10,8 @@ import { runInProcess } from '../helpers/inprocess';
 const JOURNAL = vector('journal.jsonl');
 const LINES = readFileSync(JOURNAL, 'utf8').trimEnd().split('\n');
 
-t.test('replay without --json prints a table and what happened', async (t) => {
-  const r = await runInProcess(['replay', JOURNAL]);
+t.test('replay --table prints a table and what happened', async (t) => {
+  const r = await runInProcess(['replay', '--table', JOURNAL]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^HINT +IFNAME +VID +RELATED_IFNAME +RELATED_VID +RELATED_MAC$/m);
   t.match(r.stdout, /^on_remote_network +eth0 +42 +ens5\.42 +42 +52:54:00:77:00:03$/m);
@@ -23,7 +23,7 @@ t.test('replay without --json prints a table and what happened', async (t) => {
 t.test('a bad line: the hints before it are printed, then the error names file:line (exit 3)', async (t) => {
   const dir = t.testdir({ 'bad.jsonl': [...LINES.slice(0, 3), '', '{"direction": "rx", "oops"', ...LINES.slice(3)].join('\n') + '\n' });
   const file = join(dir, 'bad.jsonl');
-  const json = await runInProcess(['replay', '--json', file]);
+  const json = await runInProcess(['replay', file]);
   t.equal(json.code, 3);
   t.same(JSON.parse(json.stdout), [
     { hint: 'rx_own_beacon_on_other_interface', ifname: 'eth0', related_ifname: 'eth1' },
@@ -32,7 +32,7 @@ t.test('a bad line: the hints before it are printed, then the error names file:l
     { hint: 'same_local_fabric_as', ifname: 'eth1', related_ifname: 'eth0' },
   ], 'what lines 1-3 imply; the lines after the bad one are not read');
   t.match(json.stderr, new RegExp(`^netbeacon: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: not JSON`));
-  const table = await runInProcess(['replay', file]);
+  const table = await runInProcess(['replay', '--table', file]);
   t.equal(table.code, 3);
   t.match(table.stdout, /1 sent, 2 received/);
 });
@@ -43,7 +43,7 @@ t.test('a journal that cannot be read (exit 3)', async (t) => {
   t.equal(missing.stdout, '', 'nothing was read, nothing is printed');
   t.equal(missing.stderr, 'netbeacon: journal /nonexistent/journal.jsonl does not exist\n');
   const dir = t.testdir({});
-  const isDir = await runInProcess(['replay', '--json', dir]);
+  const isDir = await runInProcess(['replay', dir]);
   t.equal(isDir.code, 3);
   t.equal(isDir.stdout, '[]\n');
   t.equal(isDir.stderr, `netbeacon: journal ${dir} is a directory\n`);
@@ -53,7 +53,7 @@ t.test('usage: help, and a missing argument (exit 2)', async (t) => {
   const help = await runInProcess(['replay', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /Usage: netbeacon replay \[options\] <journal>/);
-  t.match(help.stdout, /--json/);
+  t.match(help.stdout, /--table/);
   t.match(help.stdout, /Exit codes: 0 done, 2 usage error, 3 journal/);
   t.equal((await runInProcess(['replay'])).code, 2);
   t.equal((await runInProcess(['topology', '--help'])).code, 0);

@@ -13,8 +13,8 @@ const JOURNAL = vector('journal.jsonl');
 const EXPECTED_TEXT = readFileSync(vector('hints.json'), 'utf8');
 const EXPECTED = JSON.parse(EXPECTED_TEXT) as unknown[];
 
-t.test('netbeacon replay --json JOURNAL prints hints.json exactly', async (t) => {
-  const r = await runInProcess(['replay', '--json', JOURNAL]);
+t.test('netbeacon replay JOURNAL prints hints.json exactly', async (t) => {
+  const r = await runInProcess(['replay', JOURNAL]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stderr, '');
   const got = JSON.parse(r.stdout) as unknown[];
@@ -24,7 +24,7 @@ t.test('netbeacon replay --json JOURNAL prints hints.json exactly', async (t) =>
 });
 
 t.test('the same from stdin, in a real process', async (t) => {
-  const r = await runCli(['replay', '--json', '-'], { input: readFileSync(JOURNAL) });
+  const r = await runCli(['replay', '-'], { input: readFileSync(JOURNAL) });
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, EXPECTED_TEXT);
 });

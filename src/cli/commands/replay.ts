@@ -5,7 +5,7 @@ import { replayJournalFile } from '../journal-file';
 import { writeOut } from '../output';
 
 interface ReplayOptions {
-  json?: boolean;
+  table?: boolean;
 }
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('replay')
     .description('replay a journal of sent and received beacons through the correlator and print the topology hints a MAAS rack would report')
     .argument('<journal>', 'journal file, one JSON object a line; - reads stdin')
-    .option('--json', 'print only the hints, as one JSON array (MAAS keys, null fields left out, sorted)')
+    .option('--table', 'print a readable table of the hints, then the replays and drops by line, instead of the JSON array')
     .addHelpText(
       'after',
       [
@@ -24,13 +24,14 @@ export function register(program: Command): void {
         'Exit codes: 0 done, 2 usage error, 3 journal unreadable or a bad line (the hints from the lines before it are still printed).',
         '',
         'Example:',
-        '  netbeacon replay --json journal.jsonl > hints.json',
+        '  netbeacon replay journal.jsonl > hints.json',
+        '  netbeacon replay --table journal.jsonl',
       ].join('\n'),
     )
     .action(async (journal: string, opts: ReplayOptions) => {
       const { source, replay, error } = await replayJournalFile(journal);
       const hints = replay.hints();
-      if (opts.json) await writeOut(formatHintsJson(hints));
+      if (!opts.table) await writeOut(formatHintsJson(hints));
       else await writeOut(`${renderHintsTable(hints)}\n${renderReplaySummary(source, replay.summary())}`);
       if (error) throw error;
     });

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { renderTopology } from '../../agent/render';
 import { buildTopology } from '../../agent/topology';
-import { UsageError } from '../../errors';
+import { DEFAULT_SOCKET, request } from '../../agent/control';
+import type { Topology } from '../../agent/topology';
 import { replayJournalFile } from '../journal-file';
 import { writeOut } from '../output';
 
 interface TopologyOptions {
   journal?: string;
+  socket: string;
   json?: boolean;
   joinRoutable?: boolean;
 }
@@ -16,6 +18,7 @@ export function register(program: Command): void {
     .command('topology')
     .description('group interfaces and VLANs into fabrics from beacon hints, and say why each landed where it did')
     .option('--journal <file>', 'derive the hints by replaying this journal (see `netbeacon replay --help`); - reads stdin')
+    .option('--socket <path>', 'ask the running agent on this control socket (the default source)', DEFAULT_SOCKET)
     .option('--json', 'print the fabrics as JSON: {"fabrics": [{name, segments, links, peers, loops}]}')
     .option('--join-routable', 'also join segments that reach one remote interface by unicast (routable_to); off because unicast may be routed')
     .addHelpText(
@@ -29,8 +32,11 @@ export function register(program: Command): void {
       ].join('\n'),
     )
     .action(async (opts: TopologyOptions) => {
-      // The live mode needs the agent daemon's socket; until then a journal is the only source.
-      if (opts.journal === undefined) throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin); reading a running agent is not available yet');
+      if (opts.journal === undefined) {
+        const topology = (await request(opts.socket, 'topology')) as Topology;
+        await writeOut(opts.json ? `${JSON.stringify(topology, null, 2)}\n` : renderTopology(topology));
+        return;
+      }
       const { replay, error } = await replayJournalFile(opts.journal);
       const topology = buildTopology(replay.hints(), { joinOnRoutable: opts.joinRoutable === true });
       await writeOut(opts.json ? `${JSON.stringify(topology, null, 2)}\n` : renderTopology(topology));
