@@ -1,7 +1,23 @@
 /** Drives test/helpers/live-receiver.ts inside a namespace and collects what it reports. */
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { tcpdumpAvailable } from '../../src/capture/live-open';
+import type { LiveEngineName } from '../../src/capture/live';
+import { loadBinding } from '../../src/engine/binding';
 import { jsonLines, nodeInNs } from './netns';
+
+/** The live engines that can run here; says why any is left out (and fails in CI if tcpdump is missing). */
+export function liveEngines(t: { fail(msg: string): void }): LiveEngineName[] {
+  const engines: LiveEngineName[] = [];
+  const native = loadBinding();
+  if (native.ok) engines.push('native');
+  else console.log(`# native live engine not tested: ${native.detail}`);
+  if (tcpdumpAvailable()) engines.push('tcpdump');
+  else if (process.env.CI) t.fail('tcpdump is not installed; CI must install it');
+  else console.log('# tcpdump live engine not tested: tcpdump is not installed');
+  engines.push('udp');
+  return engines;
+}
 
 export const RECEIVER = resolve(__dirname, 'live-receiver.ts');
 export const SENDER = resolve(__dirname, 'live-sender.ts');

@@ -25,7 +25,19 @@ function open(): LiveCapture {
 
 async function main(): Promise<void> {
   const cap = open();
+  const slowMs = Number(process.env.NB_SLOW_MS ?? 0);
+  let batches = 0;
   cap.on('beacons', (records: import('../../src/capture/live').LiveRecord[]) => {
+    batches++;
+    if (slowMs > 0) {
+      // A JS thread too busy to keep up: the capture must push back, not buffer.
+      const until = Date.now() + slowMs;
+      while (Date.now() < until) {
+        /* busy */
+      }
+      say({ event: 'batch', n: batches, count: records.length, rss: process.memoryUsage().rss });
+      return;
+    }
     for (const r of records) {
       const v = r.verdict;
       say({

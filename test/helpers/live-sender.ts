@@ -4,6 +4,7 @@
  *   {kind:'udp4', to, port?, from?, via?, hex}   (via: IP_MULTICAST_IF address)
  *   {kind:'udp6', to, port?, via?, hex}          (via: interface name for the scope)
  *   {kind:'raw', ifname, hex}                    (whole Ethernet frame, via the addon)
+ *   {kind:'flood', ifname, hex, count}           (that frame `count` times, via sendFrames)
  * Prints {sent:N} when done.
  */
 import { createSocket } from 'node:dgram';
@@ -12,7 +13,8 @@ import { loadBinding } from '../../src/engine/binding';
 type Action =
   | { kind: 'udp4'; to: string; port?: number; from?: number; via?: string; hex: string }
   | { kind: 'udp6'; to: string; port?: number; from?: number; via?: string; hex: string }
-  | { kind: 'raw'; ifname: string; hex: string };
+  | { kind: 'raw'; ifname: string; hex: string }
+  | { kind: 'flood'; ifname: string; hex: string; count: number };
 
 async function main(): Promise<void> {
   const actions = JSON.parse(process.argv[2]!) as Action[];
@@ -25,10 +27,16 @@ async function main(): Promise<void> {
   let sent = 0;
   for (const a of actions) {
     const bytes = Buffer.from(a.hex, 'hex');
-    if (a.kind === 'raw') {
+    if (a.kind === 'raw' || a.kind === 'flood') {
       const state = loadBinding();
       if (!state.ok) throw new Error(state.detail);
-      (state.binding.sendFrame as (i: string, f: Uint8Array) => void)(a.ifname, bytes);
+      if (a.kind === 'raw') {
+        (state.binding.sendFrame as (i: string, f: Uint8Array) => void)(a.ifname, bytes);
+      } else {
+        const data = Buffer.concat(Array.from({ length: a.count }, () => bytes));
+        const offsets = Uint32Array.from({ length: a.count + 1 }, (_, i) => i * bytes.length);
+        sent += (state.binding.sendFrames as (i: string, d: Uint8Array, o: Uint32Array) => number)(a.ifname, data, offsets) - 1;
+      }
     } else {
       const s = a.kind === 'udp4' ? s4 : s6;
       if (a.via) s.setMulticastInterface(a.kind === 'udp4' ? a.via : `::%${a.via}`);
