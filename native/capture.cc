@@ -307,9 +307,11 @@ void Capture::CheckTap(Tap& tap, bool had_error) {
     taps_.erase(ifindex);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  const std::string code = err != 0 ? ErrnoName(err) : "ENODEV";
-  sink_->OnGone(ifindex, tap.ring->name(), code,
-                "interface " + tap.ring->name() + " is gone (" + code + (err ? std::string(": ") + std::strerror(err) : std::string()) + ")");
+  // The device is gone whatever the socket said on the way (ENETDOWN as
+  // it went down): report that, with the socket's error for the record.
+  std::string message = "interface " + tap.ring->name() + " is gone";
+  if (err != 0) message += " (capture socket: " + ErrnoName(err) + ", " + std::strerror(err) + ")";
+  sink_->OnGone(ifindex, tap.ring->name(), "ENODEV", message);
 }
 
 int Capture::Add(const std::string& ifname) {

@@ -102,16 +102,16 @@ uint32_t Ring::ForEachPacket(const tpacket_block_desc* block, F&& fn) const {
   const auto* base = reinterpret_cast<const uint8_t*>(block);
   const uint32_t n = block->hdr.bh1.num_pkts;
   size_t off = block->hdr.bh1.offset_to_first_pkt;
-  uint32_t bad = 0;
   for (uint32_t i = 0; i < n; i++) {
     RingPacket p;
     uint32_t next = 0;
-    if (!DecodePacket(base, off, &p, &next)) return bad + (n - i);
+    // The kernel wrote these offsets; a bad one ends the block, counted.
+    if (!DecodePacket(base, off, &p, &next)) return n - i;
     fn(p);
     if (next == 0) break;  // the last frame of a block may say 0
     off += next;
   }
-  return bad;
+  return 0;
 }
 
 }  // namespace netbeacon

@@ -114,3 +114,23 @@ if (!why && native.ok) {
     t.equal(await rx.exited, 0);
   });
 }
+
+if (!why && native.ok) {
+  t.test('native: an interface that goes down and up again keeps its capture', async (t) => {
+    const pair = createPair('down');
+    t.teardown(pair.destroy);
+    const rx = Receiver.start(pair.nsB, 'native', keyHex, [pair.ifB]);
+    t.teardown(() => rx.kill());
+    await rx.ready();
+    inNs(pair.nsB, ['ip', 'link', 'set', pair.ifB, 'down']);
+    await new Promise((r) => setTimeout(r, 600)); // past the worker's 250 ms re-check of down interfaces
+    inNs(pair.nsB, ['ip', 'link', 'set', pair.ifB, 'up']);
+    const beacon = encodeBeacon(keyObjects(key), 'solicitation', { remote: { name: 'back' } }, { nowMs: Date.now() });
+    await runSender(pair.nsA, [{ kind: 'raw', ifname: pair.ifA, hex: beaconFrame4({ mac: macOf(pair.nsA, pair.ifA), ip: pair.ip4A }, beacon.bytes).toString('hex') }]);
+    await rx.waitFor('the beacon after up', () => rx.records.some((r) => r.ok && r.ulid === beacon.ulid));
+    t.notOk(rx.events.some((e) => e.event === 'gone'), 'not reported gone');
+    const stats = await rx.close();
+    t.equal(stats[pair.ifB]?.beacons, 1);
+    t.equal(await rx.exited, 0);
+  });
+}
