@@ -14,7 +14,8 @@ import { sortHints, type TopologyHint } from './hints';
 import { buildTopology } from './topology';
 import { BeaconSender, type SendFailure, type SentRecord } from './sender';
 import { ControlServer } from './control';
-import type { LiveCapture, LiveRecord, InterfaceGone } from '../capture/live';
+import type { LiveCapture, LiveRecord, InterfaceGone, RingStats } from '../capture/live';
+import type { SchedulerOptions } from './schedule';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
@@ -51,9 +52,12 @@ export type AgentEvent =
   | { event: 'interface_added' | 'interface_removed'; interface: string; time: number }
   | { event: 'interface_gone'; interface: string; code: string; message: string; time: number }
   | { event: 'hint_added'; hint: TopologyHint; time: number }
-  | { event: 'peer_seen'; interface: string; vid?: number; mac: string; name: string; time: number }
+  | { event: 'peer_seen' | 'peer_gone'; interface: string; vid?: number; mac: string; name: string; time: number }
   | { event: 'replay'; interface: string; vid?: number; ulid: string; own: boolean; time: number }
   | { event: 'send_failed'; interface: string; destination: string; error: string; time: number };
+
+const MAX_PEERS = 10_000;
+export const PEER_TIMEOUT_MS = 120_000;
 
 export class Agent extends EventEmitter {
   readonly core: AgentCore;
@@ -63,15 +67,19 @@ export class Agent extends EventEmitter {
   readonly #control: ControlServer;
   #journal: WriteStream | undefined;
   #selected = new Map<string, HostInterface>();
+  #selection: Selection;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #startedAt: number;
-  readonly #peers = new Set<string>();
+  /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
+  readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number }>();
+  #sweep: NodeJS.Timeout | undefined;
   readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
 
   constructor(opts: AgentOptions) {
     super();
     this.#o = opts;
+    this.#selection = opts.selection;
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload });
     this.#watcher = new InterfaceWatcher(opts.pollMs);
@@ -99,12 +107,15 @@ export class Agent extends EventEmitter {
     this.#registerControl();
     await this.#watcher.start();
     this.#schedule();
+    this.#sweep = setInterval(() => this.#sweepPeers(), 5_000);
+    this.#sweep.unref();
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#sweep) clearInterval(this.#sweep);
     this.#watcher.stop();
     await this.#o.capture.close();
     this.#sender.close();
@@ -118,9 +129,28 @@ export class Agent extends EventEmitter {
     return [...this.#selected.values()];
   }
 
+  get engineName(): string {
+    return this.#o.engine;
+  }
+
+  ringStats(): Record<string, RingStats> {
+    return this.#o.capture.stats();
+  }
+
+  /**
+   * A reload (SIGHUP): new interface selection and periods. The queues,
+   * hints and counters are kept; interfaces are re-selected at once.
+   */
+  async reload(next: { selection?: Selection; periods?: SchedulerOptions }): Promise<void> {
+    if (next.selection) this.#selection = next.selection;
+    if (next.periods) this.core.scheduler.setPeriods(next.periods, this.#now());
+    await this.#onInterfaces(this.#watcher.current);
+    this.#schedule();
+  }
+
   async #onInterfaces(all: HostInterface[]): Promise<void> {
     if (this.#stopped) return;
-    const next = new Map(selectInterfaces(all, this.#o.selection).map((i) => [i.name, i]));
+    const next = new Map(selectInterfaces(all, this.#selection).map((i) => [i.name, i]));
     for (const name of this.#selected.keys()) {
       if (!next.has(name)) {
         this.#o.capture.remove(name);
@@ -194,10 +224,32 @@ export class Agent extends EventEmitter {
     const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
     const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
-    if (this.#peers.has(key)) return;
-    if (this.#peers.size >= 10_000) return; // bounded: a flood of forged-but-authentic names cannot grow it
-    this.#peers.add(key);
-    this.#emit({ event: 'peer_seen', interface: rx.interface, ...(rx.vid !== undefined ? { vid: rx.vid } : {}), mac: remote.mac_address, name: remote.name, time: this.#now() / 1000 });
+    const now = this.#now();
+    const known = this.#peers.get(key);
+    if (known) {
+      known.lastMs = now;
+      return;
+    }
+    if (this.#peers.size >= MAX_PEERS) return; // bounded: a flood of authentic names cannot grow it
+    const peer = { interface: rx.interface, ...(rx.vid !== undefined ? { vid: rx.vid } : {}), mac: remote.mac_address, name: remote.name, lastMs: now };
+    this.#peers.set(key, peer);
+    const { lastMs: _l, ...shown } = peer;
+    this.#emit({ event: 'peer_seen', ...shown, time: now / 1000 });
+  }
+
+  /** Peers not heard for PEER_TIMEOUT_MS are gone: four missed 30 s solicitation rounds. */
+  #sweepPeers(): void {
+    const now = this.#now();
+    for (const [key, p] of this.#peers) {
+      if (now - p.lastMs < PEER_TIMEOUT_MS) continue;
+      this.#peers.delete(key);
+      const { lastMs: _l, ...shown } = p;
+      this.#emit({ event: 'peer_gone', ...shown, time: now / 1000 });
+    }
+  }
+
+  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }> {
+    return [...this.#peers.values()].map(({ lastMs, ...p }) => ({ ...p, last_seen: lastMs / 1000 }));
   }
 
   #onCorrelationEvent(e: CorrelationEvent, now: number): void {
@@ -278,6 +330,7 @@ export class Agent extends EventEmitter {
         received: this.counters.received[i.name] ?? {},
         sent: this.counters.sent[i.name] ?? {},
       })),
+      peers: this.peers(),
       counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays },
       correlation: this.core.correlator.stats(),
       ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),

@@ -39,9 +39,9 @@ export type ScheduledAction =
   | { readonly kind: 'multicast_advertisement' };
 
 export class Scheduler {
-  readonly #periodMs: number;
-  readonly #retryMs: number;
-  readonly #advertIntervalMs: number;
+  #periodMs: number;
+  #retryMs: number;
+  #advertIntervalMs: number;
   // Each is the time something becomes due, or undefined when nothing is pending.
   #changeDueAt: number | undefined;
   #periodicAt: number | undefined;
@@ -53,6 +53,18 @@ export class Scheduler {
     this.#periodMs = opts.solicitationPeriodMs ?? SOLICITATION_PERIOD_MS;
     this.#retryMs = opts.solicitationRetryMs ?? SOLICITATION_RETRY_MS;
     this.#advertIntervalMs = opts.advertisementIntervalMs ?? ADVERTISEMENT_INTERVAL_MS;
+  }
+
+  /**
+   * New periods (a config reload). What is pending stays pending; a periodic
+   * solicitation already scheduled further out than the new period is
+   * brought forward, so shortening the period takes effect at once.
+   */
+  setPeriods(opts: SchedulerOptions, nowMs: number): void {
+    if (opts.solicitationPeriodMs !== undefined) this.#periodMs = opts.solicitationPeriodMs;
+    if (opts.solicitationRetryMs !== undefined) this.#retryMs = opts.solicitationRetryMs;
+    if (opts.advertisementIntervalMs !== undefined) this.#advertIntervalMs = opts.advertisementIntervalMs;
+    if (this.#periodicAt !== undefined) this.#periodicAt = Math.min(this.#periodicAt, nowMs + this.#periodMs);
   }
 
   /** The set of interfaces (or their addresses) changed: solicit now. */

@@ -104,3 +104,25 @@ t.test('timings are configurable', async (t) => {
   t.same(s.tick(4), [{ kind: 'multicast_advertisement' }]);
   t.same(s.tick(10), [{ kind: 'multicast_solicitation', reason: 'periodic' }]);
 });
+
+t.test('setPeriods (a reload) keeps what is pending and brings a long period forward', async (t) => {
+  const s = new Scheduler();
+  s.interfacesChanged(0);
+  t.same(s.tick(0), [{ kind: 'multicast_solicitation', reason: 'interfaces_changed' }]);
+  t.equal(s.nextDueMs(), 3_000, 'the retry is pending');
+  s.setPeriods({ solicitationPeriodMs: 10_000, solicitationRetryMs: 1_000, advertisementIntervalMs: 2_000 }, 1_000);
+  t.equal(s.nextDueMs(), 3_000, 'the pending retry keeps its time');
+  t.same(s.tick(3_000), [{ kind: 'multicast_solicitation', reason: 'retry' }]);
+  t.equal(s.nextDueMs(), 11_000, 'the periodic solicitation moved from 30 s to 1 s + 10 s');
+  t.same(s.tick(11_000), [{ kind: 'multicast_solicitation', reason: 'periodic' }]);
+  t.equal(s.nextDueMs(), 12_000, 'the new 1 s retry applies');
+  s.requestAdvertisement(12_000);
+  t.same(s.tick(12_000), [{ kind: 'multicast_solicitation', reason: 'retry' }, { kind: 'multicast_advertisement' }]);
+  s.requestAdvertisement(12_500);
+  t.equal(s.nextDueMs(), 14_000, 'the new 2 s advertisement spacing');
+  s.setPeriods({}, 13_000);
+  t.equal(s.nextDueMs(), 14_000, 'an empty change changes nothing');
+  const idle = new Scheduler();
+  idle.setPeriods({ solicitationPeriodMs: 5_000 }, 0);
+  t.equal(idle.nextDueMs(), undefined, 'nothing pending stays nothing pending');
+});

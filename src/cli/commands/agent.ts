@@ -1,82 +1,172 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { chownSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { Agent } from '../../agent/daemon';
-import { DEFAULT_SOCKET } from '../../agent/control';
+import { agentMetrics, serveMetrics } from '../../agent/metrics';
+import { dropPrivileges, resolveAccount, sdNotify, watchdogIntervalMs } from '../../agent/system';
 import { openLiveCapture } from '../../capture/live-open';
+import { applyFlags, loadConfigFile, type AgentConfig, type ConfigFlags } from '../../config/config';
 import { chooseEngine, engineRequest } from '../../engine/select';
 import { createVerifier } from '../../engine/verifier';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../../log';
+import { createLogger, LOG_LEVELS, type Logger } from '../../log';
+import { locateSecret } from '../../secret/secret';
 import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
-import { InvalidArgumentError } from 'commander';
 
-interface AgentCliOptions {
-  interface: string[];
-  exclude: string[];
-  secretFile?: string;
-  engine?: string;
-  socket: string;
-  journal?: string;
-  logLevel: LogLevel;
+interface AgentCliOptions extends ConfigFlags {
+  config?: string;
+  checkConfig?: boolean;
   port: number;
-  pollMs: number;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function register(program: Command): void {
   const cmd = program
     .command('agent')
     .description('run the beaconing agent: beacon on every interface, capture below IP, correlate, serve status on a Unix socket')
-    .option('-i, --interface <name|glob>', 'monitor this interface (repeatable; globs like "eth*"). Default: every interface that is up, not loopback', collect, [])
-    .option('-x, --exclude <name|glob>', 'leave this interface out (repeatable; e.g. USB/BMC NICs, ib*, tun*)', collect, [])
-    .option('--socket <path>', 'control socket (mode 0660)', DEFAULT_SOCKET)
+    .option('-c, --config <file>', 'YAML config (default /etc/netbeacon/netbeacon.yaml when it exists); flags override it')
+    .option('--check-config', 'validate the config (file and flags) and exit: 0 when valid, 2 with the key path when not')
+    .option('-i, --interface <name|glob>', 'monitor this interface (repeatable; globs like "eth*"). Default: every interface that is up, not loopback', collect)
+    .option('-x, --exclude <name|glob>', 'leave this interface out (repeatable; e.g. USB/BMC NICs, ib*, tun*)', collect)
+    .option('--socket <path>', 'control socket, mode 0660 (default /run/netbeacon/netbeacon.sock)')
     .option('--journal <file>', 'append every beacon sent and received as JSON lines (replay it with `netbeacon replay`)')
-    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, (v: string) => {
+    .option('--metrics <[host:]port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (a bare port listens on 127.0.0.1)')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (default info)`, (v: string) => {
       if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       return v;
-    }, 'info')
+    })
+    .option('--user <name|uid>', 'after opening the capture, drop root and run as this user, keeping only CAP_NET_RAW')
+    .option('--role <role>', 'advertise this role in every beacon (region, rack or node); MAAS peers ignore it', (v: string) => {
+      if (!['region', 'rack', 'node'].includes(v)) throw new InvalidArgumentError('--role must be region, rack or node');
+      return v;
+    })
+    .option('--maas-url <url>', 'advertise this MAAS URL in every beacon, so new racks can find the region')
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
-    .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true), 2000)
+    .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
     .addHelpText(
       'after',
       [
         '',
-        'Stops cleanly on SIGTERM or SIGINT: rings closed, socket removed, journal flushed.',
+        'Signals: SIGTERM/SIGINT stop cleanly (rings closed, socket removed, journal flushed);',
+        'SIGHUP re-reads the config: interfaces, log level and periods change, queues and hints are kept.',
+        'Under systemd with Type=notify it reports READY=1 once capturing, and pings the watchdog when WatchdogSec= is set.',
         '',
         'Examples:',
         '  sudo netbeacon agent --secret-file /var/lib/maas/secret',
-        '  sudo netbeacon agent -i "eth*" -x eth9 --journal /var/log/netbeacon.jsonl',
+        '  sudo netbeacon agent -i "eth*" -x eth9 --journal /var/log/netbeacon.jsonl --metrics 9240',
+        '  netbeacon agent --config /etc/netbeacon/netbeacon.yaml --check-config',
       ].join('\n'),
     );
   addEngineOption(addSecretOption(cmd)).action(async (opts: AgentCliOptions) => {
-    const log = createLogger(opts.logLevel);
-    const { key, objects } = loadKey(opts.secretFile);
-    const choice = chooseEngine(engineRequest(opts.engine), { capture: true });
-    const capture = openLiveCapture({ engine: choice.engine, key, verifier: createVerifier('js', key) });
-    const agent = new Agent({
-      keys: objects,
-      capture,
-      engine: choice.engine,
-      engineWhy: choice.why,
-      selection: { include: opts.interface, exclude: opts.exclude },
-      socketPath: opts.socket,
-      journalPath: opts.journal,
-      port: opts.port,
-      pollMs: opts.pollMs,
-      log: (level, msg, fields) => log[level]({ ...fields }, msg),
-    });
-    log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: opts.socket }, 'netbeacon agent starting');
-    agent.on('event', (e: { event: string }) => log.info(e, e.event));
-    await agent.start();
-    log.info({ interfaces: agent.interfaces.map((i) => i.name) }, 'netbeacon agent running');
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'stopping');
-        void agent.stop().then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    log.info('netbeacon agent stopped');
-    log.flush();
+    const config = resolveConfig(opts);
+    if (opts.checkConfig) {
+      process.stdout.write(`config ${config.source ?? '(defaults: no file)'} is valid\n`);
+      try {
+        const s = locateSecret(config.secretFile);
+        process.stdout.write(`secret: ${s.path} (from ${s.from})\n`);
+      } catch (err) {
+        process.stdout.write(`warning: ${(err as Error).message}\n`);
+      }
+      return;
+    }
+    await runAgent(config, opts);
   });
+}
+
+function resolveConfig(opts: AgentCliOptions): AgentConfig {
+  return applyFlags(loadConfigFile(opts.config), opts);
+}
+
+async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const { key, objects } = loadKey(config.secretFile);
+  const choice = chooseEngine(engineRequest(config.engine), { capture: true });
+  const capture = openLiveCapture({
+    engine: choice.engine,
+    key,
+    verifier: createVerifier('js', key),
+    native: { blockSize: config.ring.blockSize, blockCount: config.ring.blockCount, retireMs: config.ring.retireMs },
+  });
+  const agent = new Agent({
+    keys: objects,
+    capture,
+    engine: choice.engine,
+    engineWhy: choice.why,
+    selection: config.interfaces,
+    socketPath: config.socket,
+    journalPath: config.journal ?? undefined,
+    port: opts.port,
+    pollMs: config.periods.interfacePollMs,
+    extraPayload: config.advertise,
+    core: {
+      txCapacity: config.queues.tx,
+      rxCapacity: config.queues.rx,
+      maxHints: config.queues.hints,
+      solicitationPeriodMs: config.periods.solicitationMs,
+      solicitationRetryMs: config.periods.retryMs,
+      advertisementIntervalMs: config.periods.advertisementMs,
+    },
+    log: (level, msg, fields) => log[level]({ ...fields }, msg),
+  });
+  log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
+  agent.on('event', (e: { event: string }) => log.info(e, e.event));
+  await agent.start();
+  let metrics: Server | undefined;
+  if (config.metrics) {
+    metrics = await serveMetrics(agentMetrics(agent), config.metrics);
+    log.info({ listen: config.metrics }, 'metrics served at /metrics');
+  }
+  if (config.user) {
+    const account = resolveAccount(config.user);
+    // What the agent must still remove or append to after the drop becomes the user's.
+    for (const f of [config.socket, config.journal]) if (f) chownSync(f, account.uid, account.gid);
+    dropPrivileges(account);
+    log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
+  }
+  log.info({ interfaces: agent.interfaces.map((i) => i.name) }, 'netbeacon agent running');
+  const watchdog = config.notify ? startSupervision(log) : undefined;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      if (config.notify) sdNotify('STOPPING=1');
+      if (watchdog) clearInterval(watchdog);
+      metrics?.close();
+      void agent.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => void reload(agent, opts, log));
+  });
+  log.info('netbeacon agent stopped');
+  log.flush();
+}
+
+function startSupervision(log: Logger): NodeJS.Timeout | undefined {
+  const ready = sdNotify('READY=1\nSTATUS=capturing');
+  if (ready.sent) log.info('told systemd READY=1');
+  else log.debug({ why: ready.why }, 'no readiness notification');
+  const every = watchdogIntervalMs();
+  if (every === undefined || !ready.sent) return undefined;
+  const t = setInterval(() => sdNotify('WATCHDOG=1'), every);
+  t.unref();
+  return t;
+}
+
+/** SIGHUP: re-read the file, lay the same flags over it, apply what can change live. */
+async function reload(agent: Agent, opts: AgentCliOptions, log: Logger): Promise<void> {
+  sdNotify('RELOADING=1');
+  try {
+    const next = resolveConfig(opts);
+    log.level = next.logLevel;
+    await agent.reload({
+      selection: next.interfaces,
+      periods: { solicitationPeriodMs: next.periods.solicitationMs, solicitationRetryMs: next.periods.retryMs, advertisementIntervalMs: next.periods.advertisementMs },
+    });
+    log.info({ config: next.source, interfaces: agent.interfaces.map((i) => i.name), log_level: next.logLevel }, 'config reloaded');
+  } catch (err) {
+    // A bad edit must not take the agent down: keep running on the old config.
+    log.error({ err: (err as Error).message }, 'config reload failed; keeping the running config');
+  } finally {
+    sdNotify('READY=1');
+  }
 }

@@ -9,4 +9,4 @@ import * as status from './status';
 import * as topology from './topology';
 
 /** Every subcommand module; order is the order in --help. */
-export const COMMANDS: Array<(program: Command) => void> = [agent.register, status.register, observe.register, encode.register, decode.register, doctor.register, replay.register, topology.register];
+export const COMMANDS: Array<(program: Command) => void> = [agent.register, status.register, status.registerWatch, observe.register, encode.register, decode.register, doctor.register, replay.register, topology.register];

@@ -1,6 +1,6 @@
 /** Commands that ask a running agent over its control socket: status, hints. */
 import type { Command } from 'commander';
-import { DEFAULT_SOCKET, request } from '../../agent/control';
+import { DEFAULT_SOCKET, request, subscribe } from '../../agent/control';
 import { formatHintsJson, type TopologyHint } from '../../agent/hints';
 
 export function register(program: Command): void {
@@ -50,4 +50,17 @@ export function renderStatus(s: StatusAnswer): string {
     if (i.ring) lines.push(`  ring:     packets=${i.ring.packets} drops=${i.ring.drops}`);
   }
   return lines.join('\n') + '\n';
+}
+
+export function registerWatch(program: Command): void {
+  program
+    .command('watch')
+    .description('stream what the running agent sees as JSON lines: interfaces added and removed, peers seen, hints added, replays, send failures')
+    .option('--socket <path>', "the agent's control socket", DEFAULT_SOCKET)
+    .addHelpText('after', '\nOne JSON object per line, each with "event" and "time" keys, until the agent stops or Ctrl-C.\n\nExample:\n  sudo netbeacon watch | jq .')
+    .action(async (opts: { socket: string }) => {
+      const sub = subscribe(opts.socket, 'watch', (e) => process.stdout.write(JSON.stringify(e) + '\n'));
+      process.once('SIGINT', () => sub.close());
+      await sub.done;
+    });
 }

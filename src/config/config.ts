@@ -1,0 +1,194 @@
+/**
+ * The agent's configuration: one YAML file (default
+ * /etc/netbeacon/netbeacon.yaml), validated with key paths, with defaults
+ * for everything, and command-line flags laid over it.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { UsageError } from '../errors';
+import { LOG_LEVELS, type LogLevel } from '../log';
+import { bool, list, nullable, num, obj, oneOf, SchemaError, str, type Check, type FromShape } from './schema';
+
+export const DEFAULT_CONFIG = '/etc/netbeacon/netbeacon.yaml';
+
+const LISTEN = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([0-9A-Za-z.-]+)):)?(\d{1,5})$/;
+const listenString = str({ pattern: LISTEN, hint: 'must be PORT or HOST:PORT (e.g. 127.0.0.1:9240)' });
+/** YAML reads `metrics: 9240` as a number; a port alone is fine. */
+const listen: Check<string> = (v, path) => listenString(typeof v === 'number' && Number.isInteger(v) ? String(v) : v, path);
+
+const shape = {
+  interfaces: obj({ include: list(str(), { max: 1024 }), exclude: list(str(), { max: 1024 }) }),
+  secret_file: str(),
+  socket: str(),
+  metrics: nullable(listen),
+  log_level: oneOf(LOG_LEVELS),
+  journal: nullable(str()),
+  engine: oneOf(['auto', 'native', 'js'] as const),
+  user: nullable(str({ pattern: /^[a-z_][a-z0-9_-]*\$?$|^\d+$/, hint: 'must be a user name or a numeric uid' })),
+  periods: obj({
+    solicitation: num(1, 3600),
+    retry: num(0.1, 600),
+    advertisement: num(0.1, 3600),
+    interface_poll: num(0.2, 60),
+  }),
+  queues: obj({ tx: num(16, 10_000_000, true), rx: num(16, 10_000_000, true), hints: num(16, 10_000_000, true) }),
+  ring: obj({
+    block_size: num(4096, 64 * 1024 * 1024, true),
+    block_count: num(2, 4096, true),
+    retire_ms: num(1, 1000, true),
+  }),
+  advertise: obj({ role: oneOf(['region', 'rack', 'node'] as const), maas_url: str({ pattern: /^https?:\/\//, hint: 'must be an http(s) URL' }) }),
+  notify: bool,
+};
+
+export type ConfigFile = FromShape<typeof shape>;
+const checkFile = obj(shape);
+
+/** Everything resolved: file values over defaults, flags over both. */
+export interface AgentConfig {
+  interfaces: { include: string[]; exclude: string[] };
+  secretFile?: string;
+  socket: string;
+  metrics: string | null;
+  logLevel: LogLevel;
+  journal: string | null;
+  engine: 'auto' | 'native' | 'js';
+  user: string | null;
+  periods: { solicitationMs: number; retryMs: number; advertisementMs: number; interfacePollMs: number };
+  queues: { tx: number; rx: number; hints: number };
+  ring: { blockSize: number; blockCount: number; retireMs: number };
+  advertise: { role?: string; maas_url?: string };
+  /** Tell systemd READY=1 / WATCHDOG=1 when $NOTIFY_SOCKET is set. */
+  notify: boolean;
+  /** Where it came from, for status and errors. */
+  source: string | null;
+}
+
+export function defaults(): AgentConfig {
+  return {
+    interfaces: { include: [], exclude: [] },
+    socket: '/run/netbeacon/netbeacon.sock',
+    metrics: null,
+    logLevel: 'info',
+    journal: null,
+    engine: 'auto',
+    user: null,
+    periods: { solicitationMs: 30_000, retryMs: 3_000, advertisementMs: 5_000, interfacePollMs: 2_000 },
+    queues: { tx: 10_000, rx: 10_000, hints: 10_000 },
+    // Sized in native/ring.h: 64 blocks of 256 KiB absorb ~160 ms of a
+    // 100,000 packets/s flood while JS is busy.
+    ring: { blockSize: 256 * 1024, blockCount: 64, retireMs: 10 },
+    advertise: {},
+    notify: true,
+    source: null,
+  };
+}
+
+/** Parse and validate the YAML text; `where` names the file in errors. */
+export function parseConfig(text: string, where: string): ConfigFile {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const at = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
+    throw new UsageError('E_CONFIG', `config ${where}: not valid YAML${at}: ${e.message.split('\n')[0]}`);
+  }
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) return {};
+  try {
+    return checkFile(value, '');
+  } catch (err) {
+    if (err instanceof SchemaError) throw new UsageError('E_CONFIG', `config ${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Lay a validated file over the defaults. */
+export function applyFile(base: AgentConfig, f: ConfigFile, source: string): AgentConfig {
+  const c: AgentConfig = structuredClone(base);
+  c.source = source;
+  if (f.interfaces?.include) c.interfaces.include = f.interfaces.include;
+  if (f.interfaces?.exclude) c.interfaces.exclude = f.interfaces.exclude;
+  if (f.secret_file) c.secretFile = f.secret_file;
+  if (f.socket) c.socket = f.socket;
+  if (f.metrics !== undefined) c.metrics = f.metrics;
+  if (f.log_level) c.logLevel = f.log_level;
+  if (f.journal !== undefined) c.journal = f.journal;
+  if (f.engine) c.engine = f.engine;
+  if (f.user !== undefined) c.user = f.user;
+  const p = f.periods ?? {};
+  if (p.solicitation !== undefined) c.periods.solicitationMs = p.solicitation * 1000;
+  if (p.retry !== undefined) c.periods.retryMs = p.retry * 1000;
+  if (p.advertisement !== undefined) c.periods.advertisementMs = p.advertisement * 1000;
+  if (p.interface_poll !== undefined) c.periods.interfacePollMs = p.interface_poll * 1000;
+  Object.assign(c.queues, f.queues ?? {});
+  if (f.ring?.block_size !== undefined) {
+    if (f.ring.block_size % 4096 !== 0) throw new UsageError('E_CONFIG', `config ${source}: ring.block_size: must be a multiple of 4096 (the page size), got ${f.ring.block_size}`);
+    c.ring.blockSize = f.ring.block_size;
+  }
+  if (f.ring?.block_count !== undefined) c.ring.blockCount = f.ring.block_count;
+  if (f.ring?.retire_ms !== undefined) c.ring.retireMs = f.ring.retire_ms;
+  if (f.advertise) c.advertise = { ...f.advertise };
+  if (f.notify !== undefined) c.notify = f.notify;
+  return c;
+}
+
+/**
+ * Read the config file. The default path may be absent (defaults apply);
+ * a path the operator named must exist.
+ */
+export function loadConfigFile(path: string | undefined): AgentConfig {
+  const file = path ?? DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (path === undefined && e.code === 'ENOENT') return defaults();
+    throw new UsageError('E_CONFIG', `config ${file}: ${e.code === 'ENOENT' ? 'does not exist' : e.code === 'EACCES' ? 'is not readable (permission denied)' : e.code === 'EISDIR' ? 'is a directory' : `cannot be read (${e.code ?? e.message})`}`);
+  }
+  return applyFile(defaults(), parseConfig(text, file), file);
+}
+
+/** Flags the operator gave on the command line; each overrides the file. */
+export interface ConfigFlags {
+  interface?: string[];
+  exclude?: string[];
+  secretFile?: string;
+  socket?: string;
+  metrics?: string;
+  logLevel?: LogLevel;
+  journal?: string;
+  engine?: 'auto' | 'native' | 'js';
+  user?: string;
+  role?: string;
+  maasUrl?: string;
+  pollMs?: number;
+}
+
+export function applyFlags(base: AgentConfig, f: ConfigFlags): AgentConfig {
+  const c: AgentConfig = structuredClone(base);
+  if (f.interface?.length) c.interfaces.include = f.interface;
+  if (f.exclude?.length) c.interfaces.exclude = f.exclude;
+  if (f.secretFile) c.secretFile = f.secretFile;
+  if (f.socket) c.socket = f.socket;
+  if (f.metrics) {
+    parseListen(f.metrics);
+    c.metrics = f.metrics;
+  }
+  if (f.logLevel) c.logLevel = f.logLevel;
+  if (f.journal) c.journal = f.journal;
+  if (f.engine) c.engine = f.engine;
+  if (f.user) c.user = f.user;
+  if (f.role) c.advertise.role = f.role;
+  if (f.maasUrl) c.advertise.maas_url = f.maasUrl;
+  if (f.pollMs) c.periods.interfacePollMs = f.pollMs;
+  return c;
+}
+
+/** `--metrics 9240` means 127.0.0.1:9240: metrics are not exposed beyond the host unless asked. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const m = LISTEN.exec(spec);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new UsageError('E_CONFIG', `metrics listen address must be PORT or HOST:PORT, got "${spec}"`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
