@@ -38,7 +38,8 @@ export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object' && v !== null) return 'a mapping';
-  const json = JSON.stringify(v);
+  // Numbers as written (JSON would print Infinity and NaN as null).
+  const json = typeof v === 'number' ? String(v) : JSON.stringify(v);
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
@@ -104,16 +105,21 @@ export function ifname(src: Source, v: unknown, path: KeyPath): string {
  * not true, and timestamps stay strings.
  */
 export function parseYaml(src: Source, text: string): unknown {
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, { prettyErrors: false });
   const err = doc.errors[0];
   if (err) {
-    // The library appends "at line L, column C:" and a source excerpt; the
-    // position goes in front instead, as compilers print it.
-    const at = err.linePos?.[0];
-    const where = at ? `${src.name}:${at.line}:${at.col}` : src.name;
-    throw new UsageError(src.code, `${where}: not valid YAML: ${err.message.split(' at line ')[0]!.split('\n')[0]}`);
+    // Positioned as compilers print it: FILE:LINE:COLUMN.
+    const before = text.slice(0, err.pos[0]);
+    const line = before.split('\n').length;
+    const col = before.length - before.lastIndexOf('\n');
+    throw new UsageError(src.code, `${src.name}:${line}:${col}: not valid YAML: ${err.message.split('\n')[0]}`);
   }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    // An alias bomb (a few lines expanding to millions of nodes) is refused here.
+    throw new UsageError(src.code, `${src.name}: not valid YAML: ${(e as Error).message}`);
+  }
 }
 
 /** Parses JSON text; a syntax error names the file. */

@@ -104,10 +104,11 @@ t.test('YAML syntax errors and duplicate keys name the line and column', async (
   const dup = thrown(() => parseExpected('alone: [eth0]\nalone: [eth1]\n', 'x.yaml'));
   t.type(dup, UsageError);
   t.equal((dup as Error).message, 'x.yaml:2:1: not valid YAML: Map keys must be unique');
-  const bad = thrown(() => parseExpected('fabrics:\n  mgmt: [eth0\n', 'x.yaml')) as Error;
-  t.match(bad.message, /^x\.yaml:\d+:\d+: not valid YAML: /);
+  const bad = thrown(() => parseExpected('fabrics:\n  mgmt: {a: 1}}\n', 'x.yaml')) as Error;
+  t.match(bad.message, /^x\.yaml:2:15: not valid YAML: /);
   const alias = thrown(() => parseExpected(`a: &a [x]\nb: [${Array(200).fill('*a').join(', ')}]\n`, 'x.yaml')) as Error;
-  t.match(alias.message, /^x\.yaml: not valid YAML: |alias/i, 'an alias bomb is refused');
+  t.type(alias, UsageError, 'an alias bomb is a usage error, not a crash');
+  t.match(alias.message, /^x\.yaml: not valid YAML: .*alias/i);
 });
 
 t.test('readExpected takes an already-parsed value (a JSON file, say)', async (t) => {
