@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { chownSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { Agent } from '../../agent/daemon';
 import { agentMetrics, serveMetrics } from '../../agent/metrics';
@@ -79,6 +80,8 @@ function resolveConfig(opts: AgentCliOptions): AgentConfig {
 
 async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<void> {
   const log = createLogger(config.logLevel);
+  // Made here, not by the control server, so that a drop to --user can hand it over.
+  const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
   const { key, objects } = loadKey(config.secretFile);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
   const capture = openLiveCapture({
@@ -119,7 +122,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   if (config.user) {
     const account = resolveAccount(config.user);
     // What the agent must still remove or append to after the drop becomes the user's.
-    for (const f of [config.socket, config.journal]) if (f) chownSync(f, account.uid, account.gid);
+    for (const f of [config.socket, config.journal, madeSocketDir ? dirname(config.socket) : null]) if (f) chownSync(f, account.uid, account.gid);
     dropPrivileges(account);
     log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
   }
