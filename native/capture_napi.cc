@@ -93,20 +93,32 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
       plain_.push_back(Napi::Persistent(pv));
       slots.push_back({rv.Data(), record_cap, pv.Data(), plain});
     }
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netbeacon capture", 0, 1, this,
-                                          [](Napi::Env, NativeCapture* self) { self->Finalized(); });
+    // The finalizer reaches us through a context that outlives us: if the
+    // constructor throws below, or the environment is torn down, `this` may
+    // be gone before the thread-safe function is finalized.
+    ctx_ = new Context{this};
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netbeacon capture", 0, 1, ctx_,
+                                          [](Napi::Env, Context* c) {
+                                            if (c->self) c->self->Finalized();
+                                            delete c;
+                                          });
     capture_.reset(new Capture(opts, std::move(slots), this));
     try {
       capture_->Start();
     } catch (const std::exception& e) {
       capture_.reset();
+      ctx_->self = nullptr;
+      ctx_ = nullptr;
       tsfn_.Release();
       throw Napi::Error::New(env, e.what());
     }
     Ref();  // alive until the thread-safe function is finalized
   }
 
-  ~NativeCapture() override { capture_.reset(); }
+  ~NativeCapture() override {
+    if (ctx_) ctx_->self = nullptr;
+    capture_.reset();
+  }
 
   // CaptureSink, on the worker thread. Never blocking: the queue is
   // unbounded but holds at most one batch per pool slot.
@@ -168,6 +180,7 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
   // every queued message has been delivered or dropped.
   void Finalized() {
     finalized_ = true;
+    ctx_ = nullptr;  // deleted by the caller
     Napi::HandleScope scope(Env());
     if (capture_) capture_->Stop();
     records_.clear();
@@ -238,6 +251,10 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     if (closed_) throw Napi::Error::New(env, "NativeCapture is closed");
   }
 
+  struct Context {
+    NativeCapture* self;
+  };
+  Context* ctx_ = nullptr;
   std::unique_ptr<Capture> capture_;
   Napi::ThreadSafeFunction tsfn_;
   std::vector<Napi::Reference<Napi::Uint8Array>> records_, plain_;
