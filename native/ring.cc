@@ -72,12 +72,8 @@ int Ring::Setup(const char** step) {
   if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) return errno;
   *step = "mmap";
   map_len_ = static_cast<size_t>(opts_.block_size) * opts_.block_count;
-  void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd_, 0);
-  if (m == MAP_FAILED) {
-    // MAP_LOCKED can fail under RLIMIT_MEMLOCK; the ring pages are kernel
-    // memory and cannot be swapped anyway.
-    m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-  }
+  // No MAP_LOCKED: the ring is kernel pages mapped into us, never swapped.
+  void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   if (m == MAP_FAILED) {
     map_len_ = 0;
     return errno;
@@ -150,6 +146,8 @@ bool Ring::DecodePacket(const uint8_t* block, size_t off, RingPacket* out, uint3
   out->wirelen = h.tp_len;
   out->sec = h.tp_sec;
   out->nsec = h.tp_nsec;
+  // TP_STATUS_VLAN_VALID, not tp_vlan_tci != 0: a priority-only tag has
+  // VID 0 (and TCI 0 is possible) yet is a tag.
   out->vlan_valid = (h.tp_status & TP_STATUS_VLAN_VALID) != 0;
   out->vlan_tci = static_cast<uint16_t>(h.hv1.tp_vlan_tci);
   out->vlan_tpid = (h.tp_status & TP_STATUS_VLAN_TPID_VALID) ? h.hv1.tp_vlan_tpid : 0;
