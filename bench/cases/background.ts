@@ -1,0 +1,115 @@
+/**
+ * Case background: what a busy interface costs a capture that is waiting
+ * for beacons. The sender floods the receiver's end with minimum-size
+ * non-beacon frames (UDP to other ports, ARP requests) at 1,000,000/s, or
+ * as close as it gets (reported), while each receiver captures there; the
+ * value is the CPU time (utime + stime from /proc/<pid>/stat, summed over
+ * the receiver's whole process tree: node, or tcpdump + node, or tcpdump +
+ * python) per second of flood, in percent of one core.
+ *
+ * On a veth the kernel's receive path (including the capture's BPF filter)
+ * runs on the sender's core, in softirq; what is measured here is what the
+ * receiving processes themselves are woken for.
+ */
+import { fmtRate, type BenchContext } from '../lib/context';
+import { corpusKey, keyHex } from '../lib/inputs';
+import { Flood, LiveReceiver, receiverUnavailable } from '../lib/live';
+import { createLink, netnsUnavailable } from '../lib/netns';
+import { commName, cpuSeconds, processTree } from '../lib/proc';
+import { median, skippedRow, summarize, type CaseResult, type EngineLabel } from '../lib/result';
+import { senderCpu } from './live-capture';
+
+const UNIT = 'CPU % of a core';
+const ENGINES: readonly EngineLabel[] = ['native', 'js', 'maas-python'];
+const TARGET = 1_000_000;
+
+function treeCpu(root: number): { total: number; parts: Record<string, number> } {
+  let total = 0;
+  const parts: Record<string, number> = {};
+  for (const pid of processTree(root)) {
+    const s = cpuSeconds(pid);
+    if (s === undefined) continue;
+    total += s;
+    const name = commName(pid);
+    parts[name] = (parts[name] ?? 0) + s;
+  }
+  return { total, parts };
+}
+
+export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
+  const blocked = netnsUnavailable() ?? Flood.unavailable();
+  if (blocked) return ENGINES.map((e) => skippedRow('background', e, UNIT, blocked));
+  const seconds = ctx.opts.quick ? 0.5 : 5;
+  const usable = ENGINES.filter((e) => receiverUnavailable(e) === null);
+  const samples = new Map<EngineLabel, number[]>();
+  const achieved = new Map<EngineLabel, number[]>();
+  const seen = new Map<EngineLabel, number>();
+  const failures = new Map<EngineLabel, string>();
+  const key = keyHex(corpusKey());
+
+  const link = createLink('bg');
+  const flood = Flood.start(link, senderCpu(ctx.opts.cpu));
+  try {
+    await flood.request({ cmd: 'background', count: 4096, src: link.s, dst: link.r });
+    for (let run = 0; run < ctx.opts.runs; run++) {
+      const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
+      for (const engine of order) {
+        if (failures.has(engine)) continue;
+        let rx: LiveReceiver | undefined;
+        try {
+          rx = await LiveReceiver.start(engine, link, key, ctx.opts.cpu, 1000);
+          // Let start-up work (JIT, imports) settle before the window opens.
+          await new Promise((r) => setTimeout(r, ctx.opts.quick ? 200 : 1000));
+          const before = treeCpu(rx.pid);
+          const sent = await flood.send(TARGET, seconds);
+          const after = treeCpu(rx.pid);
+          const stats = await rx.fresh();
+          const pct = ((after.total - before.total) / sent.seconds) * 100;
+          samples.set(engine, [...(samples.get(engine) ?? []), pct]);
+          achieved.set(engine, [...(achieved.get(engine) ?? []), sent.rate]);
+          seen.set(engine, (seen.get(engine) ?? 0) + stats.packets);
+          const parts = Object.entries(after.parts)
+            .map(([n, s]) => `${n} ${(((s - (before.parts[n] ?? 0)) / sent.seconds) * 100).toFixed(2)}%`)
+            .join(', ');
+          ctx.log(`background ${engine} run ${run + 1}/${ctx.opts.runs}: ${pct.toFixed(2)}% of a core (${parts}) at ${fmtRate(sent.rate)} frames/s; packets it saw: ${stats.packets}`);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          failures.set(engine, msg);
+          ctx.log(`background ${engine} FAILED: ${msg}`);
+        } finally {
+          await rx?.stop();
+        }
+      }
+    }
+  } finally {
+    await flood.stop();
+    link.destroy();
+  }
+
+  const rows = ENGINES.map((engine): CaseResult => {
+    const why = receiverUnavailable(engine);
+    if (why) return skippedRow('background', engine, UNIT, `skipped: ${why}`);
+    if (failures.has(engine)) return skippedRow('background', engine, UNIT, `failed: ${failures.get(engine)!}`);
+    const rate = median(achieved.get(engine) ?? []);
+    return {
+      name: 'background',
+      engine,
+      unit: UNIT,
+      ...summarize(samples.get(engine) ?? []),
+      targetRate: TARGET,
+      achievedRate: rate,
+      packetsSeen: seen.get(engine) ?? 0,
+      note: `non-beacon frames at ${fmtRate(rate)}/s achieved (target ${fmtRate(TARGET)}/s); packets that reached the receiver: ${seen.get(engine) ?? 0}`,
+    };
+  });
+  const base = rows.find((r) => r.engine === 'maas-python');
+  for (const r of rows) {
+    if (r === base || !base || r.median === null || base.median === null) continue;
+    // A ratio against ~0 says nothing; give it only when the baseline measurably works.
+    if (base.median >= 0.5) {
+      r.ratio = r.median / base.median;
+      r.baseline = 'maas-python';
+    }
+  }
+  return rows;
+}

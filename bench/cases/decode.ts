@@ -1,0 +1,106 @@
+/**
+ * Cases decode-valid, decode-forged, decode-stale, decode-garbage: datagrams
+ * decoded per second on one core, by native, js and maas-python, on the
+ * same bytes at the same clock (lib/inputs.ts).
+ *
+ * Each measurement is a fresh child process pinned with taskset, and the
+ * engines take turns within every run (their order rotating from run to
+ * run), so that whatever else the machine does lands on all of them alike.
+ */
+import { loadBinding } from '../../src/engine/binding';
+import { fmtRate, type BenchContext } from '../lib/context';
+import { EXPECTED, verdictProblem, type DecodeInput } from '../lib/inputs';
+import { nodeArgv, pinned, runJson, workerScript } from '../lib/proc';
+import { PYTHON, pythonScript, pythonUnavailable } from '../lib/python';
+import { ratioTo, skippedRow, summarize, type CaseName, type CaseResult, type EngineLabel } from '../lib/result';
+
+export const DECODE_CASES: Readonly<Record<string, DecodeInput>> = {
+  'decode-valid': 'valid',
+  'decode-forged': 'forged',
+  'decode-stale': 'stale',
+  'decode-garbage': 'garbage',
+};
+
+const ENGINES: readonly EngineLabel[] = ['native', 'js', 'maas-python'];
+const UNIT = 'datagrams/s';
+
+/** Why an engine cannot decode here, or null. */
+export function engineUnavailable(engine: EngineLabel): string | null {
+  if (engine === 'native') {
+    const s = loadBinding();
+    return s.ok ? null : `the native addon is not available (${s.why}): ${s.detail}`;
+  }
+  if (engine === 'maas-python') return pythonUnavailable();
+  return null;
+}
+
+export async function runDecodeCases(ctx: BenchContext, names: readonly CaseName[]): Promise<CaseResult[]> {
+  const seconds = ctx.opts.quick ? 0.05 : 1.0;
+  const warmup = ctx.opts.quick ? 0.02 : 0.3;
+  const usable = ENGINES.filter((e) => engineUnavailable(e) === null);
+  for (const e of ENGINES) {
+    const why = engineUnavailable(e);
+    if (why) ctx.log(`decode: ${e} skipped: ${why}`);
+  }
+  const samples = new Map<string, number[]>();
+  const failures = new Map<string, string>();
+  const key = (name: CaseName, e: EngineLabel): string => `${name}/${e}`;
+
+  for (let run = 0; run < ctx.opts.runs; run++) {
+    for (const name of names) {
+      const input = DECODE_CASES[name]!;
+      // Rotate the engines' order from run to run.
+      const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
+      for (const engine of order) {
+        const k = key(name, engine);
+        if (failures.has(k)) continue;
+        try {
+          const rate = await measureOnce(ctx, engine, input, seconds, warmup);
+          const list = samples.get(k) ?? [];
+          list.push(rate);
+          samples.set(k, list);
+          ctx.log(`${name} ${engine} run ${run + 1}/${ctx.opts.runs}: ${fmtRate(rate)} ${UNIT}`);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          failures.set(k, msg);
+          ctx.log(`${name} ${engine} FAILED: ${msg}`);
+        }
+      }
+    }
+  }
+
+  const out: CaseResult[] = [];
+  for (const name of names) {
+    const rows: CaseResult[] = [];
+    for (const engine of ENGINES) {
+      const why = engineUnavailable(engine);
+      const k = key(name, engine);
+      if (why) rows.push(skippedRow(name, engine, UNIT, `skipped: ${why}`));
+      else if (failures.has(k)) rows.push(skippedRow(name, engine, UNIT, `failed: ${failures.get(k)!}`));
+      else rows.push({ name, engine, unit: UNIT, ...summarize(samples.get(k) ?? []), input: DECODE_CASES[name], expected: EXPECTED[DECODE_CASES[name]!] });
+    }
+    ratioTo(rows, 'maas-python');
+    out.push(...rows);
+  }
+  return out;
+}
+
+async function measureOnce(ctx: BenchContext, engine: EngineLabel, input: DecodeInput, seconds: number, warmup: number): Promise<number> {
+  const common = ['--inputs', ctx.inputsPath, '--input', input, '--seconds', String(seconds), '--warmup', String(warmup)];
+  const argv =
+    engine === 'maas-python'
+      ? [PYTHON, pythonScript('maas_decode.py'), ...common]
+      : nodeArgv(workerScript('decode'), ['--engine', engine, ...common]);
+  const { value } = await runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 120_000 });
+  const verdicts = value.verdicts as Record<string, number>;
+  // MAAS has one reason for every Fernet failure; netbeacon names them.
+  const problem = verdictProblem(input, verdicts);
+  if (problem) throw new Error(`${engine}: ${problem}`);
+  if (engine !== 'maas-python' && input !== 'garbage' && input !== 'valid' && !verdicts[EXPECTED[input]]) {
+    throw new Error(`${engine}: ${input} input not rejected as ${EXPECTED[input]}: ${JSON.stringify(verdicts)}`);
+  }
+  if (engine === 'maas-python' && (input === 'forged' || input === 'stale') && !verdicts.decrypt) {
+    throw new Error(`maas-python: ${input} input not rejected at decryption: ${JSON.stringify(verdicts)}`);
+  }
+  return value.rate as number;
+}

@@ -1,0 +1,135 @@
+/** The printed report: machine, results table, goals table. */
+import { fmtRate } from './context';
+import type { Machine } from './machine';
+import type { CaseResult } from './result';
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+function lpad(s: string, n: number): string {
+  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
+}
+
+export function fmtValue(n: number | null, unit: string): string {
+  if (n === null) return '—';
+  if (unit === 'MiB' || unit === 'ms' || unit.startsWith('CPU')) return n < 10 ? n.toFixed(2) : n.toFixed(1);
+  return fmtRate(n);
+}
+
+export function fmtRatio(r: number): string {
+  return r >= 10 ? `${r.toFixed(1)}×` : `${r.toFixed(2)}×`;
+}
+
+export function formatMachine(m: Machine): string {
+  return [
+    `netbeacon bench, ${m.date}`,
+    `  cpu      ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB`,
+    `  node     ${m.node}   kernel ${m.kernel}`,
+    `  python   ${m.python}`,
+    `  tcpdump  ${m.tcpdump}`,
+    `  addon    ${m.addon}`,
+    `  commit   ${m.commit}`,
+    `  pinning  ${m.taskset}`,
+    `  load     ${m.loadAverage} (1-minute average at start)${m.loadAverage > m.cores / 2 ? ': THE MACHINE WAS BUSY, numbers are skewed by other work' : ''}`,
+  ].join('\n');
+}
+
+export function formatTable(rows: readonly CaseResult[]): string {
+  const head = ['case', 'engine', 'median', 'min – max', 'unit', 'runs', 'ratio to baseline'];
+  const body: string[][] = [];
+  const notes = new Map<number, string[]>();
+  for (const r of rows) {
+    if (r.skipped) {
+      body.push([r.name, r.engine, '—', '', r.unit, '0', '']);
+      notes.set(body.length - 1, [r.skipped, ...(r.note ? [r.note] : [])]);
+      continue;
+    }
+    const range = r.min === null || r.max === null ? '—' : `${fmtValue(r.min, r.unit)} – ${fmtValue(r.max, r.unit)}`;
+    const ratio = r.ratio === undefined ? (r.baseline ? '' : '') : `${fmtRatio(r.ratio)} ${r.baseline ?? ''}`.trim();
+    body.push([r.name, r.engine, fmtValue(r.median, r.unit), range, r.unit, String(r.runs), ratio]);
+    const extra = [...(r.note ? [r.note] : []), ...((r.details as string[] | undefined) ?? [])];
+    if (extra.length) notes.set(body.length - 1, extra);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  widths[6] = Math.min(widths[6]!, 40);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === 2 || i === 5 ? lpad(c, widths[i]!) : pad(c, widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w)))];
+  body.forEach((b, i) => {
+    out.push(line(b));
+    for (const n of notes.get(i) ?? []) out.push(`    ${n}`);
+  });
+  return out.join('\n');
+}
+
+export interface Goal {
+  readonly goal: string;
+  readonly target: string;
+  readonly value: string;
+  /** true met, false not met, null cannot tell (a side was not measured). */
+  readonly met: boolean | null;
+  readonly why?: string;
+}
+
+function find(rows: readonly CaseResult[], name: string, engine: string): CaseResult | undefined {
+  return rows.find((r) => r.name === name && r.engine === engine && !r.skipped && r.median !== null);
+}
+
+function ratioGoal(rows: readonly CaseResult[], goal: string, name: string, a: string, b: string, min: number): Goal {
+  const x = find(rows, name, a);
+  const y = find(rows, name, b);
+  if (!x || !y) return { goal, target: `≥ ${min}×`, value: '—', met: null, why: `${!x ? `${name} ${a}` : `${name} ${b}`} not measured` };
+  const r = x.median! / y.median!;
+  return { goal, target: `≥ ${min}×`, value: fmtRatio(r), met: r >= min };
+}
+
+/** The issue's goals, judged from the results. Reported, never asserted. */
+export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
+  const goals: Goal[] = [];
+  goals.push(ratioGoal(rows, 'decode-valid: native / maas-python', 'decode-valid', 'native', 'maas-python', 20));
+  {
+    const n = find(rows, 'decode-valid', 'native');
+    const f = find(rows, 'crypto-floor', 'native');
+    const g = 'decode-valid native / crypto-floor';
+    if (!n || !f) goals.push({ goal: g, target: '≥ 0.6', value: '—', met: null, why: `${!n ? 'decode-valid native' : 'crypto-floor'} not measured` });
+    else {
+      const r = n.median! / f.median!;
+      goals.push({ goal: g, target: '≥ 0.6', value: r.toFixed(2), met: r >= 0.6 });
+    }
+  }
+  goals.push(ratioGoal(rows, 'decode-valid: js / maas-python', 'decode-valid', 'js', 'maas-python', 3));
+  goals.push(ratioGoal(rows, 'decode-forged: native / maas-python', 'decode-forged', 'native', 'maas-python', 40));
+  {
+    const s = find(rows, 'decode-stale', 'native');
+    const g = 'decode-stale: native';
+    goals.push(s ? { goal: g, target: '≥ 10,000,000/s', value: `${fmtRate(s.median!)}/s`, met: s.median! >= 10_000_000 } : { goal: g, target: '≥ 10,000,000/s', value: '—', met: null, why: 'decode-stale native not measured' });
+  }
+  {
+    const g = 'live-capture at 100,000/s: native / maas-python, native 0 drops';
+    const n = find(rows, 'live-capture', 'native');
+    const p = find(rows, 'live-capture', 'maas-python');
+    if (!n || !p) goals.push({ goal: g, target: '≥ 10×, 0 drops', value: '—', met: null, why: `live-capture ${!n ? 'native' : 'maas-python'} not measured` });
+    else {
+      const r = n.median! / p.median!;
+      const drops = n.drops as number | undefined;
+      goals.push({ goal: g, target: '≥ 10×, 0 drops', value: `${fmtRatio(r)}, ${drops ?? '?'} drops`, met: r >= 10 && drops === 0 });
+    }
+  }
+  {
+    const g = 'background: native capture CPU';
+    const n = find(rows, 'background', 'native');
+    goals.push(n ? { goal: g, target: '≈ 0 (< 1% of a core)', value: `${n.median!.toFixed(2)}%`, met: n.median! < 1 } : { goal: g, target: '≈ 0 (< 1% of a core)', value: '—', met: null, why: 'background native not measured' });
+  }
+  return goals;
+}
+
+export function formatGoals(goals: readonly Goal[]): string {
+  const head = ['goal', 'target', 'value', 'verdict'];
+  const body = goals.map((g) => [g.goal, g.target, g.value, g.met === null ? `not measured (${g.why ?? '?'})` : g.met ? 'met' : 'NOT MET']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 3 ? 0 : b[i]!.length))));
+  const line = (c: readonly string[]): string => c.map((x, i) => (i === 3 ? x : pad(x, widths[i]!))).join('  ').trimEnd();
+  return ['goals (reported, not asserted):', line(head), line(widths.map((w, i) => '-'.repeat(i === 3 ? 7 : w))), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * One decode measurement: an engine (native or js) decodes one input set,
+ * datagram to verdict (verification, then the shared BSON step), on one
+ * core, for a fixed time after a warm-up. Prints
+ *   {"items", "seconds", "rate", "verdicts": {"ok": n, "<reason>": n}}.
+ *
+ * Datagrams go through in batches of 256, as a live capture hands them
+ * over (one ring block is one batch), each judged at the inputs' clock.
+ */
+import { decodeItem } from '../../src/engine/decode';
+import type { BatchVerifier, EngineName, PayloadBatch } from '../../src/engine/types';
+import { createVerifier } from '../../src/engine/verifier';
+import { DECODE_INPUTS, readInputs, type DecodeInput } from '../lib/inputs';
+import { answer, flag, numberFlag, workerMain } from '../lib/worker-args';
+
+const BATCH = 256;
+
+function makeBatch(items: readonly Uint8Array[], clock: number): PayloadBatch {
+  let bytes = 0;
+  for (let i = 0; i < BATCH; i++) bytes += items[i % items.length]!.length;
+  const data = new Uint8Array(bytes);
+  const offsets = new Uint32Array(BATCH + 1);
+  let at = 0;
+  for (let i = 0; i < BATCH; i++) {
+    const item = items[i % items.length]!;
+    offsets[i] = at;
+    data.set(item, at);
+    at += item.length;
+  }
+  offsets[BATCH] = at;
+  return { count: BATCH, data, offsets, now: new Float64Array(BATCH).fill(clock) };
+}
+
+/** Decodes whole batches until `seconds` have passed; returns items decoded, time taken and the verdicts. */
+function measure(verifier: BatchVerifier, batch: PayloadBatch, seconds: number): { items: number; seconds: number; verdicts: Record<string, number> } {
+  const verdicts: Record<string, number> = {};
+  let items = 0;
+  const t0 = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  let elapsed = 0n;
+  do {
+    const v = verifier.verify(batch);
+    for (let i = 0; i < v.count; i++) {
+      const d = decodeItem(v, i);
+      const k = d.ok ? 'ok' : d.reason;
+      verdicts[k] = (verdicts[k] ?? 0) + 1;
+    }
+    items += v.count;
+    elapsed = process.hrtime.bigint() - t0;
+  } while (elapsed < budget);
+  return { items, seconds: Number(elapsed) / 1e9, verdicts };
+}
+
+workerMain(() => {
+  const engine = flag('--engine') as EngineName;
+  const input = flag('--input') as DecodeInput;
+  if (!DECODE_INPUTS.includes(input)) throw new Error(`unknown input ${input}`);
+  const inputs = readInputs(flag('--inputs'));
+  const verifier = createVerifier(engine, inputs.key);
+  const batch = makeBatch(inputs.sets[input], inputs.clock);
+  measure(verifier, batch, numberFlag('--warmup'));
+  const r = measure(verifier, batch, numberFlag('--seconds'));
+  answer({ engine, input, items: r.items, seconds: r.seconds, rate: r.items / r.seconds, verdicts: r.verdicts });
+});
