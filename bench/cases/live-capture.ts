@@ -131,8 +131,9 @@ async function oneRun(
           (step.rejected ? `, REJECTED ${step.rejected}` : '') +
           (sent.errors ? `, send errors ${sent.errors}: ${sent.lastError}` : ''),
       );
-      // Saturated: higher rates only take time. (The goal rate is always run.)
-      if (offered >= GOAL_RATE && received < 0.5 * sent.sent) break;
+      // Saturated, the receiver or the sender: higher rates would only
+      // repeat this step. (The goal rate is always run.)
+      if (offered >= GOAL_RATE && (received < 0.5 * sent.sent || sent.rate < 0.9 * offered)) break;
     }
   } finally {
     kernel = (await rx.stop()).kernelDrops;
@@ -173,6 +174,8 @@ function summarizeRuns(engine: EngineLabel, runs: Step[][], rates: readonly numb
     ...summarize(goal.map((s) => s.receivedPerS)),
     offered: GOAL_RATE,
     drops: goal.length ? median(goal.map((s) => s.drops)) : null,
+    /** What the sender achieved at the goal step: below the offered rate, the goal rate was not really tried. */
+    sentAtGoal: goal.length ? median(goal.map((s) => s.sentPerS)) : null,
     zeroDropMax: zdm,
     steps: stepSummary,
     details,

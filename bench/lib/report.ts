@@ -115,20 +115,30 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     else {
       const r = n.median! / p.median!;
       const drops = n.drops as number | undefined;
-      goals.push({ goal: g, target: '≥ 10×, 0 drops', value: `${fmtRatio(r)}, ${drops ?? '?'} drops`, met: r >= 10 && drops === 0 });
+      const sent = n.sentAtGoal as number | null | undefined;
+      const value = `${fmtRatio(r)}, ${drops ?? '?'} drops`;
+      if (typeof sent === 'number' && sent < 0.95 * 100_000) {
+        // The sender could not offer the goal rate here: the ratio is real, the goal untested.
+        goals.push({ goal: g, target: '≥ 10×, 0 drops', value, met: null, why: `the sender reached only ${fmtRate(sent)}/s of 100,000/s on this machine` });
+      } else goals.push({ goal: g, target: '≥ 10×, 0 drops', value, met: r >= 10 && drops === 0 });
     }
   }
   {
     const g = 'background: native capture CPU';
     const n = find(rows, 'background', 'native');
-    goals.push(n ? { goal: g, target: '≈ 0 (< 1% of a core)', value: `${n.median!.toFixed(2)}%`, met: n.median! < 1 } : { goal: g, target: '≈ 0 (< 1% of a core)', value: '—', met: null, why: 'background native not measured' });
+    const rate = n?.achievedRate as number | undefined;
+    goals.push(
+      n
+        ? { goal: g, target: '≈ 0 (< 1% of a core)', value: `${n.median!.toFixed(2)}%${rate ? ` at ${fmtRate(rate)} frames/s` : ''}`, met: n.median! < 1 }
+        : { goal: g, target: '≈ 0 (< 1% of a core)', value: '—', met: null, why: 'background native not measured' },
+    );
   }
   return goals;
 }
 
 export function formatGoals(goals: readonly Goal[]): string {
   const head = ['goal', 'target', 'value', 'verdict'];
-  const body = goals.map((g) => [g.goal, g.target, g.value, g.met === null ? `not measured (${g.why ?? '?'})` : g.met ? 'met' : 'NOT MET']);
+  const body = goals.map((g) => [g.goal, g.target, g.value, g.met === null ? `not judged: ${g.why ?? '?'}` : g.met ? 'met' : 'NOT MET']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 3 ? 0 : b[i]!.length))));
   const line = (c: readonly string[]): string => c.map((x, i) => (i === 3 ? x : pad(x, widths[i]!))).join('  ').trimEnd();
   return ['goals (reported, not asserted):', line(head), line(widths.map((w, i) => '-'.repeat(i === 3 ? 7 : w))), ...body.map(line)].join('\n');
