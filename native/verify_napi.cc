@@ -39,7 +39,9 @@ constexpr size_t kKeepStage = 4 * 1024 * 1024;
 int64_t FloorSeconds(double now) {
   const double f = std::floor(now);
   // Beyond int64 no token can be in the window anyway; clamp, don't wrap.
-  if (f >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
+  // (NaN, refused by CheckBatch, could still race in through shared memory:
+  // it must not reach the undefined float-to-int conversion.)
+  if (!(f < 9223372036854775807.0)) return std::numeric_limits<int64_t>::max();
   if (f < -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
   return static_cast<int64_t>(f);
 }
@@ -110,6 +112,7 @@ Napi::Value NativeVerifier::Verify(const Napi::CallbackInfo& info) {
   const size_t head = 4 * (count + 1) + 3 * count;
   if (stage_.size() < head + kHeadroom) stage_.resize(head + kHeadroom);
   const uint8_t* bytes = data.Data();
+  const size_t data_len = data.ElementLength();
   const uint32_t* off = offsets.Data();
   const double* when = now.Data();
   size_t used = 0;
@@ -120,8 +123,12 @@ Napi::Value NativeVerifier::Verify(const Napi::CallbackInfo& info) {
     if (stage_.size() - head - used < kHeadroom) {
       stage_.resize(std::max(2 * stage_.size(), head + used + kHeadroom));
     }
+    // Read each offset once and check it again: arrays over a
+    // SharedArrayBuffer can change under us after CheckBatch.
+    const size_t from = off[i], to = off[i + 1];
+    if (from > to || to > data_len) throw Napi::RangeError::New(env, "offsets changed during the call");
     uint8_t* s = stage_.data();
-    const VerifyResult r = verifier_->Verify(bytes + off[i], off[i + 1] - off[i], FloorSeconds(when[i]),
+    const VerifyResult r = verifier_->Verify(bytes + from, to - from, FloorSeconds(when[i]),
                                              s + head + used, kHeadroom);
     s[4 * (count + 1) + i] = r.status;
     s[4 * (count + 1) + count + i] = r.version;

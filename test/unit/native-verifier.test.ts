@@ -211,6 +211,10 @@ function run(addon: Addon): void {
     t.same([r.count, r.status[0], Buffer.from(r.plain).toString()], [1, 0, 'v'], 'entries past count are not read');
     const empty = v.verify({ count: 0, data: new Uint8Array(0), offsets: Uint32Array.of(0), now: new Float64Array(0) });
     t.same([empty.status.length, empty.plain.length, Array.from(empty.plainOffsets)], [0, 0, [0]]);
+    const shared = new Uint8Array(new SharedArrayBuffer(good.length));
+    shared.set(good);
+    const sr = v.verify({ count: 1, data: shared, offsets: new Uint32Array(new SharedArrayBuffer(8)).fill(good.length, 1), now: Float64Array.of(T0) });
+    t.equal(sr.status[0], 0, 'arrays over shared memory (offsets are re-read defensively)');
     const zeroes = v.verify({ count: 2, data: new Uint8Array(0), offsets: new Uint32Array(3), now: new Float64Array(2) });
     t.same(Array.from(zeroes.status), [1, 1], 'zero-length items are short');
   });
