@@ -1,11 +1,45 @@
 /**
- * Runs the real `netbeacon` command in a child process, from the TypeScript
- * sources under tap's own loader (so coverage counts it).
+ * Runs the real `netbeacon` command in a child process. Children run the
+ * compiled dist/ (npm test builds it first): starting the TypeScript
+ * sources under a loader costs seconds per process, the compiled files a
+ * tenth of one, and coverage still maps back to src/ through the source
+ * maps. A dist/ older than src/ is refused, so a test never runs stale code.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-export const MAIN = resolve(__dirname, '..', '..', 'src', 'cli', 'main.ts');
+const ROOT = resolve(__dirname, '..', '..');
+export const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+function newest(dir: string, ext: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p, ext));
+    else if (e.name.endsWith(ext)) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+let checked = false;
+function checkBuilt(): void {
+  if (checked) return;
+  let built = 0;
+  try {
+    built = newest(join(ROOT, 'dist', 'src'), '.js');
+  } catch {
+    /* no dist at all */
+  }
+  if (built < newest(join(ROOT, 'src'), '.ts')) throw new Error('dist/ is missing or older than src/: run `npm run build:ts` (npm test does)');
+  checked = true;
+}
+
+/** argv that starts the compiled CLI: [node, main.js]. */
+export function cliCommand(): string[] {
+  checkBuilt();
+  return [process.execPath, MAIN];
+}
 
 export interface CliResult {
   status: number | null;
@@ -15,8 +49,9 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], opts: { input?: Uint8Array | string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  const [node, main] = cliCommand();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], {
+    const child = spawn(node!, [main!, ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { request } from '../../src/agent/control';
 import type { TopologyHint } from '../../src/agent/hints';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
-import { MAIN, runCli } from '../helpers/cli';
+import { cliCommand, runCli } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
 import { enginesToTest } from '../helpers/engines';
 
@@ -58,7 +58,7 @@ async function fabrics(t: Test, engine: string): Promise<void> {
 
   const logs: Record<string, string> = { r: '', p: '' };
   const start = (host: 'r' | 'p', ifaces: string[]) => {
-    const args = [process.execPath, ...process.execArgv, MAIN, 'agent', '--secret-file', vector('secret'), '--engine', engine, '--socket', join(dir, `${host}.sock`), '--journal', join(dir, `${host}.jsonl`), '--log-level', 'debug'];
+    const args = [...cliCommand(), 'agent', '--secret-file', vector('secret'), '--engine', engine, '--socket', join(dir, `${host}.sock`), '--journal', join(dir, `${host}.jsonl`), '--log-level', 'debug'];
     for (const i of ifaces) args.push('-i', i);
     const child = lab.spawn(host, args);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { request, subscribe } from '../../src/agent/control';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import { loadBinding } from '../../src/engine/binding';
-import { MAIN } from '../helpers/cli';
+import { cliCommand } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
 
 const why = netnsUnavailable() ?? (loadBinding().ok ? undefined : 'the native addon is not built (notify and privilege drop live there)');
@@ -61,7 +61,7 @@ function notifyListener(path: string): { child: ChildProcess; messages: string[]
 }
 
 function startAgent(lab: Lab, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string } {
-  const child = lab.spawn('a', ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...process.execArgv, MAIN, 'agent', '--secret-file', vector('secret'), ...args]);
+  const child = lab.spawn('a', ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cliCommand(), 'agent', '--secret-file', vector('secret'), ...args]);
   let log = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));

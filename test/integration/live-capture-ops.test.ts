@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { loadBinding } from '../../src/engine/binding';
 import { encodeBeacon } from '../../src/protocol/beacon';
 import { keyObjects } from '../../src/protocol/fernet';
-import { MAIN } from '../helpers/cli';
+import { cliCommand } from '../helpers/cli';
 import { corpusKey, vector } from '../helpers/corpus';
 import { beaconFrame4 } from '../helpers/frames';
 import { liveEngines, Receiver, runSender } from '../helpers/live-harness';
@@ -52,7 +52,7 @@ if (!why) {
     t.teardown(pair.destroy);
     const engines = native.ok ? ['native', 'js'] : ['js'];
     for (const engine of engines) {
-      const child = spawn('ip', ['netns', 'exec', pair.nsB, process.execPath, ...process.execArgv, MAIN, 'observe', pair.ifB, '--engine', engine, '--secret-file', vector('secret'), '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ip', ['netns', 'exec', pair.nsB, ...cliCommand(), 'observe', pair.ifB, '--engine', engine, '--secret-file', vector('secret'), '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
       t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
       let out = '';
       let err = '';
