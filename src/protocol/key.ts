@@ -15,8 +15,9 @@ export function deriveKey(secret: Uint8Array): FernetKey {
 }
 
 /**
- * A short, non-reversible fingerprint of a key for logs and `doctor`: the
- * first 8 hex digits of SHA-256 over the signing half. Never print the secret.
+ * A short, non-reversible fingerprint of a key for logs, `doctor` and
+ * `status`: the first 8 hex digits of SHA-256 over a fixed label and both
+ * key halves. Never print the secret.
  */
 export function keyFingerprint(key: FernetKey): string {
   return createHash('sha256').update('netbeacon-fingerprint').update(key.signing).update(key.encryption).digest('hex').slice(0, 8);
