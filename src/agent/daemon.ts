@@ -8,12 +8,15 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { ReceivedBeacon } from './beacons';
-import { AgentCore, type AgentAction, type AgentCoreOptions } from './core';
+import { AgentCore, type AgentCoreOptions } from './core';
 import type { CorrelationEvent } from './correlate';
 import { sortHints, type TopologyHint } from './hints';
 import { buildTopology } from './topology';
 import { BeaconSender, type SendFailure, type SentRecord } from './sender';
 import { ControlServer } from './control';
+import { ProbeAnswerer, type AnswerAction } from './answers';
+import { RawReplier } from './raw-reply';
+import { rawSendUnavailable } from '../capture/raw-send';
 import type { LiveCapture, LiveRecord, InterfaceGone, RingStats } from '../capture/live';
 import type { SchedulerOptions } from './schedule';
 import type { FernetKeyObjects } from '../protocol/fernet';
@@ -29,7 +32,8 @@ export interface AgentOptions {
   readonly engine: string;
   readonly engineWhy: string;
   readonly selection: Selection;
-  readonly socketPath: string;
+  /** Control socket; none (probe --once) leaves nothing behind. */
+  readonly socketPath?: string;
   readonly journalPath?: string;
   readonly core?: AgentCoreOptions;
   readonly pollMs?: number;
@@ -37,6 +41,8 @@ export interface AgentOptions {
   readonly clock?: () => number;
   /** Extra keys in every payload (role, maas_url). */
   readonly extraPayload?: Record<string, unknown>;
+  /** Solicitations received with these VIDs get no reply (answers.ts). */
+  readonly ignoreVids?: readonly number[];
   readonly log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -64,7 +70,9 @@ export class Agent extends EventEmitter {
   readonly #o: AgentOptions;
   readonly #sender: BeaconSender;
   readonly #watcher: InterfaceWatcher;
-  readonly #control: ControlServer;
+  readonly #control: ControlServer | undefined;
+  readonly #answers: ProbeAnswerer;
+  readonly #raw: RawReplier;
   #journal: WriteStream | undefined;
   #selected = new Map<string, HostInterface>();
   #selection: Selection;
@@ -83,7 +91,9 @@ export class Agent extends EventEmitter {
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload });
     this.#watcher = new InterfaceWatcher(opts.pollMs);
-    this.#control = new ControlServer(opts.socketPath);
+    this.#control = opts.socketPath === undefined ? undefined : new ControlServer(opts.socketPath);
+    this.#answers = new ProbeAnswerer({ rawAvailable: rawSendUnavailable() === undefined, ignoreVids: opts.ignoreVids }, (opts.clock ?? Date.now)());
+    this.#raw = new RawReplier(opts.keys, { clock: opts.clock, extraPayload: opts.extraPayload });
     this.#startedAt = this.#now();
   }
 
@@ -103,8 +113,10 @@ export class Agent extends EventEmitter {
     await this.#sender.open();
     this.#watcher.on('change', (list: HostInterface[]) => void this.#onInterfaces(list));
     this.#watcher.on('error', (err: Error) => this.#log('error', `interface discovery failed: ${err.message}`));
-    await this.#control.listen();
-    this.#registerControl();
+    if (this.#control) {
+      await this.#control.listen();
+      this.#registerControl(this.#control);
+    }
     await this.#watcher.start();
     this.#schedule();
     this.#sweep = setInterval(() => this.#sweepPeers(), 5_000);
@@ -119,7 +131,7 @@ export class Agent extends EventEmitter {
     this.#watcher.stop();
     await this.#o.capture.close();
     this.#sender.close();
-    await this.#control.close();
+    await this.#control?.close();
     const j = this.#journal;
     this.#journal = undefined;
     if (j) await new Promise<void>((res) => j.end(() => res()));
@@ -190,7 +202,7 @@ export class Agent extends EventEmitter {
 
   #onBeacons(records: LiveRecord[]): void {
     if (this.#stopped) return;
-    const actions: AgentAction[] = [];
+    const actions: AnswerAction[] = [];
     for (const r of records) {
       if (!r.verdict.ok) {
         this.#count(r.interface, r.verdict.reason);
@@ -215,7 +227,7 @@ export class Agent extends EventEmitter {
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now);
       this.#notePeer(rx);
-      actions.push(...c.actions);
+      actions.push(...this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now));
     }
     if (actions.length) void this.#perform(actions).then(() => this.#schedule());
   }
@@ -260,10 +272,12 @@ export class Agent extends EventEmitter {
     }
   }
 
-  async #perform(actions: readonly AgentAction[]): Promise<void> {
+  async #perform(actions: readonly AnswerAction[]): Promise<void> {
     for (const a of actions) {
       if (this.#stopped) return;
-      if (a.kind === 'unicast_advertisement') {
+      if (a.kind === 'raw_unicast_advertisement') {
+        this.#sent(this.#raw.send(a));
+      } else if (a.kind === 'unicast_advertisement') {
         const iface = this.#selected.get(a.interface);
         if (!iface || !isIP(a.destination_ip)) continue;
         this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port));
@@ -332,13 +346,14 @@ export class Agent extends EventEmitter {
       })),
       peers: this.peers(),
       counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays },
+      probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),
       ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
     };
   }
 
-  #registerControl(): void {
-    this.#control
+  #registerControl(control: ControlServer): void {
+    control
       .handle('status', () => this.status())
       .handle('hints', () => this.hints())
       .handle('topology', () => buildTopology(this.core.correlator.hints()))

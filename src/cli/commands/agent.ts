@@ -12,11 +12,13 @@ import { createVerifier } from '../../engine/verifier';
 import { createLogger, LOG_LEVELS, type Logger } from '../../log';
 import { locateSecret } from '../../secret/secret';
 import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
+import { vidListArg } from './probe-options';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
   checkConfig?: boolean;
   port: number;
+  ignoreVids?: number[];
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -42,6 +44,7 @@ export function register(program: Command): void {
       return v;
     })
     .option('--maas-url <url>', 'advertise this MAAS URL in every beacon, so new racks can find the region')
+    .option('--ignore-vids <list>', 'test/ops knob: do not answer solicitations received with these VIDs ("10,20,30-40"), so a VLAN looks unreachable to `netbeacon vlans`', vidListArg('--ignore-vids'))
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
     .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
     .addHelpText(
@@ -101,6 +104,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     port: opts.port,
     pollMs: config.periods.interfacePollMs,
     extraPayload: config.advertise,
+    ignoreVids: opts.ignoreVids,
     core: {
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,

@@ -1,0 +1,86 @@
+/**
+ * The driver for raw replies (answers.ts decides them): encode the
+ * advertisement (padded when asked), wrap it in Ethernet / tags / IPv4 with
+ * DF / UDP, and send the frame through the addon. Returns what it sent in
+ * the sender's shape, so the daemon journals and correlates raw replies as
+ * it does the others.
+ */
+import { encodeBeacon } from '../protocol/beacon';
+import type { FernetKeyObjects } from '../protocol/fernet';
+import { IPV4_UDP_OVERHEAD } from '../protocol/extensions';
+import { BEACON_PORT, type SendFailure, type SentRecord } from './sender';
+import type { RawReplyAction } from './answers';
+import { buildUdp4Frame } from '../probe/frame-build';
+import { encodePadded } from '../probe/padding';
+import { openRawSender, type RawSender } from '../capture/raw-send';
+
+export interface RawReplierOptions {
+  /** Keys every payload carries (role, maas_url), as BeaconSender's extraPayload. */
+  readonly extraPayload?: Record<string, unknown>;
+  readonly clock?: () => number;
+  /** The raw sender (tests inject one); the addon's, opened on first use, otherwise. */
+  readonly sender?: RawSender;
+}
+
+/** Unicast replies may cross a router back to a routed prober, as MAAS's dgram replies (TTL 64) can. */
+const REPLY_TTL = 64;
+
+export class RawReplier {
+  readonly #keys: FernetKeyObjects;
+  readonly #extra: Record<string, unknown>;
+  readonly #clock: () => number;
+  #sender: RawSender | undefined;
+
+  constructor(keys: FernetKeyObjects, opts: RawReplierOptions = {}) {
+    this.#keys = keys;
+    this.#extra = opts.extraPayload ?? {};
+    this.#clock = opts.clock ?? Date.now;
+    this.#sender = opts.sender;
+  }
+
+  send(a: RawReplyAction): { sent: SentRecord[]; failed: SendFailure[] } {
+    const nowMs = this.#clock();
+    const payload = { ...this.#extra, ...a.payload };
+    const destination = `${a.destination_ip} via ${a.destination_mac}`;
+    try {
+      let bytes: Buffer;
+      let ulid: string;
+      const datagram = a.pad_to === undefined ? undefined : a.pad_to - IPV4_UDP_OVERHEAD;
+      const plain = encodeBeacon(this.#keys, 'advertisement', payload, { nowMs });
+      if (datagram !== undefined && datagram > plain.bytes.length) {
+        ({ bytes, ulid } = encodePadded(this.#keys, 'advertisement', payload, datagram, { nowMs, ulid: plain.ulid }));
+      } else {
+        ({ bytes, ulid } = plain);
+      }
+      const frame = buildUdp4Frame({
+        destinationMac: a.destination_mac,
+        sourceMac: a.source_mac,
+        tags: a.tags,
+        sourceIp: a.source_ip,
+        destinationIp: a.destination_ip,
+        sourcePort: BEACON_PORT,
+        destinationPort: a.destination_port,
+        ttl: REPLY_TTL,
+        dontFragment: true,
+        payload: bytes,
+      });
+      this.#sender ??= openRawSender();
+      this.#sender.send(a.interface, frame);
+      const rec: SentRecord = {
+        ulid,
+        interface: a.interface,
+        time: nowMs / 1000,
+        destination_ip: a.destination_ip,
+        destination_port: a.destination_port,
+        version: 2,
+        type: 'advertisement',
+        // Without the pad: the journal records what was said, not the filler.
+        payload: { ...payload, ulid, type: 2 },
+        ...(a.vid !== undefined ? { vid: a.vid } : {}),
+      };
+      return { sent: [rec], failed: [] };
+    } catch (err) {
+      return { sent: [], failed: [{ interface: a.interface, destination, error: err instanceof Error ? err.message : String(err) }] };
+    }
+  }
+}
