@@ -4,7 +4,7 @@
  * bench/README.md for what each case means and `--help` for the flags.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCryptoFloor, relateFloor } from './cases/crypto-floor';
 import { DECODE_CASES, runDecodeCases } from './cases/decode';
@@ -12,6 +12,7 @@ import { runBackground } from './cases/background';
 import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
+import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
 import { buildInputs, writeInputs } from './lib/inputs';
@@ -71,7 +72,10 @@ async function main(): Promise<number> {
   const ctx: BenchContext = { opts, tmp, inputsPath, log };
   const machine = describeMachine(opts.cpu, taskset() !== null);
   const started = Date.now();
+  const addonAtStart = addonStamp();
   const cases = await runCases(ctx);
+  machine.loadAverageEnd = Math.round(loadavg()[0]! * 100) / 100;
+  machine.addonRebuiltDuringRun = addonStamp() !== addonAtStart;
   const goals = judgeGoals(cases);
   const report = [formatMachine(machine), '', formatTable(cases), '', formatGoals(goals), '', `(${opts.quick ? 'quick run, ' : ''}${((Date.now() - started) / 1000).toFixed(0)} s)`].join('\n');
   process.stdout.write(report + '\n');

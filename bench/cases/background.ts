@@ -11,10 +11,11 @@
  * runs on the sender's core, in softirq; what is measured here is what the
  * receiving processes themselves are woken for.
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { corpusKey, keyHex } from '../lib/inputs';
 import { Flood, LiveReceiver, receiverUnavailable } from '../lib/live';
-import { createLink, netnsUnavailable } from '../lib/netns';
+import { createLink, netnsUnavailable, type Link } from '../lib/netns';
 import { commName, cpuSeconds, processTree } from '../lib/proc';
 import { median, skippedRow, summarize, type CaseResult, type EngineLabel } from '../lib/result';
 import { senderCpu } from './live-capture';
@@ -36,6 +37,25 @@ function treeCpu(root: number): { total: number; parts: Record<string, number> }
   return { total, parts };
 }
 
+/** One receiver's CPU over one flood window. */
+async function measureOnce(ctx: BenchContext, link: Link, flood: Flood, engine: EngineLabel, key: string, seconds: number): Promise<{ pct: number; rate: number; packets: number; parts: string }> {
+  const rx = await LiveReceiver.start(engine, link, key, ctx.opts.cpu, 1000);
+  try {
+    // Let start-up work (JIT, imports) settle before the window opens.
+    await new Promise((r) => setTimeout(r, ctx.opts.quick ? 200 : 1000));
+    const before = treeCpu(rx.pid);
+    const sent = await flood.send(TARGET, seconds);
+    const after = treeCpu(rx.pid);
+    const stats = await rx.fresh();
+    const parts = Object.entries(after.parts)
+      .map(([n, s]) => `${n} ${(((s - (before.parts[n] ?? 0)) / sent.seconds) * 100).toFixed(2)}%`)
+      .join(', ');
+    return { pct: ((after.total - before.total) / sent.seconds) * 100, rate: sent.rate, packets: stats.packets, parts };
+  } finally {
+    await rx.stop();
+  }
+}
+
 export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
   const blocked = netnsUnavailable() ?? Flood.unavailable();
   if (blocked) return ENGINES.map((e) => skippedRow('background', e, UNIT, blocked));
@@ -48,41 +68,30 @@ export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
   const key = keyHex(corpusKey());
 
   const link = createLink('bg');
-  const flood = Flood.start(link, senderCpu(ctx.opts.cpu));
+  let flood: Flood | undefined;
   try {
+    flood = await retryIfAddonGone(ctx.log, 'flood', () => Flood.start(link, senderCpu(ctx.opts.cpu)));
     await flood.request({ cmd: 'background', count: 4096, src: link.s, dst: link.r });
     for (let run = 0; run < ctx.opts.runs; run++) {
       const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
       for (const engine of order) {
         if (failures.has(engine)) continue;
-        let rx: LiveReceiver | undefined;
         try {
-          rx = await LiveReceiver.start(engine, link, key, ctx.opts.cpu, 1000);
-          // Let start-up work (JIT, imports) settle before the window opens.
-          await new Promise((r) => setTimeout(r, ctx.opts.quick ? 200 : 1000));
-          const before = treeCpu(rx.pid);
-          const sent = await flood.send(TARGET, seconds);
-          const after = treeCpu(rx.pid);
-          const stats = await rx.fresh();
-          const pct = ((after.total - before.total) / sent.seconds) * 100;
-          samples.set(engine, [...(samples.get(engine) ?? []), pct]);
-          achieved.set(engine, [...(achieved.get(engine) ?? []), sent.rate]);
-          seen.set(engine, (seen.get(engine) ?? 0) + stats.packets);
-          const parts = Object.entries(after.parts)
-            .map(([n, s]) => `${n} ${(((s - (before.parts[n] ?? 0)) / sent.seconds) * 100).toFixed(2)}%`)
-            .join(', ');
-          ctx.log(`background ${engine} run ${run + 1}/${ctx.opts.runs}: ${pct.toFixed(2)}% of a core (${parts}) at ${fmtRate(sent.rate)} frames/s; packets it saw: ${stats.packets}`);
+          const f = flood;
+          const m = await retryIfAddonGone(ctx.log, `background ${engine}`, () => measureOnce(ctx, link, f, engine, key, seconds));
+          samples.set(engine, [...(samples.get(engine) ?? []), m.pct]);
+          achieved.set(engine, [...(achieved.get(engine) ?? []), m.rate]);
+          seen.set(engine, (seen.get(engine) ?? 0) + m.packets);
+          ctx.log(`background ${engine} run ${run + 1}/${ctx.opts.runs}: ${m.pct.toFixed(2)}% of a core (${m.parts}) at ${fmtRate(m.rate)} frames/s; packets it saw: ${m.packets}`);
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           failures.set(engine, msg);
           ctx.log(`background ${engine} FAILED: ${msg}`);
-        } finally {
-          await rx?.stop();
         }
       }
     }
   } finally {
-    await flood.stop();
+    await flood?.stop();
     link.destroy();
   }
 

@@ -4,6 +4,7 @@
  * decoding would cost if the pipeline around the cryptography were free.
  * Its ratio is decode-valid native / crypto-floor (1.0 = no overhead).
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { loadBinding } from '../../src/engine/binding';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { nodeArgv, pinned, runJson, workerScript } from '../lib/proc';
@@ -21,7 +22,7 @@ export async function runCryptoFloor(ctx: BenchContext): Promise<CaseResult[]> {
   for (let run = 0; run < ctx.opts.runs; run++) {
     const argv = nodeArgv(workerScript('crypto-floor'), ['--inputs', ctx.inputsPath, '--seconds', String(seconds), '--warmup', String(warmup)]);
     try {
-      const { value } = await runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 120_000 });
+      const { value } = await retryIfAddonGone(ctx.log, 'crypto-floor', () => runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 120_000 }));
       samples.push(value.rate as number);
       ctx.log(`crypto-floor native run ${run + 1}/${ctx.opts.runs}: ${fmtRate(value.rate as number)} ${UNIT} (${(value.nsPerToken as number).toFixed(0)} ns/token)`);
     } catch (err) {

@@ -7,6 +7,7 @@
  * engines take turns within every run (their order rotating from run to
  * run), so that whatever else the machine does lands on all of them alike.
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { loadBinding } from '../../src/engine/binding';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { EXPECTED, verdictProblem, type DecodeInput } from '../lib/inputs';
@@ -55,7 +56,7 @@ export async function runDecodeCases(ctx: BenchContext, names: readonly CaseName
         const k = key(name, engine);
         if (failures.has(k)) continue;
         try {
-          const rate = await measureOnce(ctx, engine, input, seconds, warmup);
+          const rate = await retryIfAddonGone(ctx.log, `${name} ${engine}`, () => measureOnce(ctx, engine, input, seconds, warmup));
           const list = samples.get(k) ?? [];
           list.push(rate);
           samples.set(k, list);

@@ -8,6 +8,7 @@
  * p99 per run; the row's median is the median p50, `p99` the median p99.
  * Probes the agent never turned into a hint within 3 s are counted as lost.
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { join } from 'node:path';
 import type { BenchContext } from '../lib/context';
 import { corpusKey, keyHex } from '../lib/inputs';
@@ -43,14 +44,16 @@ export async function runLatency(ctx: BenchContext): Promise<CaseResult[]> {
   const failures = new Map<EngineLabel, string>();
   const key = keyHex(corpusKey());
   const link = createLink('lat');
-  const flood = Flood.start(link, senderCpu(ctx.opts.cpu));
+  let flood: Flood | undefined;
   try {
+    flood = await retryIfAddonGone(ctx.log, 'flood', () => Flood.start(link, senderCpu(ctx.opts.cpu)));
     for (let run = 0; run < ctx.opts.runs; run++) {
       const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
       for (const engine of order) {
         if (failures.has(engine)) continue;
         try {
-          const r = await oneRun(ctx, link, flood, engine, key, count, `${run}-${engine}`);
+          const f = flood;
+          const r = await retryIfAddonGone(ctx.log, `latency ${engine}`, () => oneRun(ctx, link, f, engine, key, count, `${run}-${engine}`));
           results.set(engine, [...(results.get(engine) ?? []), r]);
           ctx.log(`latency ${engine} run ${run + 1}/${ctx.opts.runs}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms, lost ${r.lost}/${r.probes}`);
         } catch (err) {
@@ -61,7 +64,7 @@ export async function runLatency(ctx: BenchContext): Promise<CaseResult[]> {
       }
     }
   } finally {
-    await flood.stop();
+    await flood?.stop();
     link.destroy();
   }
   return ENGINES.map((engine): CaseResult => {

@@ -12,6 +12,7 @@
  * received/s at 100,000/s offered; `zeroDropMax` is the highest offered
  * rate a run got through with no drop.
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { cpus } from 'node:os';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { corpusKey, firstCorpusBeacon, keyHex } from '../lib/inputs';
@@ -54,14 +55,16 @@ export async function runLiveCapture(ctx: BenchContext): Promise<CaseResult[]> {
   const remote = (firstCorpusBeacon().payload as { remote: Record<string, unknown> }).remote;
 
   const link = createLink('live');
-  const flood = Flood.start(link, senderCpu(ctx.opts.cpu));
+  let flood: Flood | undefined;
   try {
+    flood = await retryIfAddonGone(ctx.log, 'flood', () => Flood.start(link, senderCpu(ctx.opts.cpu)));
     for (let run = 0; run < ctx.opts.runs; run++) {
       const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
       for (const engine of order) {
         if (failures.has(engine)) continue;
         try {
-          const { runSteps, kernel } = await oneRun(ctx, link, flood, engine, key, remote, rates, seconds);
+          const f = flood;
+          const { runSteps, kernel } = await retryIfAddonGone(ctx.log, `live-capture ${engine}`, () => oneRun(ctx, link, f, engine, key, remote, rates, seconds));
           steps.set(engine, [...(steps.get(engine) ?? []), runSteps]);
           if (kernel !== undefined) kernelDrops.set(engine, [...(kernelDrops.get(engine) ?? []), kernel]);
         } catch (err) {
@@ -72,7 +75,7 @@ export async function runLiveCapture(ctx: BenchContext): Promise<CaseResult[]> {
       }
     }
   } finally {
-    await flood.stop();
+    await flood?.stop();
     link.destroy();
   }
 

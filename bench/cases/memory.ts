@@ -5,6 +5,7 @@
  * quarter. The row's median is the peak at the end; its ratio is that peak
  * over the peak at the first quarter (about 1.0 when memory levels off).
  */
+import { retryIfAddonGone } from '../lib/addon';
 import { loadBinding } from '../../src/engine/binding';
 import type { BenchContext } from '../lib/context';
 import { corpusKey, keyHex } from '../lib/inputs';
@@ -36,7 +37,7 @@ export async function runMemory(ctx: BenchContext, names: readonly ('memory-forg
       try {
         for (let run = 0; run < ctx.opts.runs; run++) {
           const argv = nodeArgv(workerScript('memory'), ['--kind', kind, '--engine', engine, '--count', String(count), '--key', key]);
-          const { value } = await runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 30 * 60_000 });
+          const { value } = await retryIfAddonGone(ctx.log, `${name} ${engine}`, () => runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 30 * 60_000 }));
           const r = value as unknown as (typeof runs)[number];
           runs.push(r);
           const cps = r.checkpoints.map((c) => `${c.at / 1000}k ${c.rssMiB.toFixed(1)}`).join(', ');

@@ -102,9 +102,17 @@ export class Flood {
     return null;
   }
 
-  static start(link: Link, cpu: number | undefined): Flood {
+  /** Starts the sender and resolves once it has loaded the addon. */
+  static async start(link: Link, cpu: number | undefined): Promise<Flood> {
     const child = spawnTracked(inNamespace(link.nsS, pinned(nodeArgv(workerScript('flood'), ['--if', link.ifS]), cpu)));
-    return new Flood(new JsonLines(child));
+    const flood = new Flood(new JsonLines(child));
+    try {
+      await flood.io.next(30_000, 'flood start');
+    } catch (err) {
+      killGroup(child, 'SIGKILL');
+      throw err;
+    }
+    return flood;
   }
 
   async request(cmd: Record<string, unknown>, timeoutMs = 60_000): Promise<Record<string, unknown>> {

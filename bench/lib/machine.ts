@@ -20,6 +20,9 @@ export interface Machine {
   taskset: string;
   /** 1-minute load average when the bench started: other work on the machine skews every number. */
   loadAverage: number;
+  /** Set after the run: the load at the end, and whether the addon was rebuilt while the bench ran. */
+  loadAverageEnd?: number;
+  addonRebuiltDuringRun?: boolean;
 }
 
 function firstLine(argv: readonly string[]): string {

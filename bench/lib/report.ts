@@ -30,7 +30,8 @@ export function formatMachine(m: Machine): string {
     `  addon    ${m.addon}`,
     `  commit   ${m.commit}`,
     `  pinning  ${m.taskset}`,
-    `  load     ${m.loadAverage} (1-minute average at start)${m.loadAverage > m.cores / 2 ? ': THE MACHINE WAS BUSY, numbers are skewed by other work' : ''}`,
+    `  load     ${m.loadAverage} at start, ${m.loadAverageEnd ?? '?'} at end (1-minute averages)${Math.max(m.loadAverage, m.loadAverageEnd ?? 0) > m.cores / 2 ? ': THE MACHINE WAS BUSY, numbers are skewed by other work' : ''}`,
+    ...(m.addonRebuiltDuringRun ? ['  WARNING  the addon was rebuilt while the bench ran: native rows may mix two builds'] : []),
   ].join('\n');
 }
 

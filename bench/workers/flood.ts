@@ -99,6 +99,7 @@ workerMain(async () => {
   const sendFrames = state.binding.sendFrames as SendFrames | undefined;
   if (typeof sendFrames !== 'function') throw new Error('the addon has no sendFrames export');
   let pool: FramePool | undefined;
+  say({ ok: true, ready: true });
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     if (!line.trim()) continue;
