@@ -14,7 +14,7 @@ import { sortHints, type TopologyHint } from './hints';
 import { buildTopology } from './topology';
 import { BeaconSender, type SendFailure, type SentRecord } from './sender';
 import { ControlServer } from './control';
-import { ProbeAnswerer, type AnswerAction } from './answers';
+import { ProbeAnswerer, type AnswerAction, type RawReplyAction } from './answers';
 import { RawReplier } from './raw-reply';
 import { rawSendUnavailable } from '../capture/raw-send';
 import type { LiveCapture, LiveRecord, InterfaceGone, RingStats } from '../capture/live';
@@ -273,11 +273,13 @@ export class Agent extends EventEmitter {
   }
 
   async #perform(actions: readonly AnswerAction[]): Promise<void> {
+    // Raw replies first, together: one raw send per interface (see RawReplier.sendAll).
+    const raw = actions.filter((a): a is RawReplyAction => a.kind === 'raw_unicast_advertisement');
+    if (raw.length > 0 && !this.#stopped) this.#sent(this.#raw.sendAll(raw));
     for (const a of actions) {
       if (this.#stopped) return;
-      if (a.kind === 'raw_unicast_advertisement') {
-        this.#sent(this.#raw.send(a));
-      } else if (a.kind === 'unicast_advertisement') {
+      if (a.kind === 'raw_unicast_advertisement') continue; // sent above
+      if (a.kind === 'unicast_advertisement') {
         const iface = this.#selected.get(a.interface);
         if (!iface || !isIP(a.destination_ip)) continue;
         this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port));

@@ -39,48 +39,85 @@ export class RawReplier {
   }
 
   send(a: RawReplyAction): { sent: SentRecord[]; failed: SendFailure[] } {
+    return this.sendAll([a]);
+  }
+
+  /**
+   * Sends replies with one raw send per interface. The batching matters:
+   * each call of the addon's sender opens and closes an AF_PACKET socket,
+   * and closing one waits for an RCU grace period (~10 ms here), so a reply
+   * per call would cap the agent near 100 replies a second and stall its
+   * event loop meanwhile.
+   */
+  sendAll(actions: readonly RawReplyAction[]): { sent: SentRecord[]; failed: SendFailure[] } {
+    const sent: SentRecord[] = [];
+    const failed: SendFailure[] = [];
+    const byInterface = new Map<string, Array<{ frame: Buffer; rec: SentRecord; a: RawReplyAction }>>();
+    for (const a of actions) {
+      try {
+        const built = this.#build(a);
+        const list = byInterface.get(a.interface) ?? [];
+        list.push({ ...built, a });
+        byInterface.set(a.interface, list);
+      } catch (err) {
+        failed.push(failure(a, err));
+      }
+    }
+    for (const [ifname, list] of byInterface) {
+      try {
+        this.#sender ??= openRawSender();
+        this.#sender.sendBatch(ifname, list.map((x) => x.frame));
+        sent.push(...list.map((x) => x.rec));
+      } catch (err) {
+        // Frames before the failing one went (RawSendError says how many).
+        const went = typeof (err as { sent?: unknown }).sent === 'number' ? (err as { sent: number }).sent : 0;
+        sent.push(...list.slice(0, went).map((x) => x.rec));
+        for (const x of list.slice(went)) failed.push(failure(x.a, err));
+      }
+    }
+    return { sent, failed };
+  }
+
+  #build(a: RawReplyAction): { frame: Buffer; rec: SentRecord } {
     const nowMs = this.#clock();
     const payload = { ...this.#extra, ...a.payload };
-    const destination = `${a.destination_ip} via ${a.destination_mac}`;
-    try {
-      let bytes: Buffer;
-      let ulid: string;
-      const datagram = a.pad_to === undefined ? undefined : a.pad_to - IPV4_UDP_OVERHEAD;
-      const plain = encodeBeacon(this.#keys, 'advertisement', payload, { nowMs });
-      if (datagram !== undefined && datagram > plain.bytes.length) {
-        ({ bytes, ulid } = encodePadded(this.#keys, 'advertisement', payload, datagram, { nowMs, ulid: plain.ulid }));
-      } else {
-        ({ bytes, ulid } = plain);
-      }
-      const frame = buildUdp4Frame({
-        destinationMac: a.destination_mac,
-        sourceMac: a.source_mac,
-        tags: a.tags,
-        sourceIp: a.source_ip,
-        destinationIp: a.destination_ip,
-        sourcePort: BEACON_PORT,
-        destinationPort: a.destination_port,
-        ttl: REPLY_TTL,
-        dontFragment: true,
-        payload: bytes,
-      });
-      this.#sender ??= openRawSender();
-      this.#sender.send(a.interface, frame);
-      const rec: SentRecord = {
-        ulid,
-        interface: a.interface,
-        time: nowMs / 1000,
-        destination_ip: a.destination_ip,
-        destination_port: a.destination_port,
-        version: 2,
-        type: 'advertisement',
-        // Without the pad: the journal records what was said, not the filler.
-        payload: { ...payload, ulid, type: 2 },
-        ...(a.vid !== undefined ? { vid: a.vid } : {}),
-      };
-      return { sent: [rec], failed: [] };
-    } catch (err) {
-      return { sent: [], failed: [{ interface: a.interface, destination, error: err instanceof Error ? err.message : String(err) }] };
+    let bytes: Buffer;
+    let ulid: string;
+    const datagram = a.pad_to === undefined ? undefined : a.pad_to - IPV4_UDP_OVERHEAD;
+    const plain = encodeBeacon(this.#keys, 'advertisement', payload, { nowMs });
+    if (datagram !== undefined && datagram > plain.bytes.length) {
+      ({ bytes, ulid } = encodePadded(this.#keys, 'advertisement', payload, datagram, { nowMs, ulid: plain.ulid }));
+    } else {
+      ({ bytes, ulid } = plain);
     }
+    const frame = buildUdp4Frame({
+      destinationMac: a.destination_mac,
+      sourceMac: a.source_mac,
+      tags: a.tags,
+      sourceIp: a.source_ip,
+      destinationIp: a.destination_ip,
+      sourcePort: BEACON_PORT,
+      destinationPort: a.destination_port,
+      ttl: REPLY_TTL,
+      dontFragment: true,
+      payload: bytes,
+    });
+    const rec: SentRecord = {
+      ulid,
+      interface: a.interface,
+      time: nowMs / 1000,
+      destination_ip: a.destination_ip,
+      destination_port: a.destination_port,
+      version: 2,
+      type: 'advertisement',
+      // Without the pad: the journal records what was said, not the filler.
+      payload: { ...payload, ulid, type: 2 },
+      ...(a.vid !== undefined ? { vid: a.vid } : {}),
+    };
+    return { frame, rec };
   }
+}
+
+function failure(a: RawReplyAction, err: unknown): SendFailure {
+  return { interface: a.interface, destination: `${a.destination_ip} via ${a.destination_mac}`, error: err instanceof Error ? err.message : String(err) };
 }

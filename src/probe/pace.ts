@@ -13,6 +13,7 @@ export class Pacer {
   readonly #bucket: TokenBucket;
   readonly #rate: number;
   readonly #limit: number;
+  readonly #burst: number;
   #granted = 0;
 
   /** `rate` frames/s; `limit` frames in all (Infinity: unbounded). */
@@ -23,7 +24,8 @@ export class Pacer {
     this.#limit = limit;
     // A burst of a tenth of a second (at least one frame): sends are
     // batched, but a batch never bunches more than 100 ms of traffic.
-    this.#bucket = new TokenBucket({ ratePerSecond: rate, burst: Math.max(1, Math.floor(rate / 10)) }, nowMs);
+    this.#burst = Math.max(1, Math.floor(rate / 10));
+    this.#bucket = new TokenBucket({ ratePerSecond: rate, burst: this.#burst }, nowMs);
   }
 
   /** How many of `want` frames may go now (taken from the allowance). */
@@ -36,11 +38,22 @@ export class Pacer {
     return n;
   }
 
-  /** Milliseconds until one more frame may go (0 if now; Infinity once the limit is reached). */
-  waitMs(nowMs: number): number {
+  /**
+   * Milliseconds until `want` more frames (at most a burst) may go: 0 if
+   * now, Infinity once the limit is reached. Waiting for a whole burst
+   * rather than one frame keeps sends batched: every raw send call costs
+   * the same ~10 ms however many frames it carries.
+   */
+  waitMs(nowMs: number, want = 1): number {
     if (this.#granted >= this.#limit) return Number.POSITIVE_INFINITY;
-    const missing = 1 - this.#bucket.tokens(nowMs);
+    const need = Math.max(1, Math.min(want, this.#burst, this.#limit - this.#granted));
+    const missing = need - this.#bucket.tokens(nowMs);
     return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.#rate);
+  }
+
+  /** Frames one burst may hold. */
+  get burst(): number {
+    return this.#burst;
   }
 
   get granted(): number {

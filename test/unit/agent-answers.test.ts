@@ -173,7 +173,7 @@ t.test('source address and subnet helpers', async (t) => {
 t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, sends on the interface', async (t) => {
   const key = corpusKey();
   const sent: Array<{ ifname: string; frame: Uint8Array }> = [];
-  const fake: RawSender = { send: (ifname, f) => void sent.push({ ifname, frame: f }), sendBatch: () => 0 };
+  const fake: RawSender = { send: () => t.fail('sendAll sends batches'), sendBatch: (ifname, frames) => (frames.forEach((f) => sent.push({ ifname, frame: f })), frames.length) };
   const r = new RawReplier(keyObjects(key), { sender: fake, clock: () => NOW, extraPayload: { role: 'rack' } });
   const base: RawReplyAction = {
     kind: 'raw_unicast_advertisement',
@@ -208,7 +208,36 @@ t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, se
   t.ok(sent[1]!.frame.length < 1400, 'no pad_to: as short as it goes');
   t.equal(unpadded.sent.length, 1);
 
-  const failing = new RawReplier(keyObjects(key), { sender: { send: () => { throw new Error('cannot send on p0: p0 is down'); }, sendBatch: () => 0 }, clock: () => NOW });
+  // Several replies: one raw send per interface, carrying them all.
+  const batches: Array<[string, number]> = [];
+  const batcher = new RawReplier(keyObjects(key), { sender: { send: () => t.fail('batched, not one by one'), sendBatch: (i, frames) => (batches.push([i, frames.length]), frames.length) }, clock: () => NOW });
+  const all = batcher.sendAll([base, { ...base, pad_to: undefined }, { ...base, interface: 'p1' }]);
+  t.same(batches, [['p0', 2], ['p1', 1]]);
+  t.equal(all.sent.length, 3);
+  const partial = new RawReplier(keyObjects(key), {
+    sender: {
+      send: () => undefined,
+      sendBatch: () => {
+        throw Object.assign(new Error('cannot send on p0: p0 is down'), { sent: 1 });
+      },
+    },
+    clock: () => NOW,
+  });
+  const half = partial.sendAll([base, base, { ...base, destination_mac: 'nonsense' }]);
+  t.equal(half.sent.length, 1, 'the frame before the failure went');
+  t.equal(half.failed.length, 2);
+  t.match(half.failed[0], { error: /destination MAC "nonsense"/ }, 'a reply that cannot be built fails alone');
+  t.match(half.failed[1], { error: /p0 is down/ });
+
+  const failing = new RawReplier(keyObjects(key), {
+    sender: {
+      send: () => undefined,
+      sendBatch: () => {
+        throw new Error('cannot send on p0: p0 is down');
+      },
+    },
+    clock: () => NOW,
+  });
   const bad = failing.send(base);
   t.same(bad.sent, []);
   t.match(bad.failed[0], { interface: 'p0', destination: `10.0.0.1 via ${PROBER_MAC}`, error: /p0 is down/ });

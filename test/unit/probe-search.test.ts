@@ -85,7 +85,13 @@ t.test('the pacer holds the rate, sends in bursts of a tenth of a second, and st
   for (let ms = 1; ms <= 1000; ms++) sent += p.grant(1000, T + ms);
   t.ok(sent <= 200 + 20 && sent >= 200, `${sent} frames in the first second`);
   t.equal(p.waitMs(T + 1000) >= 0, true);
+  const batched = new Pacer(200, T);
+  t.equal(batched.burst, 20);
+  batched.grant(20, T);
+  t.equal(batched.waitMs(T, 100), 100, 'a whole burst of 20 is ready 100 ms later');
+  t.equal(batched.waitMs(T, 5), 25, 'five frames 25 ms later');
   const limited = new Pacer(1000, T, 3);
+  t.equal(limited.waitMs(T, 50), 0, 'no more than the limit is waited for');
   t.equal(limited.grant(10, T), 3);
   t.equal(limited.granted, 3);
   t.equal(limited.waitMs(T + 5000), Number.POSITIVE_INFINITY, 'the limit is final');
