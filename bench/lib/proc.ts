@@ -5,7 +5,7 @@
  * group id, then namespaces deleted.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
 // ---------------------------------------------------------------- clean-up
@@ -225,8 +225,4 @@ export function commName(pid: number): string {
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
-}
-
-export function fileExists(p: string): boolean {
-  return existsSync(p);
 }
