@@ -28,8 +28,28 @@ const say = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepMs = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
-/** At most this many frames per sendFrames call (one N-API crossing; the addon bursts 256 per sendmmsg). */
-const CHUNK = 1024;
+/**
+ * At most this many frames per sendFrames call. Calls must be few and
+ * large: each opens an AF_PACKET socket and closing it waits for an RCU
+ * grace period (~10 ms here), which at 1,024 frames a call capped the flood
+ * near 80,000 frames/s. The addon bursts 256 frames per sendmmsg inside.
+ */
+const CHUNK = 16384;
+
+/** The pool repeated until it holds at least CHUNK frames, so that one call can carry a whole chunk. */
+function widen(pool: FramePool): FramePool {
+  const copies = Math.max(1, Math.ceil(CHUNK / pool.count));
+  if (copies === 1) return pool;
+  const bytes = pool.data.length;
+  const data = new Uint8Array(bytes * copies);
+  const offsets = new Uint32Array(pool.count * copies + 1);
+  for (let c = 0; c < copies; c++) {
+    data.set(pool.data, c * bytes);
+    for (let i = 0; i < pool.count; i++) offsets[c * pool.count + i] = pool.offsets[i]! + c * bytes;
+  }
+  offsets[pool.count * copies] = bytes * copies;
+  return { data, offsets, count: pool.count * copies };
+}
 
 function txDropped(ifname: string): number {
   try {
@@ -107,10 +127,10 @@ workerMain(async () => {
     try {
       if (c.cmd === 'beacons') {
         const keys = keyObjects(keyFromHex(c.keyHex as string));
-        pool = beaconFrames(keys, c.src as Endpoint, c.count as number, Date.now(), c.remote as Record<string, unknown>);
+        pool = widen(beaconFrames(keys, c.src as Endpoint, c.count as number, Date.now(), c.remote as Record<string, unknown>));
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
       } else if (c.cmd === 'background') {
-        pool = backgroundFrames(c.src as Endpoint, c.dst as Endpoint, c.count as number);
+        pool = widen(backgroundFrames(c.src as Endpoint, c.dst as Endpoint, c.count as number));
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
       } else if (c.cmd === 'send') {
         if (!pool) throw new Error('no frames built yet');
