@@ -5,9 +5,9 @@
  * (src/capture/raw-send.ts) puts them on the wire.
  *
  * Checksums are computed (IPv4 header and UDP): the capture does not check
- * them, but a receiving IP stack does, and a frame it drops as corrupt
- * would still reach the peer's capture and make a probe look better than
- * the path it crossed.
+ * them, but a Linux bridge with br_netfilter on (bridge-nf-call-iptables)
+ * drops IPv4 whose header checksum is wrong, and a receiving IP stack drops
+ * a bad UDP checksum; a probe lost that way would read as a path too small.
  */
 import { isIPv4 } from 'node:net';
 

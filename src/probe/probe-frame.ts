@@ -61,13 +61,22 @@ export function buildProbeFrame(keys: FernetKeyObjects, spec: ProbeFrameSpec): P
     ...(wantsSize ? { mtu_probe: { ...(spec.extra.mtu_probe as object), size } } : {}),
   });
   let ipLength = spec.ipLength;
-  if (ipLength === undefined) {
-    // As short as it goes, but exact: BSON stores the size as a fixed
-    // 4-byte int, so the value does not change the length; a little room
-    // is left for gzip choosing differently, and filled.
-    ipLength = encodeBeacon(keys, 'solicitation', payloadFor(0), { nowMs: spec.nowMs }).bytes.length + IPV4_UDP_OVERHEAD + 16;
+  let beacon: { bytes: Buffer; ulid: string };
+  if (ipLength === undefined && !wantsSize) {
+    // No size to meet or report (a VLAN probe): one plain encode. Padding
+    // costs a bisection of encodes, which a scan of thousands of VIDs
+    // cannot afford on the thread that also drains the capture.
+    beacon = encodeBeacon(keys, 'solicitation', payloadFor(0), { nowMs: spec.nowMs });
+    ipLength = beacon.bytes.length + IPV4_UDP_OVERHEAD;
+  } else {
+    if (ipLength === undefined) {
+      // As short as it goes, but exact: BSON stores the size as a fixed
+      // 4-byte int, so the value does not change the length; a little room
+      // is left for gzip choosing differently, and filled.
+      ipLength = encodeBeacon(keys, 'solicitation', payloadFor(0), { nowMs: spec.nowMs }).bytes.length + IPV4_UDP_OVERHEAD + 16;
+    }
+    beacon = encodePadded(keys, 'solicitation', payloadFor(ipLength), ipLength - IPV4_UDP_OVERHEAD, { nowMs: spec.nowMs, padText: spec.padText });
   }
-  const beacon = encodePadded(keys, 'solicitation', payloadFor(ipLength), ipLength - IPV4_UDP_OVERHEAD, { nowMs: spec.nowMs, padText: spec.padText });
   const frame = buildUdp4Frame({
     destinationMac: spec.destinationMac ?? GROUP4_MAC,
     sourceMac: spec.iface.mac,
