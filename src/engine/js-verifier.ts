@@ -75,6 +75,8 @@ export function checkBatch(batch: PayloadBatch): void {
   if (now.length < count) throw new RangeError(`batch clock holds ${now.length} entries, need ${count}`);
   for (let i = 0; i < count; i++) {
     if (offsets[i]! > offsets[i + 1]!) throw new RangeError(`batch offsets decrease at item ${i}`);
+    // NaN would make every age check false and so accept any token.
+    if (!Number.isFinite(now[i]!)) throw new RangeError(`batch clock is not a finite number at item ${i}`);
   }
   if (count > 0 && offsets[count]! > data.length) throw new RangeError(`batch offsets run past the data (${offsets[count]} > ${data.length})`);
 }

@@ -1,4 +1,4 @@
-import { crc32, inflateRawSync } from 'node:zlib';
+import { constants, crc32, inflateRawSync } from 'node:zlib';
 
 /**
  * gunzip with exactly the semantics of Python's `gzip.decompress`, which is
@@ -29,20 +29,56 @@ export function gunzipLikePython(input: Uint8Array, maxOutput: number): Uint8Arr
       out = r.buffer;
       consumed = r.engine.bytesWritten;
     } catch (err) {
-      return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'size' : 'gzip';
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return 'size';
+      return overflowsBeforeError(input.subarray(body), maxOutput - total) ? 'size' : 'gzip';
     }
+    total += out.length;
+    // In stream order, as the native engine sees it: the output bytes come
+    // before the trailer that might be wrong.
+    if (total > maxOutput) return 'size';
     const trailer = body + consumed;
     if (trailer + 8 > input.length) return 'gzip';
     const view = new DataView(input.buffer, input.byteOffset + trailer, 8);
     if (view.getUint32(0, true) !== crc32(out) || view.getUint32(4, true) !== out.length >>> 0) return 'gzip';
-    total += out.length;
-    if (total > maxOutput) return 'size';
     parts.push(out);
     pos = trailer + 8;
     while (pos < input.length && input[pos] === 0) pos++;
   }
   if (parts.length === 1) return parts[0]!;
   return Buffer.concat(parts, total);
+}
+
+/**
+ * A deflate stream that failed: did it produce more than `room` bytes
+ * before the fault? The native engine inflates into a buffer of exactly the
+ * room left and so answers 'size' whenever the output outgrows it first.
+ * Node's inflateRawSync cannot say how much came out before an error, so
+ * find the longest input prefix that inflates without one (sync flush makes
+ * a cut stream legal) by bisection, and measure what it produces. Errors and
+ * output only grow with the prefix, so the bisection is exact. This runs
+ * only for authentic tokens with broken gzip, never on the hot path.
+ */
+function overflowsBeforeError(deflate: Uint8Array, room: number): boolean {
+  const attempt = (n: number): 'over' | 'error' | 'ok' => {
+    try {
+      const out = inflateRawSync(deflate.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, room) });
+      return out.length > room ? 'over' : 'ok';
+    } catch (err) {
+      return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'over' : 'error';
+    }
+  };
+  let lo = 0;
+  let hi = deflate.length;
+  const whole = attempt(hi);
+  if (whole !== 'error') return whole === 'over';
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    const r = attempt(mid);
+    if (r === 'over') return true;
+    if (r === 'error') hi = mid;
+    else lo = mid;
+  }
+  return false;
 }
 
 const FHCRC = 0x02;

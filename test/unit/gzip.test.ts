@@ -69,3 +69,23 @@ t.test('matches python3 gzip.decompress on the same inputs', async (t) => {
   });
   t.same(ours, out);
 });
+
+t.test('size is decided in stream order, as the native engine decides it', async (t) => {
+  const big = gzipSync(Buffer.alloc(20_000, 7), { level: 1 });
+  const body = big.subarray(10, big.length - 8);
+  const head = big.subarray(0, 10);
+  const cut = Buffer.concat([head, body.subarray(0, body.length - 2)]);
+  t.equal(gunzipLikePython(cut, 100), 'size', 'a cut stream that already outgrew the limit');
+  t.equal(gunzipLikePython(cut, 1 << 20), 'gzip', 'the same cut stream within the limit');
+  const corrupt = Buffer.from(big);
+  corrupt[corrupt.length - 12] ^= 0xff;
+  corrupt[corrupt.length - 13] ^= 0xff;
+  const r = gunzipLikePython(corrupt, 100);
+  t.equal(r, 'size', 'a stream that breaks after the limit was passed');
+  const early = Buffer.concat([head, Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+  t.equal(gunzipLikePython(early, 100), 'gzip', 'a stream broken before any output');
+  const badTrailer = Buffer.from(big);
+  badTrailer[badTrailer.length - 8]! ^= 1;
+  t.equal(gunzipLikePython(badTrailer, 100), 'size', 'the bytes come before the trailer that is wrong');
+  t.equal(gunzipLikePython(hello, 0), 'size', 'no room at all');
+});

@@ -192,3 +192,12 @@ for (const engine of enginesToTest()) {
     });
   });
 }
+
+t.test('a clock that is not a finite number is refused, never judged', async (t) => {
+  for (const engine of enginesToTest()) {
+    const v = createVerifier(engine, key);
+    for (const now of [NaN, Infinity]) {
+      t.throws(() => v.verify({ count: 1, data: new Uint8Array(4), offsets: Uint32Array.of(0, 4), now: Float64Array.of(now) }), RangeError, `${engine}: ${now}`);
+    }
+  }
+});
