@@ -6,11 +6,19 @@
  * ring's drops and freezes.
  *
  *   sudo node dist/bench/live-capture-quick.js [--rate 100000] [--seconds 5] [--engine native|tcpdump]
+ *   sudo node dist/bench/live-capture-quick.js --burst 200000
+ *   (--pin: sender on CPU 0, receiver on CPU 1, via taskset)
+ *
+ * --burst N measures the receiver alone, whatever the sender can do on a
+ * busy machine: the receiver's JS holds its first batch (so the worker
+ * stops and the kernel ring, made 256 x 1 MiB for this, absorbs the flood)
+ * until the sender has sent N frames, then drains; the rate is the drain's.
  *
  * Root only; everything happens in two namespaces made for the run
  * (nbt-bench-PID-a/b) and removed at the end, also on failure.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadBinding } from '../src/engine/binding';
 import { JsBatchVerifier } from '../src/engine/js-verifier';
@@ -57,7 +65,7 @@ function frame(srcMac: Buffer, payload: Buffer, i: number): Buffer {
   return f;
 }
 
-async function sender(ifname: string, keyHex: string, rate: number, seconds: number): Promise<void> {
+async function sender(ifname: string, keyHex: string, rate: number, seconds: number, count: number): Promise<void> {
   const state = loadBinding();
   if (!state.ok) throw new Error(state.detail);
   const sendFrames = state.binding.sendFrames as (i: string, d: Uint8Array, o: Uint32Array) => number;
@@ -71,7 +79,7 @@ async function sender(ifname: string, keyHex: string, rate: number, seconds: num
   }
   // One tick's worth of frames in one buffer: tick = 5 ms.
   const tickMs = 5;
-  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const perTick = Math.min(4096, Math.max(1, Math.round((rate * tickMs) / 1000)));
   const data = Buffer.concat(Array.from({ length: perTick }, (_, i) => frames[i % distinct]!));
   const offsets = new Uint32Array(perTick + 1);
   for (let i = 0, at = 0; i < perTick; i++) {
@@ -80,23 +88,26 @@ async function sender(ifname: string, keyHex: string, rate: number, seconds: num
     offsets[i + 1] = at;
   }
   process.stdout.write(JSON.stringify({ ready: true, frameBytes: frames[0]!.length }) + '\n');
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const start = process.hrtime.bigint();
   let sent = 0;
-  for (let tick = 0; ; tick++) {
+  for (let tick = 0; sent < count; tick++) {
     const due = start + BigInt(Math.round(tick * tickMs * 1e6));
     if (Number(process.hrtime.bigint() - start) / 1e9 >= seconds) break;
-    while (process.hrtime.bigint() < due) {
-      /* pace: spin, the ticks are short */
-    }
+    // Pace by sleeping, not spinning: on a small machine the receiver
+    // needs the CPU a spinning sender would take.
+    const wait = Number(due - process.hrtime.bigint()) / 1e6;
+    if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
     sent += sendFrames(ifname, data, offsets);
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   process.stdout.write(JSON.stringify({ sent, elapsed, rate: Math.round(sent / elapsed) }) + '\n');
 }
 
-async function receiver(ifname: string, keyHex: string, engine: string): Promise<void> {
+async function receiver(ifname: string, keyHex: string, engine: string, holdFlag?: string): Promise<void> {
   const key = keyFromHex(keyHex);
-  const cap: LiveCapture = engine === 'tcpdump' ? new TcpdumpLiveCapture(new JsBatchVerifier(key)) : new NativeLiveCapture(key);
+  const ring = holdFlag ? { blockSize: 1 << 20, blockCount: 256 } : {};
+  const cap: LiveCapture = engine === 'tcpdump' ? new TcpdumpLiveCapture(new JsBatchVerifier(key)) : new NativeLiveCapture(key, ring);
   let beacons = 0;
   let rejected = 0;
   let batches = 0;
@@ -104,6 +115,12 @@ async function receiver(ifname: string, keyHex: string, engine: string): Promise
   let last = 0;
   cap.on('beacons', (records: LiveRecord[]) => {
     batches++;
+    if (holdFlag && batches === 1) {
+      while (!existsSync(holdFlag)) {
+        /* hold: the ring fills while the sender floods */
+      }
+      first = performance.now();
+    }
     const t = performance.now();
     if (!first) first = t;
     last = t;
@@ -115,6 +132,8 @@ async function receiver(ifname: string, keyHex: string, engine: string): Promise
   await cap.add(ifname);
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  // Until the ring is drained: no batch for 300 ms.
+  while (performance.now() - last < 300 || !first) await new Promise((r) => setTimeout(r, 50));
   const stats = cap.stats()[ifname];
   const cpu = process.cpuUsage();
   await cap.close();
@@ -122,8 +141,9 @@ async function receiver(ifname: string, keyHex: string, engine: string): Promise
   process.stdout.write(JSON.stringify({ beacons, rejected, batches, seconds: secs, rate: Math.round(beacons / secs), stats, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
 }
 
-function child(ns: string, args: string[]): { lines: Promise<Record<string, unknown>>[]; proc: ReturnType<typeof spawn> } {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, __filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+function child(ns: string, args: string[], cpu?: number): { lines: Promise<Record<string, unknown>>[]; proc: ReturnType<typeof spawn> } {
+  const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
+  const proc = spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, ...process.execArgv, __filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const resolvers: ((v: Record<string, unknown>) => void)[] = [];
   const lines = Array.from({ length: 2 }, () => new Promise<Record<string, unknown>>((r) => resolvers.push(r)));
   let buf = '';
@@ -141,12 +161,14 @@ function child(ns: string, args: string[]): { lines: Promise<Record<string, unkn
 
 async function main(): Promise<void> {
   const role = process.argv[2];
-  if (role === 'tx') return sender(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
-  if (role === 'rx') return receiver(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+  if (role === 'tx') return sender(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]), Number(process.argv[7] ?? Infinity));
+  if (role === 'rx') return receiver(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]);
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark makes network namespaces');
   const rate = Number(arg('rate', '100000'));
   const seconds = Number(arg('seconds', '5'));
   const engine = arg('engine', 'native');
+  const burst = Number(arg('burst', '0'));
+  const flag = `/tmp/nbt-bench-${process.pid}.go`;
   const base = `nbt-bench-${process.pid}`;
   const [nsA, nsB] = [`${base}-a`, `${base}-b`];
   const keyHex = randomBytes(32).toString('hex');
@@ -156,16 +178,22 @@ async function main(): Promise<void> {
     sh(['ip', 'link', 'add', 'name', 'bencha', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'benchb', 'netns', nsB]);
     sh(['ip', 'netns', 'exec', nsA, 'ip', 'link', 'set', 'bencha', 'up']);
     sh(['ip', 'netns', 'exec', nsB, 'ip', 'link', 'set', 'benchb', 'up']);
-    const rx = child(nsB, ['rx', 'benchb', keyHex, engine]);
+    // --pin: receiver on CPU 1, sender (whose softirq also runs the veth's
+    // receive path, BPF and ring copy included) on CPU 0.
+    const pin = process.argv.includes('--pin');
+    const rx = child(nsB, ['rx', 'benchb', keyHex, engine, ...(burst ? [flag] : [])], pin ? 1 : undefined);
     await rx.lines[0];
-    const tx = child(nsA, ['tx', 'bencha', keyHex, String(rate), String(seconds)]);
+    // A burst is sent as fast as the sender can: its rate does not matter.
+    const tx = child(nsA, ['tx', 'bencha', keyHex, String(burst ? 10_000_000 : rate), String(burst ? 60 : seconds), ...(burst ? [String(burst)] : [])], pin ? 0 : undefined);
     await tx.lines[0];
     const sent = await tx.lines[1];
+    if (burst) writeFileSync(flag, '');
     await new Promise((r) => setTimeout(r, 500)); // the last blocks retire
     rx.proc.stdin!.write('done\n');
     const got = await rx.lines[1];
     console.log(JSON.stringify({ engine, target: rate, sender: sent, receiver: got }, null, 2));
   } finally {
+    rmSync(flag, { force: true });
     spawnSync('ip', ['netns', 'del', nsA]);
     spawnSync('ip', ['netns', 'del', nsB]);
   }
