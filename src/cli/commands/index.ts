@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as agent from './agent';
 import * as check from './check';
 import * as decode from './decode';
+import * as demo from './demo';
 import * as discover from './discover';
 import * as doctor from './doctor';
 import * as encode from './encode';
@@ -15,4 +16,4 @@ import * as topology from './topology';
 import * as vlans from './vlans';
 
 /** Every subcommand module; order is the order in --help. */
-export const COMMANDS: Array<(program: Command) => void> = [agent.register, status.register, status.registerWatch, observe.register, encode.register, decode.register, doctor.register, replay.register, topology.register, place.register, check.register, discover.register, probe.register, mtu.register, vlans.register];
+export const COMMANDS: Array<(program: Command) => void> = [agent.register, status.register, status.registerWatch, observe.register, encode.register, decode.register, doctor.register, replay.register, topology.register, place.register, check.register, discover.register, probe.register, mtu.register, vlans.register, demo.register];
