@@ -25,6 +25,9 @@ import type { RejectReason } from '../protocol/reasons';
 import { cidrOf, describeInterface, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
 import { InterfaceWatcher } from '../net/discover';
 import { VERSION } from '../version';
+import { alarmFields, type PolicyDriver } from './policy-driver';
+import type { AlarmEvent } from '../policy/alarms';
+import type { DriftEvent } from '../policy/drift';
 
 export interface AgentOptions {
   readonly keys: FernetKeyObjects;
@@ -43,6 +46,10 @@ export interface AgentOptions {
   readonly extraPayload?: Record<string, unknown>;
   /** Solicitations received with these VIDs get no reply (answers.ts). */
   readonly ignoreVids?: readonly number[];
+  /** Filters, reply limits, alarms, keys and drift (policy-driver.ts); none: MAAS's behaviour. */
+  readonly policy?: PolicyDriver;
+  /** How often drift is recomputed when hints changed (and at least every 5 refreshes). Default 2000. */
+  readonly driftRefreshMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -60,7 +67,9 @@ export type AgentEvent =
   | { event: 'hint_added'; hint: TopologyHint; time: number }
   | { event: 'peer_seen' | 'peer_gone'; interface: string; vid?: number; mac: string; name: string; time: number }
   | { event: 'replay'; interface: string; vid?: number; ulid: string; own: boolean; time: number }
-  | { event: 'send_failed'; interface: string; destination: string; error: string; time: number };
+  | { event: 'send_failed'; interface: string; destination: string; error: string; time: number }
+  | ({ event: 'alarm'; message: string; time: number } & Record<string, unknown>)
+  | { event: 'drift' | 'drift_cleared'; drift: DriftEvent; time: number };
 
 const MAX_PEERS = 10_000;
 export const PEER_TIMEOUT_MS = 120_000;
@@ -82,6 +91,10 @@ export class Agent extends EventEmitter {
   /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
   readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number }>();
   #sweep: NodeJS.Timeout | undefined;
+  #driftTimer: NodeJS.Timeout | undefined;
+  /** Hints changed since drift was last computed. */
+  #hintsDirty = true;
+  #driftIdle = 0;
   readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
 
   constructor(opts: AgentOptions) {
@@ -121,6 +134,38 @@ export class Agent extends EventEmitter {
     this.#schedule();
     this.#sweep = setInterval(() => this.#sweepPeers(), 5_000);
     this.#sweep.unref();
+    if (this.#o.policy?.expected) {
+      this.#checkDrift();
+      this.#driftTimer = setInterval(() => this.#checkDrift(), this.#o.driftRefreshMs ?? 2_000);
+      this.#driftTimer.unref();
+    }
+  }
+
+  get policy(): PolicyDriver | undefined {
+    return this.#o.policy;
+  }
+
+  /**
+   * Recomputes drift when hints changed, or every fifth refresh anyway:
+   * findings that rest on absence change as hints age out, with no hint added.
+   */
+  #checkDrift(): void {
+    const policy = this.#o.policy;
+    if (!policy || this.#stopped) return;
+    if (!this.#hintsDirty && ++this.#driftIdle < 5) return;
+    this.#hintsDirty = false;
+    this.#driftIdle = 0;
+    const change = policy.drift(this.core.correlator.hints());
+    if (!change) return;
+    const time = this.#now() / 1000;
+    for (const d of change.appeared) {
+      this.#emit({ event: 'drift', drift: d, time });
+      this.#log('warn', `drift: ${d.message}`, { kind: d.kind, evidence: d.evidence });
+    }
+    for (const d of change.cleared) {
+      this.#emit({ event: 'drift_cleared', drift: d, time });
+      this.#log('info', `drift cleared: ${d.message}`, { kind: d.kind });
+    }
   }
 
   async stop(): Promise<void> {
@@ -128,6 +173,7 @@ export class Agent extends EventEmitter {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#sweep) clearInterval(this.#sweep);
+    if (this.#driftTimer) clearInterval(this.#driftTimer);
     this.#watcher.stop();
     await this.#o.capture.close();
     this.#sender.close();
@@ -203,13 +249,15 @@ export class Agent extends EventEmitter {
   #onBeacons(records: LiveRecord[]): void {
     if (this.#stopped) return;
     const actions: AnswerAction[] = [];
-    for (const r of records) {
+    const policy = this.#o.policy;
+    for (const r of policy ? policy.filter(records) : records) {
       if (!r.verdict.ok) {
         this.#count(r.interface, r.verdict.reason);
         this.#log('debug', 'rejected beacon', { interface: r.interface, reason: r.verdict.reason, source_ip: r.frame.sourceIp });
         continue;
       }
       this.#count(r.interface, 'valid');
+      policy?.noteKey(r);
       const o = observedBeacon(r.frame, r.time, r.verdict, r.interface);
       this.#journalLine({ ...o, interface: r.interface, direction: 'rx' });
       const rx: ReceivedBeacon = {
@@ -226,10 +274,24 @@ export class Agent extends EventEmitter {
       const c = this.core.onReceive(rx, now);
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now);
+      if (c.added.length > 0) this.#hintsDirty = true;
       this.#notePeer(rx);
-      actions.push(...this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now));
+      const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
+      if (!policy) {
+        actions.push(...planned);
+        continue;
+      }
+      for (const a of policy.observe(c, now)) this.#onAlarm(a);
+      // Replies go to an address the sender chose: limited per peer and in total.
+      for (const a of planned) if (!isReply(a) || policy.allowReply(r.frame, now)) actions.push(a);
     }
     if (actions.length) void this.#perform(actions).then(() => this.#schedule());
+  }
+
+  #onAlarm(a: AlarmEvent): void {
+    const fields = alarmFields(a);
+    this.#emit({ event: 'alarm', ...fields, message: a.message, time: a.timeMs / 1000 });
+    this.#log('warn', `alarm: ${a.message}`, fields);
   }
 
   #notePeer(rx: ReceivedBeacon): void {
@@ -351,6 +413,7 @@ export class Agent extends EventEmitter {
       probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),
       ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
+      ...(this.#o.policy && { policy: this.#o.policy.status(this.#now()) }),
     };
   }
 
@@ -365,4 +428,8 @@ export class Agent extends EventEmitter {
         return () => this.off('event', on);
       });
   }
+}
+
+function isReply(a: AnswerAction): boolean {
+  return a.kind === 'unicast_advertisement' || a.kind === 'raw_unicast_advertisement';
 }

@@ -34,6 +34,11 @@ export function agentMetrics(agent: Agent): Registry {
   const evicted = new Counter({ name: 'netbeacon_queue_evictions_total', help: 'Entries dropped because a queue was full (oldest first)', labelNames: ['queue'], registers: [registry] });
   const hints = new Gauge({ name: 'netbeacon_hints', help: 'Topology hints currently known, by kind', labelNames: ['hint'], registers: [registry] });
   const info = new Gauge({ name: 'netbeacon_info', help: 'Version and engine of this agent (value 1)', labelNames: ['version', 'engine'], registers: [registry] });
+  const filterDrops = new Counter({ name: 'netbeacon_filter_drops_total', help: 'Beacons dropped by policy filters, by interface and reason (mac-denied, mac-not-allowed, vid-denied, vid-not-allowed)', labelNames: ['interface', 'reason'], registers: [registry] });
+  const replies = new Counter({ name: 'netbeacon_replies_total', help: 'Unicast replies to solicitations through the policy limiter, by result (sent, peer-limit, total-limit)', labelNames: ['result'], registers: [registry] });
+  const alarms = new Counter({ name: 'netbeacon_alarms_total', help: 'Alarms by kind (replay, loop, segment_flood), raised or rate-limited', labelNames: ['kind'], registers: [registry] });
+  const drift = new Gauge({ name: 'netbeacon_drift_events', help: 'Current drift findings against the declared topology, by kind', labelNames: ['kind'], registers: [registry] });
+  const policyMirrors = { filterDrops: new Mirror(filterDrops), replies: new Mirror(replies), alarms: new Mirror(alarms) };
   const mirrors = { sent: new Mirror(sent), received: new Mirror(received), replays: new Mirror(replays), sendFailures: new Mirror(sendFailures), ringDrops: new Mirror(ringDrops), evicted: new Mirror(evicted) };
 
   // One collect hook refreshes everything from the agent just before a scrape.
@@ -58,6 +63,15 @@ export function agentMetrics(agent: Agent): Registry {
       for (const h of agent.core.correlator.hints()) byKind.set(h.hint, (byKind.get(h.hint) ?? 0) + 1);
       for (const [hint, n] of byKind) hints.set({ hint }, n);
       info.set({ version: VERSION, engine: agent.engineName }, 1);
+      const policy = agent.policy;
+      if (policy) {
+        for (const [iface, byReason] of Object.entries(policy.filterDropReasons)) for (const [reason, n] of Object.entries(byReason)) policyMirrors.filterDrops.set({ interface: iface, reason }, n);
+        const r = policy.replyStats();
+        policyMirrors.replies.set({ result: 'sent' }, r.sent);
+        for (const [result, n] of Object.entries(r.held)) policyMirrors.replies.set({ result }, n);
+        for (const [kind, n] of Object.entries(policy.alarmCounts())) policyMirrors.alarms.set({ kind }, n);
+        if (policy.expected) for (const [kind, n] of Object.entries(policy.driftCounts())) drift.set({ kind }, n);
+      }
     },
   });
   return registry;

@@ -36,9 +36,12 @@ export function verifyDatagrams(iface: string, items: readonly Datagram[], verif
   offsets[n] = at;
   const verified = verifier.verify({ count: n, data, offsets, now });
   const out: LiveRecord[] = new Array<LiveRecord>(n);
+  // A MultiKeyVerifier (policy/multikey-verifier.ts) also says which key matched.
+  const keys = (verified as { keyFingerprints?: readonly (string | null)[] }).keyFingerprints;
   for (let i = 0; i < n; i++) {
     const d = items[i]!;
-    out[i] = { interface: iface, time: d.time, frame: d.frame, verdict: decodeItem(verified, i) };
+    const fp = keys?.[i];
+    out[i] = { interface: iface, time: d.time, frame: d.frame, verdict: decodeItem(verified, i), ...(fp != null && { keyFingerprint: fp }) };
   }
   return out;
 }

@@ -38,6 +38,11 @@ export interface LiveRecord {
    * us (sll_pkttype PACKET_LOOPBACK); native engine only.
    */
   readonly loopback?: boolean;
+  /**
+   * Fingerprint of the key whose HMAC matched, when the verifier says
+   * (a MultiKeyVerifier during a secret rotation; JS engines only).
+   */
+  readonly keyFingerprint?: string;
 }
 
 export interface InterfaceGone {

@@ -8,6 +8,23 @@ import { parseDocument } from 'yaml';
 import { UsageError } from '../errors';
 import { LOG_LEVELS, type LogLevel } from '../log';
 import { bool, list, nullable, num, obj, oneOf, SchemaError, str, type Check, type FromShape } from './schema';
+import { parsePolicyConfig, type PolicyConfig } from '../policy/config';
+
+/** Placeholder file name for policy errors, swapped for the key path form of this schema. */
+const POLICY_SOURCE = { name: '\u0000policy', code: 'E_CONFIG' };
+
+/** The `policy:` section, checked by policy/config.ts, its errors reported like every other key's. */
+const policy: Check<PolicyConfig> = (v, path) => {
+  try {
+    return parsePolicyConfig(POLICY_SOURCE, v, [path]);
+  } catch (err) {
+    const prefix = `${POLICY_SOURCE.name}: `;
+    if (!(err instanceof UsageError) || !err.message.startsWith(prefix)) throw err;
+    const rest = err.message.slice(prefix.length);
+    const cut = rest.indexOf(': ');
+    throw new SchemaError(rest.slice(0, cut), rest.slice(cut + 2));
+  }
+};
 
 export const DEFAULT_CONFIG = '/etc/netbeacon/netbeacon.yaml';
 
@@ -39,6 +56,7 @@ const shape = {
   }),
   advertise: obj({ role: oneOf(['region', 'rack', 'node'] as const), maas_url: str({ pattern: /^https?:\/\//, hint: 'must be an http(s) URL' }) }),
   notify: bool,
+  policy,
 };
 
 export type ConfigFile = FromShape<typeof shape>;
@@ -60,6 +78,8 @@ export interface AgentConfig {
   advertise: { role?: string; maas_url?: string };
   /** Tell systemd READY=1 / WATCHDOG=1 when $NOTIFY_SOCKET is set. */
   notify: boolean;
+  /** Filters, reply limits, alarms, keys, expected topology (policy/config.ts). */
+  policy: PolicyConfig;
   /** Where it came from, for status and errors. */
   source: string | null;
 }
@@ -80,6 +100,7 @@ export function defaults(): AgentConfig {
     ring: { blockSize: 256 * 1024, blockCount: 64, retireMs: 10 },
     advertise: {},
     notify: true,
+    policy: { filters: [], replies: {}, alarms: {} },
     source: null,
   };
 }
@@ -129,6 +150,7 @@ export function applyFile(base: AgentConfig, f: ConfigFile, source: string): Age
   if (f.ring?.retire_ms !== undefined) c.ring.retireMs = f.ring.retire_ms;
   if (f.advertise) c.advertise = { ...f.advertise };
   if (f.notify !== undefined) c.notify = f.notify;
+  if (f.policy !== undefined) c.policy = f.policy;
   return c;
 }
 

@@ -13,6 +13,10 @@ import { createLogger, LOG_LEVELS, type Logger } from '../../log';
 import { locateSecret } from '../../secret/secret';
 import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
 import { vidListArg } from './probe-options';
+import { loadPolicy, PolicyDriver, type LoadedPolicy } from '../../agent/policy-driver';
+import { MultiKeyVerifier } from '../../policy/multikey-verifier';
+import { keyObjects } from '../../protocol/fernet';
+import type { BatchVerifier, FernetKey } from '../../engine/types';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
@@ -71,6 +75,9 @@ export function register(program: Command): void {
       } catch (err) {
         process.stdout.write(`warning: ${(err as Error).message}\n`);
       }
+      const policy = loadPolicy(config.policy);
+      for (const k of policy.keyring?.states(Date.now() / 1000) ?? []) process.stdout.write(`key ${k.fingerprint}: ${k.role}${k.accepting ? '' : ' (window closed: no longer accepted)'}\n`);
+      if (policy.expected) process.stdout.write(`expected topology: ${config.policy.expected} (${policy.expected.fabrics.length} fabrics)\n`);
       return;
     }
     await runAgent(config, opts);
@@ -85,12 +92,13 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   const log = createLogger(config.logLevel);
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
-  const { key, objects } = loadKey(config.secretFile);
+  const policy = loadPolicy(config.policy);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
+  const { key, objects, verifier, multiKey, rotationLimit } = captureKeys(config, policy, choice.engine);
   const capture = openLiveCapture({
     engine: choice.engine,
     key,
-    verifier: createVerifier('js', key),
+    verifier,
     native: { blockSize: config.ring.blockSize, blockCount: config.ring.blockCount, retireMs: config.ring.retireMs },
   });
   const agent = new Agent({
@@ -105,6 +113,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     pollMs: config.periods.interfacePollMs,
     extraPayload: config.advertise,
     ignoreVids: opts.ignoreVids,
+    policy: new PolicyDriver({ policy, nowMs: Date.now(), ...(multiKey && { multiKey }), ...(rotationLimit !== undefined && { rotationLimit }) }),
     core: {
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,
@@ -116,6 +125,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     log: (level, msg, fields) => log[level]({ ...fields }, msg),
   });
   log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
+  if (policy.keyring) log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
+  if (rotationLimit !== undefined) log.warn({ engine: choice.engine }, rotationLimit);
   agent.on('event', (e: { event: string }) => log.info(e, e.event));
   await agent.start();
   let metrics: Server | undefined;
@@ -146,6 +157,25 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   });
   log.info('netbeacon agent stopped');
   log.flush();
+}
+
+/**
+ * The keys: with policy.keys, the current key signs and the capture's
+ * verifier accepts previous keys in their window (JS engines, through a
+ * MultiKeyVerifier). The native capture verifies on its worker thread with
+ * one key and hands back no payload bytes to try again, so there previous
+ * keys are not accepted: said in the log and in `status`.
+ */
+function captureKeys(config: AgentConfig, policy: LoadedPolicy, engine: string): { key: FernetKey; objects: ReturnType<typeof keyObjects>; verifier: BatchVerifier; multiKey?: MultiKeyVerifier; rotationLimit?: string } {
+  if (!policy.keyring) {
+    const { key, objects } = loadKey(config.secretFile);
+    return { key, objects, verifier: createVerifier('js', key) };
+  }
+  const key = policy.keyring.signingKey().key;
+  const multiKey = new MultiKeyVerifier(policy.keyring, (k) => createVerifier('js', k));
+  const rotationLimit =
+    engine === 'native' && policy.keyring.previousKeys().length > 0 ? 'the native capture verifies with the current key only: previous keys are not accepted (run with --engine js during a rotation)' : undefined;
+  return { key, objects: keyObjects(key), verifier: multiKey, multiKey, ...(rotationLimit !== undefined && { rotationLimit }) };
 }
 
 function startSupervision(log: Logger): NodeJS.Timeout | undefined {

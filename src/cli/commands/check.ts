@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { buildTopology } from '../../agent/topology';
+import { request } from '../../agent/control';
+import type { TopologyHint } from '../../agent/hints';
 import { UsageError } from '../../errors';
 import { detectDrift, driftExitCode } from '../../policy/drift';
 import { parseExpected } from '../../policy/expected';
@@ -11,6 +13,7 @@ import { writeOut } from '../output';
 interface CheckOptions {
   expected: string;
   journal?: string;
+  socket?: string;
   json?: boolean;
   joinRoutable?: boolean;
 }
@@ -36,6 +39,7 @@ export function register(program: Command): void {
     .description('compare what beacons show with a declared topology; exit 1 on drift, each finding with the hints that prove it')
     .requiredOption('--expected <file>', 'the declared topology (YAML; format: test/fixtures/policy/expected.yaml)')
     .option('--journal <file>', 'derive the fabric view by replaying this journal; - reads stdin')
+    .option('--socket <path>', 'derive the fabric view from the running agent\'s hints, asked over its control socket')
     .option('--json', 'print the report as JSON: {"ok", "drift": [{kind, ..., evidence, message, hints, paths}], "undeclared"}')
     .option('--join-routable', 'also join segments that reach one remote interface by unicast (routable_to), as `topology` can')
     .addHelpText(
@@ -49,14 +53,23 @@ export function register(program: Command): void {
         '',
         'Example:',
         '  netbeacon check --expected /etc/netbeacon/expected.yaml --journal /var/lib/netbeacon/journal.jsonl',
+        '  sudo netbeacon check --expected /etc/netbeacon/expected.yaml --socket /run/netbeacon/netbeacon.sock',
       ].join('\n'),
     )
     .action(async (opts: CheckOptions) => {
-      // Reading a running agent is the agent's to wire (control socket); a journal is the source for now.
-      if (opts.journal === undefined) throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin)');
+      if ((opts.journal === undefined) === (opts.socket === undefined)) throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin) or --socket PATH, one of them');
       const expected = parseExpected(await readUserFile(opts.expected, 'expected file', 'E_EXPECTED_IO'), opts.expected);
-      const { replay, error } = await replayJournalFile(opts.journal);
-      const report = detectDrift(expected, buildTopology(replay.hints(), { joinOnRoutable: opts.joinRoutable === true }));
+      // The agent's hints, not its topology: the view is built here, so --join-routable applies to both sources.
+      let hints: Iterable<TopologyHint>;
+      let error: Error | undefined;
+      if (opts.socket !== undefined) {
+        hints = (await request(opts.socket, 'hints')) as TopologyHint[];
+      } else {
+        const r = await replayJournalFile(opts.journal!);
+        hints = r.replay.hints();
+        error = r.error;
+      }
+      const report = detectDrift(expected, buildTopology(hints, { joinOnRoutable: opts.joinRoutable === true }));
       await writeOut(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderDrift(report));
       if (error) throw error;
       process.exitCode = driftExitCode(report);
