@@ -91,7 +91,9 @@ export class Receiver {
   }
 
   ready(): Promise<void> {
-    return this.waitFor('ready', () => this.events.some((e) => e.event === 'ready'));
+    // The receiver is a TypeScript script started under tap's loader: on a
+    // loaded 2-core machine compiling it alone can take tens of seconds.
+    return this.waitFor('ready', () => this.events.some((e) => e.event === 'ready'), 90_000);
   }
 
   command(cmd: 'stats' | 'close'): void {

@@ -118,7 +118,7 @@ async function ops(t: Test): Promise<void> {
   t.ok(await until(() => events.find((e) => e.event === 'interface_added' && e.interface === 'a1'), 5000), 'watch streams interface_added');
   const txAfter = ((await request(sock, 'status')) as { correlation: { tx: { size: number } } }).correlation.tx.size;
   t.ok(txAfter >= txBefore, 'the transmit queue survives the reload');
-  t.match(agent.log(), /"msg":"config reloaded"/);
+  t.ok(await until(() => /"msg":"config reloaded"/.test(agent.log()) || undefined, 5000), 'the reload is logged');
   t.ok(notify.messages.includes('RELOADING=1'), 'systemd is told about the reload');
 
   // A broken edit keeps the agent running on the old config.
