@@ -329,6 +329,9 @@ export class Agent extends EventEmitter {
   #onCorrelationEvent(e: CorrelationEvent, now: number): void {
     if (e.kind === 'replay') {
       this.counters.replays++;
+      // With a policy, replays reach people as rate-limited alarms: a replay
+      // flood must not become a log line (and a watch event) per packet.
+      if (this.#o.policy) return;
       this.#emit({ event: 'replay', interface: e.segment.ifname, ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}), ulid: e.ulid, own: e.own, time: now / 1000 });
       this.#log('warn', 'beacon replayed or looped', { interface: e.segment.ifname, vid: e.segment.vid, own: e.own });
     }
