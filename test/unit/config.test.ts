@@ -70,6 +70,7 @@ t.test('file over defaults, flags over file', async (t) => {
     ring: { blockSize: 65536, blockCount: 8, retireMs: 5 },
     advertise: { role: 'rack', maas_url: 'http://10.0.0.2:5240/MAAS' },
     notify: false,
+    policy: { filters: [], replies: {}, alarms: {} },
     source: 'f',
   });
   const f = applyFlags(c, { interface: ['p0'], exclude: ['p9'], secretFile: '/t', socket: '/y.sock', metrics: '[::1]:9999', logLevel: 'warn', journal: '/k', engine: 'native', user: '1000', role: 'region', maasUrl: 'http://m', pollMs: 300 });
