@@ -333,7 +333,9 @@ export class Agent extends EventEmitter {
       // flood must not become a log line (and a watch event) per packet.
       if (this.#o.policy) return;
       this.#emit({ event: 'replay', interface: e.segment.ifname, ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}), ulid: e.ulid, own: e.own, time: now / 1000 });
-      this.#log('warn', 'beacon replayed or looped', { interface: e.segment.ifname, vid: e.segment.vid, own: e.own });
+      // Per packet: debug only. A replay flood must not become a log flood;
+      // the counters (status, metrics) and policy alarms carry it.
+      this.#log('debug', 'beacon replayed or looped', { interface: e.segment.ifname, vid: e.segment.vid, own: e.own });
     }
   }
 

@@ -127,7 +127,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
   if (policy.keyring) log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
   if (rotationLimit !== undefined) log.warn({ engine: choice.engine }, rotationLimit);
-  agent.on('event', (e: { event: string }) => log.info(e, e.event));
+  // Per-packet events (replays) only at debug: a flood must not become a log flood.
+  agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
   await agent.start();
   let metrics: Server | undefined;
   if (config.metrics) {
