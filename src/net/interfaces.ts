@@ -176,5 +176,6 @@ export function ipv4Addresses(i: HostInterface): InterfaceAddress[] {
 
 /** A stable signature of what matters for beaconing; a change triggers solicitations. */
 export function interfacesSignature(list: readonly HostInterface[]): string {
-  return JSON.stringify(list.map((i) => [i.name, i.ifindex, i.mac, i.mtu, i.vid ?? null, i.parents, i.addresses.map((a) => `${a.address}/${a.prefixlen}`).sort()]));
+  // `up` is in it: a link that gains carrier after start must be picked up.
+  return JSON.stringify(list.map((i) => [i.name, i.ifindex, i.up, i.mac, i.mtu, i.vid ?? null, i.parents, i.addresses.map((a) => `${a.address}/${a.prefixlen}`).sort()]));
 }
