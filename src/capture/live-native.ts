@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { loadBinding } from '../engine/binding';
 import type { FernetKey } from '../engine/types';
-import { countVerdicts, emptyStats, type LiveCapture, type LiveRecord, type RingStats } from './live';
+import { emptyStats, type LiveCapture, type LiveRecord, type RingStats } from './live';
 import { decodeRecords, PACKET_LOOPBACK } from './record';
 
 /** Ring and batch-pool tuning; the defaults are argued in native/ring.h. */
@@ -113,7 +113,18 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
       out.push(rec);
     }
     if (out.length === 0) return;
-    for (const r of out) countVerdicts(this.counts.get(r.interface) ?? emptyStats(), [r]);
+    let name = '';
+    let c: RingStats | undefined;
+    for (const r of out) {
+      if (r.interface !== name) {
+        name = r.interface;
+        c = this.counts.get(name);
+      }
+      if (c) {
+        if (r.verdict.ok) c.beacons++;
+        else c.rejected++;
+      }
+    }
     this.emit('beacons', out);
   }
 }

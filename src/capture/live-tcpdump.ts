@@ -23,7 +23,7 @@ export const MAAS_FILTER = 'udp dst port 5240 or (vlan and udp dst port 5240)';
 export interface TcpdumpOptions {
   /** The tcpdump binary (default: `tcpdump` from PATH). */
   readonly tcpdump?: string;
-  /** How long to wait for "listening on" before add() fails (default 10 s). */
+  /** How long to wait for "listening on" before add() fails (default 30 s). */
   readonly startTimeoutMs?: number;
 }
 
@@ -57,7 +57,7 @@ export class TcpdumpLiveCapture extends EventEmitter implements LiveCapture {
     return new Promise<void>((resolve, reject) => {
       let stderr = '';
       let started = false;
-      const timer = setTimeout(() => fail(new Error(`tcpdump on ${ifname} did not start within ${this.options.startTimeoutMs ?? 10_000} ms`)), this.options.startTimeoutMs ?? 10_000);
+      const timer = setTimeout(() => fail(new Error(`tcpdump on ${ifname} did not start within ${this.options.startTimeoutMs ?? 30_000} ms`)), this.options.startTimeoutMs ?? 30_000);
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (!started) {

@@ -4,7 +4,17 @@ import { resolve } from 'node:path';
 import { tcpdumpAvailable } from '../../src/capture/live-open';
 import type { LiveEngineName } from '../../src/capture/live';
 import { loadBinding } from '../../src/engine/binding';
+import { cliCommand } from './cli';
 import { jsonLines, nodeInNs } from './netns';
+
+/**
+ * The receiver and sender are plain JS over the compiled dist/ (fast to
+ * start); cliCommand() refuses a dist/ older than src/.
+ */
+function jsHelper(script: string): string {
+  cliCommand();
+  return script;
+}
 
 /** The live engines that can run here; says why any is left out (and fails in CI if tcpdump is missing). */
 export function liveEngines(t: { fail(msg: string): void }): LiveEngineName[] {
@@ -19,8 +29,8 @@ export function liveEngines(t: { fail(msg: string): void }): LiveEngineName[] {
   return engines;
 }
 
-export const RECEIVER = resolve(__dirname, 'live-receiver.ts');
-export const SENDER = resolve(__dirname, 'live-sender.ts');
+export const RECEIVER = resolve(__dirname, 'live-receiver.js');
+export const SENDER = resolve(__dirname, 'live-sender.js');
 
 export interface RxRecord {
   event: 'record';
@@ -52,7 +62,7 @@ export class Receiver {
   }
 
   static start(ns: string, engine: string, keyHex: string, ifnames: string[], env: NodeJS.ProcessEnv = {}): Receiver {
-    return new Receiver(nodeInNs(ns, RECEIVER, [engine, keyHex, ...ifnames], env));
+    return new Receiver(nodeInNs(ns, jsHelper(RECEIVER), [engine, keyHex, ...ifnames], env, false));
   }
 
   get records(): RxRecord[] {
@@ -60,7 +70,7 @@ export class Receiver {
   }
 
   /** Resolves when pred() holds; rejects after timeoutMs with what was seen. */
-  waitFor(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+  waitFor(what: string, pred: () => boolean, timeoutMs = 120_000): Promise<void> {
     return new Promise((resolveWait, reject) => {
       const check = (): boolean => {
         const fatal = this.events.find((e) => e.event === 'fatal');
@@ -117,7 +127,7 @@ export class Receiver {
 
 /** Runs the sender script in a namespace; resolves when it has sent everything. */
 export function runSender(ns: string, actions: unknown[]): Promise<void> {
-  const child = nodeInNs(ns, SENDER, [JSON.stringify(actions)]);
+  const child = nodeInNs(ns, jsHelper(SENDER), [JSON.stringify(actions)], {}, false);
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   child.stdout!.resume();

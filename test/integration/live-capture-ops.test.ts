@@ -25,25 +25,30 @@ const key = corpusKey();
 const keyHex = Buffer.concat([key.signing, key.encryption]).toString('hex');
 
 if (!why) {
-  for (const engine of liveEngines(t)) {
-    t.test(`${engine}: the interface disappears under the capture`, async (t) => {
-      const pair = createPair('gone');
-      t.teardown(pair.destroy);
-      const rx = Receiver.start(pair.nsB, engine, keyHex, [pair.ifB]);
-      t.teardown(() => rx.kill());
-      await rx.ready();
-      inNs(pair.nsB, ['ip', 'link', 'del', pair.ifB]);
-      await rx.waitFor('interface-gone', () => rx.events.some((e) => e.event === 'gone'));
+  // Child processes start slowly on a busy 2-core machine (TypeScript is
+  // compiled at start-up): far more than tap's default per-file budget.
+  t.setTimeout(600_000);
+  t.test('every engine: the interface disappears under the capture', async (t) => {
+    const engines = liveEngines(t);
+    const pair = createPair('gone');
+    t.teardown(pair.destroy);
+    const receivers = engines.map((engine) => Receiver.start(pair.nsB, engine, keyHex, [pair.ifB]));
+    t.teardown(() => receivers.forEach((rx) => rx.kill()));
+    await Promise.all(receivers.map((rx) => rx.ready()));
+    inNs(pair.nsB, ['ip', 'link', 'del', pair.ifB]);
+    await Promise.all(receivers.map((rx, i) => rx.waitFor(`${engines[i]}: interface-gone`, () => rx.events.some((e) => e.event === 'gone'))));
+    for (const [i, rx] of receivers.entries()) {
+      const engine = engines[i];
       const gone = rx.events.find((e) => e.event === 'gone')!;
-      t.equal(gone.interface, pair.ifB);
-      t.match(gone.code, /^E[A-Z]+$/);
+      t.equal(gone.interface, pair.ifB, `${engine}: names the interface`);
+      t.equal(gone.code, 'ENODEV', `${engine}: ENODEV`);
       rx.command('stats');
       await rx.waitFor('stats after gone', () => rx.events.some((e) => e.event === 'stats'));
-      t.same(rx.events.find((e) => e.event === 'stats')!.stats, {}, 'the gone interface is no longer captured');
+      t.same(rx.events.find((e) => e.event === 'stats')!.stats, {}, `${engine}: the gone interface is no longer captured`);
       await rx.close();
-      t.equal(await rx.exited, 0, 'no crash');
-    });
-  }
+      t.equal(await rx.exited, 0, `${engine}: no crash`);
+    }
+  });
 }
 
 if (!why) {
@@ -60,7 +65,7 @@ if (!why) {
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
       const until = async (what: string, pred: () => boolean): Promise<void> => {
-        for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 2400 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
         if (!pred()) throw new Error(`timed out waiting for ${what}: stdout ${out} stderr ${err}`);
       };
       await until('capturing', () => /capturing on/.test(err));
