@@ -129,7 +129,8 @@ export function mtuFinding(report: MtuReport, interfaces: readonly BuiltInterfac
 export function mtuMeaning(f: MtuFinding | null): string {
   if (!f) return 'no MTU finding: the peer did not answer the probes';
   if (!f.mismatch) return `the path carries the full ${f.interface_mtu}-byte MTU`;
-  return `both ends are set for ${f.interface_mtu}-byte frames, but something between them (here a ${f.path_mtu ?? '?'}-byte switch port) drops anything larger: big transfers would stall, so fix the port or lower the MTU`;
+  const port = INTERFACES.find((i) => i.host === f.peer.host && i.name === f.peer.name)?.portMtu ?? 1500;
+  return `both ends are set for ${f.interface_mtu}-byte frames, but something between them drops anything over ${f.path_mtu ?? '?'} bytes (here ${f.peer.host}'s ${port}-byte switch port): big transfers would stall, so fix the port or lower the MTU`;
 }
 
 export function vlanFinding(report: VlanReport, interfaces: readonly BuiltInterface[]): VlanFinding | null {
