@@ -55,7 +55,8 @@ export function shownCommands(md: string): Shown[] {
       block.forEach((l, k) => {
         if (prompted && !l.startsWith('$ ')) return;
         const w = words(l.replace(/^\$ /, ''));
-        const at = w.findIndex((x) => x === 'netbeacon');
+        // The command word only: `systemctl enable netbeacon` or `journalctl -u netbeacon` is not one.
+        const at = w.findIndex((x, n) => x === 'netbeacon' && (n === 0 || ['sudo', 'npx', '|'].includes(w[n - 1]!)));
         if (at < 0) return;
         const output: string[] = [];
         for (let j = k + 1; j < block.length && !block[j]!.startsWith('$ '); j++) output.push(block[j]!);
