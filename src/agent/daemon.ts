@@ -435,6 +435,13 @@ export class Agent extends EventEmitter {
   }
 }
 
+/**
+ * The replies the policy's limiter (tuned for MAAS: 1/s per peer) governs.
+ * Raw replies answer MTU and VLAN probes, which a prober sends by the dozen
+ * or at 200/s; answers.ts limits those with buckets sized for probes, and a
+ * second, MAAS-sized limit would make every MTU search and VLAN scan read
+ * as loss.
+ */
 function isReply(a: AnswerAction): boolean {
-  return a.kind === 'unicast_advertisement' || a.kind === 'raw_unicast_advertisement';
+  return a.kind === 'unicast_advertisement';
 }
