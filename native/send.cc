@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <sched.h>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ namespace {
 
 constexpr size_t kMaxFrame = 65535 + 18 + 8;  // a full datagram with two tags
 constexpr unsigned kBurst = 256;               // frames per sendmmsg
+constexpr std::chrono::milliseconds kMaxRetry{250};  // longest wait on a full queue: congestion clears sooner
 
 // A transmit-only packet socket: protocol 0 hooks it into no receive path,
 // so it queues nothing however long it lives.
@@ -66,12 +68,19 @@ class TxSocket {
       msgs_[i].msg_hdr.msg_iov = &iov_[i];
       msgs_[i].msg_hdr.msg_iovlen = 1;
     }
+    // A full device queue (or a full backlog on the CPU a veth delivers
+    // to): yield to the receiving side and try again, for a while: 10000
+    // yields, and never longer than kMaxRetry. The time bound matters under
+    // load, where a yield can cost a whole time slice (10000 of them add up
+    // to seconds, stalling the JS thread that called), and because with
+    // PACKET_QDISC_BYPASS a frame the driver drops outright (a veth whose
+    // peer end has a smaller MTU) fails with ENOBUFS too, which no retry
+    // cures. Anything else is the caller's error.
+    const auto deadline = std::chrono::steady_clock::now() + kMaxRetry;
     for (int tries = 0;; tries++) {
       int r = sendmmsg(fd_, msgs_.data(), static_cast<unsigned>(n), 0);
       if (r >= 0) return r;
-      // A full device queue: yield to the receiving side and try again,
-      // for a while. Anything else is the caller's error.
-      if ((errno == ENOBUFS || errno == EAGAIN) && tries < 10000) {
+      if ((errno == ENOBUFS || errno == EAGAIN) && tries < 10000 && std::chrono::steady_clock::now() < deadline) {
         sched_yield();
         continue;
       }
