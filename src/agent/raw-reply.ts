@@ -52,18 +52,24 @@ export class RawReplier {
   sendAll(actions: readonly RawReplyAction[]): { sent: SentRecord[]; failed: SendFailure[] } {
     const sent: SentRecord[] = [];
     const failed: SendFailure[] = [];
-    const byInterface = new Map<string, Array<{ frame: Buffer; rec: SentRecord; a: RawReplyAction }>>();
+    // Unpadded replies share one call per interface; a padded one (a reverse
+    // MTU probe) goes alone, since it may be too big for the link by
+    // design, and a frame that fails stops the frames behind it in a batch.
+    const batches = new Map<string, Array<{ frame: Buffer; rec: SentRecord; a: RawReplyAction }>>();
+    let alone = 0;
     for (const a of actions) {
       try {
         const built = this.#build(a);
-        const list = byInterface.get(a.interface) ?? [];
+        const key = a.pad_to === undefined ? a.interface : `${a.interface}\u0000${alone++}`;
+        const list = batches.get(key) ?? [];
         list.push({ ...built, a });
-        byInterface.set(a.interface, list);
+        batches.set(key, list);
       } catch (err) {
         failed.push(failure(a, err));
       }
     }
-    for (const [ifname, list] of byInterface) {
+    for (const list of batches.values()) {
+      const ifname = list[0]!.a.interface;
       try {
         this.#sender ??= openRawSender();
         this.#sender.sendBatch(ifname, list.map((x) => x.frame));

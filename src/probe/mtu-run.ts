@@ -125,9 +125,11 @@ async function probePeer(s: ProbeSession, iface: HostInterface, p: Peer, o: MtuR
 
   const forwardSearch = new MtuSearch({ min: MIN_PROBE_SIZE, max: Math.min(iface.mtu, MAX_PROBE_SIZE), tries: o.tries, maxProbes: perSearch });
   let forwardNote: string | undefined;
+  const attempts = new Attempts(o.waitMs);
   for (let size = forwardSearch.next(); size !== undefined; size = forwardSearch.next()) {
     const probe = buildProbeFrame(s.key.objects, { iface, ...to, extra: { mtu_probe: {} }, ipLength: size, nowMs: Date.now() });
-    const answer = s.waitForAck(probe.ulid, o.waitMs, fromPeer);
+    const { ulids, waitMs } = attempts.next(size, probe.ulid);
+    const answer = s.waitForAck(ulids, waitMs, fromPeer);
     if (!(await send(s, iface, probe.frame, pacer))) {
       forwardNote = 'stopped: the run reached its probe limit';
       break;
@@ -168,9 +170,11 @@ async function reverseSearch(
 ): Promise<DirectionReport> {
   if (peerMtu < MIN_PROBE_SIZE) return { path_mtu: null, probes: 0, incomplete: false, note: `the peer's MTU (${peerMtu}) is below ${MIN_PROBE_SIZE}` };
   const search = new MtuSearch({ min: MIN_PROBE_SIZE, max: Math.min(peerMtu, MAX_PROBE_SIZE), tries: o.tries, maxProbes });
+  const attempts = new Attempts(o.waitMs);
   for (let size = search.next(); size !== undefined; size = search.next()) {
     const probe = buildProbeFrame(s.key.objects, { iface, ...to, extra: { mtu_probe: { reply_size: size } }, nowMs: Date.now() });
-    const answer = s.waitForAck(probe.ulid, o.waitMs, fromPeer);
+    const { ulids, waitMs } = attempts.next(size, probe.ulid);
+    const answer = s.waitForAck(ulids, waitMs, fromPeer);
     if (!(await send(s, iface, probe.frame, pacer))) return { ...search.result(), note: 'stopped: the run reached its probe limit' };
     const r = await answer;
     if (r !== undefined && r.verdict.ok && readMtuProbeAck(r.verdict.payload)?.reply_size === undefined) {
@@ -179,6 +183,28 @@ async function reverseSearch(
     search.record(r !== undefined && ipLength(r.frame.payloadLength, r.frame.sourceIp) >= size);
   }
   return search.result();
+}
+
+/**
+ * The probes sent for one size. A retry waits twice as long as the try
+ * before, and an answer to any earlier probe of the same size still counts:
+ * on a busy peer an answer can come late, and a late answer proves the
+ * size crossed as well as a prompt one. Without this a loaded host reads
+ * as a narrow path.
+ */
+class Attempts {
+  #size: number | undefined;
+  #ulids: string[] = [];
+  constructor(private readonly baseMs: number) {}
+
+  next(size: number, ulid: string): { ulids: readonly string[]; waitMs: number } {
+    if (size !== this.#size) {
+      this.#size = size;
+      this.#ulids = [];
+    }
+    this.#ulids.push(ulid);
+    return { ulids: [...this.#ulids], waitMs: this.baseMs * 2 ** (this.#ulids.length - 1) };
+  }
 }
 
 function isUnicastV4(ip: string): boolean {

@@ -82,15 +82,17 @@ export class ProbeSession {
   }
 
   /**
-   * The first authentic advertisement acking `ulid` (and passing `accept`),
-   * or undefined after `timeoutMs`.
+   * The first authentic advertisement acking `ulid` (or any of several, for
+   * a probe sent more than once) and passing `accept`, or undefined after
+   * `timeoutMs`.
    */
-  waitForAck(ulid: string, timeoutMs: number, accept: (r: LiveRecord) => boolean = () => true): Promise<LiveRecord | undefined> {
-    const want = ulid.toUpperCase();
+  waitForAck(ulid: string | Iterable<string>, timeoutMs: number, accept: (r: LiveRecord) => boolean = () => true): Promise<LiveRecord | undefined> {
+    const want = new Set((typeof ulid === 'string' ? [ulid] : [...ulid]).map((u) => u.toUpperCase()));
     return new Promise((resolve) => {
       const stop = this.onRecord((r) => {
         if (!r.verdict.ok || r.verdict.type !== 'advertisement') return;
-        if (readAcks(r.verdict.payload)?.toUpperCase() !== want || !accept(r)) return;
+        const acks = readAcks(r.verdict.payload)?.toUpperCase();
+        if (acks === undefined || !want.has(acks) || !accept(r)) return;
         clearTimeout(timer);
         stop();
         resolve(r);

@@ -208,12 +208,13 @@ t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, se
   t.ok(sent[1]!.frame.length < 1400, 'no pad_to: as short as it goes');
   t.equal(unpadded.sent.length, 1);
 
-  // Several replies: one raw send per interface, carrying them all.
+  // Several replies: unpadded ones share one raw send per interface; a padded one goes alone.
   const batches: Array<[string, number]> = [];
   const batcher = new RawReplier(keyObjects(key), { sender: { send: () => t.fail('batched, not one by one'), sendBatch: (i, frames) => (batches.push([i, frames.length]), frames.length) }, clock: () => NOW });
-  const all = batcher.sendAll([base, { ...base, pad_to: undefined }, { ...base, interface: 'p1' }]);
-  t.same(batches, [['p0', 2], ['p1', 1]]);
-  t.equal(all.sent.length, 3);
+  const plain = { ...base, pad_to: undefined };
+  const all = batcher.sendAll([plain, base, plain, { ...plain, interface: 'p1' }]);
+  t.same(batches, [['p0', 2], ['p0', 1], ['p1', 1]]);
+  t.equal(all.sent.length, 4);
   const partial = new RawReplier(keyObjects(key), {
     sender: {
       send: () => undefined,
@@ -223,7 +224,7 @@ t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, se
     },
     clock: () => NOW,
   });
-  const half = partial.sendAll([base, base, { ...base, destination_mac: 'nonsense' }]);
+  const half = partial.sendAll([plain, plain, { ...plain, destination_mac: 'nonsense' }]);
   t.equal(half.sent.length, 1, 'the frame before the failure went');
   t.equal(half.failed.length, 2);
   t.match(half.failed[0], { error: /destination MAC "nonsense"/ }, 'a reply that cannot be built fails alone');
