@@ -26,3 +26,18 @@ export class CaptureError extends NetbeaconError {
     super(code, message, 3);
   }
 }
+
+/** What went wrong with a file, in words (never its content). */
+export function describeFsError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'is not readable (permission denied)';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return `cannot be read (${e.code ?? e.message})`;
+  }
+}

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { JournalError, parseJournalLine } from '../agent/journal';
 import { JournalReplay } from '../agent/replay';
+import { describeFsError } from '../errors';
 
 export interface ReplayedJournal {
   /** The name messages use for the input: the path, or "stdin". */
@@ -61,17 +62,3 @@ async function openLines(path: string, opts: ReadJournalOptions): Promise<{ line
   return { lines: handle.readLines(), close: () => handle.close().catch(() => undefined) };
 }
 
-/** What went wrong with the file, in words. */
-export function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'EACCES':
-    case 'EPERM':
-      return 'is not readable (permission denied)';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return `cannot be read (${e.code ?? e.message})`;
-  }
-}

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { UsageError } from '../errors';
+import { describeFsError, UsageError } from '../errors';
 import { LOG_LEVELS, type LogLevel } from '../log';
 import { bool, list, nullable, num, obj, oneOf, SchemaError, str, type Check, type FromShape } from './schema';
 import { parsePolicyConfig, type PolicyConfig } from '../policy/config';
@@ -166,7 +166,7 @@ export function loadConfigFile(path: string | undefined): AgentConfig {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (path === undefined && e.code === 'ENOENT') return defaults();
-    throw new UsageError('E_CONFIG', `config ${file}: ${e.code === 'ENOENT' ? 'does not exist' : e.code === 'EACCES' ? 'is not readable (permission denied)' : e.code === 'EISDIR' ? 'is a directory' : `cannot be read (${e.code ?? e.message})`}`);
+    throw new UsageError('E_CONFIG', `config ${file}: ${describeFsError(e)}`);
   }
   return applyFile(defaults(), parseConfig(text, file), file);
 }

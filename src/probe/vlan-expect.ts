@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors';
-import { describeFsError } from '../secret/secret';
+import { describeFsError } from '../errors';
 import { fail, failGot, ifname, isMapping, mapping, parseYaml, type KeyPath, type Source } from '../policy/validate';
 import type { VlanExpect } from './vlan-report';
 import { parseVidList, vidItemProblem } from './vids';

@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors';
+import { describeFsError, UsageError } from '../errors';
 
 export const DEFAULT_SECRET_PATHS = ['/var/lib/maas/secret', '/var/snap/maas/common/maas/secret'] as const;
 
@@ -65,20 +65,6 @@ export function loadSecret(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return warning ? { ...source, bytes, warning } : { ...source, bytes };
 }
 
-/** What went wrong with a file, in words (never its content). */
-export function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'EACCES':
-    case 'EPERM':
-      return 'is not readable (permission denied)';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return `cannot be read (${e.code ?? e.message})`;
-  }
-}
 
 function fileExists(p: string): boolean {
   try {

@@ -3,7 +3,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describeFsError, replayJournalFile } from '../../src/cli/journal-file';
+import { describeFsError } from '../../src/errors';
+import { replayJournalFile } from '../../src/cli/journal-file';
 import { vector } from '../helpers/corpus';
 import { runInProcess } from '../helpers/inprocess';
 

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SECRET_PATHS, describeFsError, loadSecret, locateSecret, parseSecret } from '../../src/secret/secret';
+import { describeFsError } from '../../src/errors';
+import { DEFAULT_SECRET_PATHS, loadSecret, locateSecret, parseSecret } from '../../src/secret/secret';
 import { UsageError } from '../../src/errors';
 
 const SECRET = '00112233445566778899aabbccddeeff';
