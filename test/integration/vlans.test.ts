@@ -21,6 +21,8 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from '../../src/agent/control';
+import type { TopologyHint } from '../../src/agent/hints';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import { loadBinding } from '../../src/engine/binding';
 import type { VlanComparison, VlanReport } from '../../src/probe/vlan-report';
@@ -71,6 +73,18 @@ async function vlans(t: Test): Promise<void> {
   t.notOk(report.peers.some((x) => x.reply_tag_differs), 'every answer came back tagged with the probe\'s VID');
   t.same(report.silent, [], 'every VID reached someone');
   t.same(report.answered.find((a) => a.vid === 30)?.peers, [pMac]);
+
+  // The agent correlates what arrived tagged: P's hints carry the VIDs,
+  // on its side (stripped from the frame by the kernel) and on R's (remote.vid).
+  const rMac = macOf(lab, 'r', 'r0');
+  const hints = (await request(p.socket, 'hints')) as TopologyHint[];
+  for (const vid of [10, 20, 30, 40]) {
+    t.ok(
+      hints.some((h) => h.hint === 'on_remote_network' && h.ifname === 'p0' && h.vid === vid && h.related_ifname === 'r0' && h.related_vid === vid && h.related_mac === rMac),
+      `P reports on_remote_network p0.${vid} → r0.${vid} (${rMac})`,
+    );
+  }
+  t.notOk(hints.some((h) => h.vid !== undefined && ![10, 20, 30, 40].includes(h.vid)), 'no hint on a VID that was not probed');
 
   // A wider scan is paced: 300 VIDs at the default 200 frames/s take at least 1.4 s, and all are answered.
   const started = Date.now();
