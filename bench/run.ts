@@ -12,6 +12,7 @@ import { runBackground } from './cases/background';
 import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
+import { runObserve } from './cases/observe';
 import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
@@ -43,6 +44,7 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   if (only.has('latency')) await guard(['latency'], 'ms', ['native', 'js'], () => runLatency(ctx));
   const memory = (['memory-forged', 'memory-valid'] as const).filter((c) => only.has(c));
   if (memory.length) await guard(memory, 'MiB', ['native', 'js'], () => runMemory(ctx, memory));
+  if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
   relateFloor(rows);
   return rows;
 }

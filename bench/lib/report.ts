@@ -103,6 +103,7 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
   }
   goals.push(ratioGoal(rows, 'decode-valid: js / maas-python', 'decode-valid', 'js', 'maas-python', 3));
   goals.push(ratioGoal(rows, 'decode-forged: native / maas-python', 'decode-forged', 'native', 'maas-python', 40));
+  goals.push(ratioGoal(rows, 'observe (whole process): native / maas-python', 'observe', 'native', 'maas-python', 10));
   {
     const s = find(rows, 'decode-stale', 'native');
     const g = 'decode-stale: native';

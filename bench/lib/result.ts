@@ -14,6 +14,7 @@ export const CASE_NAMES = [
   'latency',
   'memory-forged',
   'memory-valid',
+  'observe',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];

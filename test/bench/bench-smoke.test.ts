@@ -20,7 +20,7 @@ import t from 'tap';
 const ROOT = resolve(__dirname, '..', '..');
 const RUN = join(ROOT, 'dist', 'bench', 'run.js');
 
-const CASES = ['decode-valid', 'decode-forged', 'decode-stale', 'decode-garbage', 'crypto-floor', 'live-capture', 'background', 'latency', 'memory-forged', 'memory-valid'];
+const CASES = ['decode-valid', 'decode-forged', 'decode-stale', 'decode-garbage', 'crypto-floor', 'live-capture', 'background', 'latency', 'memory-forged', 'memory-valid', 'observe'];
 const ENGINES = ['native', 'js', 'maas-python'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
