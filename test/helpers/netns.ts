@@ -76,11 +76,25 @@ export function createPair(tag: string): NsPair {
       inNs(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', ifn]);
       inNs(ns, ['ip', 'link', 'set', ifn, 'up']);
     }
+    // Both ends up is not yet carrier: until the kernel says RUNNING, Node's
+    // networkInterfaces() leaves the interface out (libuv wants UP and
+    // RUNNING) and the udp engine would find no address to join on.
+    waitCarrier(nsA, ifA);
+    waitCarrier(nsB, ifB);
   } catch (err) {
     destroy();
     throw err;
   }
   return { nsA, nsB, ifA, ifB, ip4A, ip4B, destroy };
+}
+
+function waitCarrier(ns: string, ifname: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 200; i++) {
+    if (inNs(ns, ['cat', `/sys/class/net/${ifname}/operstate`]).trim() === 'up') return;
+    Atomics.wait(pause, 0, 0, 25);
+  }
+  throw new Error(`${ifname} in ${ns} has no carrier after 5 s`);
 }
 
 /** The IPv6 link-local address of an interface (waits for it to appear). */
