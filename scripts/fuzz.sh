@@ -66,7 +66,9 @@ done
 [ -n "$node_inc" ] || { echo "fuzz.sh: Node's headers (include/node with openssl/ and zlib.h) were not found" >&2; exit 1; }
 
 # --- runtime libraries, by path ------------------------------------------------------
-find_lib() { ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }'; }
+# awk reads to the end: an early exit would SIGPIPE ldconfig, and with
+# pipefail that fails the script (it did, now and then, in CI).
+find_lib() { ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && !found { print $NF; found = 1 }'; }
 crypto="$(find_lib libcrypto.so.3)"
 [ -n "$crypto" ] || { apt_install libssl3; crypto="$(find_lib libcrypto.so.3)"; }
 zlib="$(find_lib libz.so.1)"
