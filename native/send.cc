@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <sched.h>
 #include <string>
 #include <vector>
@@ -30,25 +31,46 @@ constexpr size_t kMaxFrame = 65535 + 18 + 8;  // a full datagram with two tags
 constexpr unsigned kBurst = 256;               // frames per sendmmsg
 constexpr std::chrono::milliseconds kMaxRetry{250};  // longest wait on a full queue: congestion clears sooner
 
-// A transmit-only packet socket: protocol 0 hooks it into no receive path,
-// so it queues nothing however long it lives.
+// One transmit-only packet socket for the whole process, kept open: closing
+// a packet socket waits for an RCU grace period (packet_release calls
+// synchronize_net), tens of milliseconds, which made a socket per call cap
+// a paced flood at ~35k frames/s and VLAN probes at tens per second.
+// Protocol 0 hooks it into no receive path, so it queues nothing however
+// long it lives; the interface goes in each sendmmsg's address, so one
+// socket serves every interface. Created on first use; retried if that
+// failed (EPERM now need not mean EPERM later).
+int SharedTxFd(int* err) {
+  static std::mutex mu;
+  static int fd = -1;
+  std::lock_guard<std::mutex> lock(mu);
+  if (fd < 0) {
+    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      *err = errno;
+      return -1;
+    }
+    // Straight to the driver: no qdisc, whose queue would drop a flood
+    // silently (the driver's refusal comes back as ENOBUFS instead).
+    int one = 1;
+    (void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+  }
+  return fd;
+}
+
+// The shared socket aimed at one interface, for one call.
 class TxSocket {
  public:
   TxSocket(Napi::Env env, const std::string& ifname) : ifname_(ifname) {
     if (ifname.empty() || ifname.size() >= IF_NAMESIZE) throw SysError(env, "send on \"" + ifname + "\"", ENODEV);
+    // Resolved on every call: an interface re-created under the same name
+    // has a new index.
     const unsigned idx = if_nametoindex(ifname.c_str());
     if (idx == 0) throw SysError(env, "send on " + ifname, errno);
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw SysError(env, "send on " + ifname + ": socket(AF_PACKET)", errno);
-    // Straight to the driver: no qdisc, whose queue would drop a flood
-    // silently (the driver's refusal comes back as ENOBUFS instead).
-    int one = 1;
-    (void)setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+    int err = 0;
+    fd_ = SharedTxFd(&err);
+    if (fd_ < 0) throw SysError(env, "send on " + ifname + ": socket(AF_PACKET)", err);
     addr_.sll_family = AF_PACKET;
     addr_.sll_ifindex = static_cast<int>(idx);
-  }
-  ~TxSocket() {
-    if (fd_ >= 0) close(fd_);
   }
   TxSocket(const TxSocket&) = delete;
   TxSocket& operator=(const TxSocket&) = delete;
