@@ -11,7 +11,7 @@
  *
  * --burst N measures the receiver alone, whatever the sender can do on a
  * busy machine: the receiver's JS holds its first batch (so the worker
- * stops and the kernel ring, made 256 x 1 MiB for this, absorbs the flood)
+ * stops and the kernel ring, made 384 x 256 KiB for this, absorbs the flood)
  * until the sender has sent N frames, then drains; the rate is the drain's.
  *
  * Root only; everything happens in two namespaces made for the run
@@ -106,7 +106,9 @@ async function sender(ifname: string, keyHex: string, rate: number, seconds: num
 
 async function receiver(ifname: string, keyHex: string, engine: string, holdFlag?: string): Promise<void> {
   const key = keyFromHex(keyHex);
-  const ring = holdFlag ? { blockSize: 1 << 20, blockCount: 256 } : {};
+  // 96 MiB: room for a 200k-frame burst. 256 KiB blocks: 1 MiB ones can
+  // take the kernel a second or more to find (order-8 pages, compaction).
+  const ring = holdFlag ? { blockSize: 256 << 10, blockCount: 384 } : {};
   const cap: LiveCapture = engine === 'tcpdump' ? new TcpdumpLiveCapture(new JsBatchVerifier(key)) : new NativeLiveCapture(key, ring);
   let beacons = 0;
   let rejected = 0;
@@ -139,6 +141,7 @@ async function receiver(ifname: string, keyHex: string, engine: string, holdFlag
   await cap.close();
   const secs = (last - first) / 1000;
   process.stdout.write(JSON.stringify({ beacons, rejected, batches, seconds: secs, rate: Math.round(beacons / secs), stats, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
+  process.stdin.destroy(); // nothing more to read: let the process end
 }
 
 function child(ns: string, args: string[], cpu?: number): { lines: Promise<Record<string, unknown>>[]; proc: ReturnType<typeof spawn> } {
@@ -172,6 +175,9 @@ async function main(): Promise<void> {
   const base = `nbt-bench-${process.pid}`;
   const [nsA, nsB] = [`${base}-a`, `${base}-b`];
   const keyHex = randomBytes(32).toString('hex');
+  const t0 = Date.now();
+  const phases: Record<string, number> = {};
+  const mark = (name: string): void => void (phases[name] = Date.now() - t0);
   try {
     sh(['ip', 'netns', 'add', nsA]);
     sh(['ip', 'netns', 'add', nsB]);
@@ -183,15 +189,21 @@ async function main(): Promise<void> {
     const pin = process.argv.includes('--pin');
     const rx = child(nsB, ['rx', 'benchb', keyHex, engine, ...(burst ? [flag] : [])], pin ? 1 : undefined);
     await rx.lines[0];
+    mark('receiver ready');
     // A burst is sent as fast as the sender can: its rate does not matter.
     const tx = child(nsA, ['tx', 'bencha', keyHex, String(burst ? 10_000_000 : rate), String(burst ? 60 : seconds), ...(burst ? [String(burst)] : [])], pin ? 0 : undefined);
     await tx.lines[0];
+    mark('sender ready');
     const sent = await tx.lines[1];
+    mark('sent');
     if (burst) writeFileSync(flag, '');
     await new Promise((r) => setTimeout(r, 500)); // the last blocks retire
     rx.proc.stdin!.write('done\n');
     const got = await rx.lines[1];
-    console.log(JSON.stringify({ engine, target: rate, sender: sent, receiver: got }, null, 2));
+    mark('received');
+    rx.proc.stdin!.end();
+    tx.proc.stdin!.end();
+    console.log(JSON.stringify({ engine, target: burst ? undefined : rate, burst: burst || undefined, sender: sent, receiver: got, phasesMs: phases }, null, 2));
   } finally {
     rmSync(flag, { force: true });
     spawnSync('ip', ['netns', 'del', nsA]);
