@@ -22,7 +22,7 @@ import type { SchedulerOptions } from './schedule';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
-import { cidrOf, describeInterface, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
+import { cidrOf, describeInterface, interfaceSummary, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
 import { InterfaceWatcher } from '../net/discover';
 import { VERSION } from '../version';
 import { alarmFields, type PolicyDriver } from './policy-driver';
@@ -403,12 +403,7 @@ export class Agent extends EventEmitter {
       engine: { name: this.#o.engine, capture: this.#o.capture.engine, why: this.#o.engineWhy },
       uptime_seconds: Math.round((this.#now() - this.#startedAt) / 1000),
       interfaces: this.interfaces.map((i) => ({
-        name: i.name,
-        mac: i.mac,
-        mtu: i.mtu,
-        type: i.type,
-        ...(i.vid !== undefined ? { vid: i.vid } : {}),
-        addresses: i.addresses.map((a) => `${a.address}/${a.prefixlen}`),
+        ...interfaceSummary(i),
         ring: ring[i.name] ?? null,
         received: this.counters.received[i.name] ?? {},
         sent: this.counters.sent[i.name] ?? {},

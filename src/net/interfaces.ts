@@ -174,6 +174,18 @@ export function ipv4Addresses(i: HostInterface): InterfaceAddress[] {
   return i.addresses.filter((a) => a.family === 4 && isIPv4(a.address) && a.scope !== 'host');
 }
 
+/** How status and probe documents show an interface (addresses as CIDR strings). */
+export function interfaceSummary(i: HostInterface): { name: string; mac: string | null; mtu: number; type: string; vid?: number; addresses: string[] } {
+  return {
+    name: i.name,
+    mac: i.mac,
+    mtu: i.mtu,
+    type: i.type,
+    ...(i.vid !== undefined ? { vid: i.vid } : {}),
+    addresses: i.addresses.map((a) => `${a.address}/${a.prefixlen}`),
+  };
+}
+
 /** A stable signature of what matters for beaconing; a change triggers solicitations. */
 export function interfacesSignature(list: readonly HostInterface[]): string {
   // `up` is in it: a link that gains carrier after start must be picked up.

@@ -23,6 +23,7 @@ import { chooseEngine, engineRequest } from '../../engine/select';
 import { createVerifier } from '../../engine/verifier';
 import { UsageError } from '../../errors';
 import { resolveInterfaces, sleep } from '../../probe/session';
+import { interfaceSummary } from '../../net/interfaces';
 import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
 import { writeOut } from '../output';
 import { collect } from './probe-options';
@@ -98,14 +99,7 @@ export function register(program: Command): void {
       version: PROBE_DOCUMENT_VERSION,
       engine: { name: choice.engine, capture: capture.engine, why: choice.why },
       duration_seconds: Math.round((Date.now() - started) / 100) / 10,
-      interfaces: agent.interfaces.map((i) => ({
-        name: i.name,
-        mac: i.mac,
-        mtu: i.mtu,
-        type: i.type,
-        ...(i.vid !== undefined ? { vid: i.vid } : {}),
-        addresses: i.addresses.map((a) => `${a.address}/${a.prefixlen}`),
-      })),
+      interfaces: agent.interfaces.map(interfaceSummary),
       hints,
       fabrics: topology.fabrics,
     };
