@@ -11,12 +11,12 @@
  * `netbeacon topology` must show two fabrics.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../../src/agent/control';
 import type { TopologyHint } from '../../src/agent/hints';
-import { Lab, netnsUnavailable } from '../../src/lab/netns';
+import { netnsUnavailable } from '../../src/lab/netns';
+import { macIn, twoFabricLab } from '../helpers/fabric-lab';
 import { cliCommand, runCli } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
 import { enginesToTest } from '../helpers/engines';
@@ -29,32 +29,9 @@ if (why) {
   for (const engine of enginesToTest()) t.test(`agents with the ${engine} engine find two fabrics`, (t) => fabrics(t, engine));
 }
 
-function mac(lab: Lab, host: string, ifname: string): string {
-  return readFileSyncInNs(lab, host, ifname);
-}
-
-function readFileSyncInNs(lab: Lab, host: string, ifname: string): string {
-  return lab.exec(host, ['cat', `/sys/class/net/${ifname}/address`]).trim();
-}
-
 async function fabrics(t: Test, engine: string): Promise<void> {
-  const lab = new Lab('fab');
-  const dir = mkdtempSync(join(tmpdir(), 'netbeacon-fab-'));
-  t.teardown(() => {
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  lab.addHost('sw');
-  lab.addHost('r');
-  lab.addHost('p');
-  lab.addBridge('sw', 'brX');
-  lab.addBridge('sw', 'brY');
-  lab.link({ host: 'r', name: 'r0', addresses: ['10.50.0.1/24'] }, { host: 'sw', name: 'sr0', master: 'brX' });
-  lab.link({ host: 'r', name: 'r1' }, { host: 'sw', name: 'sr1', master: 'brX' });
-  lab.link({ host: 'r', name: 'r2', addresses: ['10.51.0.1/24'] }, { host: 'sw', name: 'sr2', master: 'brY' });
-  lab.link({ host: 'p', name: 'p0', addresses: ['10.50.0.2/24'] }, { host: 'sw', name: 'sp0', master: 'brX' });
-  lab.link({ host: 'p', name: 'p1', addresses: ['10.51.0.2/24'] }, { host: 'sw', name: 'sp1', master: 'brY' });
-  const pMac = { p0: mac(lab, 'p', 'p0'), p1: mac(lab, 'p', 'p1') };
+  const { lab, dir } = twoFabricLab(t, 'fab');
+  const pMac = { p0: macIn(lab, 'p', 'p0'), p1: macIn(lab, 'p', 'p1') };
 
   const logs: Record<string, string> = { r: '', p: '' };
   const start = (host: 'r' | 'p', ifaces: string[]) => {

@@ -16,11 +16,11 @@
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../../src/agent/control';
-import { Lab, netnsUnavailable } from '../../src/lab/netns';
+import { netnsUnavailable } from '../../src/lab/netns';
+import { twoFabricLab } from '../helpers/fabric-lab';
 import { cliCommand, runCli } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
 import { enginesToTest } from '../helpers/engines';
@@ -45,22 +45,7 @@ interface DriftJson {
 }
 
 async function drift(t: Test, engine: string): Promise<void> {
-  const lab = new Lab('pdr');
-  const dir = mkdtempSync(join(tmpdir(), 'netbeacon-pdr-'));
-  t.teardown(() => {
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  lab.addHost('sw');
-  lab.addHost('r');
-  lab.addHost('p');
-  lab.addBridge('sw', 'brX');
-  lab.addBridge('sw', 'brY');
-  lab.link({ host: 'r', name: 'r0', addresses: ['10.50.0.1/24'] }, { host: 'sw', name: 'sr0', master: 'brX' });
-  lab.link({ host: 'r', name: 'r1' }, { host: 'sw', name: 'sr1', master: 'brX' });
-  lab.link({ host: 'r', name: 'r2', addresses: ['10.51.0.1/24'] }, { host: 'sw', name: 'sr2', master: 'brY' });
-  lab.link({ host: 'p', name: 'p0', addresses: ['10.50.0.2/24'] }, { host: 'sw', name: 'sp0', master: 'brX' });
-  lab.link({ host: 'p', name: 'p1', addresses: ['10.51.0.2/24'] }, { host: 'sw', name: 'sp1', master: 'brY' });
+  const { lab, dir } = twoFabricLab(t, 'pdr');
 
   const expected = join(dir, 'expected.yaml');
   writeFileSync(expected, EXPECTED);
