@@ -78,16 +78,15 @@ void Capture::Start() {
 }
 
 void Capture::Run(std::promise<std::string>* started) {
-  std::unique_ptr<Verifier> verifier;
   try {
-    verifier.reset(new Verifier(opts_.signing, opts_.encryption));
+    keys_.reset(new KeyRing(opts_.keys));
   } catch (const std::exception& e) {
     started->set_value(e.what());
     return;
   }
   started->set_value("");  // `started` dies with Start()'s frame after this
   try {
-    Loop(*verifier);
+    Loop();
   } catch (const std::exception& e) {
     sink_->OnError(std::string("capture worker stopped: ") + e.what());
   }
@@ -100,7 +99,24 @@ void Capture::Wake() {
   (void)n;  // EAGAIN means the counter is already non-zero: awake anyway
 }
 
-void Capture::Loop(Verifier& verifier) {
+uint32_t Capture::SetKeys(const std::vector<KeyMaterial>& keys) {
+  std::unique_ptr<KeyRing> ring(new KeyRing(keys));  // throws: nothing changed
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_keys_ = std::move(ring);
+  pending_key_gen_ = ++key_gen_count_;
+  keys_pending_.store(true, std::memory_order_release);
+  return pending_key_gen_;
+}
+
+void Capture::TakeKeys() {
+  if (!keys_pending_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_ = std::move(pending_keys_);
+  key_gen_ = static_cast<uint8_t>(pending_key_gen_);
+  keys_pending_.store(false, std::memory_order_relaxed);
+}
+
+void Capture::Loop() {
   TapList taps;
   uint64_t seen = ~uint64_t{0};
   std::vector<pollfd> fds;
@@ -111,7 +127,8 @@ void Capture::Loop(Verifier& verifier) {
       taps.clear();
       for (auto& kv : taps_) taps.push_back(kv.second);
     }
-    ProcessBlocks(taps, verifier);
+    TakeKeys();
+    ProcessBlocks(taps);
     // Poll the rings only when a block could be taken: otherwise a ready
     // ring would wake us again and again with nowhere to put its block.
     bool can_take = have_slot_;
@@ -148,7 +165,7 @@ void Capture::Loop(Verifier& verifier) {
 
 // Takes blocks round-robin, one per ring per round, so that one busy
 // interface cannot starve the others.
-void Capture::ProcessBlocks(const TapList& taps, Verifier& verifier) {
+void Capture::ProcessBlocks(const TapList& taps) {
   bool progress = true;
   while (progress && !stopping_.load(std::memory_order_acquire)) {
     progress = false;
@@ -157,7 +174,7 @@ void Capture::ProcessBlocks(const TapList& taps, Verifier& verifier) {
       if (!have_slot_ && !TakeSlot()) return;
       const tpacket_block_desc* block = t->ring->Acquire();
       if (block == nullptr) continue;
-      FillFromBlock(*t, block, verifier);
+      FillFromBlock(*t, block);
       t->ring->Release();
       if (count_ > 0) Post();
       progress = true;
@@ -165,16 +182,16 @@ void Capture::ProcessBlocks(const TapList& taps, Verifier& verifier) {
   }
 }
 
-void Capture::FillFromBlock(Tap& tap, const tpacket_block_desc* block, Verifier& verifier) {
+void Capture::FillFromBlock(Tap& tap, const tpacket_block_desc* block) {
   bool ok = true;
   const uint32_t bad = tap.ring->ForEachPacket(block, [&](const RingPacket& p) {
-    if (ok) ok = Record(tap, p, verifier);
+    if (ok) ok = Record(tap, p);
   });
   tap.skipped.fetch_add(bad, std::memory_order_relaxed);
 }
 
 // One frame to one record. False only when stopping mid-block.
-bool Capture::Record(Tap& tap, const RingPacket& p, Verifier& verifier) {
+bool Capture::Record(Tap& tap, const RingPacket& p) {
   // Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: skip our own sends here.
   if (p.pkttype == PACKET_OUTGOING) return true;
   StrippedTag tag;
@@ -186,8 +203,9 @@ bool Capture::Record(Tap& tap, const RingPacket& p, Verifier& verifier) {
     tap.skipped.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
+  uint8_t key_index = 0;
   const VerifyResult vr =
-      verifier.Verify(p.frame + ff.payload_off, ff.payload_len, p.sec, scratch_.data(), scratch_.size());
+      keys_->Verify(p.frame + ff.payload_off, ff.payload_len, p.sec, scratch_.data(), scratch_.size(), &key_index);
   const uint32_t plain_len = vr.status == kOk ? vr.plain_len : 0;
   // Only many large plaintexts fill a slot before its block ends: post it
   // early and continue in the next (the one case of two posts for a block).
@@ -225,6 +243,8 @@ bool Capture::Record(Tap& tap, const RingPacket& p, Verifier& verifier) {
   Put16(r + rec::kPayloadLen, static_cast<uint16_t>(ff.payload_len));
   Put16(r + rec::kPayloadOff, static_cast<uint16_t>(ff.payload_off));
   r[rec::kPktType] = p.pkttype;
+  r[rec::kKeyIndex] = key_index;
+  r[rec::kKeyGeneration] = key_gen_;
   if (plain_len > 0) std::memcpy(s->plain + plain_used_, scratch_.data(), plain_len);
   plain_used_ += plain_len;
   count_++;

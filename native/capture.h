@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "keyring.h"
 #include "ring.h"
 #include "verify.h"
 
@@ -31,7 +32,10 @@ namespace netbeacon {
 //  68 u32 plain offset     72 u32 plain length (BSON in the batch's plain area)
 //  76 u16 UDP payload length  78 u16 UDP payload offset in the frame
 //  80 u8  sll_pkttype (PACKET_HOST 0, _BROADCAST 1, _MULTICAST 2,
-//         _OTHERHOST 3, _LOOPBACK 5)   81..87 reserved (0)
+//         _OTHERHOST 3, _LOOPBACK 5)
+//  81 u8  key index (0 current, i: the i-th key given; keyring.h)
+//  82 u8  key generation (low byte of the SetKeys() count when verified)
+//  83..87 reserved (0)
 // Flags: 1 has vid, 2 has outer vid, 4 IPv6, 8 the kernel stripped the
 // outer tag, 16 the frame was captured short (caplen < wire length).
 namespace rec {
@@ -39,6 +43,7 @@ constexpr size_t kSize = 88;
 constexpr size_t kIfindex = 0, kSec = 4, kNsec = 8, kStatus = 12, kVersion = 13, kHeaderType = 14, kFlags = 15;
 constexpr size_t kVid = 16, kOuterVid = 18, kSrcPort = 20, kDstPort = 22, kSrcMac = 24, kDstMac = 30;
 constexpr size_t kSrcIp = 36, kDstIp = 52, kPlainOff = 68, kPlainLen = 72, kPayloadLen = 76, kPayloadOff = 78, kPktType = 80;
+constexpr size_t kKeyIndex = 81, kKeyGeneration = 82;
 constexpr uint8_t kFlagVid = 1, kFlagOuterVid = 2, kFlagIpv6 = 4, kFlagStripped = 8, kFlagTruncated = 16;
 }  // namespace rec
 
@@ -63,8 +68,7 @@ class CaptureSink {
 
 struct CaptureOptions {
   RingOptions ring;
-  uint8_t signing[16];
-  uint8_t encryption[16];
+  std::vector<KeyMaterial> keys;  // [0] is the current key
 };
 
 struct InterfaceStats {
@@ -95,6 +99,10 @@ class Capture {
   // Asks the worker to close the interface's ring; false if not captured.
   bool Remove(const std::string& ifname);
   void ReturnSlot(uint32_t slot);
+  // Replaces the keys (a secret rotation, a reload). The ring is built
+  // here, so errors are synchronous; the worker takes it before its next
+  // block. Returns the new key generation (what records carry, mod 256).
+  uint32_t SetKeys(const std::vector<KeyMaterial>& keys);
   std::vector<InterfaceStats> Stats();
   // Joins the worker and closes every ring. Idempotent.
   void Stop();
@@ -103,11 +111,12 @@ class Capture {
   struct Tap;
   using TapList = std::vector<std::shared_ptr<Tap>>;
   void Run(std::promise<std::string>* started);
-  void Loop(Verifier& verifier);
+  void Loop();
   void Wake();
-  void ProcessBlocks(const TapList& taps, Verifier& verifier);
-  void FillFromBlock(Tap& tap, const tpacket_block_desc* block, Verifier& verifier);
-  bool Record(Tap& tap, const RingPacket& p, Verifier& verifier);
+  void TakeKeys();
+  void ProcessBlocks(const TapList& taps);
+  void FillFromBlock(Tap& tap, const tpacket_block_desc* block);
+  bool Record(Tap& tap, const RingPacket& p);
   bool TakeSlot();
   bool WaitSlot();
   void Post();
@@ -128,8 +137,15 @@ class Capture {
   std::vector<uint32_t> free_;
   std::map<int, std::shared_ptr<Tap>> taps_;  // by ifindex
   std::atomic<uint64_t> generation_{0};
+  // Keys given by SetKeys() and not yet taken by the worker (under mu_).
+  std::unique_ptr<KeyRing> pending_keys_;
+  uint32_t pending_key_gen_ = 0;
+  std::atomic<bool> keys_pending_{false};
+  uint32_t key_gen_count_ = 0;  // JS thread: SetKeys() calls
 
-  // Worker-only state: the batch being filled.
+  // Worker-only state: the keys, and the batch being filled.
+  std::unique_ptr<KeyRing> keys_;
+  uint8_t key_gen_ = 0;
   bool have_slot_ = false;
   uint32_t slot_ = 0;
   uint32_t count_ = 0;

@@ -1,7 +1,11 @@
 // JS class NativeCapture over Capture (capture.h):
-//   const c = new NativeCapture({signingKey, encryptionKey, blockSize?,
-//       blockCount?, retireMs?, poolSize?, plainBytes?}, onEvent);
+//   const c = new NativeCapture({signingKey, encryptionKey, previousKeys?,
+//       blockSize?, blockCount?, retireMs?, poolSize?, plainBytes?}, onEvent);
 //   c.add('eth0') → ifindex        c.remove('eth0') → boolean
+//   c.setKeys({signingKey, encryptionKey, previousKeys?}) → key generation
+// previousKeys: [{signingKey, encryptionKey, acceptUntil}] (acceptUntil in
+// whole seconds since the epoch), tried in order when the current key's
+// HMAC does not match; records say which key matched (keyring.h).
 //   c.stats() → {eth0: {ifindex, packets, drops, freezes, beacons, rejected, skipped}}
 //   await c.close()
 // onEvent is called on the JS thread with
@@ -14,6 +18,7 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -56,12 +61,47 @@ const uint8_t* Key16(Napi::Object o, const char* key) {
   return v.As<Napi::Uint8Array>().Data();
 }
 
+int64_t WholeSeconds(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be whole seconds since the epoch");
+  }
+  return static_cast<int64_t>(d);
+}
+
+// {signingKey, encryptionKey, previousKeys?} to the ring's keys, current first.
+std::vector<KeyMaterial> Keys(Napi::Object o) {
+  std::vector<KeyMaterial> keys(1);
+  std::memcpy(keys[0].signing, Key16(o, "signingKey"), 16);
+  std::memcpy(keys[0].encryption, Key16(o, "encryptionKey"), 16);
+  keys[0].accept_until = INT64_MAX;
+  Napi::Value prev = o.Get("previousKeys");
+  if (prev.IsUndefined()) return keys;
+  if (!prev.IsArray()) throw Napi::TypeError::New(o.Env(), "previousKeys must be an array");
+  Napi::Array a = prev.As<Napi::Array>();
+  if (a.Length() > kMaxKeys - 1) throw Napi::RangeError::New(o.Env(), "previousKeys holds at most 15 keys");
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsObject()) throw Napi::TypeError::New(o.Env(), "previousKeys[" + std::to_string(i) + "] must be an object");
+    Napi::Object k = e.As<Napi::Object>();
+    KeyMaterial m;
+    std::memcpy(m.signing, Key16(k, "signingKey"), 16);
+    std::memcpy(m.encryption, Key16(k, "encryptionKey"), 16);
+    m.accept_until = WholeSeconds(k, "acceptUntil");
+    keys.push_back(m);
+  }
+  return keys;
+}
+
 class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCapture",
                        {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
-                        InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close")});
+                        InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close"),
+                        InstanceMethod<&NativeCapture::SetKeys>("setKeys")});
   }
 
   explicit NativeCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCapture>(info) {
@@ -70,8 +110,7 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "NativeCapture: onEvent must be a function");
     Napi::Object o = info[0].As<Napi::Object>();
     CaptureOptions opts;
-    std::memcpy(opts.signing, Key16(o, "signingKey"), 16);
-    std::memcpy(opts.encryption, Key16(o, "encryptionKey"), 16);
+    opts.keys = Keys(o);
     // The kernel wants whole pages per block; 64 KiB minimum keeps a
     // jumbo beacon in one block (larger frames are truncated to a block).
     const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
@@ -211,6 +250,18 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     return Napi::Boolean::New(env, capture_->Remove(info[0].As<Napi::String>().Utf8Value()));
   }
 
+  Napi::Value SetKeys(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "setKeys: keys must be an object");
+    const std::vector<KeyMaterial> keys = Keys(info[0].As<Napi::Object>());
+    try {
+      return Napi::Number::New(env, capture_->SetKeys(keys));
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("setKeys: ") + e.what());
+    }
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
@@ -273,7 +324,8 @@ Napi::Value RecordLayout(const Napi::CallbackInfo& info) {
       {"outerVid", rec::kOuterVid}, {"srcPort", rec::kSrcPort},     {"dstPort", rec::kDstPort},
       {"srcMac", rec::kSrcMac},     {"dstMac", rec::kDstMac},       {"srcIp", rec::kSrcIp},
       {"dstIp", rec::kDstIp},       {"plainOffset", rec::kPlainOff}, {"plainLength", rec::kPlainLen},
-      {"payloadLength", rec::kPayloadLen}, {"payloadOffset", rec::kPayloadOff}, {"pktType", rec::kPktType}, {"flagVid", rec::kFlagVid},
+      {"payloadLength", rec::kPayloadLen}, {"payloadOffset", rec::kPayloadOff}, {"pktType", rec::kPktType},
+      {"keyIndex", rec::kKeyIndex}, {"keyGeneration", rec::kKeyGeneration}, {"flagVid", rec::kFlagVid},
       {"flagOuterVid", rec::kFlagOuterVid}, {"flagIpv6", rec::kFlagIpv6}, {"flagStripped", rec::kFlagStripped},
       {"flagTruncated", rec::kFlagTruncated},
   };

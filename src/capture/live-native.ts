@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { loadBinding } from '../engine/binding';
 import type { FernetKey } from '../engine/types';
+import type { Keyring } from '../policy/keyring';
 import { emptyStats, type LiveCapture, type LiveRecord, type RingStats } from './live';
 import { decodeRecords, PACKET_LOOPBACK } from './record';
 
@@ -24,15 +25,25 @@ export interface NativeCaptureOptions {
   readonly plainBytes?: number;
 }
 
+interface NativeKeys {
+  signingKey: Uint8Array;
+  encryptionKey: Uint8Array;
+  previousKeys?: Array<{ signingKey: Uint8Array; encryptionKey: Uint8Array; acceptUntil: number }>;
+}
+
+/** Generations of keys whose records may still be in flight (the pool holds at most 64 batches). */
+const KEY_GENERATIONS_KEPT = 4;
+
 interface NativeCaptureHandle {
   add(ifname: string): number;
+  setKeys(keys: NativeKeys): number;
   remove(ifname: string): boolean;
   stats(): Record<string, { ifindex: number; packets: number; drops: number; freezes: number; beacons: number; rejected: number; skipped: number }>;
   close(): Promise<void>;
 }
 
 type NativeCaptureCtor = new (
-  options: NativeCaptureOptions & { signingKey: Uint8Array; encryptionKey: Uint8Array },
+  options: NativeCaptureOptions & NativeKeys,
   onEvent: (kind: string, ...args: unknown[]) => void,
 ) => NativeCaptureHandle;
 
@@ -42,16 +53,43 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
   private readonly names = new Map<number, string>();
   /** Counters of verdicts decoded here (BSON and type are judged in JS, after the worker). */
   private readonly counts = new Map<string, RingStats>();
+  /** Key generation (mod 256) -> fingerprints by key index; only with a keyring. */
+  private readonly fingerprints = new Map<number, readonly string[]>();
+  /** Beacons authenticated, by key fingerprint (with a keyring). */
+  private readonly matched = new Map<string, number>();
   private closed = false;
 
-  constructor(key: FernetKey, options: NativeCaptureOptions = {}) {
+  /**
+   * With a Keyring the worker accepts the current key and every previous
+   * key in its window (native/keyring.h), and records say which matched;
+   * with a bare key, only that key.
+   */
+  constructor(keys: FernetKey | Keyring, options: NativeCaptureOptions = {}) {
     super();
     const state = loadBinding();
     if (!state.ok) throw new Error(`the native capture is not available: ${state.detail}`);
     const Ctor = state.binding.NativeCapture as NativeCaptureCtor | undefined;
     if (typeof Ctor !== 'function') throw new Error('the native addon has no NativeCapture: rebuild with `npm run build:native`');
     checkOptions(options);
-    this.handle = new Ctor({ ...options, signingKey: key.signing, encryptionKey: key.encryption }, (kind, ...args) => this.onEvent(kind, args));
+    this.handle = new Ctor({ ...options, ...nativeKeys(keys) }, (kind, ...args) => this.onEvent(kind, args));
+    if (!isFernetKey(keys)) this.fingerprints.set(0, fingerprintsOf(keys));
+  }
+
+  /**
+   * Replaces the keys (a reload): beacons verified from the next ring
+   * block on use them. Throws, changing nothing, if the addon refuses them.
+   */
+  setKeys(keys: FernetKey | Keyring): void {
+    if (this.closed) throw new Error('capture is closed');
+    const generation = this.handle.setKeys(nativeKeys(keys)) % 256;
+    this.fingerprints.delete((generation + 256 - KEY_GENERATIONS_KEPT) % 256);
+    if (isFernetKey(keys)) this.fingerprints.delete(generation);
+    else this.fingerprints.set(generation, fingerprintsOf(keys));
+  }
+
+  /** Beacons authenticated per key fingerprint, since the start (with a keyring). */
+  keyMatches(): Record<string, number> {
+    return Object.fromEntries(this.matched);
   }
 
   add(ifname: string): Promise<void> {
@@ -109,7 +147,13 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
     for (const r of decodeRecords(records, count, plain, plainLength)) {
       const name = this.names.get(r.ifindex);
       if (name === undefined) continue; // removed while its block was in flight
-      const rec: LiveRecord = r.pktType === PACKET_LOOPBACK ? { interface: name, time: r.time, frame: r.frame, verdict: r.verdict, loopback: true } : { interface: name, time: r.time, frame: r.frame, verdict: r.verdict };
+      const fp = r.keyIndex >= 0 ? this.fingerprints.get(r.keyGeneration)?.[r.keyIndex] : undefined;
+      const rec: { -readonly [K in keyof LiveRecord]: LiveRecord[K] } = { interface: name, time: r.time, frame: r.frame, verdict: r.verdict };
+      if (r.pktType === PACKET_LOOPBACK) rec.loopback = true;
+      if (fp !== undefined) {
+        rec.keyFingerprint = fp;
+        this.matched.set(fp, (this.matched.get(fp) ?? 0) + 1);
+      }
       out.push(rec);
     }
     if (out.length === 0) return;
@@ -127,6 +171,31 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
     }
     this.emit('beacons', out);
   }
+}
+
+function isFernetKey(k: FernetKey | Keyring): k is FernetKey {
+  return (k as FernetKey).signing instanceof Uint8Array;
+}
+
+/** The keys in the order the worker tries them: the current key, then the previous ones as the keyring orders them. */
+function keyringOrder(k: Keyring): ReturnType<Keyring['signingKey']>[] {
+  return [k.signingKey(), ...k.previousKeys()];
+}
+
+function fingerprintsOf(k: Keyring): string[] {
+  return keyringOrder(k).map((e) => e.fingerprint);
+}
+
+function nativeKeys(k: FernetKey | Keyring): NativeKeys {
+  if (isFernetKey(k)) return { signingKey: k.signing, encryptionKey: k.encryption };
+  const [current, ...previous] = keyringOrder(k);
+  return {
+    signingKey: current!.key.signing,
+    encryptionKey: current!.key.encryption,
+    // The worker judges windows at whole seconds (the packet's second), so
+    // a fractional end is rounded up: at most one second more, never less.
+    previousKeys: previous.map((e) => ({ signingKey: e.key.signing, encryptionKey: e.key.encryption, acceptUntil: Math.ceil(e.acceptUntil!) })),
+  };
 }
 
 function checkOptions(o: NativeCaptureOptions): void {

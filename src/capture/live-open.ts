@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { BatchVerifier, EngineName, FernetKey } from '../engine/types';
+import type { Keyring } from '../policy/keyring';
 import type { LiveCapture } from './live';
 import { NativeLiveCapture, type NativeCaptureOptions } from './live-native';
 import { TcpdumpLiveCapture } from './live-tcpdump';
@@ -13,6 +14,8 @@ import { UdpLiveCapture } from './live-udp';
 export interface OpenLiveOptions {
   readonly engine: EngineName;
   readonly key: FernetKey;
+  /** The native engine verifies with these instead of `key` when given (a secret rotation). */
+  readonly keyring?: Keyring;
   /** The JS engines' verifier (the native engine verifies on its worker thread). */
   readonly verifier: BatchVerifier;
   readonly native?: NativeCaptureOptions;
@@ -26,7 +29,7 @@ export function tcpdumpAvailable(bin = 'tcpdump'): boolean {
 }
 
 export function openLiveCapture(opts: OpenLiveOptions): LiveCapture {
-  if (opts.engine === 'native') return new NativeLiveCapture(opts.key, opts.native);
+  if (opts.engine === 'native') return new NativeLiveCapture(opts.keyring ?? opts.key, opts.native);
   const js = opts.jsEngine ?? (tcpdumpAvailable() ? 'tcpdump' : 'udp');
   return js === 'tcpdump' ? new TcpdumpLiveCapture(opts.verifier) : new UdpLiveCapture(opts.verifier);
 }

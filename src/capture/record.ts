@@ -13,7 +13,8 @@
  *     (IPv4: first 4 bytes)
  *  68 u32 plain offset     72 u32 plain length
  *  76 u16 UDP payload length   78 u16 UDP payload offset in the frame
- *  80 u8  sll_pkttype      81..87 reserved
+ *  80 u8  sll_pkttype      81 u8 key index (0 current)
+ *  82 u8  key generation   83..87 reserved
  */
 import { formatIpv4, formatIpv6, formatMac } from '../protocol/frame';
 import type { FrameInfo } from '../protocol/frame-types';
@@ -42,6 +43,8 @@ export const RECORD = Object.freeze({
   payloadLength: 76,
   payloadOffset: 78,
   pktType: 80,
+  keyIndex: 81,
+  keyGeneration: 82,
   flagVid: 1,
   flagOuterVid: 2,
   flagIpv6: 4,
@@ -60,7 +63,17 @@ export interface DecodedRecord {
   readonly verdict: BeaconVerdict;
   /** The kernel's packet type; PACKET_LOOPBACK for our own multicast looped back. */
   readonly pktType: number;
+  /**
+   * The key whose HMAC matched, as an index into the keys given (0 the
+   * current key) in the key generation the worker had; -1 when no HMAC
+   * matched (rejected before or at the MAC, or a header with no payload).
+   */
+  readonly keyIndex: number;
+  readonly keyGeneration: number;
 }
+
+/** Reasons (native/verify.h) decided after a matching HMAC. */
+const AFTER_MAC = new Set([8, 9, 10, 11]); // padding, gzip, size, bson
 
 /**
  * Decodes `count` records. `plain` is only valid during the call (the
@@ -96,6 +109,8 @@ export function decodeRecords(records: Uint8Array, count: number, plain: Uint8Ar
       frame: frameOf(records, view, at),
       verdict: decodeItem(batch, i),
       pktType: records[at + RECORD.pktType]!,
+      keyIndex: (status[i] === 0 && plainOffsets[i + 1]! > plainOffsets[i]!) || AFTER_MAC.has(status[i]!) ? records[at + RECORD.keyIndex]! : -1,
+      keyGeneration: records[at + RECORD.keyGeneration]!,
     };
   }
   return out;

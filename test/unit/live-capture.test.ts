@@ -15,8 +15,11 @@ import { MAAS_FILTER, TcpdumpLiveCapture } from '../../src/capture/live-tcpdump'
 import { UdpLiveCapture } from '../../src/capture/live-udp';
 import type { InterfaceGone, LiveRecord } from '../../src/capture/live';
 import { corpusCases, corpusKey, vector } from '../helpers/corpus';
+import { Keyring, keyringEntry } from '../../src/policy/keyring';
+import { deriveKey } from '../../src/protocol/key';
 
 const key = corpusKey();
+const otherKey = deriveKey(Buffer.from('fedcba98765432100123456789abcdef', 'hex'));
 const verifier = new JsBatchVerifier(key);
 const native = loadBinding();
 
@@ -62,6 +65,31 @@ t.test('native addon: argument errors are typed', { skip: native.ok ? false : 'a
   t.throws(() => sendMany('lo', new Uint8Array(60), Uint32Array.of(0, 61)), RangeError);
   t.throws(() => sendMany('lo', new Uint8Array(60), Uint32Array.of(30, 0)), RangeError);
   t.throws(() => sendMany('nbt-no-such-if', new Uint8Array(0), Uint32Array.of(0)), { code: 'ENODEV' }, 'the interface is checked even for an empty batch');
+});
+
+t.test('native: keys are checked, and can be replaced until closed', { skip: native.ok ? false : 'addon not built' }, async (t) => {
+  const b = native.ok ? native.binding : ({} as Record<string, unknown>);
+  const Ctor = b.NativeCapture as new (...a: unknown[]) => { setKeys(k: unknown): number; close(): Promise<void> };
+  const k16 = { signingKey: key.signing, encryptionKey: key.encryption };
+  t.throws(() => new Ctor({ ...k16, previousKeys: 'x', blockCount: 2, poolSize: 1 }, () => undefined), TypeError);
+  t.throws(() => new Ctor({ ...k16, previousKeys: [42], blockCount: 2, poolSize: 1 }, () => undefined), { message: /previousKeys\[0\] must be an object/ });
+  t.throws(() => new Ctor({ ...k16, previousKeys: [{ ...k16, acceptUntil: 1.5 }], blockCount: 2, poolSize: 1 }, () => undefined), { message: /acceptUntil must be whole seconds/ });
+  t.throws(() => new Ctor({ ...k16, previousKeys: [{ ...k16 }], blockCount: 2, poolSize: 1 }, () => undefined), { message: /acceptUntil must be a number/ });
+  t.throws(() => new Ctor({ ...k16, previousKeys: Array.from({ length: 16 }, () => ({ ...k16, acceptUntil: 1 })), blockCount: 2, poolSize: 1 }, () => undefined), { message: /at most 15/ });
+  const c = new Ctor({ ...k16, previousKeys: [{ ...k16, acceptUntil: 2_000_000_000 }], blockCount: 2, poolSize: 1 }, () => undefined);
+  t.equal(c.setKeys(k16), 1, 'each setKeys is a new key generation');
+  t.equal(c.setKeys({ ...k16, previousKeys: [] }), 2);
+  t.throws(() => c.setKeys(null), TypeError);
+  t.throws(() => c.setKeys({ signingKey: new Uint8Array(3), encryptionKey: key.encryption }), TypeError);
+  await c.close();
+  t.throws(() => c.setKeys(k16), /closed/);
+
+  const cap = new NativeLiveCapture(new Keyring([keyringEntry(key, 'current'), keyringEntry(otherKey, 'previous', 2_000_000_000.5)]), { blockCount: 2, poolSize: 1 });
+  cap.setKeys(key);
+  cap.setKeys(new Keyring([keyringEntry(otherKey, 'current')]));
+  t.same(cap.keyMatches(), {}, 'nothing matched yet');
+  await cap.close();
+  t.throws(() => cap.setKeys(key), /closed/);
 });
 
 /** A stand-in tcpdump: a shell script in a temporary directory (`exec sleep` so that SIGTERM reaches it at once). */
