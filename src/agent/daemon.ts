@@ -25,7 +25,7 @@ import type { RejectReason } from '../protocol/reasons';
 import { cidrOf, describeInterface, interfaceSummary, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
 import { InterfaceWatcher } from '../net/discover';
 import { VERSION } from '../version';
-import { alarmFields, type PolicyDriver } from './policy-driver';
+import { alarmFields, type LoadedPolicy, type PolicyDriver } from './policy-driver';
 import type { AlarmEvent } from '../policy/alarms';
 import type { DriftEvent } from '../policy/drift';
 
@@ -134,10 +134,19 @@ export class Agent extends EventEmitter {
     this.#schedule();
     this.#sweep = setInterval(() => this.#sweepPeers(), 5_000);
     this.#sweep.unref();
-    if (this.#o.policy?.expected) {
+    this.#syncDriftChecks();
+  }
+
+  /** Drift is checked on a timer while a topology is declared (and at once when one is). */
+  #syncDriftChecks(): void {
+    if (this.#o.policy?.expected && !this.#driftTimer) {
+      this.#hintsDirty = true;
       this.#checkDrift();
       this.#driftTimer = setInterval(() => this.#checkDrift(), this.#o.driftRefreshMs ?? 2_000);
       this.#driftTimer.unref();
+    } else if (!this.#o.policy?.expected && this.#driftTimer) {
+      clearInterval(this.#driftTimer);
+      this.#driftTimer = undefined;
     }
   }
 
@@ -196,10 +205,30 @@ export class Agent extends EventEmitter {
   }
 
   /**
-   * A reload (SIGHUP): new interface selection and periods. The queues,
-   * hints and counters are kept; interfaces are re-selected at once.
+   * A reload (SIGHUP): new interface selection, periods, signing keys and
+   * policy. The queues, hints and counters are kept; interfaces are
+   * re-selected at once, and drift is checked against the new declaration.
+   * The capture's own keys are the caller's to change (it made the capture).
    */
-  async reload(next: { selection?: Selection; periods?: SchedulerOptions }): Promise<void> {
+  async reload(next: { selection?: Selection; periods?: SchedulerOptions; keys?: FernetKeyObjects; policy?: LoadedPolicy }): Promise<void> {
+    if (next.policy) {
+      if (!this.#o.policy) throw new Error('this agent was started without a policy driver');
+      const cleared = this.#o.policy.reload(next.policy, this.#now());
+      for (const d of cleared) {
+        this.#emit({ event: 'drift_cleared', drift: d, time: this.#now() / 1000 });
+        this.#log('info', `drift cleared (no topology declared any more): ${d.message}`, { kind: d.kind });
+      }
+      if (this.#driftTimer) {
+        // A new declaration is checked now, not at the next change of hints.
+        this.#hintsDirty = true;
+        this.#checkDrift();
+      }
+      this.#syncDriftChecks();
+    }
+    if (next.keys) {
+      this.#sender.setKeys(next.keys);
+      this.#raw.setKeys(next.keys);
+    }
     if (next.selection) this.#selection = next.selection;
     if (next.periods) this.core.scheduler.setPeriods(next.periods, this.#now());
     await this.#onInterfaces(this.#watcher.current);

@@ -23,13 +23,12 @@ import type { FrameInfo } from '../protocol/frame-types';
 import { buildTopology } from './topology';
 import type { TopologyHint } from './hints';
 import { formatSegment } from './segment';
-import { Alarms, ALARM_KINDS, type AlarmEvent, type AlarmKind, type AlarmSource } from '../policy/alarms';
+import { Alarms, ALARM_KINDS, zeroAlarms, type AlarmEvent, type AlarmKind, type AlarmSource } from '../policy/alarms';
 import type { PolicyConfig } from '../policy/config';
 import { detectDrift, DRIFT_KINDS, type DriftEvent, type DriftKind, type DriftReport } from '../policy/drift';
 import { parseExpected, type ExpectedTopology } from '../policy/expected';
 import { BeaconFilter } from '../policy/filters';
 import { Keyring, keyringEntry } from '../policy/keyring';
-import type { MultiKeyVerifier } from '../policy/multikey-verifier';
 import { ReplyLimiter, type HoldReason } from '../policy/ratelimit';
 import { deriveKey } from '../protocol/key';
 import { loadSecret } from '../secret/secret';
@@ -67,10 +66,8 @@ export function loadPolicy(config: PolicyConfig): LoadedPolicy {
 
 export interface PolicyDriverOptions {
   readonly policy: LoadedPolicy;
-  /** The JS engines' verifier over the keyring, for its statistics. */
-  readonly multiKey?: MultiKeyVerifier;
-  /** Why previous keys are not accepted, when they are not (the native capture verifies with one key). */
-  readonly rotationLimit?: string;
+  /** Beacons authenticated per key fingerprint, from the capture's verifier (either engine). */
+  readonly keyMatches?: () => Readonly<Record<string, number>>;
   readonly nowMs: number;
 }
 
@@ -86,13 +83,25 @@ function driftKey(e: DriftEvent): string {
   return JSON.stringify(subject);
 }
 
+type Counts<K extends string> = Record<K, number>;
+
+function addCounts<K extends string>(a: Readonly<Counts<K>>, b: Readonly<Counts<K>>): Counts<K> {
+  const out = { ...a } as Counts<K>;
+  for (const k of Object.keys(b) as K[]) out[k] = (out[k] ?? 0) + b[k];
+  return out;
+}
+
 export class PolicyDriver {
-  readonly #policy: LoadedPolicy;
-  readonly #filter: BeaconFilter;
-  readonly #limiter: ReplyLimiter;
-  readonly #alarms: Alarms;
-  readonly #multiKey: MultiKeyVerifier | undefined;
-  readonly #rotationLimit: string | undefined;
+  #policy: LoadedPolicy;
+  #filter: BeaconFilter;
+  #limiter: ReplyLimiter;
+  #alarms: Alarms;
+  // What limiters and alarm tables replaced by a reload had counted, so
+  // that counters (and the metrics made of them) never go backwards.
+  #repliesBefore = { sent: 0, held: { 'peer-limit': 0, 'total-limit': 0 } as Counts<HoldReason> };
+  #alarmsBefore = { raised: zeroAlarms(), suppressed: zeroAlarms() };
+  #reloads = 0;
+  readonly #keyMatches: (() => Readonly<Record<string, number>>) | undefined;
   /** interface -> rule item -> drops. */
   readonly filterDrops: Record<string, Record<string, number>> = {};
   /** interface -> drop reason (mac-denied, ...) -> drops: the metric's labels. */
@@ -111,8 +120,48 @@ export class PolicyDriver {
     this.#filter = new BeaconFilter(c.filters, 'policy.filters');
     this.#limiter = new ReplyLimiter(c.replies, opts.nowMs);
     this.#alarms = new Alarms(c.alarms);
-    this.#multiKey = opts.multiKey;
-    this.#rotationLimit = opts.rotationLimit;
+    this.#keyMatches = opts.keyMatches;
+  }
+
+  /**
+   * A reload (SIGHUP) with a newly read policy. Filters, keys and the
+   * declaration take effect at once. Reply limits and the alarm interval,
+   * when they changed, start afresh (every peer gets a full bucket of the
+   * new size, no alarm is held back); their counters carry on. The drift
+   * findings are recomputed at the next drift() call, against the new
+   * declaration: what no longer applies is reported as cleared then. With
+   * no declaration any more, the findings standing are returned, cleared.
+   */
+  reload(next: LoadedPolicy, nowMs: number): DriftEvent[] {
+    const before = this.#policy.config;
+    const c = next.config;
+    const filter = new BeaconFilter(c.filters, 'policy.filters');
+    const limiter = JSON.stringify(c.replies) === JSON.stringify(before.replies) ? undefined : new ReplyLimiter(c.replies, nowMs);
+    const alarms = JSON.stringify(c.alarms) === JSON.stringify(before.alarms) ? undefined : new Alarms(c.alarms);
+    // Everything above may throw (a limit out of range): nothing has changed yet.
+    this.#filter = filter;
+    if (limiter) {
+      const s = this.#limiter.stats();
+      this.#repliesBefore = { sent: this.#repliesBefore.sent + s.sent, held: addCounts(this.#repliesBefore.held, s.held) };
+      this.#limiter = limiter;
+    }
+    if (alarms) {
+      const s = this.#alarms.stats();
+      this.#alarmsBefore = { raised: addCounts(this.#alarmsBefore.raised, s.raised), suppressed: addCounts(this.#alarmsBefore.suppressed, s.suppressed) };
+      this.#alarms = alarms;
+    }
+    this.#policy = next;
+    this.#reloads++;
+    if (next.expected) return [];
+    const cleared = [...this.#driftKeys.values()];
+    this.#drift = undefined;
+    this.#driftKeys = new Map();
+    return cleared;
+  }
+
+  /** The policy in force (the last one loaded). */
+  get loaded(): LoadedPolicy {
+    return this.#policy;
   }
 
   get expected(): ExpectedTopology | undefined {
@@ -143,7 +192,7 @@ export class PolicyDriver {
     return this.#limiter.decide({ mac: frame.sourceMac, ip: frame.sourceIp }, nowMs).kind === 'send';
   }
 
-  /** Notes which key authenticated a peer's beacon (JS engines say; the native one does not). */
+  /** Notes which key authenticated a peer's beacon (both engines say, when verifying with a keyring). */
   noteKey(r: LiveRecord): void {
     const fp = r.keyFingerprint;
     if (fp === undefined || r.frame.sourceMac === '') return;
@@ -182,21 +231,28 @@ export class PolicyDriver {
 
   replyStats(): { sent: number; held: Readonly<Record<HoldReason, number>> } {
     const s = this.#limiter.stats();
-    return { sent: s.sent, held: s.held };
+    return { sent: this.#repliesBefore.sent + s.sent, held: addCounts(this.#repliesBefore.held, s.held) };
+  }
+
+  #alarmStats(): { raised: Counts<AlarmKind>; suppressed: Counts<AlarmKind>; tracked: number; evicted: number } {
+    const s = this.#alarms.stats();
+    return { raised: addCounts(this.#alarmsBefore.raised, s.raised), suppressed: addCounts(this.#alarmsBefore.suppressed, s.suppressed), tracked: s.tracked, evicted: s.evicted };
   }
 
   alarmCounts(): Record<AlarmKind, number> {
-    const s = this.#alarms.stats();
+    const s = this.#alarmStats();
     return Object.fromEntries(ALARM_KINDS.map((k) => [k, s.raised[k] + s.suppressed[k]])) as Record<AlarmKind, number>;
   }
 
   status(nowMs: number): Record<string, unknown> {
     const limiter = this.#limiter.stats();
-    const alarms = this.#alarms.stats();
+    const replies = this.replyStats();
+    const alarms = this.#alarmStats();
     const keyring = this.#policy.keyring;
     return {
+      reloads: this.#reloads,
       filters: { rules: this.#policy.config.filters.length, drops: this.filterDrops },
-      replies: { sent: limiter.sent, held: limiter.held, peers: limiter.peers, evicted: limiter.evicted, evicted_active: limiter.evictedActive },
+      replies: { sent: replies.sent, held: replies.held, peers: limiter.peers, evicted: limiter.evicted, evicted_active: limiter.evictedActive },
       alarms: { raised: alarms.raised, suppressed: alarms.suppressed, tracked: alarms.tracked, evicted: alarms.evicted },
       drift: this.#policy.expected
         ? { declared: this.#policy.config.expected, ok: this.#drift?.ok ?? null, checks: this.#driftChecks, counts: this.driftCounts(), appeared: this.#driftAppeared, cleared: this.#driftCleared, events: (this.#drift?.drift ?? []).map((e) => ({ kind: e.kind, evidence: e.evidence, message: e.message })) }
@@ -205,8 +261,7 @@ export class PolicyDriver {
         ? {
             signing: keyring.signingKey().fingerprint,
             keys: keyring.states(nowMs / 1000),
-            ...(this.#rotationLimit !== undefined && { limitation: this.#rotationLimit }),
-            ...(this.#multiKey && { matched: this.#multiKey.stats().matched }),
+            ...(this.#keyMatches && { matched: this.#keyMatches() }),
             peers: Object.fromEntries([...this.#peerKeys].sort(([a], [b]) => (a < b ? -1 : 1))),
           }
         : null,

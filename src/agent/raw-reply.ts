@@ -26,7 +26,7 @@ export interface RawReplierOptions {
 const REPLY_TTL = 64;
 
 export class RawReplier {
-  readonly #keys: FernetKeyObjects;
+  #keys: FernetKeyObjects;
   readonly #extra: Record<string, unknown>;
   readonly #clock: () => number;
   #sender: RawSender | undefined;
@@ -36,6 +36,11 @@ export class RawReplier {
     this.#extra = opts.extraPayload ?? {};
     this.#clock = opts.clock ?? Date.now;
     this.#sender = opts.sender;
+  }
+
+  /** Signs what is sent from now on with these keys (a reload). */
+  setKeys(keys: FernetKeyObjects): void {
+    this.#keys = keys;
   }
 
   send(a: RawReplyAction): { sent: SentRecord[]; failed: SendFailure[] } {

@@ -60,12 +60,17 @@ export class BeaconSender {
   failed = 0;
 
   constructor(
-    private readonly keys: FernetKeyObjects,
+    private keys: FernetKeyObjects,
     opts: SenderOptions = {},
   ) {
     this.#port = opts.port ?? BEACON_PORT;
     this.#clock = opts.clock ?? Date.now;
     this.#extra = opts.extraPayload ?? {};
+  }
+
+  /** Signs what is sent from now on with these keys (a reload with a new current secret). */
+  setKeys(keys: FernetKeyObjects): void {
+    this.keys = keys;
   }
 
   /** Bind both sockets. A family that cannot bind (no IPv6 here) is left out, not fatal. */

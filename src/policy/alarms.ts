@@ -80,7 +80,9 @@ interface Recent {
   suppressed: number;
 }
 
-const zero = (): Record<AlarmKind, number> => ({ replay: 0, loop: 0, segment_flood: 0 });
+/** A count of 0 for every alarm kind. */
+export const zeroAlarms = (): Record<AlarmKind, number> => ({ replay: 0, loop: 0, segment_flood: 0 });
+const zero = zeroAlarms;
 
 export class Alarms {
   readonly #intervalMs: number;

@@ -16,7 +16,8 @@ import { vidListArg } from './probe-options';
 import { loadPolicy, PolicyDriver, type LoadedPolicy } from '../../agent/policy-driver';
 import { MultiKeyVerifier } from '../../policy/multikey-verifier';
 import { keyObjects } from '../../protocol/fernet';
-import type { BatchVerifier, FernetKey } from '../../engine/types';
+import { NativeLiveCapture } from '../../capture/live-native';
+import { Keyring, keyringEntry } from '../../policy/keyring';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
@@ -92,17 +93,19 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   const log = createLogger(config.logLevel);
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
-  const policy = loadPolicy(config.policy);
+  const { policy, keyring } = readKeysAndPolicy(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
-  const { key, objects, verifier, multiKey, rotationLimit } = captureKeys(config, policy, choice.engine);
+  const key = keyring.signingKey().key;
+  const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
   const capture = openLiveCapture({
     engine: choice.engine,
     key,
-    verifier,
+    keyring,
+    verifier: multiKey,
     native: { blockSize: config.ring.blockSize, blockCount: config.ring.blockCount, retireMs: config.ring.retireMs },
   });
   const agent = new Agent({
-    keys: objects,
+    keys: keyObjects(key),
     capture,
     engine: choice.engine,
     engineWhy: choice.why,
@@ -113,7 +116,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     pollMs: config.periods.interfacePollMs,
     extraPayload: config.advertise,
     ignoreVids: opts.ignoreVids,
-    policy: new PolicyDriver({ policy, nowMs: Date.now(), ...(multiKey && { multiKey }), ...(rotationLimit !== undefined && { rotationLimit }) }),
+    policy: new PolicyDriver({ policy, nowMs: Date.now(), keyMatches: () => (capture instanceof NativeLiveCapture ? capture.keyMatches() : multiKey.stats().matched) }),
     core: {
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,
@@ -126,7 +129,6 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   });
   log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
   if (policy.keyring) log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
-  if (rotationLimit !== undefined) log.warn({ engine: choice.engine }, rotationLimit);
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
   agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
   await agent.start();
@@ -154,29 +156,28 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void reload(agent, opts, log));
+    const setCaptureKeys = (k: Keyring): void => (capture instanceof NativeLiveCapture ? capture.setKeys(k) : multiKey.setKeyring(k));
+    process.on('SIGHUP', () => void reload(agent, opts, log, setCaptureKeys));
   });
   log.info('netbeacon agent stopped');
   log.flush();
 }
 
 /**
- * The keys: with policy.keys, the current key signs and the capture's
- * verifier accepts previous keys in their window (JS engines, through a
- * MultiKeyVerifier). The native capture verifies on its worker thread with
- * one key and hands back no payload bytes to try again, so there previous
- * keys are not accepted: said in the log and in `status`.
+ * The keys the capture verifies with: policy.keys when configured (the
+ * current key signs; previous keys are accepted in their window), else
+ * the one key of the MAAS secret. Both engines take a keyring: the native
+ * worker tries the previous keys itself (native/keyring.h), the JS
+ * engines through a MultiKeyVerifier; either says which key matched.
  */
-function captureKeys(config: AgentConfig, policy: LoadedPolicy, engine: string): { key: FernetKey; objects: ReturnType<typeof keyObjects>; verifier: BatchVerifier; multiKey?: MultiKeyVerifier; rotationLimit?: string } {
-  if (!policy.keyring) {
-    const { key, objects } = loadKey(config.secretFile);
-    return { key, objects, verifier: createVerifier('js', key) };
-  }
-  const key = policy.keyring.signingKey().key;
-  const multiKey = new MultiKeyVerifier(policy.keyring, (k) => createVerifier('js', k));
-  const rotationLimit =
-    engine === 'native' && policy.keyring.previousKeys().length > 0 ? 'the native capture verifies with the current key only: previous keys are not accepted (run with --engine js during a rotation)' : undefined;
-  return { key, objects: keyObjects(key), verifier: multiKey, multiKey, ...(rotationLimit !== undefined && { rotationLimit }) };
+function captureKeyring(config: AgentConfig, policy: LoadedPolicy): Keyring {
+  return policy.keyring ?? new Keyring([keyringEntry(loadKey(config.secretFile).key, 'current')]);
+}
+
+/** Reading the files and checking them, before anything running changes; throws what is wrong. */
+function readKeysAndPolicy(config: AgentConfig): { policy: LoadedPolicy; keyring: Keyring } {
+  const policy = loadPolicy(config.policy);
+  return { policy, keyring: captureKeyring(config, policy) };
 }
 
 function startSupervision(log: Logger): NodeJS.Timeout | undefined {
@@ -190,17 +191,29 @@ function startSupervision(log: Logger): NodeJS.Timeout | undefined {
   return t;
 }
 
-/** SIGHUP: re-read the file, lay the same flags over it, apply what can change live. */
-async function reload(agent: Agent, opts: AgentCliOptions, log: Logger): Promise<void> {
+/**
+ * SIGHUP: re-read the file, lay the same flags over it, apply what can
+ * change live: interfaces, periods, log level, the secret (or policy.keys)
+ * and the policy. Every file is read and checked before anything changes,
+ * so a bad edit leaves the agent as it was.
+ */
+async function reload(agent: Agent, opts: AgentCliOptions, log: Logger, setCaptureKeys: (k: Keyring) => void): Promise<void> {
   sdNotify('RELOADING=1');
   try {
     const next = resolveConfig(opts);
+    const { policy, keyring } = readKeysAndPolicy(next);
+    setCaptureKeys(keyring);
     log.level = next.logLevel;
     await agent.reload({
       selection: next.interfaces,
       periods: { solicitationPeriodMs: next.periods.solicitationMs, solicitationRetryMs: next.periods.retryMs, advertisementIntervalMs: next.periods.advertisementMs },
+      keys: keyObjects(keyring.signingKey().key),
+      policy,
     });
-    log.info({ config: next.source, interfaces: agent.interfaces.map((i) => i.name), log_level: next.logLevel }, 'config reloaded');
+    log.info(
+      { config: next.source, interfaces: agent.interfaces.map((i) => i.name), log_level: next.logLevel, signing: keyring.signingKey().fingerprint, keys: keyring.states(Date.now() / 1000) },
+      'config reloaded',
+    );
   } catch (err) {
     // A bad edit must not take the agent down: keep running on the old config.
     log.error({ err: (err as Error).message }, 'config reload failed; keeping the running config');
