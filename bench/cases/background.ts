@@ -9,16 +9,18 @@
  *
  * On a veth the kernel's receive path (including the capture's BPF filter)
  * runs on the sender's core, in softirq; what is measured here is what the
- * receiving processes themselves are woken for.
+ * receiving processes themselves are woken for. One sender per core (each
+ * sending its share of the rate) so that the flood is not limited by one
+ * core doing both the sends and the receive path.
  */
 import { retryIfAddonGone } from '../lib/addon';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { corpusKey, keyHex } from '../lib/inputs';
-import { Flood, LiveReceiver, receiverUnavailable } from '../lib/live';
+import { cpus } from 'node:os';
+import { Flood, LiveReceiver, receiverUnavailable, type SendResult } from '../lib/live';
 import { createLink, netnsUnavailable, type Link } from '../lib/netns';
 import { commName, cpuSeconds, processTree } from '../lib/proc';
 import { median, skippedRow, summarize, type CaseResult, type EngineLabel } from '../lib/result';
-import { senderCpu } from './live-capture';
 
 const UNIT = 'CPU % of a core';
 const ENGINES: readonly EngineLabel[] = ['native', 'js', 'maas-python'];
@@ -37,8 +39,45 @@ function treeCpu(root: number): { total: number; parts: Record<string, number> }
   return { total, parts };
 }
 
+/** Senders that share a rate, one per core, sending at once. */
+class FloodGroup {
+  private constructor(private readonly floods: readonly Flood[]) {}
+
+  static async start(link: Link, log: BenchContext['log']): Promise<FloodGroup> {
+    const n = Math.max(1, Math.min(cpus().length, 4));
+    const floods: Flood[] = [];
+    try {
+      for (let i = 0; i < n; i++) floods.push(await retryIfAddonGone(log, 'flood', () => Flood.start(link, n > 1 ? i : undefined)));
+    } catch (err) {
+      await Promise.all(floods.map((f) => f.stop()));
+      throw err;
+    }
+    return new FloodGroup(floods);
+  }
+
+  async build(link: Link): Promise<void> {
+    for (const f of this.floods) await f.request({ cmd: 'background', count: 4096, src: link.s, dst: link.r });
+  }
+
+  /** Every sender at rate/n for `seconds`; the rate achieved is the sum. */
+  async send(rate: number, seconds: number): Promise<SendResult> {
+    const rs = await Promise.all(this.floods.map((f) => f.send(rate / this.floods.length, seconds)));
+    const sent = rs.reduce((a, r) => a + r.sent, 0);
+    const secs = Math.max(...rs.map((r) => r.seconds));
+    return { ...rs[0]!, sent, seconds: secs, rate: sent / secs, errors: rs.reduce((a, r) => a + r.errors, 0), txDropped: rs.reduce((a, r) => a + r.txDropped, 0) };
+  }
+
+  get size(): number {
+    return this.floods.length;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.floods.map((f) => f.stop()));
+  }
+}
+
 /** One receiver's CPU over one flood window. */
-async function measureOnce(ctx: BenchContext, link: Link, flood: Flood, engine: EngineLabel, key: string, seconds: number): Promise<{ pct: number; rate: number; packets: number; parts: string }> {
+async function measureOnce(ctx: BenchContext, link: Link, flood: FloodGroup, engine: EngineLabel, key: string, seconds: number): Promise<{ pct: number; rate: number; packets: number; parts: string }> {
   const rx = await LiveReceiver.start(engine, link, key, ctx.opts.cpu, 1000);
   try {
     // Let start-up work (JIT, imports) settle before the window opens.
@@ -68,10 +107,10 @@ export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
   const key = keyHex(corpusKey());
 
   const link = createLink('bg');
-  let flood: Flood | undefined;
+  let flood: FloodGroup | undefined;
   try {
-    flood = await retryIfAddonGone(ctx.log, 'flood', () => Flood.start(link, senderCpu(ctx.opts.cpu)));
-    await flood.request({ cmd: 'background', count: 4096, src: link.s, dst: link.r });
+    flood = await FloodGroup.start(link, ctx.log);
+    await flood.build(link);
     for (let run = 0; run < ctx.opts.runs; run++) {
       const order = usable.map((_, i) => usable[(i + run) % usable.length]!);
       for (const engine of order) {
@@ -108,7 +147,8 @@ export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
       targetRate: TARGET,
       achievedRate: rate,
       packetsSeen: seen.get(engine) ?? 0,
-      note: `non-beacon frames at ${fmtRate(rate)}/s achieved (target ${fmtRate(TARGET)}/s); packets that reached the receiver: ${seen.get(engine) ?? 0}`,
+      senders: flood?.size,
+      note: `non-beacon frames at ${fmtRate(rate)}/s achieved (target ${fmtRate(TARGET)}/s, ${flood?.size ?? 0} senders); packets that reached the receiver: ${seen.get(engine) ?? 0}`,
     };
   });
   const base = rows.find((r) => r.engine === 'maas-python');

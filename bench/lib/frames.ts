@@ -103,21 +103,27 @@ export function beaconFrames(keys: FernetKeyObjects, src: Endpoint, count: numbe
 }
 
 /**
- * Background traffic for a busy interface: minimum-size frames, nine in
- * ten UDP datagrams to `dst` on ports other than 5240 (from many source
- * ports), one in ten a broadcast ARP request for an address nobody has.
+ * Background traffic for a busy interface, minimum-size frames, as a busy
+ * access port carries it: one in ten a broadcast ARP request for an
+ * address nobody has; one in ten a UDP datagram to `dst` itself on a port
+ * other than 5240 (from many source ports); the rest UDP datagrams between
+ * other hosts (unicast to MACs that are not `dst`'s, which a switch floods
+ * while it has not learnt them). Every frame reaches the capture's socket
+ * and its BPF filter; none is a beacon.
  */
 export function backgroundFrames(src: Endpoint, dst: Endpoint, count: number): FramePool {
   const frames: Buffer[] = [];
   const payload = Buffer.alloc(18, 0x42);
+  const subnet = dst.ip.split('.').slice(0, 3).join('.');
   for (let i = 0; i < count; i++) {
     if (i % 10 === 9) {
-      frames.push(arpRequest(src, `${dst.ip.split('.').slice(0, 3).join('.')}.${200 + (i % 50)}`));
+      frames.push(arpRequest(src, `${subnet}.${200 + (i % 50)}`));
       continue;
     }
     let dport = 1024 + ((i * 7919) % 60000);
     if (dport === BEACON_PORT) dport++;
-    frames.push(udpFrame(src, dst, 10000 + (i % 5000), dport, payload));
+    const to = i % 10 === 0 ? dst : { mac: `02:6f:74:68:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, ip: `${subnet}.${100 + (i % 90)}` };
+    frames.push(udpFrame(src, to, 10000 + (i % 5000), dport, payload));
   }
   return pack(frames);
 }
