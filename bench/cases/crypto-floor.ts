@@ -39,4 +39,6 @@ export function relateFloor(rows: CaseResult[]): void {
   if (!floor || !native || floor.median === null || native.median === null || floor.median === 0) return;
   floor.ratio = native.median / floor.median;
   floor.baseline = 'decode-valid native ÷ this';
+  const verify = rows.find((r) => r.name === 'verify-valid' && r.engine === 'native');
+  if (verify && verify.median !== null) floor.verifyRatio = verify.median / floor.median;
 }

@@ -30,7 +30,7 @@ live-capture and background need root (they make network namespaces); latency
 needs the agent daemon. Cases that cannot run say why instead of a number.`;
 
 const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
-  decode: ['decode-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
+  decode: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
   memory: ['memory-forged', 'memory-valid'],
 };
 

@@ -102,6 +102,18 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     }
   }
   goals.push(ratioGoal(rows, 'decode-valid: js / maas-python', 'decode-valid', 'js', 'maas-python', 3));
+  // Issue 3's figures: native verification to the BSON bytes (no BSON step).
+  {
+    const v = find(rows, 'verify-valid', 'native');
+    const p = find(rows, 'decode-valid', 'maas-python');
+    const f = find(rows, 'crypto-floor', 'native');
+    const g1 = 'verify-valid (to BSON bytes): native / maas-python decode';
+    const g2 = 'verify-valid native / crypto-floor';
+    if (!v || !p) goals.push({ goal: g1, target: '≥ 20×', value: '—', met: null, why: `${!v ? 'verify-valid native' : 'decode-valid maas-python'} not measured` });
+    else goals.push({ goal: g1, target: '≥ 20×', value: fmtRatio(v.median! / p.median!), met: v.median! / p.median! >= 20 });
+    if (!v || !f) goals.push({ goal: g2, target: '≥ 0.6', value: '—', met: null, why: `${!v ? 'verify-valid native' : 'crypto-floor'} not measured` });
+    else goals.push({ goal: g2, target: '≥ 0.6', value: (v.median! / f.median!).toFixed(2), met: v.median! / f.median! >= 0.6 });
+  }
   goals.push(ratioGoal(rows, 'decode-forged: native / maas-python', 'decode-forged', 'native', 'maas-python', 40));
   goals.push(ratioGoal(rows, 'observe (whole process): native / maas-python', 'observe', 'native', 'maas-python', 10));
   {

@@ -5,6 +5,7 @@
 
 export const CASE_NAMES = [
   'decode-valid',
+  'verify-valid',
   'decode-forged',
   'decode-stale',
   'decode-garbage',

@@ -6,12 +6,16 @@
  *
  * Datagrams go through in batches of 256, as a live capture hands them
  * over (one ring block is one batch), each judged at the inputs' clock.
+ * With --stage verify the BSON step is left out: the verdict is the
+ * verifier's status, the work ends at the BSON bytes (issue 3's "full
+ * verification to BSON bytes").
  */
 import { decodeItem } from '../../src/engine/decode';
+import { reasonName } from '../../src/protocol/reasons';
 import type { BatchVerifier, EngineName, PayloadBatch } from '../../src/engine/types';
 import { createVerifier } from '../../src/engine/verifier';
 import { DECODE_INPUTS, readInputs, type DecodeInput } from '../lib/inputs';
-import { answer, flag, numberFlag, workerMain } from '../lib/worker-args';
+import { answer, flag, numberFlag, optionalFlag, workerMain } from '../lib/worker-args';
 
 const BATCH = 256;
 
@@ -32,7 +36,7 @@ function makeBatch(items: readonly Uint8Array[], clock: number): PayloadBatch {
 }
 
 /** Decodes whole batches until `seconds` have passed; returns items decoded, time taken and the verdicts. */
-function measure(verifier: BatchVerifier, batch: PayloadBatch, seconds: number): { items: number; seconds: number; verdicts: Record<string, number> } {
+function measure(verifier: BatchVerifier, batch: PayloadBatch, seconds: number, stage: 'decode' | 'verify'): { items: number; seconds: number; verdicts: Record<string, number> } {
   const verdicts: Record<string, number> = {};
   let items = 0;
   const t0 = process.hrtime.bigint();
@@ -40,10 +44,18 @@ function measure(verifier: BatchVerifier, batch: PayloadBatch, seconds: number):
   let elapsed = 0n;
   do {
     const v = verifier.verify(batch);
-    for (let i = 0; i < v.count; i++) {
-      const d = decodeItem(v, i);
-      const k = d.ok ? 'ok' : d.reason;
-      verdicts[k] = (verdicts[k] ?? 0) + 1;
+    if (stage === 'verify') {
+      for (let i = 0; i < v.count; i++) {
+        // An authentic token must have left its BSON bytes.
+        const k = v.status[i] === 0 && v.plainOffsets[i + 1]! > v.plainOffsets[i]! ? 'ok' : v.status[i] === 0 ? 'bson' : reasonName(v.status[i]!);
+        verdicts[k] = (verdicts[k] ?? 0) + 1;
+      }
+    } else {
+      for (let i = 0; i < v.count; i++) {
+        const d = decodeItem(v, i);
+        const k = d.ok ? 'ok' : d.reason;
+        verdicts[k] = (verdicts[k] ?? 0) + 1;
+      }
     }
     items += v.count;
     elapsed = process.hrtime.bigint() - t0;
@@ -58,7 +70,9 @@ workerMain(() => {
   const inputs = readInputs(flag('--inputs'));
   const verifier = createVerifier(engine, inputs.key);
   const batch = makeBatch(inputs.sets[input], inputs.clock);
-  measure(verifier, batch, numberFlag('--warmup'));
-  const r = measure(verifier, batch, numberFlag('--seconds'));
-  answer({ engine, input, items: r.items, seconds: r.seconds, rate: r.items / r.seconds, verdicts: r.verdicts });
+  const stage = (optionalFlag('--stage') ?? 'decode') as 'decode' | 'verify';
+  if (stage !== 'decode' && stage !== 'verify') throw new Error(`unknown stage ${String(stage)}`);
+  measure(verifier, batch, numberFlag('--warmup'), stage);
+  const r = measure(verifier, batch, numberFlag('--seconds'), stage);
+  answer({ engine, input, stage, items: r.items, seconds: r.seconds, rate: r.items / r.seconds, verdicts: r.verdicts });
 });

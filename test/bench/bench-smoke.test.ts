@@ -20,7 +20,7 @@ import t from 'tap';
 const ROOT = resolve(__dirname, '..', '..');
 const RUN = join(ROOT, 'dist', 'bench', 'run.js');
 
-const CASES = ['decode-valid', 'decode-forged', 'decode-stale', 'decode-garbage', 'crypto-floor', 'live-capture', 'background', 'latency', 'memory-forged', 'memory-valid', 'observe'];
+const CASES = ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage', 'crypto-floor', 'live-capture', 'background', 'latency', 'memory-forged', 'memory-valid', 'observe'];
 const ENGINES = ['native', 'js', 'maas-python'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
@@ -102,6 +102,7 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
   for (const name of CASES.filter((c) => c.startsWith('decode-'))) {
     t.same(report.cases.filter((c) => c.name === name).map((c) => c.engine).sort(), [...ENGINES].sort(), `${name} has a row for every engine`);
   }
+  t.same(report.cases.filter((c) => c.name === 'verify-valid').map((c) => c.engine).sort(), ['js', 'native'], 'verify-valid: native and js (MAAS has no such stage)');
   for (const c of report.cases) {
     const id = `${c.name}/${c.engine}`;
     t.ok(CASES.includes(c.name), `${id}: a known case`);
