@@ -9,7 +9,9 @@
 //           the PKCS7 check).
 // Bits 2-4 of that byte pick the output capacity, so the size limit is hit
 // at small capacities too; the output buffer is allocated at exactly that
-// size so that ASan sees any write past it.
+// size so that ASan sees any write past it. Bit 5 verifies through a
+// KeyRing (keyring.h) whose current key is wrong and whose previous key,
+// in its window, is the real one: the rotation path.
 //
 // The key: PBKDF2 of the secret in $NETBEACON_FUZZ_SECRET_FILE (the corpus
 // secret, so mode-0 seeds are authentic), else a fixed test key.
@@ -26,16 +28,20 @@
 #include <string>
 #include <vector>
 
+#include "keyring.h"
 #include "verify.h"
 
 namespace {
 
+using netbeacon::KeyMaterial;
+using netbeacon::KeyRing;
 using netbeacon::Verifier;
 using netbeacon::VerifyResult;
 
 constexpr int64_t kNow = 1795000000;
 uint8_t g_key[32];
 Verifier* g_verifier = nullptr;
+KeyRing* g_ring = nullptr;
 
 void LoadKey() {
   for (int i = 0; i < 32; i++) g_key[i] = static_cast<uint8_t>(i * 7 + 1);
@@ -91,6 +97,16 @@ std::vector<uint8_t> Seal(const uint8_t* body, size_t n, bool pad) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   LoadKey();
   g_verifier = new Verifier(g_key, g_key + 16);
+  KeyMaterial wrong{}, real{};
+  for (int i = 0; i < 16; i++) {
+    wrong.signing[i] = static_cast<uint8_t>(~g_key[i]);
+    wrong.encryption[i] = static_cast<uint8_t>(~g_key[16 + i]);
+  }
+  wrong.accept_until = INT64_MAX;
+  std::memcpy(real.signing, g_key, 16);
+  std::memcpy(real.encryption, g_key + 16, 16);
+  real.accept_until = kNow + 1;
+  g_ring = new KeyRing({wrong, real});
   return 0;
 }
 
@@ -111,12 +127,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The packet itself in an exact-size heap block too.
   std::unique_ptr<uint8_t[]> in(new uint8_t[packet.size()]);
   if (!packet.empty()) std::memcpy(in.get(), packet.data(), packet.size());
-  const VerifyResult r = g_verifier->Verify(in.get(), packet.size(), kNow, out.get(), cap);
+  const bool ring = (data[0] & 0x20) != 0;
+  uint8_t key_index = 0;
+  const VerifyResult r = ring ? g_ring->Verify(in.get(), packet.size(), kNow, out.get(), cap, &key_index)
+                              : g_verifier->Verify(in.get(), packet.size(), kNow, out.get(), cap);
   // Contract checks: a broken one is a crash, which libFuzzer reports.
   if (r.status > netbeacon::kBson) __builtin_trap();
   if (r.status != netbeacon::kOk && r.plain_len != 0) __builtin_trap();
   if (r.plain_len > cap || r.plain_len > netbeacon::kMaxInflated) __builtin_trap();
   if (packet.size() < 4 && (r.status != netbeacon::kShort || r.version || r.header_type)) __builtin_trap();
   if (mode == 1 && (r.status == netbeacon::kMac || r.status == netbeacon::kPadding)) __builtin_trap();
+  // Through the ring, a sealed token matched the previous key, nothing else can.
+  if (ring && mode == 1 && key_index != 1) __builtin_trap();
+  if (key_index > 1 || (!ring && key_index != 0)) __builtin_trap();
   return 0;
 }

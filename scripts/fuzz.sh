@@ -7,7 +7,7 @@ usage() {
 Usage: scripts/fuzz.sh [SECONDS]      (default 60)
        scripts/fuzz.sh --help
 
-Fuzzes netbeacon::Verifier::Verify (native/verify.cc and what it uses) for
+Fuzzes netbeacon::Verifier::Verify and KeyRing::Verify (native/verify.cc, keyring.cc and what they use) for
 SECONDS with libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer.
 Exits non-zero when the fuzzer finds a crash, a sanitizer report, a leak or
 a broken contract check; the reproducer is left in build/fuzz/.
@@ -82,7 +82,7 @@ clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Wall -Wextra -Werror \
   -I"$node_inc" \
-  "$root/native/fuzz_verify.cc" "$root/native/verify.cc" "$root/native/fernet_crypto.cc" "$root/native/gunzip.cc" \
+  "$root/native/fuzz_verify.cc" "$root/native/verify.cc" "$root/native/keyring.cc" "$root/native/fernet_crypto.cc" "$root/native/gunzip.cc" \
   "$crypto" "$zlib" -o "$bin"
 
 # --- seeds ---------------------------------------------------------------------------
