@@ -1,6 +1,11 @@
+// The low-level SHA256_* functions are deprecated in OpenSSL 3.0 in favour
+// of EVP, which is what makes them worth it here (see fernet_crypto.h);
+// Node's OpenSSL exports them.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "fernet_crypto.h"
 
 #include <openssl/core_names.h>
+#include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -12,6 +17,8 @@
 namespace netbeacon {
 
 namespace {
+
+static_assert(sizeof(SHA256_CTX) <= 112, "FernetCrypto::inner_ holds a SHA256_CTX");
 
 // Fetched objects are only needed to create the contexts: a context holds
 // its own reference, so they are freed right after.
@@ -66,11 +73,33 @@ FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf],
     rekey_each_message_ = true;
     if (!MacMatches(probe, sizeof probe, first)) Fail("OpenSSL HMAC-SHA256 self-test failed");
   }
+
+  // The direct path: the two padded-key states, then the same probe.
+  uint8_t pad[64];
+  auto* inner = reinterpret_cast<SHA256_CTX*>(inner_);
+  auto* outer = reinterpret_cast<SHA256_CTX*>(outer_);
+  std::memset(pad, 0x36, sizeof pad);
+  for (size_t i = 0; i < kKeyHalf; i++) pad[i] ^= signing_key[i];
+  const bool ok_inner = SHA256_Init(inner) == 1 && SHA256_Update(inner, pad, sizeof pad) == 1;
+  std::memset(pad, 0x5c, sizeof pad);
+  for (size_t i = 0; i < kKeyHalf; i++) pad[i] ^= signing_key[i];
+  const bool ok_outer = SHA256_Init(outer) == 1 && SHA256_Update(outer, pad, sizeof pad) == 1;
+  OPENSSL_cleanse(pad, sizeof pad);
+  uint8_t direct[kMacLen];
+  direct_mac_ = ok_inner && ok_outer && DirectMac(probe, sizeof probe, direct) && CRYPTO_memcmp(direct, first, kMacLen) == 0;
+  if (!direct_mac_) {
+    OPENSSL_cleanse(inner_, sizeof inner_);
+    OPENSSL_cleanse(outer_, sizeof outer_);
+  }
   // The key copy is kept only for the re-keying fallback.
   if (!rekey_each_message_) OPENSSL_cleanse(signing_key_, sizeof signing_key_);
 }
 
-FernetCrypto::~FernetCrypto() { OPENSSL_cleanse(signing_key_, sizeof signing_key_); }
+FernetCrypto::~FernetCrypto() {
+  OPENSSL_cleanse(signing_key_, sizeof signing_key_);
+  OPENSSL_cleanse(inner_, sizeof inner_);
+  OPENSSL_cleanse(outer_, sizeof outer_);
+}
 
 void FernetCrypto::Fail(const char* why) {
   OPENSSL_cleanse(signing_key_, sizeof signing_key_);
@@ -82,13 +111,26 @@ bool FernetCrypto::MacInit() {
   return EVP_MAC_init(mac_.get(), nullptr, 0, nullptr) == 1;
 }
 
+bool FernetCrypto::DirectMac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]) {
+  SHA256_CTX c;
+  uint8_t inner_hash[kMacLen];
+  std::memcpy(&c, inner_, sizeof c);
+  bool ok = SHA256_Update(&c, msg, len) == 1 && SHA256_Final(inner_hash, &c) == 1;
+  std::memcpy(&c, outer_, sizeof c);
+  ok = ok && SHA256_Update(&c, inner_hash, sizeof inner_hash) == 1 && SHA256_Final(out, &c) == 1;
+  OPENSSL_cleanse(&c, sizeof c);
+  return ok;
+}
+
+bool FernetCrypto::EvpMac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]) {
+  size_t n = 0;
+  return MacInit() && EVP_MAC_update(mac_.get(), msg, len) == 1 &&
+         EVP_MAC_final(mac_.get(), out, &n, kMacLen) == 1 && n == kMacLen;
+}
+
 bool FernetCrypto::MacMatches(const uint8_t* msg, size_t len, const uint8_t* tag) {
   uint8_t computed[kMacLen];
-  size_t n = 0;
-  if (!MacInit() || EVP_MAC_update(mac_.get(), msg, len) != 1 ||
-      EVP_MAC_final(mac_.get(), computed, &n, sizeof computed) != 1 || n != kMacLen) {
-    return false;
-  }
+  if (!(direct_mac_ ? DirectMac(msg, len, computed) : EvpMac(msg, len, computed))) return false;
   return CRYPTO_memcmp(computed, tag, kMacLen) == 0;
 }
 
