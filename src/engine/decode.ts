@@ -4,6 +4,7 @@
  * than 1 or 2 is rejected (MAAS's observer crashes there).
  */
 import { deserialize } from 'bson';
+import { decodeBsonFast } from './bson-fast';
 import { BEACON_TYPE_NAMES, type BeaconTypeName } from '../protocol/header';
 import { reasonName, type RejectReason } from '../protocol/reasons';
 import type { VerifiedBatch } from './types';
@@ -24,7 +25,7 @@ export interface RejectedBeacon {
 export type BeaconVerdict = DecodedBeacon | RejectedBeacon;
 
 // Plain objects and arrays, int64 as numbers, as pymongo hands them to json.dumps.
-const BSON_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: true, bsonRegExp: false } as const;
+export const BSON_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: true, bsonRegExp: false } as const;
 
 export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
   const status = batch.status[i]!;
@@ -38,11 +39,14 @@ export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
     const type = BEACON_TYPE_NAMES[batch.headerType[i]!];
     return type ? { ok: true, version, type, payload: null } : { ok: false, reason: 'type' };
   }
-  let doc: Record<string, unknown>;
-  try {
-    doc = deserialize(batch.plain.subarray(start, end), BSON_OPTIONS) as Record<string, unknown>;
-  } catch {
-    return { ok: false, reason: 'bson' };
+  // The fast path covers what beacons are made of; bson decides the rest, errors included.
+  let doc = decodeBsonFast(batch.plain, start, end);
+  if (doc === undefined) {
+    try {
+      doc = deserialize(batch.plain.subarray(start, end), BSON_OPTIONS) as Record<string, unknown>;
+    } catch {
+      return { ok: false, reason: 'bson' };
+    }
   }
   const type = typeof doc.type === 'number' ? BEACON_TYPE_NAMES[doc.type] : undefined;
   if (!type) return { ok: false, reason: 'type' };
