@@ -31,7 +31,10 @@ def measure(datagrams, fernet, now, seconds):
     verdicts = {}
     items = 0
     n = len(datagrams)
+    # The rate is per CPU-second of this process (the node workers count the
+    # same way); the wall clock only bounds how long it runs.
     t0 = time.perf_counter()
+    c0 = time.process_time()
     while True:
         for i in range(CHUNK):
             try:
@@ -41,9 +44,8 @@ def measure(datagrams, fernet, now, seconds):
                 k = reason_name(e.invalid_reason)
             verdicts[k] = verdicts.get(k, 0) + 1
         items += CHUNK
-        elapsed = time.perf_counter() - t0
-        if elapsed >= seconds:
-            return items, elapsed, verdicts
+        if time.perf_counter() - t0 >= seconds:
+            return items, time.process_time() - c0, verdicts
 
 
 def main():
@@ -59,9 +61,9 @@ def main():
     datagrams = [bytes.fromhex(h) for h in spec["sets"][a.input]]
     clock = spec["clock"]
     measure(datagrams, fernet, clock, a.warmup)
-    items, elapsed, verdicts = measure(datagrams, fernet, clock, a.seconds)
+    items, cpu, verdicts = measure(datagrams, fernet, clock, a.seconds)
     print(json.dumps({"engine": "maas-python", "input": a.input, "items": items,
-                      "seconds": elapsed, "rate": items / elapsed, "verdicts": verdicts}))
+                      "cpuSeconds": cpu, "rate": items / cpu, "verdicts": verdicts}))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import { skippedRow, summarize, type CaseResult, type EngineLabel } from '../lib
 const UNIT = 'beacons/s';
 
 /** A classic pcap (µs, little endian, Ethernet) of `count` fresh beacons stamped now. */
-function writeCapture(path: string, count: number): void {
+export function writeCapture(path: string, count: number): void {
   const nowMs = Date.now();
   const pool = beaconFrames(keyObjects(corpusKey()), { mac: '52:54:00:00:00:01', ip: '10.0.0.1' }, count, nowMs, { name: 'eth0', mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24' });
   const head = Buffer.alloc(24);
