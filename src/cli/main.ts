@@ -6,20 +6,21 @@
 import { Command, CommanderError } from 'commander';
 import { NetbeaconError } from '../errors';
 import { VERSION } from '../version';
-import { COMMANDS } from './commands';
+import { commandsFor } from './commands';
 
-export function buildProgram(): Command {
+/** The program with the commands `argv` needs registered (all of them without argv). */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('netbeacon')
     .description('MAAS-compatible network beaconing: discover how interfaces are wired together')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of commandsFor(argv)) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -3,7 +3,7 @@
  * the beacon type. The inner `type` wins over the header's; a type other
  * than 1 or 2 is rejected (MAAS's observer crashes there).
  */
-import { deserialize } from 'bson';
+import type { deserialize as Deserialize } from 'bson';
 import { decodeBsonFast } from './bson-fast';
 import { BEACON_TYPE_NAMES, type BeaconTypeName } from '../protocol/header';
 import { reasonName, type RejectReason } from '../protocol/reasons';
@@ -27,6 +27,15 @@ export type BeaconVerdict = DecodedBeacon | RejectedBeacon;
 // Plain objects and arrays, int64 as numbers, as pymongo hands them to json.dumps.
 export const BSON_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: true, bsonRegExp: false } as const;
 
+// bson is loaded the first time the fast path declines a document: most
+// runs never need it, and loading it costs tens of ms at start-up.
+let deserialize: typeof Deserialize | undefined;
+function bsonDeserialize(bytes: Uint8Array): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  deserialize ??= (require('bson') as typeof import('bson')).deserialize;
+  return deserialize(bytes, BSON_OPTIONS) as Record<string, unknown>;
+}
+
 export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
   const status = batch.status[i]!;
   if (status !== 0) return { ok: false, reason: reasonName(status) as RejectReason };
@@ -43,7 +52,7 @@ export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
   let doc = decodeBsonFast(batch.plain, start, end);
   if (doc === undefined) {
     try {
-      doc = deserialize(batch.plain.subarray(start, end), BSON_OPTIONS) as Record<string, unknown>;
+      doc = bsonDeserialize(batch.plain.subarray(start, end));
     } catch {
       return { ok: false, reason: 'bson' };
     }
