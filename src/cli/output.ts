@@ -15,7 +15,7 @@ export function stdoutClosed(): boolean {
   return closed;
 }
 
-export async function writeOut(text: string): Promise<void> {
+export async function writeOut(text: string | Uint8Array): Promise<void> {
   if (closed || text.length === 0) return;
   if (!process.stdout.write(text)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'close')]);
 }

@@ -30,7 +30,7 @@ const scratchBytes = new Uint8Array(scratch.buffer);
 /** Set by the readers below: the index just past what they read. */
 let next = 0;
 
-function int32(b: Uint8Array, i: number): number {
+export function int32(b: Uint8Array, i: number): number {
   return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
@@ -93,7 +93,7 @@ function interned(table: InternTable, b: Uint8Array, from: number, to: number): 
 }
 
 /** A key: ASCII only, not `__proto__`, not starting with `$`. */
-function key(b: Uint8Array, from: number, to: number): string | undefined {
+export function key(b: Uint8Array, from: number, to: number): string | undefined {
   if (to > from && b[from] === 0x24) return undefined; // '$': DBRef rules are bson's
   let high = 0;
   for (let i = from; i < to; i++) high |= b[i]!;

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { readCapture } from '../../capture/file';
 import { chooseEngine, engineRequest } from '../../engine/select';
-import { formatStats, newStats, verifyPackets, type ObserveStats } from '../../engine/pipeline';
+import { formatStats, newStats, observedLines, type ObserveStats } from '../../engine/pipeline';
 import { createVerifier } from '../../engine/verifier';
 import { UsageError } from '../../errors';
-import { observedLine } from '../../protocol/observe';
 import { addEngineOption, addSecretOption, loadKey } from '../options';
 import { stdoutClosed, writeOut } from '../output';
 import { observeLive } from './observe-live';
@@ -53,10 +52,7 @@ async function observeFile(path: string, opts: ObserveOptions): Promise<void> {
   const stats = newStats();
   try {
     for await (const packets of readCapture(path)) {
-      const { beacons } = verifyPackets(packets, verifier, stats);
-      let text = '';
-      for (const b of beacons) text += observedLine(b) + '\n';
-      await writeOut(text);
+      await writeOut(observedLines(packets, verifier, stats));
       if (stdoutClosed()) break;
     }
   } finally {
