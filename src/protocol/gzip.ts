@@ -1,4 +1,5 @@
 import { constants, crc32, inflateRawSync } from 'node:zlib';
+import { inflateConsumed, inflateFixed } from './inflate-fixed';
 
 /**
  * gunzip with exactly the semantics of Python's `gzip.decompress`, which is
@@ -19,10 +20,15 @@ export function gunzipLikePython(input: Uint8Array, maxOutput: number): Uint8Arr
     if (pos >= input.length) break;
     const body = gzipHeaderEnd(input, pos);
     if (body < 0) return 'gzip';
-    let out: Buffer;
+    let out: Uint8Array;
     let consumed: number;
-    try {
-      const r = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: Math.max(1, maxOutput - total) }) as unknown as {
+    const room = Math.max(1, maxOutput - total);
+    const fast = inflateFixed(input, body, room);
+    if (fast !== undefined) {
+      out = fast;
+      consumed = inflateConsumed;
+    } else try {
+      const r = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: room }) as unknown as {
         buffer: Buffer;
         engine: { bytesWritten: number };
       };
