@@ -2,7 +2,7 @@
  * The pure-JS batch verifier: the fallback engine, and the reference the
  * native engine is tested against (test/unit/engine-agreement.test.ts).
  */
-import { checkTokenClear, fernetVerifyDecrypt, keyObjects, type FernetKeyObjects } from '../protocol/fernet';
+import { checkTokenClear, FernetOpener, keyObjects } from '../protocol/fernet';
 import { gunzipLikePython } from '../protocol/gzip';
 import { HEADER_LENGTH } from '../protocol/header';
 import { MAX_INFLATED, REASON_CODE, type RejectReason } from '../protocol/reasons';
@@ -11,10 +11,10 @@ import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './ty
 const EMPTY = new Uint8Array(0);
 
 export class JsBatchVerifier implements BatchVerifier {
-  private readonly keys: FernetKeyObjects;
+  private readonly opener: FernetOpener;
 
   constructor(key: FernetKey) {
-    this.keys = keyObjects(key);
+    this.opener = new FernetOpener(keyObjects(key));
   }
 
   verify(batch: PayloadBatch): VerifiedBatch {
@@ -58,7 +58,7 @@ export class JsBatchVerifier implements BatchVerifier {
     const tokenEnd = tokenStart + declared;
     const clear = checkTokenClear(b, tokenStart, tokenEnd, nowSeconds);
     if (clear) return clear;
-    const plain = fernetVerifyDecrypt(this.keys, b, tokenStart, tokenEnd);
+    const plain = this.opener.verifyDecrypt(b, tokenStart, tokenEnd);
     if (typeof plain === 'string') return plain;
     const bson = gunzipLikePython(plain, MAX_INFLATED);
     // Zero bytes cannot be a BSON document; reporting it here keeps "ok with

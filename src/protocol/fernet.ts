@@ -3,7 +3,7 @@
  *   0x80 | timestamp (8 bytes BE, seconds) | IV (16) | AES-128-CBC ciphertext | HMAC-SHA256 (32)
  * Pure functions over bytes; the key is passed in, the clock too.
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
 import type { FernetKey } from '../engine/types';
 import { MAX_CLOCK_SKEW_SECONDS, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 
@@ -71,4 +71,36 @@ export function fernetVerifyDecrypt(keys: FernetKeyObjects, b: Uint8Array, start
   if (pad < 1 || pad > 16) return 'padding';
   for (let i = padded.length - pad; i < padded.length; i++) if (padded[i] !== pad) return 'padding';
   return padded.subarray(0, padded.length - pad);
+}
+
+/**
+ * fernetVerifyDecrypt for a stream of tokens under one key: CBC decryption
+ * as one long-lived AES-128-ECB decipher (the key schedule made once) and
+ * the CBC chaining XOR here, instead of a new CBC decipher per token, which
+ * costs about 3 us of set-up in Node. Same results, byte for byte
+ * (test/unit/fernet-opener.test.ts, and the engine agreement test).
+ */
+export class FernetOpener {
+  private readonly ecb: Decipher;
+
+  constructor(private readonly keys: FernetKeyObjects) {
+    this.ecb = createDecipheriv('aes-128-ecb', keys.encryption, null);
+    this.ecb.setAutoPadding(false);
+  }
+
+  /** As fernetVerifyDecrypt: the caller has run checkTokenClear (so the ciphertext is whole blocks). */
+  verifyDecrypt(b: Uint8Array, start: number, end: number): Uint8Array | 'mac' | 'padding' {
+    const macAt = end - 32;
+    const mac = createHmac('sha256', this.keys.signing).update(b.subarray(start, macAt)).digest();
+    if (!timingSafeEqual(mac, b.subarray(macAt, end))) return 'mac';
+    const ctAt = start + 25;
+    // Without padding, ECB hands back every whole block at once and keeps no state between calls.
+    const padded = this.ecb.update(b.subarray(ctAt, macAt));
+    // CBC: each plaintext block is the ECB decryption XOR the previous ciphertext block (the IV first).
+    for (let i = 0; i < padded.length; i++) padded[i] ^= b[i < 16 ? start + 9 + i : ctAt + i - 16]!;
+    const pad = padded[padded.length - 1]!;
+    if (pad < 1 || pad > 16) return 'padding';
+    for (let i = padded.length - pad; i < padded.length; i++) if (padded[i] !== pad) return 'padding';
+    return padded.subarray(0, padded.length - pad);
+  }
 }
