@@ -12,13 +12,15 @@
  * order or once each:
  * - a key that starts with a digit (array-index keys are ordered first);
  * - a key seen twice in one document (the last value would win, in the
- *   first one's place);
+ *   first one's place), and documents of more than MAX_KEYS keys;
  * - a string or key that JSON would escape (control characters, `"`,
  *   `\`) or that is not ASCII.
  */
 import { int32, key } from './bson-fast';
 
 const MAX_DEPTH = 32;
+/** Keys per document checked for repeats; more is declined (the check is quadratic, and a hostile 256 KiB document holds thousands). */
+const MAX_KEYS = 64;
 const scratch = new Float64Array(1);
 const scratchBytes = new Uint8Array(scratch.buffer);
 
@@ -77,7 +79,7 @@ function container(b: Uint8Array, at: number, limit: number, isArray: boolean, d
       const c = b[nameStart]!;
       if (i > nameStart && c >= 0x30 && c <= 0x39) return -1;
       name = key(b, nameStart, i);
-      if (name === undefined || keys.includes(name)) return -1;
+      if (name === undefined || keys.length >= MAX_KEYS || keys.includes(name)) return -1;
       keys.push(name);
       if (!putString(out, b, nameStart, i, outLimit) || w >= outLimit) return -1;
       out[w++] = 0x3a;

@@ -114,6 +114,9 @@ t.test('what a JS object would print differently is declined', (t) => {
   declined(serialize({ d: new Date(0) }), 'a date');
   t.ok(bsonToJson(serialize({ n: Number.NaN }), 0, serialize({ n: Number.NaN }).length, Buffer.alloc(64), 0) > 0, 'NaN is taken');
   t.same(check(serialize({ n: Number.NaN, i: -Infinity, z: -0 })), { accepted: true, problem: '' }, 'and printed as JSON.stringify does (null, null, 0)');
+  const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
+  declined(serialize(many), 'more than 64 keys in one document');
+  t.same(check(serialize(Object.fromEntries(Object.entries(many).slice(0, 64)))), { accepted: true, problem: '' }, '64 are taken');
   const small = serialize({ s: 'x'.repeat(50) });
   t.equal(bsonToJson(small, 0, small.length, Buffer.alloc(30), 0), -1, 'output that does not fit is declined, not overrun');
   t.end();
