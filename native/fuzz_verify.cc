@@ -6,7 +6,12 @@
 //   mode 1: the rest is a plaintext, sealed here into an authentic token
 //           with PKCS7 padding (reaches gunzip: seeds are corpus plaintexts);
 //   mode 2: the rest, cut to whole blocks, sealed without padding (reaches
-//           the PKCS7 check).
+//           the PKCS7 check);
+//   mode 3: the rest is a BSON document for BsonToJson, and an Ethernet
+//           frame for ParseFrame and the observe line writers
+//           (observe_lines.h), each writing into a heap block of exactly
+//           the room it promises to need.
+// Every authentic plaintext of modes 0-2 goes through BsonToJson too.
 // Bits 2-4 of that byte pick the output capacity, so the size limit is hit
 // at small capacities too; the output buffer is allocated at exactly that
 // size so that ASan sees any write past it. Bit 5 verifies through a
@@ -28,7 +33,9 @@
 #include <string>
 #include <vector>
 
+#include "frame.h"
 #include "keyring.h"
+#include "observe_lines.h"
 #include "verify.h"
 
 namespace {
@@ -110,8 +117,39 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// BsonToJson into exactly JsonRoom(n) bytes: a write past them is ASan's.
+void Transcode(const uint8_t* doc, size_t n) {
+  std::unique_ptr<uint8_t[]> in(new uint8_t[n ? n : 1]);
+  if (n) std::memcpy(in.get(), doc, n);
+  std::unique_ptr<uint8_t[]> json(new uint8_t[netbeacon::JsonRoom(n)]);
+  int64_t type = 0;
+  uint8_t* end = netbeacon::BsonToJson(in.get(), n, json.get(), &type);
+  if (end != nullptr && (end < json.get() + 2 || end > json.get() + netbeacon::JsonRoom(n))) __builtin_trap();
+}
+
+// A frame's line around a small payload, into exactly the room promised.
+void Frame(const uint8_t* f, size_t n) {
+  std::unique_ptr<uint8_t[]> in(new uint8_t[n ? n : 1]);
+  if (n) std::memcpy(in.get(), f, n);
+  netbeacon::FrameFields ff{};
+  if (!netbeacon::ParseFrame(in.get(), n, netbeacon::StrippedTag{n > 0 && (f[0] & 1), 0x0fff}, &ff)) return;
+  if (ff.payload_off > n || ff.payload_len > n - ff.payload_off) __builtin_trap();
+  std::unique_ptr<uint8_t[]> line(new uint8_t[netbeacon::kLineFrameRoom]);
+  for (int64_t type : {1, 2}) {
+    uint8_t* w = netbeacon::LinePrefix(ff, INT64_C(9007199254740991), 255, type, line.get());
+    if (w == nullptr) continue;
+    w = netbeacon::LineSuffix(ff, w);
+    if (w > line.get() + netbeacon::kLineFrameRoom) __builtin_trap();
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  if ((data[0] & 3) == 3) {
+    Transcode(data + 1, size - 1);
+    Frame(data + 1, size - 1);
+    return 0;
+  }
   static const size_t kCaps[] = {netbeacon::kMaxInflated, 0, 1, 16, 200, 4096, 65536, 1 << 20};
   const int mode = data[0] & 3;
   const size_t cap = kCaps[(data[0] >> 2) & 7];
@@ -140,5 +178,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Through the ring, a sealed token matched the previous key, nothing else can.
   if (ring && mode == 1 && key_index != 1) __builtin_trap();
   if (key_index > 1 || (!ring && key_index != 0)) __builtin_trap();
+  if (r.status == netbeacon::kOk && r.plain_len > 0) Transcode(out.get(), r.plain_len);
   return 0;
 }

@@ -23,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "frame.h"
 #include "napi_args.h"
+#include "observe_lines.h"
 #include "registry.h"
 #include "verify.h"
 
@@ -50,7 +52,8 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeVerifier",
-                       {InstanceMethod<&NativeVerifier::Verify>("verify")});
+                       {InstanceMethod<&NativeVerifier::Verify>("verify"),
+                        InstanceMethod<&NativeVerifier::ObserveLines>("observeLines")});
   }
 
   explicit NativeVerifier(const Napi::CallbackInfo& info)
@@ -67,6 +70,11 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
  private:
   std::unique_ptr<Verifier> verifier_;
   std::vector<uint8_t> stage_;  // the next result, laid out as returned
+  std::vector<uint8_t> plain_;  // observeLines: one plaintext at a time
+  std::vector<uint8_t> json_;   // observeLines: one payload's JSON at a time
+  std::vector<uint8_t> lines_;  // observeLines: the batch's lines
+
+  Napi::Value ObserveLines(const Napi::CallbackInfo& info);
 
   Napi::Value Verify(const Napi::CallbackInfo& info);
   void CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data,
@@ -160,6 +168,89 @@ Napi::Object NativeVerifier::Result(Napi::Env env, size_t count, size_t total) {
   o.Set("headerType", Napi::Uint8Array::New(env, count, ab, ends + 2 * count));
   o.Set("plain", Napi::Uint8Array::New(env, total - ends - 3 * count, ab, ends + 3 * count));
   o.Set("plainOffsets", Napi::Uint32Array::New(env, count + 1, ab, 0));
+  return o;
+}
+
+// observeLines(frames, offsets, times, count) ->
+//   {kind: Uint8Array(count), reason: Uint8Array(count), lines: Uint8Array,
+//    lineEnds: Uint32Array(count + 1)}
+// Frame i is frames[offsets[i] .. offsets[i+1]), captured at times[i]
+// (seconds; its token is judged at the floor). kind[i] is a LineKind
+// (observe_lines.h); for kLine its line is lines[lineEnds[i] .. lineEnds[i+1]),
+// for kRejected reason[i] says why.
+Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = TypedArg<uint8_t>(info, 0, "frames");
+  Napi::Uint32Array offsets = TypedArg<uint32_t>(info, 1, "offsets");
+  Napi::Float64Array times = TypedArg<double>(info, 2, "times");
+  const size_t count = CountArg(info, 3, "count", 4294967294.0);
+  if (offsets.ElementLength() < count + 1) throw Napi::RangeError::New(env, "offsets must hold count + 1 entries");
+  if (times.ElementLength() < count) throw Napi::RangeError::New(env, "times must hold count entries");
+  const uint8_t* bytes = data.Data();
+  const size_t data_len = data.ElementLength();
+  const uint32_t* off = offsets.Data();
+  const double* when = times.Data();
+  if (plain_.size() < kMaxInflated) plain_.resize(kMaxInflated);
+  if (json_.size() < JsonRoom(kMaxInflated)) json_.resize(JsonRoom(kMaxInflated));
+  size_t used = 0;
+  Napi::ArrayBuffer meta = Napi::ArrayBuffer::New(env, 4 * (count + 1) + 2 * count);
+  uint32_t* ends = static_cast<uint32_t*>(meta.Data());
+  uint8_t* kind = static_cast<uint8_t*>(meta.Data()) + 4 * (count + 1);
+  uint8_t* reason = kind + count;
+  ends[0] = 0;
+  for (size_t i = 0; i < count; i++) {
+    // Each offset read once and checked here: arrays over shared memory may change under us.
+    const size_t from = off[i], to = off[i + 1];
+    if (from > to || to > data_len) throw Napi::RangeError::New(env, "frame " + std::to_string(i) + " lies outside frames");
+    kind[i] = kDeclined;
+    reason[i] = 0;
+    FrameFields ff{};
+    const double t = when[i];
+    if (!ParseFrame(bytes + from, to - from, StrippedTag{}, &ff)) {
+      kind[i] = kNotBeacon;
+    } else if (std::isfinite(t) && t >= 0 && t < 9007199254740992.0) {
+      const VerifyResult r = verifier_->Verify(bytes + from + ff.payload_off, ff.payload_len,
+                                               FloorSeconds(t), plain_.data(), plain_.size());
+      int64_t type = -1;
+      const uint8_t* json_end = nullptr;
+      if (r.status != kOk) {
+        kind[i] = kRejected;
+        reason[i] = r.status;
+      } else if (r.plain_len > 0 &&
+                 (json_end = BsonToJson(plain_.data(), r.plain_len, json_.data(), &type)) != nullptr) {
+        const size_t json_len = static_cast<size_t>(json_end - json_.data());
+        if (type != 1 && type != 2) {
+          kind[i] = kRejected;
+          reason[i] = kType;
+        } else if (ff.family == 4) {
+          if (lines_.size() - used < json_len + kLineFrameRoom) {
+            lines_.resize(std::max(2 * lines_.size(), used + json_len + kLineFrameRoom + (count - i) * 256));
+          }
+          uint8_t* w = LinePrefix(ff, static_cast<int64_t>(std::floor(t)), r.version, type, lines_.data() + used);
+          if (w != nullptr) {
+            std::memcpy(w, json_.data(), json_len);
+            w = LineSuffix(ff, w + json_len);
+            used = static_cast<size_t>(w - lines_.data());
+            kind[i] = kLine;
+          }
+        }
+      }
+    }
+    if (used > UINT32_MAX) throw Napi::RangeError::New(env, "batch lines exceed 4 GiB");
+    ends[i + 1] = static_cast<uint32_t>(used);
+  }
+  const size_t total = used;
+  Napi::ArrayBuffer text = Napi::ArrayBuffer::New(env, total);
+  if (total > 0) std::memcpy(text.Data(), lines_.data(), total);
+  if (lines_.size() > kKeepStage) {
+    lines_.clear();
+    lines_.shrink_to_fit();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", Napi::Uint8Array::New(env, count, meta, 4 * (count + 1)));
+  o.Set("reason", Napi::Uint8Array::New(env, count, meta, 4 * (count + 1) + count));
+  o.Set("lineEnds", Napi::Uint32Array::New(env, count + 1, meta, 0));
+  o.Set("lines", Napi::Uint8Array::New(env, total, text, 0));
   return o;
 }
 

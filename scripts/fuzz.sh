@@ -7,13 +7,14 @@ usage() {
 Usage: scripts/fuzz.sh [SECONDS]      (default 60)
        scripts/fuzz.sh --help
 
-Fuzzes netbeacon::Verifier::Verify and KeyRing::Verify (native/verify.cc, keyring.cc and what they use) for
+Fuzzes netbeacon::Verifier::Verify and KeyRing::Verify (native/verify.cc, keyring.cc and what they use),
+and observe's C++ line writers (BsonToJson, ParseFrame, LinePrefix/Suffix in native/observe_lines.cc) for
 SECONDS with libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer.
 Exits non-zero when the fuzzer finds a crash, a sanitizer report, a leak or
 a broken contract check; the reproducer is left in build/fuzz/.
 
-Seeds: every UDP payload of ../shared/vectors/maas/corpus.cases.jsonl, and
-the gzip plaintexts inside its authentic tokens, in a fresh temporary
+Seeds: every UDP payload and frame of ../shared/vectors/maas/corpus.cases.jsonl,
+the gzip plaintexts inside its authentic tokens and their BSON, in a fresh temporary
 corpus directory. The key is derived from ../shared/vectors/maas/secret.
 
 Headers: OpenSSL 3 and zlib from Node's own include directory, as the addon
@@ -83,6 +84,7 @@ clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer \
   -Wall -Wextra -Werror \
   -I"$node_inc" \
   "$root/native/fuzz_verify.cc" "$root/native/verify.cc" "$root/native/keyring.cc" "$root/native/fernet_crypto.cc" "$root/native/gunzip.cc" \
+  "$root/native/frame.cc" "$root/native/observe_lines.cc" \
   "$crypto" "$zlib" -o "$bin"
 
 # --- seeds ---------------------------------------------------------------------------
@@ -97,6 +99,7 @@ let n = 0;
 const seed = (mode, bytes) => fs.writeFileSync(path.join(dir, `seed-${n++}`), Buffer.concat([Buffer.from([mode]), bytes]));
 for (const line of fs.readFileSync(path.join(vectors, 'corpus.cases.jsonl'), 'utf8').trim().split('\n')) {
   const c = JSON.parse(line);
+  seed(3, Buffer.from(c.frame_hex, 'hex'));
   if (c.udp_payload_hex == null) continue;
   const d = Buffer.from(c.udp_payload_hex, 'hex');
   seed(0, d);
@@ -110,6 +113,7 @@ for (const line of fs.readFileSync(path.join(vectors, 'corpus.cases.jsonl'), 'ut
     const plain = Buffer.concat([dec.update(tok.subarray(25, len - 32)), dec.final()]);
     seed(1, plain);
     seed(2, plain);
+    try { seed(3, require('zlib').gunzipSync(plain)); } catch { /* not gzip: the other seeds cover it */ }
   } catch { /* bad padding: the datagram seed covers it */ }
 }
 console.log(`fuzz.sh: ${n} seeds in ${dir}`);

@@ -9,9 +9,19 @@ import { loadBinding } from './binding';
 import { checkBatch } from './js-verifier';
 import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './types';
 
+/** What observeLines hands back (native/verify_napi.cc, native/observe_lines.h). */
+export interface NativeLines {
+  /** Per frame: 0 a line, 1 not a beacon, 2 rejected (see reason), 3 declined (the JS path decides). */
+  readonly kind: Uint8Array;
+  readonly reason: Uint8Array;
+  readonly lines: Uint8Array;
+  readonly lineEnds: Uint32Array;
+}
+
 /** The addon's verifier class (see native/verify_napi.cc). */
 interface NativeVerifierInstance {
   verify(data: Uint8Array, offsets: Uint32Array, now: Float64Array, count: number): VerifiedBatch;
+  observeLines(frames: Uint8Array, offsets: Uint32Array, times: Float64Array, count: number): NativeLines;
 }
 type NativeVerifierClass = new (signing: Uint8Array, encryption: Uint8Array) => NativeVerifierInstance;
 
@@ -41,5 +51,11 @@ export class NativeBatchVerifier implements BatchVerifier {
   verify(batch: PayloadBatch): VerifiedBatch {
     checkBatch(batch);
     return this.native.verify(batch.data, batch.offsets, batch.now, batch.count);
+  }
+
+  /** observe's lines for whole Ethernet frames (batch.data), each captured at batch.now[i]: see src/engine/line-encoder.ts. */
+  observeLines(batch: PayloadBatch): NativeLines {
+    checkBatch(batch);
+    return this.native.observeLines(batch.data, batch.offsets, batch.now, batch.count);
   }
 }

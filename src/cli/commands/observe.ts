@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { readCapture } from '../../capture/file';
 import { chooseEngine, engineRequest } from '../../engine/select';
-import { formatStats, newStats, observedLines, type ObserveStats } from '../../engine/pipeline';
-import { createVerifier } from '../../engine/verifier';
+import { createLineEncoder } from '../../engine/line-encoder';
+import { formatStats, newStats, type ObserveStats } from '../../engine/pipeline';
 import { UsageError } from '../../errors';
 import { addEngineOption, addSecretOption, loadKey } from '../options';
 import { stdoutClosed, writeOut } from '../output';
@@ -48,11 +48,11 @@ export function register(program: Command): void {
 async function observeFile(path: string, opts: ObserveOptions): Promise<void> {
   const choice = chooseEngine(engineRequest(opts.engine), { capture: false });
   const { key } = loadKey(opts.secretFile);
-  const verifier = createVerifier(choice.engine, key);
+  const encoder = createLineEncoder(choice.engine, key);
   const stats = newStats();
   try {
     for await (const packets of readCapture(path)) {
-      await writeOut(observedLines(packets, verifier, stats));
+      await writeOut(encoder.encode(packets, stats));
       if (stdoutClosed()) break;
     }
   } finally {
