@@ -528,10 +528,27 @@ function ticksToSeconds(high: number, low: number, ticksPerSecond: number): numb
   return quotient + remainder / ticksPerSecond;
 }
 
-/** A copy, so that packets never alias a buffer that the parser or the caller reuses. */
+/**
+ * A copy, so that packets never alias a buffer that the parser or the
+ * caller reuses. Copies go back to back into append-only arenas of 64 KiB:
+ * one allocation per few hundred packets instead of one each (an
+ * ArrayBuffer apiece was a tenth of `observe --input-file`'s time, in
+ * malloc, free and V8's buffer sweeping). Arena bytes are never written
+ * twice; a packet kept alive keeps at most its arena.
+ */
+const ARENA_BYTES = 64 * 1024;
+let arena = new Uint8Array(0);
+let arenaUsed = 0;
+
 function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
-  // Uint8Array's slice, not Buffer's: Buffer#slice returns a view.
-  return Uint8Array.prototype.slice.call(bytes, start, start + length);
+  if (arena.length - arenaUsed < length) {
+    arena = new Uint8Array(Math.max(ARENA_BYTES, length));
+    arenaUsed = 0;
+  }
+  const view = arena.subarray(arenaUsed, arenaUsed + length);
+  view.set(bytes.subarray(start, start + length));
+  arenaUsed += length;
+  return view;
 }
 
 function pad4(length: number): number {

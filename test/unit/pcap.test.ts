@@ -115,7 +115,16 @@ t.test('corpus.pcap', async (t) => {
     const packets = parser.push(input);
     input.fill(0);
     t.equal(Buffer.from(packets[0]!.data).toString('hex'), Buffer.from(corpus[0]!.data).toString('hex'));
-    t.equal(packets[0]!.data.byteLength, packets[0]!.data.buffer.byteLength, 'each packet owns its buffer');
+    t.ok(packets.every((p) => p.data.buffer !== input.buffer), 'no packet is a view of the chunk');
+    // Packets share append-only arenas: their bytes never overlap, and later pushes never write over them.
+    const spans = packets.map((p) => ({ buf: p.data.buffer, from: p.data.byteOffset, to: p.data.byteOffset + p.data.byteLength }));
+    const overlaps = spans.some((a, i) => spans.some((b, j) => i !== j && a.buf === b.buf && a.from < b.to && b.from < a.to));
+    t.notOk(overlaps, 'no two packets share bytes');
+    const before = packets.map((p) => Buffer.from(p.data).toString('hex'));
+    const flipped = writePcap(corpus.map((c) => ({ ...c, data: Uint8Array.from(c.data, (x) => x ^ 0xff) })), { snaplen: 16384 });
+    new CaptureParser().push(flipped);
+    new CaptureParser().push(flipped);
+    t.same(packets.map((p) => Buffer.from(p.data).toString('hex')), before, 'and later pushes, by any parser, leave them alone');
   });
 
   t.test('a Buffer chunk gives copies too (Buffer#slice would alias)', async (t) => {
