@@ -72,7 +72,6 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
   std::vector<uint8_t> stage_;  // the next result, laid out as returned
   std::vector<uint8_t> plain_;  // observeLines: one plaintext at a time
   std::vector<uint8_t> json_;   // observeLines: one payload's JSON at a time
-  std::vector<uint8_t> lines_;  // observeLines: the batch's lines
 
   Napi::Value ObserveLines(const Napi::CallbackInfo& info);
 
@@ -171,25 +170,32 @@ Napi::Object NativeVerifier::Result(Napi::Env env, size_t count, size_t total) {
   return o;
 }
 
-// observeLines(frames, offsets, times, count) ->
-//   {kind: Uint8Array(count), reason: Uint8Array(count), lines: Uint8Array,
+// observeLines(frames, offsets, times, count, out) ->
+//   {processed, kind: Uint8Array(count), reason: Uint8Array(count),
 //    lineEnds: Uint32Array(count + 1)}
 // Frame i is frames[offsets[i] .. offsets[i+1]), captured at times[i]
-// (seconds; its token is judged at the floor). kind[i] is a LineKind
-// (observe_lines.h); for kLine its line is lines[lineEnds[i] .. lineEnds[i+1]),
-// for kRejected reason[i] says why.
+// (seconds; its token is judged at the floor). Lines are written into out
+// (the caller's, reused from batch to batch: no allocation, no page faults
+// per batch). Frames are taken in order until one's line might not fit:
+// `processed` says how many were, and only their entries are meaningful.
+// kind[i] is a LineKind (observe_lines.h); for kLine its line is
+// out[lineEnds[i] .. lineEnds[i+1]), for kRejected reason[i] says why.
 Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array data = TypedArg<uint8_t>(info, 0, "frames");
   Napi::Uint32Array offsets = TypedArg<uint32_t>(info, 1, "offsets");
   Napi::Float64Array times = TypedArg<double>(info, 2, "times");
   const size_t count = CountArg(info, 3, "count", 4294967294.0);
+  Napi::Uint8Array out = TypedArg<uint8_t>(info, 4, "out");
   if (offsets.ElementLength() < count + 1) throw Napi::RangeError::New(env, "offsets must hold count + 1 entries");
   if (times.ElementLength() < count) throw Napi::RangeError::New(env, "times must hold count entries");
+  if (out.ByteLength() > UINT32_MAX) throw Napi::RangeError::New(env, "out must be under 4 GiB");
   const uint8_t* bytes = data.Data();
   const size_t data_len = data.ElementLength();
   const uint32_t* off = offsets.Data();
   const double* when = times.Data();
+  uint8_t* text = out.Data();
+  const size_t room = out.ByteLength();
   if (plain_.size() < kMaxInflated) plain_.resize(kMaxInflated);
   if (json_.size() < JsonRoom(kMaxInflated)) json_.resize(JsonRoom(kMaxInflated));
   size_t used = 0;
@@ -198,7 +204,8 @@ Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
   uint8_t* kind = static_cast<uint8_t*>(meta.Data()) + 4 * (count + 1);
   uint8_t* reason = kind + count;
   ends[0] = 0;
-  for (size_t i = 0; i < count; i++) {
+  size_t i = 0;
+  for (; i < count; i++) {
     // Each offset read once and checked here: arrays over shared memory may change under us.
     const size_t from = off[i], to = off[i + 1];
     if (from > to || to > data_len) throw Napi::RangeError::New(env, "frame " + std::to_string(i) + " lies outside frames");
@@ -223,34 +230,24 @@ Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
           kind[i] = kRejected;
           reason[i] = kType;
         } else if (ff.family == 4) {
-          if (lines_.size() - used < json_len + kLineFrameRoom) {
-            lines_.resize(std::max(2 * lines_.size(), used + json_len + kLineFrameRoom + (count - i) * 256));
-          }
-          uint8_t* w = LinePrefix(ff, static_cast<int64_t>(std::floor(t)), r.version, type, lines_.data() + used);
+          if (room - used < json_len + kLineFrameRoom) break;  // the caller goes on with a larger out
+          uint8_t* w = LinePrefix(ff, static_cast<int64_t>(std::floor(t)), r.version, type, text + used);
           if (w != nullptr) {
             std::memcpy(w, json_.data(), json_len);
             w = LineSuffix(ff, w + json_len);
-            used = static_cast<size_t>(w - lines_.data());
+            used = static_cast<size_t>(w - text);
             kind[i] = kLine;
           }
         }
       }
     }
-    if (used > UINT32_MAX) throw Napi::RangeError::New(env, "batch lines exceed 4 GiB");
     ends[i + 1] = static_cast<uint32_t>(used);
   }
-  const size_t total = used;
-  Napi::ArrayBuffer text = Napi::ArrayBuffer::New(env, total);
-  if (total > 0) std::memcpy(text.Data(), lines_.data(), total);
-  if (lines_.size() > kKeepStage) {
-    lines_.clear();
-    lines_.shrink_to_fit();
-  }
   Napi::Object o = Napi::Object::New(env);
+  o.Set("processed", Napi::Number::New(env, static_cast<double>(i)));
   o.Set("kind", Napi::Uint8Array::New(env, count, meta, 4 * (count + 1)));
   o.Set("reason", Napi::Uint8Array::New(env, count, meta, 4 * (count + 1) + count));
   o.Set("lineEnds", Napi::Uint32Array::New(env, count + 1, meta, 0));
-  o.Set("lines", Napi::Uint8Array::New(env, total, text, 0));
   return o;
 }
 

@@ -49,11 +49,12 @@ export function writeCapture(path: string, count: number): void {
   writeFileSync(path, Buffer.concat(parts));
 }
 
-/** Wall-clock seconds of one whole process, and what it printed. */
-function timed(argv: readonly string[], stdinFile?: string): Promise<{ seconds: number; stdout: string; stderr: string; code: number | null }> {
+/** Wall-clock and CPU seconds of one whole process, and what it printed. */
+function timed(argv: readonly string[], stdinFile?: string): Promise<{ seconds: number; cpuSeconds: number; stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // bash runs the command and then prints its children's user and system time on stderr.
+    const child = spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bash', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdoutTail = '';
     let lines = 0;
     let stderr = '';
@@ -63,7 +64,12 @@ function timed(argv: readonly string[], stdinFile?: string): Promise<{ seconds: 
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, stdout: `${lines}\n${stdoutTail}`, stderr, code }));
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+      const cpuSeconds = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
+      resolve({ seconds, cpuSeconds, stdout: `${lines}\n${stdoutTail}`, stderr: m ? stderr.slice(0, m.index) : stderr, code });
+    });
     if (stdinFile) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('node:fs').createReadStream(stdinFile).pipe(child.stdin);
@@ -96,12 +102,16 @@ export async function runObserve(ctx: BenchContext): Promise<CaseResult[]> {
         failed.set(engine, `failed: exit ${r.code}, ${seen ?? '?'} of ${count} beacons seen: ${r.stderr.trim().split('\n').pop() ?? ''}`);
         continue;
       }
-      samples.get(engine)!.push(count / r.seconds);
-      ctx.log(`observe ${engine} run ${run + 1}/${ctx.opts.runs}: ${fmtRate(count / r.seconds)} ${UNIT} (${r.seconds.toFixed(2)} s for ${count})`);
+      if (!(r.cpuSeconds > 0)) {
+        failed.set(engine, `failed: no CPU time from bash's times (${r.stderr.trim().split('\n').pop() ?? ''})`);
+        continue;
+      }
+      samples.get(engine)!.push(count / r.cpuSeconds);
+      ctx.log(`observe ${engine} run ${run + 1}/${ctx.opts.runs}: ${fmtRate(count / r.cpuSeconds)} ${UNIT} (${r.cpuSeconds.toFixed(2)} CPU s, ${r.seconds.toFixed(2)} s wall, for ${count})`);
     }
   }
   const rows: CaseResult[] = engines.map((engine) =>
-    failed.has(engine) ? skippedRow('observe', engine, UNIT, failed.get(engine)!) : { name: 'observe', engine, unit: UNIT, ...summarize(samples.get(engine)!), note: `${count.toLocaleString('en-US')}-beacon capture, whole process, wall clock` },
+    failed.has(engine) ? skippedRow('observe', engine, UNIT, failed.get(engine)!) : { name: 'observe', engine, unit: UNIT, ...summarize(samples.get(engine)!), note: `${count.toLocaleString('en-US')}-beacon capture, whole process, per CPU-second` },
   );
   if (python) rows.push(skippedRow('observe', 'maas-python', UNIT, `skipped: ${python}`));
   const base = rows.find((r) => r.engine === 'maas-python' && r.median);

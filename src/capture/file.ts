@@ -15,6 +15,12 @@ export interface ReadCaptureOptions {
   readonly chunkBytes?: number;
   /** What '-' reads instead of process.stdin (tests, or a pipe the caller opened). */
   readonly stdin?: AsyncIterable<Uint8Array | string>;
+  /**
+   * Packets may be views of the read buffer, valid only until the
+   * consumer asks for the next batch (CaptureParser's `transient`): for a
+   * consumer that is done with each batch before it asks for the next.
+   */
+  readonly transient?: boolean;
 }
 
 type CaptureCode = ConstructorParameters<typeof CaptureError>[0];
@@ -30,7 +36,7 @@ export async function* readCapture(path: string, opts: ReadCaptureOptions = {}):
   const label = path === '-' ? 'standard input' : `capture file ${path}`;
   const source = path === '-' ? (opts.stdin ?? process.stdin) : fileChunks(path, opts.chunkBytes ?? READ_CHUNK_BYTES);
   const chunks = source[Symbol.asyncIterator]();
-  const parser = new CaptureParser();
+  const parser = new CaptureParser({ transient: opts.transient === true });
   let finished = false;
   try {
     while (!finished) {

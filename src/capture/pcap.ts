@@ -54,6 +54,15 @@ interface RecordReader {
 
 export class CaptureParser {
   private reader: RecordReader | undefined;
+
+  /**
+   * transient: packets may be views of the chunk given to push(), valid
+   * only until the caller changes or reuses that chunk (observe copies
+   * each batch into its own frame buffer at once, and then reads the next
+   * chunk into the same memory). Packets completed from bytes carried over
+   * between chunks are still copies. Default: every packet is a copy.
+   */
+  constructor(private readonly options: { readonly transient?: boolean } = {}) {}
   /**
    * Bytes of an incomplete record carried over from earlier chunks; only
    * [0, pendingLength) is meaningful. Kept between records, so it holds at
@@ -94,6 +103,8 @@ export class CaptureParser {
       end = this.pendingLength;
     }
     let pos = 0;
+    // Views only into the caller's chunk: the carried-over bytes are moved by keep() below.
+    viewsOf = this.options.transient === true && bytes === chunk ? chunk : undefined;
     try {
       for (let used = this.step(bytes, pos, end, out); used > 0; used = this.step(bytes, pos, end, out)) {
         pos += used;
@@ -104,6 +115,8 @@ export class CaptureParser {
       // The packets before the fault go out now; the fault waits for the next call.
       this.failure = err;
       if (out.length === 0) throw err;
+    } finally {
+      viewsOf = undefined;
     }
     this.delivered += out.length;
     this.keep(bytes, pos, end);
@@ -539,8 +552,11 @@ function ticksToSeconds(high: number, low: number, ticksPerSecond: number): numb
 const ARENA_BYTES = 64 * 1024;
 let arena = new Uint8Array(0);
 let arenaUsed = 0;
+/** Set by a transient parser during push(): the chunk its packets may be views of. */
+let viewsOf: Uint8Array | undefined;
 
 function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  if (bytes === viewsOf) return bytes.subarray(start, start + length);
   if (arena.length - arenaUsed < length) {
     arena = new Uint8Array(Math.max(ARENA_BYTES, length));
     arenaUsed = 0;

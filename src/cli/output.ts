@@ -19,3 +19,14 @@ export async function writeOut(text: string | Uint8Array): Promise<void> {
   if (closed || text.length === 0) return;
   if (!process.stdout.write(text)) await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'close')]);
 }
+
+/**
+ * Writes and resolves once the data has been handed to the system, so that
+ * the caller may reuse its buffer (observe's line encoder does).
+ */
+export function writeOutAndWait(data: Uint8Array): Promise<void> {
+  if (closed || data.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.stdout.write(data, () => resolve());
+  });
+}

@@ -16,7 +16,11 @@ import { observedLines, type ObserveStats } from './pipeline';
 import type { BatchVerifier, EngineName, FernetKey } from './types';
 
 export interface LineEncoder {
-  /** The lines of the valid beacons among `packets`, in order; counts every packet into `stats`. */
+  /**
+   * The lines of the valid beacons among `packets`, in order; counts every
+   * packet into `stats`. The Buffer may be reused by the next call: write
+   * it out (and wait for the write) before encoding again.
+   */
   encode(packets: readonly CapturedPacket[], stats: ObserveStats): Buffer;
 }
 
@@ -36,9 +40,12 @@ export class NativeLineEncoder implements LineEncoder {
   private readonly verifier: NativeBatchVerifier;
   /** The frames of a batch, back to back: reused, the addon reads them only during the call. */
   private frames = new Uint8Array(0);
+  /** Where the addon writes the lines: reused from batch to batch (see LineEncoder), doubled when a line does not fit. */
+  private out: Buffer;
 
-  constructor(key: FernetKey) {
+  constructor(key: FernetKey, outBytes = 1 << 20) {
     this.verifier = new NativeBatchVerifier(key);
+    this.out = Buffer.allocUnsafe(outBytes);
   }
 
   encode(packets: readonly CapturedPacket[], stats: ObserveStats): Buffer {
@@ -60,32 +67,46 @@ export class NativeLineEncoder implements LineEncoder {
       now[i] = p.time;
     }
     offsets[n] = at;
-    const r = this.verifier.observeLines({ count: n, data, offsets, now });
     const parts: Uint8Array[] = [];
-    let run = -1; // first line of the current run of native lines
-    for (let i = 0; i < n; i++) {
-      const kind = r.kind[i]!;
-      if (kind === LINE) {
-        stats.packets++;
-        stats.valid++;
-        if (run < 0) run = i;
+    let written = 0; // bytes of this.out holding earlier rounds' lines
+    for (let first = 0; first < n; ) {
+      // The frames not yet taken, and the room after what is written.
+      const count = n - first;
+      const r = this.verifier.observeLines({ count, data, offsets: offsets.subarray(first), now: now.subarray(first) }, this.out.subarray(written));
+      if (r.processed === 0) {
+        // Not even one more line fits: a larger buffer (the earlier rounds' lines stay in parts, views of the old one).
+        this.out = Buffer.allocUnsafe(2 * this.out.length);
+        written = 0;
         continue;
       }
-      if (run >= 0) {
-        parts.push(r.lines.subarray(r.lineEnds[run], r.lineEnds[i]));
-        run = -1;
+      const base = written;
+      let run = -1; // first frame of the current run of native lines
+      for (let i = 0; i < r.processed; i++) {
+        const kind = r.kind[i]!;
+        if (kind === LINE) {
+          stats.packets++;
+          stats.valid++;
+          if (run < 0) run = i;
+          continue;
+        }
+        if (run >= 0) {
+          parts.push(this.out.subarray(base + r.lineEnds[run]!, base + r.lineEnds[i]!));
+          run = -1;
+        }
+        if (kind === NOT_BEACON) {
+          stats.packets++;
+          stats.notBeacon++;
+        } else if (kind === REJECTED) {
+          stats.packets++;
+          stats.rejected[reasonName(r.reason[i]!) as RejectReason]++;
+        } else {
+          parts.push(observedLines([packets[first + i]!], this.verifier, stats));
+        }
       }
-      if (kind === NOT_BEACON) {
-        stats.packets++;
-        stats.notBeacon++;
-      } else if (kind === REJECTED) {
-        stats.packets++;
-        stats.rejected[reasonName(r.reason[i]!) as RejectReason]++;
-      } else {
-        parts.push(observedLines([packets[i]!], this.verifier, stats));
-      }
+      if (run >= 0) parts.push(this.out.subarray(base + r.lineEnds[run]!, base + r.lineEnds[r.processed]!));
+      written = base + r.lineEnds[r.processed]!;
+      first += r.processed;
     }
-    if (run >= 0) parts.push(r.lines.subarray(r.lineEnds[run], r.lineEnds[n]));
     if (parts.length === 1) return Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength);
     return Buffer.concat(parts);
   }

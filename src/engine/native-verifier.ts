@@ -11,17 +11,19 @@ import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './ty
 
 /** What observeLines hands back (native/verify_napi.cc, native/observe_lines.h). */
 export interface NativeLines {
+  /** Frames taken, in order; fewer than the batch when `out` filled up. Only their entries below count. */
+  readonly processed: number;
   /** Per frame: 0 a line, 1 not a beacon, 2 rejected (see reason), 3 declined (the JS path decides). */
   readonly kind: Uint8Array;
   readonly reason: Uint8Array;
-  readonly lines: Uint8Array;
+  /** Frame i's line is out[lineEnds[i] .. lineEnds[i+1]). */
   readonly lineEnds: Uint32Array;
 }
 
 /** The addon's verifier class (see native/verify_napi.cc). */
 interface NativeVerifierInstance {
   verify(data: Uint8Array, offsets: Uint32Array, now: Float64Array, count: number): VerifiedBatch;
-  observeLines(frames: Uint8Array, offsets: Uint32Array, times: Float64Array, count: number): NativeLines;
+  observeLines(frames: Uint8Array, offsets: Uint32Array, times: Float64Array, count: number, out: Uint8Array): NativeLines;
 }
 type NativeVerifierClass = new (signing: Uint8Array, encryption: Uint8Array) => NativeVerifierInstance;
 
@@ -53,9 +55,9 @@ export class NativeBatchVerifier implements BatchVerifier {
     return this.native.verify(batch.data, batch.offsets, batch.now, batch.count);
   }
 
-  /** observe's lines for whole Ethernet frames (batch.data), each captured at batch.now[i]: see src/engine/line-encoder.ts. */
-  observeLines(batch: PayloadBatch): NativeLines {
+  /** observe's lines, written into `out`, for whole Ethernet frames (batch.data), each captured at batch.now[i]: see src/engine/line-encoder.ts. */
+  observeLines(batch: PayloadBatch, out: Uint8Array): NativeLines {
     checkBatch(batch);
-    return this.native.observeLines(batch.data, batch.offsets, batch.now, batch.count);
+    return this.native.observeLines(batch.data, batch.offsets, batch.now, batch.count, out);
   }
 }

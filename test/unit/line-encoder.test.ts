@@ -112,7 +112,7 @@ if (!engines.includes('native')) {
   const all = packets();
 
   t.test('native and JS encoders: same lines, same counters, batch by batch', (t) => {
-    const native = new NativeLineEncoder(key);
+    const native = new NativeLineEncoder(key, 4096); // small, so that batches fill it and it grows
     const js = new JsLineEncoder(new JsBatchVerifier(key));
     const nStats = newStats();
     const jStats = newStats();
@@ -122,7 +122,7 @@ if (!engines.includes('native')) {
       const size = 1 + int(300);
       const batch = all.slice(at, at + size);
       at += size;
-      const a = native.encode(batch, nStats).toString('utf8');
+      const a = native.encode(batch, nStats).toString('utf8'); // read before the next encode reuses it
       const b = js.encode(batch, jStats).toString('utf8');
       lines += b.split('\n').length - 1;
       if (a !== b && differ++ < 3) {
@@ -158,14 +158,19 @@ if (!engines.includes('native')) {
       o += p.data.length;
     });
     offsets[beacons.length] = o;
-    const r = v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) });
+    const out = Buffer.alloc(1 << 20);
+    const r = v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, out);
     const kinds = [0, 0, 0, 0];
     for (const k of r.kind) kinds[k]!++;
     t.same(kinds, [200, 0, 0, 0], 'every one written natively');
     const js = new JsLineEncoder(new JsBatchVerifier(key)).encode(beacons, newStats());
-    t.equal(Buffer.from(r.lines).toString('utf8'), js.toString('utf8'), 'as the JS path writes them');
-    t.equal(r.lineEnds[beacons.length], r.lines.length, 'the line ends cover the text');
-    t.throws(() => v.observeLines({ count: 2, data, offsets: Uint32Array.of(0, 10, 5), now: Float64Array.of(0, 0) }), /offsets/, 'a bad batch is refused');
+    t.equal(r.processed, beacons.length, 'all processed');
+    t.equal(out.subarray(0, r.lineEnds[beacons.length]).toString('utf8'), js.toString('utf8'), 'as the JS path writes them');
+    const small = v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, Buffer.alloc(3000));
+    t.ok(small.processed > 0 && small.processed < beacons.length, `a small out stops early, at a whole line (${small.processed} frames)`);
+    t.ok(small.lineEnds[small.processed]! <= 3000, 'and never writes past it');
+    t.equal(v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, Buffer.alloc(100)).processed, 0, 'nothing fits: nothing processed');
+    t.throws(() => v.observeLines({ count: 2, data, offsets: Uint32Array.of(0, 10, 5), now: Float64Array.of(0, 0) }, out), /offsets/, 'a bad batch is refused');
     t.end();
   });
 }

@@ -5,7 +5,7 @@ import { createLineEncoder } from '../../engine/line-encoder';
 import { formatStats, newStats, type ObserveStats } from '../../engine/pipeline';
 import { UsageError } from '../../errors';
 import { addEngineOption, addSecretOption, loadKey } from '../options';
-import { stdoutClosed, writeOut } from '../output';
+import { stdoutClosed, writeOutAndWait } from '../output';
 import { observeLive } from './observe-live';
 
 interface ObserveOptions {
@@ -51,8 +51,10 @@ async function observeFile(path: string, opts: ObserveOptions): Promise<void> {
   const encoder = createLineEncoder(choice.engine, key);
   const stats = newStats();
   try {
-    for await (const packets of readCapture(path)) {
-      await writeOut(encoder.encode(packets, stats));
+    // Each batch is encoded (its frames copied) before the next is read: views will do.
+    for await (const packets of readCapture(path, { transient: true })) {
+      // The encoder reuses its buffer: the write must be done before the next batch.
+      await writeOutAndWait(encoder.encode(packets, stats));
       if (stdoutClosed()) break;
     }
   } finally {
