@@ -127,6 +127,18 @@ t.test('corpus.pcap', async (t) => {
     t.same(packets.map((p) => Buffer.from(p.data).toString('hex')), before, 'and later pushes, by any parser, leave them alone');
   });
 
+  t.test('transient: packets are views of the chunk, except those completed from carried-over bytes', async (t) => {
+    const input = Uint8Array.from(corpusPcap);
+    const cut = 24 + 16 + corpus[0]!.data.length + 10; // inside the second record
+    const parser = new CaptureParser({ transient: true });
+    const first = parser.push(input.subarray(0, cut));
+    const rest = parser.push(input.subarray(cut));
+    t.equal(first.length, 1);
+    t.equal(first[0]!.data.buffer, input.buffer, 'a whole record in the chunk: a view of it');
+    t.not(rest[0]!.data.buffer, input.buffer, 'the record cut between chunks: a copy');
+    t.same([...first, ...rest].map((p) => Buffer.from(p.data).toString('hex')), corpus.map((c) => Buffer.from(c.data).toString('hex')), 'the same packets as ever');
+  });
+
   t.test('a Buffer chunk gives copies too (Buffer#slice would alias)', async (t) => {
     const input = Buffer.from(corpusPcap);
     const packets = new CaptureParser().push(input);
