@@ -18,8 +18,16 @@ export async function runInProcess(args: string[]): Promise<InProcessResult> {
   const origErr = process.stderr.write.bind(process.stderr);
   const savedExit = process.exitCode;
   process.exitCode = undefined;
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  // As a stream's write: bytes are UTF-8, and a callback (last argument) is called once written.
+  const capture = (into: string[]) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8'));
+      const done = rest[rest.length - 1];
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture(out);
+  process.stderr.write = capture(err);
   try {
     const code = await main(args);
     return { code, stdout: out.join(''), stderr: err.join('') };
