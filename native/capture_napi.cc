@@ -7,14 +7,19 @@
 // whole seconds since the epoch), tried in order when the current key's
 // HMAC does not match; records say which key matched (keyring.h).
 //   c.stats() → {eth0: {ifindex, packets, drops, freezes, beacons, rejected, skipped}}
+//   c.release(slot)   a batch slot the callback kept goes back to the worker
 //   await c.close()
 // onEvent is called on the JS thread with
-//   ('batch', records: Uint8Array, count, plain: Uint8Array, plainLength)
+//   ('batch', records: Uint8Array, count, plain: Uint8Array, plainLength, slot)
 //   ('interface-gone', name, ifindex, code, message)
 //   ('error', message)
-// The two views of a batch are the pool's own memory: valid only during
-// the call, reused afterwards (the slot goes back to the worker when the
-// callback returns). Record layout: capture.h, captureRecordLayout().
+// The two views of a batch are the pool's own memory, reused once the slot
+// goes back to the worker: when the callback returns, unless it returns
+// true, in which case JS keeps the slot until it calls release(slot). A
+// slot kept is the backpressure: while JS works a batch off over several
+// turns of its event loop, the worker cannot fill that slot, and with every
+// slot kept it stops reading the rings (capture.cc). Record layout:
+// capture.h, captureRecordLayout().
 #include <napi.h>
 #include <unistd.h>
 
@@ -101,7 +106,8 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     return DefineClass(env, "NativeCapture",
                        {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
                         InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close"),
-                        InstanceMethod<&NativeCapture::SetKeys>("setKeys")});
+                        InstanceMethod<&NativeCapture::SetKeys>("setKeys"),
+                        InstanceMethod<&NativeCapture::Release>("release")});
   }
 
   explicit NativeCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCapture>(info) {
@@ -132,6 +138,7 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
       plain_.push_back(Napi::Persistent(pv));
       slots.push_back({rv.Data(), record_cap, pv.Data(), plain});
     }
+    kept_.assign(pool, false);
     // The finalizer reaches us through a context that outlives us: if the
     // constructor throws below, or the environment is torn down, `this` may
     // be gone before the thread-safe function is finalized.
@@ -190,21 +197,29 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
 
   void Deliver(Napi::Env env, Napi::Function fn, Message* raw) {
     std::unique_ptr<Message> m(raw);
-    // The slot goes back to the worker however the callback ends.
+    // The slot goes back to the worker however the callback ends, unless
+    // it returned true: then JS keeps it until release(slot).
     struct Return {
       NativeCapture* self;
       Message* m;
+      bool kept = false;
       ~Return() {
-        if (m->kind == Message::kBatch && self->capture_) self->capture_->ReturnSlot(m->slot);
+        if (m->kind == Message::kBatch && !kept && self->capture_) self->capture_->ReturnSlot(m->slot);
       }
     } give_back{this, m.get()};
     if (env == nullptr || closed_) return;  // torn down, or close() called: not wanted
     Napi::HandleScope scope(env);
     switch (m->kind) {
-      case Message::kBatch:
-        fn.Call({Napi::String::New(env, "batch"), records_[m->slot].Value(), Napi::Number::New(env, m->count),
-                 plain_[m->slot].Value(), Napi::Number::New(env, m->plain_len)});
+      case Message::kBatch: {
+        Napi::Value keep =
+            fn.Call({Napi::String::New(env, "batch"), records_[m->slot].Value(), Napi::Number::New(env, m->count),
+                     plain_[m->slot].Value(), Napi::Number::New(env, m->plain_len), Napi::Number::New(env, m->slot)});
+        if (keep.IsBoolean() && keep.As<Napi::Boolean>().Value()) {
+          kept_[m->slot] = true;
+          give_back.kept = true;
+        }
         break;
+      }
       case Message::kGone:
         fn.Call({Napi::String::New(env, "interface-gone"), Napi::String::New(env, m->name),
                  Napi::Number::New(env, m->ifindex), Napi::String::New(env, m->code), Napi::String::New(env, m->text)});
@@ -262,6 +277,24 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     }
   }
 
+  // A slot the 'batch' callback kept goes back to the worker. Only a slot
+  // kept and not yet released: a second release would put it in the free
+  // list twice, and the worker would fill one slot for two batches.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "release: slot must be a number");
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d < static_cast<double>(kept_.size())) || d != static_cast<double>(static_cast<uint32_t>(d)) ||
+        !kept_[static_cast<uint32_t>(d)]) {
+      throw Napi::RangeError::New(env, "release: slot " + info[0].ToString().Utf8Value() + " is not a slot JS kept");
+    }
+    const uint32_t slot = static_cast<uint32_t>(d);
+    kept_[slot] = false;
+    if (closed_ || !capture_) return Napi::Boolean::New(env, false);  // the worker is gone or going: nothing to wake
+    capture_->ReturnSlot(slot);
+    return Napi::Boolean::New(env, true);
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
@@ -309,6 +342,8 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
   std::unique_ptr<Capture> capture_;
   Napi::ThreadSafeFunction tsfn_;
   std::vector<Napi::Reference<Napi::Uint8Array>> records_, plain_;
+  // Slots the 'batch' callback kept (JS thread only), until release().
+  std::vector<bool> kept_;
   std::vector<Napi::Promise::Deferred> close_deferred_;
   bool closed_ = false;
   bool finalized_ = false;

@@ -23,7 +23,7 @@ import type { FernetKeyObjects } from '../protocol/fernet';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
 import { cidrOf, describeInterface, interfaceSummary, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../net/interfaces';
-import { InterfaceWatcher } from '../net/discover';
+import { InterfaceWatcher, OffThreadReader } from '../net/discover';
 import { VERSION } from '../version';
 import { alarmFields, type LoadedPolicy, type PolicyDriver } from './policy-driver';
 import type { AlarmEvent } from '../policy/alarms';
@@ -79,6 +79,8 @@ export class Agent extends EventEmitter {
   readonly #o: AgentOptions;
   readonly #sender: BeaconSender;
   readonly #watcher: InterfaceWatcher;
+  /** Interface polls start `ip` from a worker: starting it here would hold the event loop (discover.ts). */
+  readonly #reader = new OffThreadReader();
   readonly #control: ControlServer | undefined;
   readonly #answers: ProbeAnswerer;
   readonly #raw: RawReplier;
@@ -103,7 +105,7 @@ export class Agent extends EventEmitter {
     this.#selection = opts.selection;
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload });
-    this.#watcher = new InterfaceWatcher(opts.pollMs);
+    this.#watcher = new InterfaceWatcher(opts.pollMs, this.#reader.read);
     this.#control = opts.socketPath === undefined ? undefined : new ControlServer(opts.socketPath);
     this.#answers = new ProbeAnswerer({ rawAvailable: rawSendUnavailable() === undefined, ignoreVids: opts.ignoreVids }, (opts.clock ?? Date.now)());
     this.#raw = new RawReplier(opts.keys, { clock: opts.clock, extraPayload: opts.extraPayload });
@@ -125,7 +127,9 @@ export class Agent extends EventEmitter {
     this.#o.capture.on('error', (err: Error) => this.#log('error', `capture: ${err.message}`));
     await this.#sender.open();
     this.#watcher.on('change', (list: HostInterface[]) => void this.#onInterfaces(list));
-    this.#watcher.on('error', (err: Error) => this.#log('error', `interface discovery failed: ${err.message}`));
+    this.#watcher.on('error', (err: Error) => {
+      if (!this.#stopped) this.#log('error', `interface discovery failed: ${err.message}`);
+    });
     if (this.#control) {
       await this.#control.listen();
       this.#registerControl(this.#control);
@@ -184,6 +188,7 @@ export class Agent extends EventEmitter {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#driftTimer) clearInterval(this.#driftTimer);
     this.#watcher.stop();
+    this.#reader.close();
     await this.#o.capture.close();
     this.#sender.close();
     await this.#control?.close();

@@ -31,8 +31,8 @@ import { BeaconFilter } from '../policy/filters';
 import { Keyring, keyringEntry } from '../policy/keyring';
 import { ReplyLimiter, type HoldReason } from '../policy/ratelimit';
 import { deriveKey } from '../protocol/key';
-import { loadSecret } from '../secret/secret';
-import { UsageError } from '../errors';
+import { parseSecret } from '../secret/secret';
+import { describeFsError, UsageError } from '../errors';
 import { readFileSync } from 'node:fs';
 
 /** Bound of the table of which key each peer used (peer MACs are chosen by senders). */
@@ -47,10 +47,11 @@ export interface LoadedPolicy {
 
 /**
  * Reads what the policy names: the key files (derived, ~100 ms each) and
- * the expected-topology file. Mistakes are usage errors naming the file.
+ * the expected-topology file. Mistakes are usage errors naming the file
+ * (and, for a key file, its key in the config).
  */
 export function loadPolicy(config: PolicyConfig): LoadedPolicy {
-  const keyring = config.keys && new Keyring(config.keys.map((k) => keyringEntry(deriveKey(loadSecret(k.secretFile).bytes), k.role, k.acceptUntil)));
+  const keyring = config.keys && new Keyring(config.keys.map((k, i) => keyringEntry(deriveKey(readKeyFile(k.secretFile, `policy.keys[${i}].secret_file`)), k.role, k.acceptUntil)));
   let expected: ExpectedTopology | undefined;
   if (config.expected !== undefined) {
     let text: string;
@@ -62,6 +63,20 @@ export function loadPolicy(config: PolicyConfig): LoadedPolicy {
     expected = parseExpected(text, config.expected);
   }
   return { config, ...(keyring && { keyring }), ...(expected && { expected }) };
+}
+
+/**
+ * A key file's secret. Not loadSecret: that one looks for the agent's own
+ * secret and would say this file came from --secret-file.
+ */
+function readKeyFile(file: string, key: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError('E_SECRET_UNREADABLE', `secret file ${file} (${key}) ${describeFsError(err as NodeJS.ErrnoException)}`);
+  }
+  return parseSecret(text, `${file} (${key})`);
 }
 
 export interface PolicyDriverOptions {

@@ -10,8 +10,9 @@
  * Events:
  * - 'beacons' (records: LiveRecord[]): every UDP/5240 datagram received, in
  *   arrival order per interface, each either a decoded beacon or the reason
- *   it was rejected. One event per batch (a ring block, a read), never per
- *   packet.
+ *   it was rejected. One event per batch (a read, or a slice of a ring
+ *   block: the native engine hands a block over in slices, across turns of
+ *   the event loop), never per packet.
  * - 'interface-gone' (gone: InterfaceGone): the interface disappeared (or
  *   its capture died); its capture has ended, the others go on.
  * - 'error' (err: Error): something the caller should log; capture goes on

@@ -76,43 +76,76 @@ export interface DecodedRecord {
 const AFTER_MAC = new Set([8, 9, 10, 11]); // padding, gzip, size, bson
 
 /**
- * Decodes `count` records. `plain` is only valid during the call (the
- * addon reuses the memory), so BSON is decoded from a copy.
+ * One batch, copied out of the addon's pool (whose memory is reused once
+ * the callback returns) and checked once, then decoded a record at a time:
+ * a backlog of batches can be worked off in slices, across turns of the
+ * event loop, long after the pool slot went back to the worker.
  */
-export function decodeRecords(records: Uint8Array, count: number, plain: Uint8Array, plainLength: number): DecodedRecord[] {
-  if (count * RECORD.size > records.length || plainLength > plain.length) throw new RangeError('capture batch larger than its buffers');
-  const view = new DataView(records.buffer, records.byteOffset, count * RECORD.size);
-  const status = new Uint8Array(count);
-  const version = new Uint8Array(count);
-  const headerType = new Uint8Array(count);
-  const plainOffsets = new Uint32Array(count + 1);
-  const plainCopy = plain.slice(0, plainLength);
-  // The worker writes plaintexts back to back in record order, so record
-  // i's bytes end where record i+1's begin: the VerifiedBatch offsets shape.
-  for (let i = 0; i < count; i++) {
-    const at = i * RECORD.size;
-    status[i] = records[at + RECORD.status]!;
-    version[i] = records[at + RECORD.version]!;
-    headerType[i] = records[at + RECORD.headerType]!;
-    const off = view.getUint32(at + RECORD.plainOffset, true);
-    const len = view.getUint32(at + RECORD.plainLength, true);
-    if (off !== plainOffsets[i] || off + len > plainLength) throw new RangeError(`capture record ${i}: plaintext out of order`);
-    plainOffsets[i + 1] = off + len;
+export class RecordBatch {
+  readonly count: number;
+  readonly #records: Uint8Array;
+  readonly #view: DataView;
+  readonly #batch: VerifiedBatch;
+
+  constructor(records: Uint8Array, count: number, plain: Uint8Array, plainLength: number) {
+    if (!Number.isInteger(count) || count < 0 || count * RECORD.size > records.length || plainLength > plain.length) throw new RangeError('capture batch larger than its buffers');
+    this.count = count;
+    this.#records = records.slice(0, count * RECORD.size);
+    this.#view = new DataView(this.#records.buffer, 0, count * RECORD.size);
+    const status = new Uint8Array(count);
+    const version = new Uint8Array(count);
+    const headerType = new Uint8Array(count);
+    const plainOffsets = new Uint32Array(count + 1);
+    // The worker writes plaintexts back to back in record order, so record
+    // i's bytes end where record i+1's begin: the VerifiedBatch offsets shape.
+    for (let i = 0; i < count; i++) {
+      const at = i * RECORD.size;
+      status[i] = this.#records[at + RECORD.status]!;
+      version[i] = this.#records[at + RECORD.version]!;
+      headerType[i] = this.#records[at + RECORD.headerType]!;
+      const off = this.#view.getUint32(at + RECORD.plainOffset, true);
+      const len = this.#view.getUint32(at + RECORD.plainLength, true);
+      if (off !== plainOffsets[i] || off + len > plainLength) throw new RangeError(`capture record ${i}: plaintext out of order`);
+      plainOffsets[i + 1] = off + len;
+    }
+    this.#batch = { count, status, version, headerType, plain: plain.slice(0, plainLength), plainOffsets };
   }
-  const batch: VerifiedBatch = { count, status, version, headerType, plain: plainCopy, plainOffsets };
-  const out: DecodedRecord[] = new Array<DecodedRecord>(count);
-  for (let i = 0; i < count; i++) {
-    const at = i * RECORD.size;
-    out[i] = {
+
+  /** Record i's interface index, without decoding it (to count what is shed). */
+  ifindex(i: number): number {
+    return this.#view.getUint32(this.#at(i) + RECORD.ifindex, true);
+  }
+
+  decode(i: number): DecodedRecord {
+    const at = this.#at(i);
+    const records = this.#records;
+    const view = this.#view;
+    const { status, plainOffsets } = this.#batch;
+    return {
       ifindex: view.getUint32(at + RECORD.ifindex, true),
       time: view.getUint32(at + RECORD.sec, true) + view.getUint32(at + RECORD.nsec, true) / 1e9,
       frame: frameOf(records, view, at),
-      verdict: decodeItem(batch, i),
+      verdict: decodeItem(this.#batch, i),
       pktType: records[at + RECORD.pktType]!,
       keyIndex: (status[i] === 0 && plainOffsets[i + 1]! > plainOffsets[i]!) || AFTER_MAC.has(status[i]!) ? records[at + RECORD.keyIndex]! : -1,
       keyGeneration: records[at + RECORD.keyGeneration]!,
     };
   }
+
+  #at(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`capture record ${i} is not in a batch of ${this.count}`);
+    return i * RECORD.size;
+  }
+}
+
+/**
+ * Decodes `count` records at once. `records` and `plain` are only valid
+ * during the call (the addon reuses the memory), so both are copied.
+ */
+export function decodeRecords(records: Uint8Array, count: number, plain: Uint8Array, plainLength: number): DecodedRecord[] {
+  const batch = new RecordBatch(records, count, plain, plainLength);
+  const out: DecodedRecord[] = new Array<DecodedRecord>(count);
+  for (let i = 0; i < count; i++) out[i] = batch.decode(i);
   return out;
 }
 

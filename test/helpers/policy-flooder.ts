@@ -6,7 +6,8 @@
  * secret, then sends them round-robin by unicast UDP from port 5240 to
  * `to`:5240 at `rate` per second for `seconds`, in 10 ms slices. Replies
  * (advertisements) come back to port 5240 and are counted. Prints one JSON
- * line per second ({t, sent, replies}) and a final {done, sent, replies}.
+ * line as the first datagram goes ({t: 0, sent: 0, replies: 0}), one per
+ * second ({t, sent, replies}) and a final {done, sent, replies}.
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   const start = Date.now();
   const perSlice = Math.round(a.rate / 100);
   let lastReport = start;
+  // The first second of a flood is when an agent is slowest (nothing compiled yet): say when it begins.
+  process.stdout.write(JSON.stringify({ t: 0, sent: 0, replies: 0 }) + '\n');
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const elapsed = Date.now() - start;

@@ -44,7 +44,7 @@ function rssKiB(pid: number): number {
 
 interface Status {
   policy: { replies: { sent: number; held: Record<string, number> }; alarms: { raised: Record<string, number>; suppressed: Record<string, number> } };
-  interfaces: Array<{ name: string; received: Record<string, number> }>;
+  interfaces: Array<{ name: string; received: Record<string, number>; ring: { drops: number } | null }>;
 }
 
 async function flood(t: Test, engine: string): Promise<void> {
@@ -80,11 +80,12 @@ async function flood(t: Test, engine: string): Promise<void> {
   jsonLines(flooder, (v) => lines.push(v as (typeof lines)[number]));
   const done = new Promise<void>((res) => flooder.on('exit', () => res()));
 
-  // Wait for the flood to begin (pre-encoding takes a moment), then probe.
+  // Wait for the flood to begin (pre-encoding takes a moment), then probe
+  // from its first moment: the agent is slowest while nothing is compiled.
   const begin = Date.now() + 30_000;
-  while (lines.length === 0 && Date.now() < begin) await new Promise((res) => setTimeout(res, 50));
+  while (lines.length === 0 && Date.now() < begin) await new Promise((res) => setTimeout(res, 10));
   t.ok(lines.length > 0, `the flood started: ${ferr}`);
-  const floodStart = Date.now() - 1000;
+  const floodStart = Date.now();
   const latencies: number[] = [];
   const rss: Record<string, number> = {};
   let exited = false;
@@ -108,6 +109,7 @@ async function flood(t: Test, engine: string): Promise<void> {
   t.ok(last.replies <= cap, `replies received (${last.replies}) within the per-peer cap (${cap})`);
   t.ok(last.replies >= PER_PEER.burst, `the first burst was answered (${last.replies})`);
   const status = (await request(sock, 'status')) as Status;
+  t.comment(`ring drops (the kernel's, when the agent falls behind): ${status.interfaces.find((i) => i.name === 'a0')?.ring?.drops}`);
   t.ok(status.policy.replies.sent <= cap, `status: replies sent ${status.policy.replies.sent} <= ${cap}`);
   t.ok((status.policy.replies.held['peer-limit'] ?? 0) > 0, `status: replies held by the peer limit (${JSON.stringify(status.policy.replies.held)})`);
   t.ok(status.policy.alarms.raised.replay >= 1, 'the replayed ULIDs raised a replay alarm');
@@ -118,11 +120,11 @@ async function flood(t: Test, engine: string): Promise<void> {
   const median = sorted[Math.floor(sorted.length / 2)]!;
   const max = sorted[sorted.length - 1]!;
   t.ok(median < 100, `status answered within 100 ms typically (median ${median.toFixed(1)} ms)`);
-  t.ok(max < 2000, `the event loop never stalled (max ${max.toFixed(1)} ms)`);
-  // Issue 8 asks for every answer within 100 ms. Spikes of 270-620 ms were
-  // seen on a loaded 2-core machine; their cause is not found yet (issue 8
-  // stays open), so this stricter check is reported, not yet enforced.
-  t.ok(max < 100, `status answered within 100 ms every time (max ${max.toFixed(1)} ms)`, { todo: max >= 100 ? 'latency spikes under flood: see issue 8' : false });
+  // Issue 8 asks for every answer within 100 ms. The spikes once seen here
+  // (200-600 ms, at the start of the flood) were the whole ring backlog
+  // processed in one turn of the event loop; the capture now works a
+  // backlog off in slices (src/capture/batch-queue.ts).
+  t.ok(max < 100, `status answered within 100 ms every time (max ${max.toFixed(1)} ms)`);
   t.ok(rss.five! > 0 && rss.ten! > 0, 'RSS measured at 5 s and 10 s');
   t.ok(rss.ten! <= rss.five! * 1.25 + 8 * 1024, `RSS levels off: ${rss.five} KiB at 5 s, ${rss.ten} KiB at 10 s`);
   if (!t.passing()) t.comment(`agent log:\n${log.slice(-4000)}`);

@@ -1,7 +1,7 @@
 /** The batch record layout is written twice (native/capture.h, src/capture/record.ts): they must agree. */
 import t from 'tap';
 import { loadBinding } from '../../src/engine/binding';
-import { decodeRecords, RECORD } from '../../src/capture/record';
+import { decodeRecords, RecordBatch, RECORD } from '../../src/capture/record';
 import { REASON_CODE } from '../../src/protocol/reasons';
 import { serialize } from 'bson';
 
@@ -55,4 +55,51 @@ t.test('decodeRecords reads a hand-written batch', async (t) => {
   plain.fill(0); // the addon reuses its memory: decoded values must not alias it
   t.equal((out[0]!.verdict as { payload: { ulid: string } }).payload.ulid, '01M7Q5CQP8Q1G6HRZ22724C6AZ');
   t.throws(() => decodeRecords(records, 3, plain, 0), RangeError);
+});
+
+/** `n` records on interfaces 10, 11, ..., each an authentic solicitation whose BSON names its index. */
+function batchOf(n: number): { records: Uint8Array; plain: Uint8Array; plainLength: number } {
+  const records = new Uint8Array(RECORD.size * (n + 2)); // room to spare, as in the pool
+  const v = new DataView(records.buffer);
+  const plain = new Uint8Array(64 * 1024);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const at = i * RECORD.size;
+    const bson = serialize({ ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ', type: 1, i });
+    plain.set(bson, off);
+    v.setUint32(at + RECORD.ifindex, 10 + i, true);
+    records[at + RECORD.version] = 2;
+    records[at + RECORD.headerType] = 1;
+    v.setUint32(at + RECORD.plainOffset, off, true);
+    v.setUint32(at + RECORD.plainLength, bson.length, true);
+    off += bson.length;
+  }
+  return { records, plain, plainLength: off };
+}
+
+t.test('RecordBatch decodes any record on its own, from copies, long after the pool was reused', async (t) => {
+  const { records, plain, plainLength } = batchOf(5);
+  const all = decodeRecords(records, 5, plain, plainLength);
+  const batch = new RecordBatch(records, 5, plain, plainLength);
+  records.fill(0xff);
+  plain.fill(0);
+  t.equal(batch.count, 5);
+  t.same([3, 4, 0, 1, 2].map((i) => batch.ifindex(i)), [13, 14, 10, 11, 12]);
+  t.same([3, 4, 0, 1, 2].map((i) => batch.decode(i)), [3, 4, 0, 1, 2].map((i) => all[i]), 'the same records as decodeRecords, in any order');
+  t.match(batch.decode(4).verdict, { ok: true, type: 'solicitation', payload: { i: 4 } });
+  for (const i of [-1, 5, 1.5]) {
+    t.throws(() => batch.decode(i), { name: 'RangeError', message: /not in a batch of 5/ }, `decode(${i})`);
+    t.throws(() => batch.ifindex(i), RangeError, `ifindex(${i})`);
+  }
+});
+
+t.test('RecordBatch checks the batch once, when it is made', async (t) => {
+  const { records, plain, plainLength } = batchOf(3);
+  t.throws(() => new RecordBatch(records, 6, plain, plainLength), { name: 'RangeError', message: /larger than its buffers/ });
+  t.throws(() => new RecordBatch(records, -1, plain, plainLength), RangeError);
+  t.throws(() => new RecordBatch(records, 3, plain, plain.length + 1), RangeError);
+  new DataView(records.buffer).setUint32(2 * RECORD.size + RECORD.plainOffset, 1, true);
+  t.throws(() => new RecordBatch(records, 3, plain, plainLength), { name: 'RangeError', message: /record 2: plaintext out of order/ });
+  t.equal(new RecordBatch(records, 2, plain, plainLength).count, 2, 'the records before it are fine');
+  t.equal(new RecordBatch(records, 0, plain, 0).count, 0);
 });

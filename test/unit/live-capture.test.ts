@@ -47,12 +47,15 @@ t.test('native: life cycle and a missing interface', { skip: native.ok ? false :
 
 t.test('native addon: argument errors are typed', { skip: native.ok ? false : 'addon not built' }, async (t) => {
   const b = native.ok ? native.binding : ({} as Record<string, unknown>);
-  const Ctor = b.NativeCapture as new (...a: unknown[]) => { add(x: unknown): number; close(): Promise<void> };
+  const Ctor = b.NativeCapture as new (...a: unknown[]) => { add(x: unknown): number; release(slot: unknown): boolean; close(): Promise<void> };
   t.throws(() => new Ctor(null, () => undefined), TypeError);
   t.throws(() => new Ctor({ signingKey: key.signing, encryptionKey: key.encryption }, 'nope'), TypeError);
   t.throws(() => new Ctor({ signingKey: new Uint8Array(3), encryptionKey: key.encryption }, () => undefined), TypeError);
   const c = new Ctor({ signingKey: key.signing, encryptionKey: key.encryption, blockCount: 2, poolSize: 1 }, () => undefined);
   t.throws(() => c.add(42), TypeError);
+  // Only a slot the 'batch' callback kept can be given back: none is kept here.
+  t.throws(() => c.release('0'), TypeError);
+  for (const slot of [0, 1, -1, 0.5, Number.NaN]) t.throws(() => c.release(slot), { name: 'RangeError', message: /is not a slot JS kept/ }, `release(${slot})`);
   await c.close();
   t.throws(() => c.add('lo'), /closed/);
   const send = b.sendFrame as (i: unknown, f: unknown) => void;

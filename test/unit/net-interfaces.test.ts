@@ -1,6 +1,7 @@
 import t from 'tap';
 import { cidrOf, describeInterface, globToRegExp, interfacesSignature, ipv4Addresses, parseIpAddrJson, selectInterfaces } from '../../src/net/interfaces';
-import { InterfaceWatcher } from '../../src/net/discover';
+import { spawnSync } from 'node:child_process';
+import { InterfaceWatcher, OffThreadReader } from '../../src/net/discover';
 
 const IP_JSON = JSON.stringify([
   { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback', address: '00:00:00:00:00:00', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
@@ -82,4 +83,44 @@ t.test('the watcher reports changes once, and errors', async (t) => {
   w.stop();
   t.same(changes, [9, 8], 'a change is reported once');
   t.same(errors, ['ip failed']);
+});
+
+/** A command: node running `script`. */
+const nodeCommand = (script: string): [string, string[]] => [process.execPath, ['-e', script]];
+
+t.test('the off-thread reader runs the command in a worker and parses what it prints', async (t) => {
+  const reader = new OffThreadReader(nodeCommand(`process.stdout.write(${JSON.stringify(IP_JSON)})`));
+  t.teardown(() => reader.close());
+  const [a, b] = await Promise.all([reader.read(), reader.read()]);
+  const names = parseIpAddrJson(IP_JSON).map((i) => i.name);
+  t.same(a.map((i) => i.name), names);
+  t.same(b, a, 'two reads at once each get their answer');
+});
+
+t.test('the off-thread reader reports a failing command, and goes on', async (t) => {
+  const reader = new OffThreadReader(nodeCommand('process.stderr.write("no netlink"); process.exit(3)'));
+  t.teardown(() => reader.close());
+  await t.rejects(reader.read(), /Command failed.*\n?.*no netlink/s);
+  await t.rejects(reader.read(), /no netlink/, 'the same worker answers the next read');
+  const bad = new OffThreadReader(nodeCommand('process.stdout.write("not json")'));
+  t.teardown(() => bad.close());
+  await t.rejects(bad.read(), SyntaxError, 'output that is not JSON is an error too');
+});
+
+t.test('close rejects a read under way; the next read starts a new worker', async (t) => {
+  const reader = new OffThreadReader(nodeCommand('setTimeout(() => process.stdout.write("[]"), 200)'));
+  t.teardown(() => reader.close());
+  const under = reader.read();
+  reader.close();
+  await t.rejects(under, /interface reader closed/);
+  reader.close();
+  t.same(await reader.read(), []);
+});
+
+const ip = spawnSync('ip', ['-V']);
+t.test('the off-thread reader reads this host\'s interfaces as readInterfaces does', { skip: ip.error ? 'no ip here' : false }, async (t) => {
+  const reader = new OffThreadReader();
+  t.teardown(() => reader.close());
+  const list = await reader.read();
+  t.ok(list.some((i) => i.loopback), 'the loopback interface is there');
 });
