@@ -13,6 +13,7 @@ import { decodeBsonFast } from '../../src/engine/bson-fast';
 import { BSON_OPTIONS, decodeItem } from '../../src/engine/decode';
 import { JsBatchVerifier } from '../../src/engine/js-verifier';
 import { corpusCases, corpusKey } from '../helpers/corpus';
+import { prng } from '../helpers/prng';
 
 const SEED = 0x2026_1125;
 
@@ -56,16 +57,6 @@ function check(bytes: Uint8Array): { accepted: boolean; problem: string } {
   return { accepted: true, problem: d ? `${d} (${Buffer.from(bytes).toString('hex')})` : '' };
 }
 
-/** mulberry32, as in the agreement test. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // What the fast path must take: the shapes beacons use.
 const asciiKey = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_0123456789-'.split('')), maxLength: 12 });

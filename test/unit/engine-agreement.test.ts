@@ -23,6 +23,7 @@ import type { BatchVerifier, VerifiedBatch } from '../../src/engine/types';
 import { fernetVerifyDecrypt, keyObjects } from '../../src/protocol/fernet';
 import { MAX_INFLATED, REASONS } from '../../src/protocol/reasons';
 import { corpusCases, corpusKey } from '../helpers/corpus';
+import { prng } from '../helpers/prng';
 
 const SEED = Number(process.env.NETBEACON_AGREEMENT_SEED ?? 0x2026_1124);
 const ITEMS = Number(process.env.NETBEACON_AGREEMENT_ITEMS ?? 100_000);
@@ -31,16 +32,6 @@ const BATCH = 512;
 const key = corpusKey();
 const keys = keyObjects(key);
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Item {
   readonly kind: string;

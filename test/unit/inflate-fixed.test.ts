@@ -7,17 +7,8 @@
 import t from 'tap';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { inflateConsumed, inflateFixed } from '../../src/protocol/inflate-fixed';
+import { prng } from '../helpers/prng';
 
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(0x2026_1125);
 const int = (n: number): number => Math.floor(random() * n);
 

@@ -22,21 +22,12 @@ import { writeHeader } from '../../src/protocol/header';
 import { corpusCases, corpusKey } from '../helpers/corpus';
 import { beaconFrame4, beaconFrame6, type Tag } from '../helpers/frames';
 import { enginesToTest } from '../helpers/engines';
+import { prng } from '../helpers/prng';
 
 const NOW = 1_795_000_000;
 const key = corpusKey();
 const keys = keyObjects(key);
 
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(0x2026_1125);
 const int = (n: number): number => Math.floor(random() * n);
 
