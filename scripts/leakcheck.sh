@@ -11,7 +11,8 @@ Runs, each in node under valgrind memcheck (--leak-check=full
 --errors-for-leak-kinds=definite --error-exitcode=1):
   1. test/unit/native-verifier.test.ts (every native path, argument errors);
   2. test/unit/engine-agreement.test.ts with a few thousand mutations;
-  3. a churn driver that creates and drops many NativeVerifier objects and
+  3. test/unit/line-encoder.test.ts (observe's C++ lines, native vs JS);
+  4. a churn driver that creates and drops many NativeVerifier objects and
      forces garbage collection, so that their destructors run before exit
      and anything they fail to free is reported as definitely lost.
 Exits non-zero on a definite leak, on any memcheck error (invalid read or
@@ -87,6 +88,7 @@ run() {
 export TAP_TIMEOUT=0
 run native-verifier node "${loaders[@]}" test/unit/native-verifier.test.ts
 NETBEACON_AGREEMENT_ITEMS=3000 run engine-agreement node "${loaders[@]}" test/unit/engine-agreement.test.ts
+run line-encoder node "${loaders[@]}" test/unit/line-encoder.test.ts
 run churn node --expose-gc - <<'JS'
 // Each NativeVerifier owns OpenSSL contexts, a z_stream and buffers; drop
 // many of them and collect, so that leaks in their teardown are "definite".
@@ -98,6 +100,7 @@ const now = Float64Array.of(1e9, 1e9);
 for (let i = 0; i < 200; i++) {
   const v = new b.NativeVerifier(key, key);
   v.verify(data, offsets, now, 2);
+  v.observeLines(data, offsets, now, 2, new Uint8Array(4096));
   try { new b.NativeVerifier(key, new Uint8Array(3)); } catch { /* RangeError after allocation-free checks */ }
 }
 (async () => {
