@@ -3,6 +3,7 @@
 // code surface in JS as TypeError/RangeError; hot loops never throw, they
 // return per-item reason codes.
 #include <napi.h>
+
 #include "registry.h"
 
 namespace {

@@ -179,7 +179,9 @@ Napi::Value BpfProgram(const Napi::CallbackInfo& info) {
   return out;
 }
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("bpfProgram", Napi::Function::New(env, BpfProgram, "bpfProgram")); }
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("bpfProgram", Napi::Function::New(env, BpfProgram, "bpfProgram"));
+}
 
 const RegisterInit kRegister(Init);
 

@@ -2,6 +2,7 @@
 // and the race-free way to attach it to an AF_PACKET socket.
 #pragma once
 #include <linux/filter.h>
+
 #include <vector>
 
 namespace netbeacon {

@@ -335,7 +335,8 @@ void Capture::CheckTap(Tap& tap, bool had_error) {
 }
 
 int Capture::Add(const std::string& ifname) {
-  if (ifname.empty() || ifname.size() >= IF_NAMESIZE) throw std::system_error(EINVAL, std::generic_category(), ifname + ": bad interface name");
+  if (ifname.empty() || ifname.size() >= IF_NAMESIZE)
+    throw std::system_error(EINVAL, std::generic_category(), ifname + ": bad interface name");
   const unsigned idx = if_nametoindex(ifname.c_str());
   if (idx == 0) throw std::system_error(errno, std::generic_category(), ifname);
   const int ifindex = static_cast<int>(idx);
@@ -380,7 +381,8 @@ std::vector<InterfaceStats> Capture::Stats() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& kv : taps_) {
     Tap& t = *kv.second;
-    out.push_back({t.ring->name(), kv.first, t.ring->ReadStats(), t.beacons.load(), t.rejected.load(), t.skipped.load()});
+    out.push_back(
+        {t.ring->name(), kv.first, t.ring->ReadStats(), t.beacons.load(), t.rejected.load(), t.skipped.load()});
   }
   return out;
 }

@@ -42,7 +42,8 @@ namespace rec {
 constexpr size_t kSize = 88;
 constexpr size_t kIfindex = 0, kSec = 4, kNsec = 8, kStatus = 12, kVersion = 13, kHeaderType = 14, kFlags = 15;
 constexpr size_t kVid = 16, kOuterVid = 18, kSrcPort = 20, kDstPort = 22, kSrcMac = 24, kDstMac = 30;
-constexpr size_t kSrcIp = 36, kDstIp = 52, kPlainOff = 68, kPlainLen = 72, kPayloadLen = 76, kPayloadOff = 78, kPktType = 80;
+constexpr size_t kSrcIp = 36, kDstIp = 52, kPlainOff = 68, kPlainLen = 72, kPayloadLen = 76, kPayloadOff = 78,
+                 kPktType = 80;
 constexpr size_t kKeyIndex = 81, kKeyGeneration = 82;
 constexpr uint8_t kFlagVid = 1, kFlagOuterVid = 2, kFlagIpv6 = 4, kFlagStripped = 8, kFlagTruncated = 16;
 }  // namespace rec

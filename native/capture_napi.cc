@@ -51,8 +51,8 @@ uint32_t OptU32(Napi::Object o, const char* key, uint32_t dflt, uint32_t min, ui
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer from " + std::to_string(min) + " to " +
-                                             std::to_string(max));
+    throw Napi::RangeError::New(
+        o.Env(), std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return static_cast<uint32_t>(d);
 }
@@ -103,11 +103,11 @@ std::vector<KeyMaterial> Keys(Napi::Object o) {
 class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeCapture",
-                       {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
-                        InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close"),
-                        InstanceMethod<&NativeCapture::SetKeys>("setKeys"),
-                        InstanceMethod<&NativeCapture::Release>("release")});
+    return DefineClass(
+        env, "NativeCapture",
+        {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
+         InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close"),
+         InstanceMethod<&NativeCapture::SetKeys>("setKeys"), InstanceMethod<&NativeCapture::Release>("release")});
   }
 
   explicit NativeCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCapture>(info) {
@@ -121,7 +121,8 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     // jumbo beacon in one block (larger frames are truncated to a block).
     const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
     opts.ring.block_size = OptU32(o, "blockSize", opts.ring.block_size, 64 * 1024, 64 * 1024 * 1024);
-    if (opts.ring.block_size % page != 0) throw Napi::RangeError::New(env, "blockSize must be a multiple of the page size");
+    if (opts.ring.block_size % page != 0)
+      throw Napi::RangeError::New(env, "blockSize must be a multiple of the page size");
     opts.ring.block_count = OptU32(o, "blockCount", opts.ring.block_count, 2, 4096);
     opts.ring.retire_ms = OptU32(o, "retireMs", opts.ring.retire_ms, 1, 10000);
     // 4 slots: one being filled, the rest queued to or being read by JS.
@@ -191,7 +192,8 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
 
  private:
   void Send(Message* m) {
-    napi_status st = tsfn_.NonBlockingCall(m, [this](Napi::Env env, Napi::Function fn, Message* msg) { Deliver(env, fn, msg); });
+    napi_status st =
+        tsfn_.NonBlockingCall(m, [this](Napi::Env env, Napi::Function fn, Message* msg) { Deliver(env, fn, msg); });
     if (st != napi_ok) delete m;  // closing: nobody to tell
   }
 
@@ -353,15 +355,33 @@ Napi::Value RecordLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   const std::pair<const char*, size_t> fields[] = {
-      {"size", rec::kSize},         {"ifindex", rec::kIfindex},     {"sec", rec::kSec},
-      {"nsec", rec::kNsec},         {"status", rec::kStatus},       {"version", rec::kVersion},
-      {"headerType", rec::kHeaderType}, {"flags", rec::kFlags},     {"vid", rec::kVid},
-      {"outerVid", rec::kOuterVid}, {"srcPort", rec::kSrcPort},     {"dstPort", rec::kDstPort},
-      {"srcMac", rec::kSrcMac},     {"dstMac", rec::kDstMac},       {"srcIp", rec::kSrcIp},
-      {"dstIp", rec::kDstIp},       {"plainOffset", rec::kPlainOff}, {"plainLength", rec::kPlainLen},
-      {"payloadLength", rec::kPayloadLen}, {"payloadOffset", rec::kPayloadOff}, {"pktType", rec::kPktType},
-      {"keyIndex", rec::kKeyIndex}, {"keyGeneration", rec::kKeyGeneration}, {"flagVid", rec::kFlagVid},
-      {"flagOuterVid", rec::kFlagOuterVid}, {"flagIpv6", rec::kFlagIpv6}, {"flagStripped", rec::kFlagStripped},
+      {"size", rec::kSize},
+      {"ifindex", rec::kIfindex},
+      {"sec", rec::kSec},
+      {"nsec", rec::kNsec},
+      {"status", rec::kStatus},
+      {"version", rec::kVersion},
+      {"headerType", rec::kHeaderType},
+      {"flags", rec::kFlags},
+      {"vid", rec::kVid},
+      {"outerVid", rec::kOuterVid},
+      {"srcPort", rec::kSrcPort},
+      {"dstPort", rec::kDstPort},
+      {"srcMac", rec::kSrcMac},
+      {"dstMac", rec::kDstMac},
+      {"srcIp", rec::kSrcIp},
+      {"dstIp", rec::kDstIp},
+      {"plainOffset", rec::kPlainOff},
+      {"plainLength", rec::kPlainLen},
+      {"payloadLength", rec::kPayloadLen},
+      {"payloadOffset", rec::kPayloadOff},
+      {"pktType", rec::kPktType},
+      {"keyIndex", rec::kKeyIndex},
+      {"keyGeneration", rec::kKeyGeneration},
+      {"flagVid", rec::kFlagVid},
+      {"flagOuterVid", rec::kFlagOuterVid},
+      {"flagIpv6", rec::kFlagIpv6},
+      {"flagStripped", rec::kFlagStripped},
       {"flagTruncated", rec::kFlagTruncated},
   };
   for (const auto& f : fields) o.Set(f.first, Napi::Number::New(env, static_cast<double>(f.second)));

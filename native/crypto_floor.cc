@@ -8,7 +8,6 @@
 // this to see what the rest of the pipeline adds. Token i is
 // tokens[offsets[i] .. offsets[i+1]); every token must be authentic.
 #include <napi.h>
-
 #include <time.h>
 
 #include <cstdint>
@@ -26,8 +25,8 @@ namespace netbeacon {
 
 namespace {
 
-constexpr size_t kIv = 9;       // after 0x80 and the 8-byte timestamp
-constexpr size_t kCt = 25;      // after the IV
+constexpr size_t kIv = 9;   // after 0x80 and the 8-byte timestamp
+constexpr size_t kCt = 25;  // after the IV
 constexpr size_t kMin = kCt + kAesBlock + kMacLen;
 
 // CPU time of this thread, not wall time: on a shared machine the floor
@@ -52,8 +51,7 @@ struct Floor {
     if (!crypto.MacMatches(tok, n - kMacLen, tok + n - kMacLen)) return false;
     const long p = crypto.DecryptUnpad(tok + kIv, tok + kCt, ct_len, padded.data());
     size_t out = 0;
-    return p >= 0 && gunzip.Inflate(padded.data(), static_cast<size_t>(p), plain.data(),
-                                    plain.size(), &out) == kOk;
+    return p >= 0 && gunzip.Inflate(padded.data(), static_cast<size_t>(p), plain.data(), plain.size(), &out) == kOk;
   }
 };
 

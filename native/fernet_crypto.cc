@@ -5,10 +5,10 @@
 #include "fernet_crypto.h"
 
 #include <openssl/core_names.h>
-#include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <climits>
 #include <cstring>
@@ -36,8 +36,7 @@ struct FetchedCipher {
 void FernetCrypto::MacFree::operator()(evp_mac_ctx_st* p) const { EVP_MAC_CTX_free(p); }
 void FernetCrypto::CipherFree::operator()(evp_cipher_ctx_st* p) const { EVP_CIPHER_CTX_free(p); }
 
-FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf],
-                           const uint8_t encryption_key[kKeyHalf]) {
+FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf], const uint8_t encryption_key[kKeyHalf]) {
   std::memcpy(signing_key_, signing_key, kKeyHalf);
   FetchedMac hmac;
   FetchedCipher aes;
@@ -47,9 +46,8 @@ FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf],
   if (!mac_ || !aes_) Fail("out of memory creating OpenSSL contexts");
 
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   // The key is set once here; MacInit() only resets the running digests.
   // Padding is off so that DecryptUpdate returns every block and PKCS7 is
   // checked here (EVP_DecryptFinal's failure could not be told apart from an
@@ -65,8 +63,8 @@ FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf],
   static const uint8_t probe[] = "netbeacon HMAC re-init self-test";
   uint8_t first[kMacLen];
   size_t n = 0;
-  if (EVP_MAC_update(mac_.get(), probe, sizeof probe) != 1 ||
-      EVP_MAC_final(mac_.get(), first, &n, sizeof first) != 1 || n != kMacLen) {
+  if (EVP_MAC_update(mac_.get(), probe, sizeof probe) != 1 || EVP_MAC_final(mac_.get(), first, &n, sizeof first) != 1 ||
+      n != kMacLen) {
     Fail("OpenSSL HMAC-SHA256 failed");
   }
   if (!MacMatches(probe, sizeof probe, first)) {
@@ -86,7 +84,8 @@ FernetCrypto::FernetCrypto(const uint8_t signing_key[kKeyHalf],
   const bool ok_outer = SHA256_Init(outer) == 1 && SHA256_Update(outer, pad, sizeof pad) == 1;
   OPENSSL_cleanse(pad, sizeof pad);
   uint8_t direct[kMacLen];
-  direct_mac_ = ok_inner && ok_outer && DirectMac(probe, sizeof probe, direct) && CRYPTO_memcmp(direct, first, kMacLen) == 0;
+  direct_mac_ =
+      ok_inner && ok_outer && DirectMac(probe, sizeof probe, direct) && CRYPTO_memcmp(direct, first, kMacLen) == 0;
   if (!direct_mac_) {
     OPENSSL_cleanse(inner_, sizeof inner_);
     OPENSSL_cleanse(outer_, sizeof outer_);
@@ -124,8 +123,8 @@ bool FernetCrypto::DirectMac(const uint8_t* msg, size_t len, uint8_t out[kMacLen
 
 bool FernetCrypto::EvpMac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]) {
   size_t n = 0;
-  return MacInit() && EVP_MAC_update(mac_.get(), msg, len) == 1 &&
-         EVP_MAC_final(mac_.get(), out, &n, kMacLen) == 1 && n == kMacLen;
+  return MacInit() && EVP_MAC_update(mac_.get(), msg, len) == 1 && EVP_MAC_final(mac_.get(), out, &n, kMacLen) == 1 &&
+         n == kMacLen;
 }
 
 bool FernetCrypto::MacMatches(const uint8_t* msg, size_t len, const uint8_t* tag) {
@@ -134,14 +133,12 @@ bool FernetCrypto::MacMatches(const uint8_t* msg, size_t len, const uint8_t* tag
   return CRYPTO_memcmp(computed, tag, kMacLen) == 0;
 }
 
-long FernetCrypto::DecryptUnpad(const uint8_t iv[kAesBlock], const uint8_t* ct,
-                                size_t len, uint8_t* out) {
+long FernetCrypto::DecryptUnpad(const uint8_t iv[kAesBlock], const uint8_t* ct, size_t len, uint8_t* out) {
   if (len == 0 || len % kAesBlock != 0 || len > static_cast<size_t>(INT_MAX)) return -1;
   // NULL cipher and key: only the IV changes, the key schedule is kept.
   int outl = 0;
   if (EVP_DecryptInit_ex2(aes_.get(), nullptr, nullptr, iv, nullptr) != 1 ||
-      EVP_DecryptUpdate(aes_.get(), out, &outl, ct, static_cast<int>(len)) != 1 ||
-      outl != static_cast<int>(len)) {
+      EVP_DecryptUpdate(aes_.get(), out, &outl, ct, static_cast<int>(len)) != 1 || outl != static_cast<int>(len)) {
     return -1;
   }
   // PKCS7: the last byte p (1..16) is repeated p times. Timing here leaks

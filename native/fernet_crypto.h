@@ -32,8 +32,7 @@ class FernetCrypto {
  public:
   // Throws std::runtime_error when OpenSSL cannot provide or key HMAC-SHA256
   // or AES-128-CBC.
-  FernetCrypto(const uint8_t signing_key[kKeyHalf],
-               const uint8_t encryption_key[kKeyHalf]);
+  FernetCrypto(const uint8_t signing_key[kKeyHalf], const uint8_t encryption_key[kKeyHalf]);
   ~FernetCrypto();
   FernetCrypto(const FernetCrypto&) = delete;
   FernetCrypto& operator=(const FernetCrypto&) = delete;
@@ -45,8 +44,7 @@ class FernetCrypto {
   // AES-128-CBC-decrypts ct[0..len) (len a positive multiple of 16) into out
   // (room for len bytes) and strips PKCS7 padding. Returns the plaintext
   // length, or -1 when the padding is bad or OpenSSL fails.
-  long DecryptUnpad(const uint8_t iv[kAesBlock], const uint8_t* ct, size_t len,
-                    uint8_t* out);
+  long DecryptUnpad(const uint8_t iv[kAesBlock], const uint8_t* ct, size_t len, uint8_t* out);
 
  private:
   struct MacFree {

@@ -74,7 +74,7 @@ bool ParseFrame(const uint8_t* f, size_t len, StrippedTag stripped, FrameFields*
   uint16_t type = Be16(f + off);
   while (IsTagTpid(type)) {
     if (tags == kMaxTags || len - off < 6) return false;  // TPID, TCI, next type
-    vids[tags++] = Be16(f + off + 2) & 0x0fff;  // the priority bits are not the VID
+    vids[tags++] = Be16(f + off + 2) & 0x0fff;            // the priority bits are not the VID
     off += 4;
     type = Be16(f + off);
   }

@@ -23,7 +23,7 @@ struct FrameFields {
   bool has_outer;  // two tags: outer_vid is the outer VID
   uint16_t vid;
   uint16_t outer_vid;
-  uint8_t family;  // 4 or 6
+  uint8_t family;      // 4 or 6
   uint8_t src_ip[16];  // IPv4: first 4 bytes, rest zero
   uint8_t dst_ip[16];
   uint16_t src_port;

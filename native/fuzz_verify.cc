@@ -64,9 +64,8 @@ void LoadKey() {
   for (size_t i = 0; i + 1 < clean.size(); i += 2) {
     secret.push_back(static_cast<uint8_t>(std::stoi(clean.substr(i, 2), nullptr, 16)));
   }
-  if (secret.empty() ||
-      PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(secret.data()), static_cast<int>(secret.size()),
-                        nullptr, 0, 100000, EVP_sha256(), 32, g_key) != 1) {
+  if (secret.empty() || PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(secret.data()), static_cast<int>(secret.size()),
+                                          nullptr, 0, 100000, EVP_sha256(), 32, g_key) != 1) {
     std::fprintf(stderr, "fuzz_verify: cannot derive a key from %s\n", path);
     std::abort();
   }

@@ -30,8 +30,8 @@ constexpr size_t kTrailer = 8;  // CRC-32 and ISIZE, little-endian
 constexpr uint8_t kWarmup[] = {0xab, 0x00};
 
 uint32_t ReadLe32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
 }
 
 // Skips a zero-terminated field at in[p..len): the offset after its NUL.
@@ -108,8 +108,7 @@ Reason Gunzip::Deflate(uint8_t* out, size_t room) {
   return r == Z_STREAM_END ? kOk : kGzip;
 }
 
-Reason Gunzip::Inflate(const uint8_t* in, size_t len, uint8_t* out, size_t cap,
-                       size_t* out_len) {
+Reason Gunzip::Inflate(const uint8_t* in, size_t len, uint8_t* out, size_t cap, size_t* out_len) {
   *out_len = 0;
   uint8_t none;  // zlib rejects a null next_out even when there is no room
   if (out == nullptr) {

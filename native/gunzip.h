@@ -27,8 +27,7 @@ class Gunzip {
   // (not a sequence of complete, intact members) or kSize (more than cap
   // bytes of output; checked as output is produced, so a bomb costs at most
   // cap bytes of work).
-  Reason Inflate(const uint8_t* in, size_t len, uint8_t* out, size_t cap,
-                 size_t* out_len);
+  Reason Inflate(const uint8_t* in, size_t len, uint8_t* out, size_t cap, size_t* out_len);
 
  private:
   std::unique_ptr<z_stream_s> zs_;

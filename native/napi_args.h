@@ -41,8 +41,8 @@ Napi::TypedArrayOf<T> TypedArg(const Napi::CallbackInfo& info, size_t i, const c
 inline const uint8_t* KeyArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Uint8Array key = TypedArg<uint8_t>(info, i, name);
   if (key.ElementLength() != 16) {
-    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be 16 bytes, got " +
-                                                std::to_string(key.ElementLength()));
+    throw Napi::RangeError::New(info.Env(),
+                                std::string(name) + " must be 16 bytes, got " + std::to_string(key.ElementLength()));
   }
   return key.Data();
 }
@@ -54,8 +54,8 @@ inline size_t CountArg(const Napi::CallbackInfo& info, size_t i, const char* nam
   const double d = v.As<Napi::Number>().DoubleValue();
   // NaN fails every comparison, so it lands here too.
   if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<size_t>(d))) {
-    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer from 0 to " +
-                                                std::to_string(static_cast<size_t>(max)));
+    throw Napi::RangeError::New(
+        info.Env(), std::string(name) + " must be an integer from 0 to " + std::to_string(static_cast<size_t>(max)));
   }
   return static_cast<size_t>(d);
 }

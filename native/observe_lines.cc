@@ -11,8 +11,8 @@ constexpr int kMaxDepth = 32;
 constexpr size_t kMaxKeys = 64;
 
 int32_t ReadI32(const uint8_t* p) {
-  uint32_t v = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-               static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+  uint32_t v = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+               static_cast<uint32_t>(p[3]) << 24;
   int32_t s;
   std::memcpy(&s, &v, 4);
   return s;

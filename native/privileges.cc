@@ -11,9 +11,9 @@
 // set this thread's sets to {CAP_NET_RAW}. The other threads lose every
 // capability with the uid change, which is what we want; sockets are opened
 // from this (the main) thread.
-#include <napi.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <napi.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,10 +32,12 @@ namespace {
 
 Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "dropPrivileges(uid: number, gid: number)");
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "dropPrivileges(uid: number, gid: number)");
   const int64_t uid = info[0].As<Napi::Number>().Int64Value();
   const int64_t gid = info[1].As<Napi::Number>().Int64Value();
-  if (uid <= 0 || gid < 0 || uid > 0x7fffffff || gid > 0x7fffffff) throw Napi::RangeError::New(env, "dropPrivileges: uid must be a non-root id and gid a valid id");
+  if (uid <= 0 || gid < 0 || uid > 0x7fffffff || gid > 0x7fffffff)
+    throw Napi::RangeError::New(env, "dropPrivileges: uid must be a non-root id and gid a valid id");
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) Fail(env, "PR_SET_KEEPCAPS");
   const gid_t g = static_cast<gid_t>(gid);
   if (setgroups(1, &g) != 0) Fail(env, "setgroups");
@@ -56,7 +58,9 @@ Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
   return out;
 }
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("dropPrivileges", Napi::Function::New(env, DropPrivileges, "dropPrivileges")); }
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dropPrivileges", Napi::Function::New(env, DropPrivileges, "dropPrivileges"));
+}
 
 const netbeacon::RegisterInit reg(&Init);
 

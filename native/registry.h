@@ -3,6 +3,7 @@
 // free of a central list of files (binding.gyp picks sources up by glob).
 #pragma once
 #include <napi.h>
+
 #include <vector>
 
 namespace netbeacon {

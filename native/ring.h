@@ -79,7 +79,8 @@ class Ring {
   RingStats ReadStats();
 
  private:
-  Ring(std::string name, int ifindex, const RingOptions& opts) : name_(std::move(name)), ifindex_(ifindex), opts_(opts) {}
+  Ring(std::string name, int ifindex, const RingOptions& opts)
+      : name_(std::move(name)), ifindex_(ifindex), opts_(opts) {}
   int Setup(const char** step);
   tpacket_block_desc* Block(uint32_t i) const {
     return reinterpret_cast<tpacket_block_desc*>(map_ + static_cast<size_t>(i) * opts_.block_size);
@@ -92,9 +93,9 @@ class Ring {
   int fd_ = -1;
   uint8_t* map_ = nullptr;  // block_count x block_size, shared with the kernel
   size_t map_len_ = 0;
-  uint32_t current_ = 0;    // next block to look at; the kernel fills in order
-  bool held_ = false;       // current_ acquired, not yet released
-  std::mutex stats_mu_;     // ReadStats runs on the JS thread and the worker
+  uint32_t current_ = 0;  // next block to look at; the kernel fills in order
+  bool held_ = false;     // current_ acquired, not yet released
+  std::mutex stats_mu_;   // ReadStats runs on the JS thread and the worker
   RingStats totals_;
 };
 

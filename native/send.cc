@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,7 +17,6 @@
 #include <cerrno>
 #include <chrono>
 #include <mutex>
-#include <sched.h>
 #include <string>
 #include <vector>
 
@@ -27,8 +27,8 @@
 namespace netbeacon {
 namespace {
 
-constexpr size_t kMaxFrame = 65535 + 18 + 8;  // a full datagram with two tags
-constexpr unsigned kBurst = 256;               // frames per sendmmsg
+constexpr size_t kMaxFrame = 65535 + 18 + 8;         // a full datagram with two tags
+constexpr unsigned kBurst = 256;                     // frames per sendmmsg
 constexpr std::chrono::milliseconds kMaxRetry{250};  // longest wait on a full queue: congestion clears sooner
 
 // One transmit-only packet socket for the whole process, kept open: closing
@@ -122,14 +122,15 @@ class TxSocket {
 };
 
 std::string NameArg(const Napi::CallbackInfo& info, const char* fn) {
-  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": interface name must be a string");
+  if (!info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": interface name must be a string");
   return info[0].As<Napi::String>().Utf8Value();
 }
 
 void CheckFrameLength(Napi::Env env, const std::string& fn, size_t len) {
   if (len < 14 || len > kMaxFrame) {
-    throw Napi::RangeError::New(env, fn + ": a frame must be 14 to " + std::to_string(kMaxFrame) + " bytes, got " +
-                                         std::to_string(len));
+    throw Napi::RangeError::New(
+        env, fn + ": a frame must be 14 to " + std::to_string(kMaxFrame) + " bytes, got " + std::to_string(len));
   }
 }
 
@@ -155,7 +156,8 @@ Napi::Value SendFrames(const Napi::CallbackInfo& info) {
   const uint32_t* off = offsets.Data();
   for (size_t i = 0; i + 1 < n; i++) {
     if (off[i] > off[i + 1] || off[i + 1] > data.ByteLength()) {
-      throw Napi::RangeError::New(env, "sendFrames: offsets must be non-decreasing and within data (at " + std::to_string(i) + ")");
+      throw Napi::RangeError::New(
+          env, "sendFrames: offsets must be non-decreasing and within data (at " + std::to_string(i) + ")");
     }
     CheckFrameLength(env, "sendFrames", off[i + 1] - off[i]);
   }

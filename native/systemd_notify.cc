@@ -27,7 +27,8 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   addr.sun_family = AF_UNIX;
   // The name must fit sun_path; an abstract name keeps its leading NUL.
   if (path.size() < 2 || path.size() >= sizeof(addr.sun_path) || (path[0] != '/' && path[0] != '@')) {
-    throw Napi::RangeError::New(env, "NOTIFY_SOCKET must be an absolute path or an @abstract name shorter than 108 bytes");
+    throw Napi::RangeError::New(env,
+                                "NOTIFY_SOCKET must be an absolute path or an @abstract name shorter than 108 bytes");
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   if (path[0] == '@') addr.sun_path[0] = '\0';
@@ -41,7 +42,9 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify")); }
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+}
 
 const netbeacon::RegisterInit reg(&Init);
 

@@ -49,12 +49,11 @@ struct Verifier::Impl {
   Gunzip gunzip;
   uint8_t scratch[kMaxToken];  // AES-CBC output for one token
 
-  Reason Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out,
-               size_t out_cap, uint32_t* plain_len);
+  Reason Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out, size_t out_cap, uint32_t* plain_len);
 };
 
-Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec,
-                             uint8_t* out, size_t out_cap, uint32_t* plain_len) {
+Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out, size_t out_cap,
+                             uint32_t* plain_len) {
   if (n < kMinToken || n > kMaxToken || tok[0] != kTokenMarker) return kToken;
   const size_t ct_len = n - kCtOffset - kMacLen;
   if (ct_len % kAesBlock != 0) return kToken;
@@ -65,8 +64,7 @@ Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec,
   const long padded = crypto.DecryptUnpad(tok + kIvOffset, tok + kCtOffset, ct_len, scratch);
   if (padded < 0) return kPadding;
   size_t inflated = 0;
-  r = gunzip.Inflate(scratch, static_cast<size_t>(padded), out,
-                     std::min(out_cap, kMaxInflated), &inflated);
+  r = gunzip.Inflate(scratch, static_cast<size_t>(padded), out, std::min(out_cap, kMaxInflated), &inflated);
   if (r != kOk) return r;
   // gzip.decompress(b"") is b"", which MAAS then fails to decode as BSON.
   // Reporting kBson here keeps "ok with no bytes" meaning only "header with
@@ -81,8 +79,7 @@ Verifier::Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[1
 
 Verifier::~Verifier() { delete impl_; }
 
-VerifyResult Verifier::Verify(const uint8_t* data, size_t len, int64_t now_sec,
-                              uint8_t* out, size_t out_cap) {
+VerifyResult Verifier::Verify(const uint8_t* data, size_t len, int64_t now_sec, uint8_t* out, size_t out_cap) {
   VerifyResult res{kOk, 0, 0, 0};
   if (data == nullptr || len < kHeaderLen) {
     res.status = kShort;
@@ -97,8 +94,7 @@ VerifyResult Verifier::Verify(const uint8_t* data, size_t len, int64_t now_sec,
   } else if (res.version != 1 && res.version != 2) {
     res.status = kVersion;
   } else if (payload_len != 0) {
-    res.status = impl_->Token(data + kHeaderLen, payload_len, now_sec, out, out_cap,
-                              &res.plain_len);
+    res.status = impl_->Token(data + kHeaderLen, payload_len, now_sec, out, out_cap, &res.plain_len);
   }
   return res;
 }

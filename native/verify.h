@@ -57,8 +57,7 @@ class Verifier {
   // (including an empty plaintext) is kBson: zero bytes on kOk means only
   // "the header declared no payload".
   // Never allocates; never throws.
-  VerifyResult Verify(const uint8_t* data, size_t len, int64_t now_sec,
-                      uint8_t* out, size_t out_cap);
+  VerifyResult Verify(const uint8_t* data, size_t len, int64_t now_sec, uint8_t* out, size_t out_cap);
 
  private:
   struct Impl;

@@ -56,8 +56,7 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
                         InstanceMethod<&NativeVerifier::ObserveLines>("observeLines")});
   }
 
-  explicit NativeVerifier(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<NativeVerifier>(info) {
+  explicit NativeVerifier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeVerifier>(info) {
     const uint8_t* signing = KeyArg(info, 0, "signing");
     const uint8_t* encryption = KeyArg(info, 1, "encryption");
     try {
@@ -76,15 +75,13 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
   Napi::Value ObserveLines(const Napi::CallbackInfo& info);
 
   Napi::Value Verify(const Napi::CallbackInfo& info);
-  void CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data,
-                  const Napi::Uint32Array& offsets, const Napi::Float64Array& now,
-                  size_t count);
+  void CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data, const Napi::Uint32Array& offsets,
+                  const Napi::Float64Array& now, size_t count);
   Napi::Object Result(Napi::Env env, size_t count, size_t total);
 };
 
 void NativeVerifier::CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data,
-                                const Napi::Uint32Array& offsets,
-                                const Napi::Float64Array& now, size_t count) {
+                                const Napi::Uint32Array& offsets, const Napi::Float64Array& now, size_t count) {
   Napi::Env env = info.Env();
   if (offsets.ElementLength() < count + 1) {
     throw Napi::RangeError::New(env, "offsets must hold count + 1 entries");
@@ -93,8 +90,7 @@ void NativeVerifier::CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint
   const uint32_t* off = offsets.Data();
   for (size_t i = 0; i < count; i++) {
     if (off[i] > off[i + 1]) {
-      throw Napi::RangeError::New(env, "offsets must not decrease (at index " +
-                                           std::to_string(i + 1) + ")");
+      throw Napi::RangeError::New(env, "offsets must not decrease (at index " + std::to_string(i + 1) + ")");
     }
     if (!std::isfinite(now.Data()[i])) {
       throw Napi::RangeError::New(env, "now[" + std::to_string(i) + "] is not finite");
@@ -135,8 +131,8 @@ Napi::Value NativeVerifier::Verify(const Napi::CallbackInfo& info) {
     const size_t from = off[i], to = off[i + 1];
     if (from > to || to > data_len) throw Napi::RangeError::New(env, "offsets changed during the call");
     uint8_t* s = stage_.data();
-    const VerifyResult r = verifier_->Verify(bytes + from, to - from, FloorSeconds(when[i]),
-                                             s + head + used, kHeadroom);
+    const VerifyResult r =
+        verifier_->Verify(bytes + from, to - from, FloorSeconds(when[i]), s + head + used, kHeadroom);
     s[4 * (count + 1) + i] = r.status;
     s[4 * (count + 1) + count + i] = r.version;
     s[4 * (count + 1) + 2 * count + i] = r.header_type;
@@ -208,7 +204,8 @@ Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
   for (; i < count; i++) {
     // Each offset read once and checked here: arrays over shared memory may change under us.
     const size_t from = off[i], to = off[i + 1];
-    if (from > to || to > data_len) throw Napi::RangeError::New(env, "frame " + std::to_string(i) + " lies outside frames");
+    if (from > to || to > data_len)
+      throw Napi::RangeError::New(env, "frame " + std::to_string(i) + " lies outside frames");
     kind[i] = kDeclined;
     reason[i] = 0;
     FrameFields ff{};
@@ -216,8 +213,8 @@ Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
     if (!ParseFrame(bytes + from, to - from, StrippedTag{}, &ff)) {
       kind[i] = kNotBeacon;
     } else if (std::isfinite(t) && t >= 0 && t < 9007199254740992.0) {
-      const VerifyResult r = verifier_->Verify(bytes + from + ff.payload_off, ff.payload_len,
-                                               FloorSeconds(t), plain_.data(), plain_.size());
+      const VerifyResult r = verifier_->Verify(bytes + from + ff.payload_off, ff.payload_len, FloorSeconds(t),
+                                               plain_.data(), plain_.size());
       int64_t type = -1;
       const uint8_t* json_end = nullptr;
       if (r.status != kOk) {
@@ -251,9 +248,7 @@ Napi::Value NativeVerifier::ObserveLines(const Napi::CallbackInfo& info) {
   return o;
 }
 
-void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeVerifier", NativeVerifier::Define(env));
-}
+void Init(Napi::Env env, Napi::Object exports) { exports.Set("NativeVerifier", NativeVerifier::Define(env)); }
 
 RegisterInit reg(&Init);
 
