@@ -74,7 +74,12 @@ async function sender(ifname: string, keyHex: string, rate: number, seconds: num
   const mac = Buffer.from('525400aa0001', 'hex');
   const frames: Buffer[] = [];
   for (let i = 0; i < distinct; i++) {
-    const { bytes } = encodeBeacon(keys, 'advertisement', { remote: { name: 'eth0', mac_address: '52:54:00:aa:00:01', type: 'physical', parents: [], subnet: '10.99.0.0/24' } }, { nowMs: Date.now() });
+    const { bytes } = encodeBeacon(
+      keys,
+      'advertisement',
+      { remote: { name: 'eth0', mac_address: '52:54:00:aa:00:01', type: 'physical', parents: [], subnet: '10.99.0.0/24' } },
+      { nowMs: Date.now() },
+    );
     frames.push(frame(mac, bytes, i));
   }
   // One tick's worth of frames in one buffer: tick = 5 ms.
@@ -140,7 +145,9 @@ async function receiver(ifname: string, keyHex: string, engine: string, holdFlag
   const cpu = process.cpuUsage();
   await cap.close();
   const secs = (last - first) / 1000;
-  process.stdout.write(JSON.stringify({ beacons, rejected, batches, seconds: secs, rate: Math.round(beacons / secs), stats, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ beacons, rejected, batches, seconds: secs, rate: Math.round(beacons / secs), stats, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n',
+  );
   process.stdin.destroy(); // nothing more to read: let the process end
 }
 
@@ -191,7 +198,11 @@ async function main(): Promise<void> {
     await rx.lines[0];
     mark('receiver ready');
     // A burst is sent as fast as the sender can: its rate does not matter.
-    const tx = child(nsA, ['tx', 'bencha', keyHex, String(burst ? 10_000_000 : rate), String(burst ? 60 : seconds), ...(burst ? [String(burst)] : [])], pin ? 0 : undefined);
+    const tx = child(
+      nsA,
+      ['tx', 'bencha', keyHex, String(burst ? 10_000_000 : rate), String(burst ? 60 : seconds), ...(burst ? [String(burst)] : [])],
+      pin ? 0 : undefined,
+    );
     await tx.lines[0];
     mark('sender ready');
     const sent = await tx.lines[1];
@@ -203,7 +214,9 @@ async function main(): Promise<void> {
     mark('received');
     rx.proc.stdin!.end();
     tx.proc.stdin!.end();
-    console.log(JSON.stringify({ engine, target: burst ? undefined : rate, burst: burst || undefined, sender: sent, receiver: got, phasesMs: phases }, null, 2));
+    console.log(
+      JSON.stringify({ engine, target: burst ? undefined : rate, burst: burst || undefined, sender: sent, receiver: got, phasesMs: phases }, null, 2),
+    );
   } finally {
     rmSync(flag, { force: true });
     spawnSync('ip', ['netns', 'del', nsA]);

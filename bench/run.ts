@@ -79,10 +79,21 @@ async function main(): Promise<number> {
   machine.loadAverageEnd = Math.round(loadavg()[0]! * 100) / 100;
   machine.addonRebuiltDuringRun = addonStamp() !== addonAtStart;
   const goals = judgeGoals(cases);
-  const report = [formatMachine(machine), '', formatTable(cases), '', formatGoals(goals), '', `(${opts.quick ? 'quick run, ' : ''}${((Date.now() - started) / 1000).toFixed(0)} s)`].join('\n');
+  const report = [
+    formatMachine(machine),
+    '',
+    formatTable(cases),
+    '',
+    formatGoals(goals),
+    '',
+    `(${opts.quick ? 'quick run, ' : ''}${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  ].join('\n');
   process.stdout.write(report + '\n');
   if (opts.json) {
-    writeFileSync(opts.json, JSON.stringify({ machine, options: { quick: opts.quick, runs: opts.runs, cpu: opts.cpu, only: [...opts.only] }, cases, goals }, null, 2) + '\n');
+    writeFileSync(
+      opts.json,
+      JSON.stringify({ machine, options: { quick: opts.quick, runs: opts.runs, cpu: opts.cpu, only: [...opts.only] }, cases, goals }, null, 2) + '\n',
+    );
     log(`wrote ${opts.json}`);
   }
   return 0;

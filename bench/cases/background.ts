@@ -64,7 +64,14 @@ class FloodGroup {
     const rs = await Promise.all(this.floods.map((f) => f.send(rate / this.floods.length, seconds)));
     const sent = rs.reduce((a, r) => a + r.sent, 0);
     const secs = Math.max(...rs.map((r) => r.seconds));
-    return { ...rs[0]!, sent, seconds: secs, rate: sent / secs, errors: rs.reduce((a, r) => a + r.errors, 0), txDropped: rs.reduce((a, r) => a + r.txDropped, 0) };
+    return {
+      ...rs[0]!,
+      sent,
+      seconds: secs,
+      rate: sent / secs,
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+      txDropped: rs.reduce((a, r) => a + r.txDropped, 0),
+    };
   }
 
   get size(): number {
@@ -77,7 +84,14 @@ class FloodGroup {
 }
 
 /** One receiver's CPU over one flood window. */
-async function measureOnce(ctx: BenchContext, link: Link, flood: FloodGroup, engine: EngineLabel, key: string, seconds: number): Promise<{ pct: number; rate: number; packets: number; parts: string }> {
+async function measureOnce(
+  ctx: BenchContext,
+  link: Link,
+  flood: FloodGroup,
+  engine: EngineLabel,
+  key: string,
+  seconds: number,
+): Promise<{ pct: number; rate: number; packets: number; parts: string }> {
   const rx = await LiveReceiver.start(engine, link, key, ctx.opts.cpu, 1000);
   try {
     // Let start-up work (JIT, imports) settle before the window opens.
@@ -121,7 +135,9 @@ export async function runBackground(ctx: BenchContext): Promise<CaseResult[]> {
           samples.set(engine, [...(samples.get(engine) ?? []), m.pct]);
           achieved.set(engine, [...(achieved.get(engine) ?? []), m.rate]);
           seen.set(engine, (seen.get(engine) ?? 0) + m.packets);
-          ctx.log(`background ${engine} run ${run + 1}/${ctx.opts.runs}: ${m.pct.toFixed(2)}% of a core (${m.parts}) at ${fmtRate(m.rate)} frames/s; packets it saw: ${m.packets}`);
+          ctx.log(
+            `background ${engine} run ${run + 1}/${ctx.opts.runs}: ${m.pct.toFixed(2)}% of a core (${m.parts}) at ${fmtRate(m.rate)} frames/s; packets it saw: ${m.packets}`,
+          );
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           failures.set(engine, msg);

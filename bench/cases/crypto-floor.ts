@@ -15,7 +15,8 @@ const UNIT = 'tokens/s';
 export async function runCryptoFloor(ctx: BenchContext): Promise<CaseResult[]> {
   const state = loadBinding();
   if (!state.ok) return [skippedRow('crypto-floor', 'native', UNIT, `skipped: the native addon is not available (${state.why}): ${state.detail}`)];
-  if (typeof state.binding.cryptoFloor !== 'function') return [skippedRow('crypto-floor', 'native', UNIT, 'not available yet: the addon has no cryptoFloor export')];
+  if (typeof state.binding.cryptoFloor !== 'function')
+    return [skippedRow('crypto-floor', 'native', UNIT, 'not available yet: the addon has no cryptoFloor export')];
   const seconds = ctx.opts.quick ? 0.05 : 1.0;
   const warmup = ctx.opts.quick ? 0.02 : 0.3;
   const samples: number[] = [];
@@ -24,7 +25,9 @@ export async function runCryptoFloor(ctx: BenchContext): Promise<CaseResult[]> {
     try {
       const { value } = await retryIfAddonGone(ctx.log, 'crypto-floor', () => runJson(pinned(argv, ctx.opts.cpu), { timeoutMs: 120_000 }));
       samples.push(value.rate as number);
-      ctx.log(`crypto-floor native run ${run + 1}/${ctx.opts.runs}: ${fmtRate(value.rate as number)} ${UNIT} (${(value.nsPerToken as number).toFixed(0)} ns/token)`);
+      ctx.log(
+        `crypto-floor native run ${run + 1}/${ctx.opts.runs}: ${fmtRate(value.rate as number)} ${UNIT} (${(value.nsPerToken as number).toFixed(0)} ns/token)`,
+      );
     } catch (err) {
       return [skippedRow('crypto-floor', 'native', UNIT, `failed: ${err instanceof Error ? err.message : String(err)}`)];
     }

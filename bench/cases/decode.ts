@@ -99,7 +99,14 @@ export async function runDecodeCases(ctx: BenchContext, names: readonly CaseName
   return out;
 }
 
-async function measureOnce(ctx: BenchContext, engine: EngineLabel, input: DecodeInput, seconds: number, warmup: number, stage: 'decode' | 'verify'): Promise<number> {
+async function measureOnce(
+  ctx: BenchContext,
+  engine: EngineLabel,
+  input: DecodeInput,
+  seconds: number,
+  warmup: number,
+  stage: 'decode' | 'verify',
+): Promise<number> {
   const common = ['--inputs', ctx.inputsPath, '--input', input, '--seconds', String(seconds), '--warmup', String(warmup)];
   const argv =
     engine === 'maas-python'

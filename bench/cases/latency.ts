@@ -55,7 +55,9 @@ export async function runLatency(ctx: BenchContext): Promise<CaseResult[]> {
           const f = flood;
           const r = await retryIfAddonGone(ctx.log, `latency ${engine}`, () => oneRun(ctx, link, f, engine, key, count, `${run}-${engine}`));
           results.set(engine, [...(results.get(engine) ?? []), r]);
-          ctx.log(`latency ${engine} run ${run + 1}/${ctx.opts.runs}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms, lost ${r.lost}/${r.probes}`);
+          ctx.log(
+            `latency ${engine} run ${run + 1}/${ctx.opts.runs}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms, lost ${r.lost}/${r.probes}`,
+          );
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           failures.set(engine, msg);
@@ -93,7 +95,16 @@ export async function runLatency(ctx: BenchContext): Promise<CaseResult[]> {
 }
 
 async function oneRun(ctx: BenchContext, link: Link, flood: Flood, engine: EngineLabel, key: string, count: number, tag: string): Promise<RunResult> {
-  const argv = nodeArgv(workerScript('agent'), ['--engine', engine === 'native' ? 'native' : 'tcpdump', '--if', link.ifR, '--key', key, '--socket', join(ctx.tmp, `agent-${tag}.sock`)]);
+  const argv = nodeArgv(workerScript('agent'), [
+    '--engine',
+    engine === 'native' ? 'native' : 'tcpdump',
+    '--if',
+    link.ifR,
+    '--key',
+    key,
+    '--socket',
+    join(ctx.tmp, `agent-${tag}.sock`),
+  ]);
   const child = spawnTracked(inNamespace(link.nsR, pinned(argv, ctx.opts.cpu)));
   const io = new JsonLines(child);
   try {
@@ -102,7 +113,10 @@ async function oneRun(ctx: BenchContext, link: Link, flood: Flood, engine: Engin
     // Let the agent's own start-up burst (its solicitations, JIT) pass.
     await new Promise((r) => setTimeout(r, ctx.opts.quick ? 300 : 1000));
     io.flush();
-    const sent = (await flood.request({ cmd: 'probes', count, intervalMs: 10, keyHex: key, src: link.s }, 120_000)).probes as Array<{ name: string; t: number }>;
+    const sent = (await flood.request({ cmd: 'probes', count, intervalMs: 10, keyHex: key, src: link.s }, 120_000)).probes as Array<{
+      name: string;
+      t: number;
+    }>;
     const want = new Map(sent.map((p) => [p.name, p.t]));
     const latencies: number[] = [];
     const deadline = Date.now() + 3000;

@@ -64,7 +64,9 @@ export async function runLiveCapture(ctx: BenchContext): Promise<CaseResult[]> {
         if (failures.has(engine)) continue;
         try {
           const f = flood;
-          const { runSteps, kernel } = await retryIfAddonGone(ctx.log, `live-capture ${engine}`, () => oneRun(ctx, link, f, engine, key, remote, rates, seconds));
+          const { runSteps, kernel } = await retryIfAddonGone(ctx.log, `live-capture ${engine}`, () =>
+            oneRun(ctx, link, f, engine, key, remote, rates, seconds),
+          );
           steps.set(engine, [...(steps.get(engine) ?? []), runSteps]);
           if (kernel !== undefined) kernelDrops.set(engine, [...(kernelDrops.get(engine) ?? []), kernel]);
         } catch (err) {
@@ -169,7 +171,10 @@ function summarizeRuns(engine: EngineLabel, runs: Step[][], rates: readonly numb
       (s.runs < runs.length ? ` [${s.runs} of ${runs.length} runs got here]` : ''),
   );
   const zdm = median(zeroDropMax);
-  details.push(`highest offered rate with 0 drops: ${zdm > 0 ? `${fmtRate(zdm)}/s` : 'none'} (median of runs)` + (kernel?.length ? `; tcpdump's own kernel-drop count per run: ${kernel.join(', ')}` : ''));
+  details.push(
+    `highest offered rate with 0 drops: ${zdm > 0 ? `${fmtRate(zdm)}/s` : 'none'} (median of runs)` +
+      (kernel?.length ? `; tcpdump's own kernel-drop count per run: ${kernel.join(', ')}` : ''),
+  );
   return {
     name: 'live-capture',
     engine,

@@ -41,7 +41,9 @@ export async function runMemory(ctx: BenchContext, names: readonly ('memory-forg
           const r = value as unknown as (typeof runs)[number];
           runs.push(r);
           const cps = r.checkpoints.map((c) => `${c.at / 1000}k ${c.rssMiB.toFixed(1)}`).join(', ');
-          ctx.log(`${name} ${engine} run ${run + 1}/${ctx.opts.runs}: RSS MiB at ${cps}; peak ${r.checkpoints.at(-1)!.hwmMiB.toFixed(1)} (${r.seconds.toFixed(1)} s)`);
+          ctx.log(
+            `${name} ${engine} run ${run + 1}/${ctx.opts.runs}: RSS MiB at ${cps}; peak ${r.checkpoints.at(-1)!.hwmMiB.toFixed(1)} (${r.seconds.toFixed(1)} s)`,
+          );
         }
       } catch (err) {
         rows.push(skippedRow(name, engine, UNIT, `failed: ${err instanceof Error ? err.message : String(err)}`));

@@ -28,7 +28,13 @@ const UNIT = 'beacons/s';
 /** A classic pcap (µs, little endian, Ethernet) of `count` fresh beacons stamped now. */
 export function writeCapture(path: string, count: number): void {
   const nowMs = Date.now();
-  const pool = beaconFrames(keyObjects(corpusKey()), { mac: '52:54:00:00:00:01', ip: '10.0.0.1' }, count, nowMs, { name: 'eth0', mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24' });
+  const pool = beaconFrames(keyObjects(corpusKey()), { mac: '52:54:00:00:00:01', ip: '10.0.0.1' }, count, nowMs, {
+    name: 'eth0',
+    mac_address: '52:54:00:00:00:01',
+    type: 'physical',
+    parents: [],
+    subnet: '10.0.0.0/24',
+  });
   const head = Buffer.alloc(24);
   head.writeUInt32LE(0xa1b2c3d4, 0);
   head.writeUInt16LE(2, 4);
@@ -50,7 +56,10 @@ export function writeCapture(path: string, count: number): void {
 }
 
 /** Wall-clock and CPU seconds of one whole process, and what it printed. */
-function timed(argv: readonly string[], stdinFile?: string): Promise<{ seconds: number; cpuSeconds: number; stdout: string; stderr: string; code: number | null }> {
+function timed(
+  argv: readonly string[],
+  stdinFile?: string,
+): Promise<{ seconds: number; cpuSeconds: number; stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // bash runs the command and then prints its children's user and system time on stderr.
@@ -107,11 +116,21 @@ export async function runObserve(ctx: BenchContext): Promise<CaseResult[]> {
         continue;
       }
       samples.get(engine)!.push(count / r.cpuSeconds);
-      ctx.log(`observe ${engine} run ${run + 1}/${ctx.opts.runs}: ${fmtRate(count / r.cpuSeconds)} ${UNIT} (${r.cpuSeconds.toFixed(2)} CPU s, ${r.seconds.toFixed(2)} s wall, for ${count})`);
+      ctx.log(
+        `observe ${engine} run ${run + 1}/${ctx.opts.runs}: ${fmtRate(count / r.cpuSeconds)} ${UNIT} (${r.cpuSeconds.toFixed(2)} CPU s, ${r.seconds.toFixed(2)} s wall, for ${count})`,
+      );
     }
   }
   const rows: CaseResult[] = engines.map((engine) =>
-    failed.has(engine) ? skippedRow('observe', engine, UNIT, failed.get(engine)!) : { name: 'observe', engine, unit: UNIT, ...summarize(samples.get(engine)!), note: `${count.toLocaleString('en-US')}-beacon capture, whole process, per CPU-second` },
+    failed.has(engine)
+      ? skippedRow('observe', engine, UNIT, failed.get(engine)!)
+      : {
+          name: 'observe',
+          engine,
+          unit: UNIT,
+          ...summarize(samples.get(engine)!),
+          note: `${count.toLocaleString('en-US')}-beacon capture, whole process, per CPU-second`,
+        },
   );
   if (python) rows.push(skippedRow('observe', 'maas-python', UNIT, `skipped: ${python}`));
   const base = rows.find((r) => r.engine === 'maas-python' && r.median);
@@ -131,7 +150,11 @@ function beaconsFromStats(stderr: string): number | undefined {
 
 /** maas_observe.py prints a JSON stats line last, with the beacons it decoded. */
 function beaconsFromPython(stdout: string): number | undefined {
-  const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const last = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!last) return undefined;
   const v = (JSON.parse(last) as { beacons?: unknown }).beacons;
   return typeof v === 'number' ? v : undefined;

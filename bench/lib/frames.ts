@@ -122,7 +122,13 @@ export function backgroundFrames(src: Endpoint, dst: Endpoint, count: number): F
     }
     let dport = 1024 + ((i * 7919) % 60000);
     if (dport === BEACON_PORT) dport++;
-    const to = i % 10 === 0 ? dst : { mac: `02:6f:74:68:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, ip: `${subnet}.${100 + (i % 90)}` };
+    const to =
+      i % 10 === 0
+        ? dst
+        : {
+            mac: `02:6f:74:68:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
+            ip: `${subnet}.${100 + (i % 90)}`,
+          };
     frames.push(udpFrame(src, to, 10000 + (i % 5000), dport, payload));
   }
   return pack(frames);

@@ -26,7 +26,6 @@ export type DecodeInput = (typeof DECODE_INPUTS)[number];
 /** The verdict each input must get, in netbeacon's reason names (garbage: anything but ok). */
 export const EXPECTED: Readonly<Record<DecodeInput, string>> = { valid: 'ok', forged: 'mac', stale: 'expired', garbage: '!ok' };
 
-
 export interface CorpusBeacon {
   /** The UDP payload. */
   readonly datagram: Buffer;

@@ -183,11 +183,34 @@ export class LiveReceiver {
     let argv: string[];
     if (engine === 'maas-python') {
       // MAAS's beacon monitor: tcpdump writing pcap to a pipe, read by Python.
-      const tcpdump = ['tcpdump', '--interface', link.ifR, '--no-promiscuous-mode', '--packet-buffered', '--immediate-mode', '--snapshot-length', '16384', '-n', '--direction=in', '-w', '-', MAAS_FILTER];
+      const tcpdump = [
+        'tcpdump',
+        '--interface',
+        link.ifR,
+        '--no-promiscuous-mode',
+        '--packet-buffered',
+        '--immediate-mode',
+        '--snapshot-length',
+        '16384',
+        '-n',
+        '--direction=in',
+        '-w',
+        '-',
+        MAAS_FILTER,
+      ];
       const py = [PYTHON, pythonScript('maas_observe.py'), '--key', keyHex, '--interval', String(intervalMs)];
       argv = ['sh', '-c', `${tcpdump.map(shQuote).join(' ')} | ${py.map(shQuote).join(' ')}`];
     } else {
-      argv = nodeArgv(workerScript('live-receiver'), ['--engine', engine === 'native' ? 'native' : 'tcpdump', '--if', link.ifR, '--key', keyHex, '--interval', String(intervalMs)]);
+      argv = nodeArgv(workerScript('live-receiver'), [
+        '--engine',
+        engine === 'native' ? 'native' : 'tcpdump',
+        '--if',
+        link.ifR,
+        '--key',
+        keyHex,
+        '--interval',
+        String(intervalMs),
+      ]);
     }
     const child = spawnTracked(inNamespace(link.nsR, pinned(argv, cpu)));
     const rx = new LiveReceiver(engine, new JsonLines(child));

@@ -45,7 +45,9 @@ export function describeMachine(cpu: number, tasksetOk: boolean): Machine {
   const state = loadBinding();
   const root = repoRoot();
   const head = firstLine(['git', '-C', root, 'rev-parse', '--short', 'HEAD']);
-  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).stdout?.trim() ? ' (+ uncommitted changes)' : '';
+  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).stdout?.trim()
+    ? ' (+ uncommitted changes)'
+    : '';
   return {
     cpu: cpuModel(),
     cores: cpus().length,

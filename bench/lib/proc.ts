@@ -135,7 +135,11 @@ export function runJson(argv: readonly string[], opts: { timeoutMs?: number; env
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      const line = stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
       if (code !== 0 || !line) {
         const why = stderr.trim().split('\n').slice(-6).join('\n') || '(no stderr)';
         reject(new Error(`${shortCommand(argv)} exited ${code ?? signal}: ${why}`));

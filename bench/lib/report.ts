@@ -109,7 +109,8 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     const f = find(rows, 'crypto-floor', 'native');
     const g1 = 'verify-valid (to BSON bytes): native / maas-python decode';
     const g2 = 'verify-valid native / crypto-floor';
-    if (!v || !p) goals.push({ goal: g1, target: '≥ 20×', value: '—', met: null, why: `${!v ? 'verify-valid native' : 'decode-valid maas-python'} not measured` });
+    if (!v || !p)
+      goals.push({ goal: g1, target: '≥ 20×', value: '—', met: null, why: `${!v ? 'verify-valid native' : 'decode-valid maas-python'} not measured` });
     else goals.push({ goal: g1, target: '≥ 20×', value: fmtRatio(v.median! / p.median!), met: v.median! / p.median! >= 20 });
     if (!v || !f) goals.push({ goal: g2, target: '≥ 0.6', value: '—', met: null, why: `${!v ? 'verify-valid native' : 'crypto-floor'} not measured` });
     else goals.push({ goal: g2, target: '≥ 0.6', value: (v.median! / f.median!).toFixed(2), met: v.median! / f.median! >= 0.6 });
@@ -119,7 +120,11 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
   {
     const s = find(rows, 'decode-stale', 'native');
     const g = 'decode-stale: native';
-    goals.push(s ? { goal: g, target: '≥ 10,000,000/s', value: `${fmtRate(s.median!)}/s`, met: s.median! >= 10_000_000 } : { goal: g, target: '≥ 10,000,000/s', value: '—', met: null, why: 'decode-stale native not measured' });
+    goals.push(
+      s
+        ? { goal: g, target: '≥ 10,000,000/s', value: `${fmtRate(s.median!)}/s`, met: s.median! >= 10_000_000 }
+        : { goal: g, target: '≥ 10,000,000/s', value: '—', met: null, why: 'decode-stale native not measured' },
+    );
   }
   {
     const g = 'live-capture at 100,000/s: native / maas-python, native 0 drops';
@@ -154,6 +159,10 @@ export function formatGoals(goals: readonly Goal[]): string {
   const head = ['goal', 'target', 'value', 'verdict'];
   const body = goals.map((g) => [g.goal, g.target, g.value, g.met === null ? `not judged: ${g.why ?? '?'}` : g.met ? 'met' : 'NOT MET']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 3 ? 0 : b[i]!.length))));
-  const line = (c: readonly string[]): string => c.map((x, i) => (i === 3 ? x : pad(x, widths[i]!))).join('  ').trimEnd();
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === 3 ? x : pad(x, widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return ['goals (reported, not asserted):', line(head), line(widths.map((w, i) => '-'.repeat(i === 3 ? 7 : w))), ...body.map(line)].join('\n');
 }

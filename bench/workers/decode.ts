@@ -41,7 +41,12 @@ function makeBatch(items: readonly Uint8Array[], clock: number): PayloadBatch {
  * verdicts. Rates are per CPU-second, as maas_decode.py's: on a shared
  * machine, time spent preempted is nobody's cost.
  */
-function measure(verifier: BatchVerifier, batch: PayloadBatch, seconds: number, stage: 'decode' | 'verify'): { items: number; cpuSeconds: number; verdicts: Record<string, number> } {
+function measure(
+  verifier: BatchVerifier,
+  batch: PayloadBatch,
+  seconds: number,
+  stage: 'decode' | 'verify',
+): { items: number; cpuSeconds: number; verdicts: Record<string, number> } {
   const verdicts: Record<string, number> = {};
   let items = 0;
   const c0 = process.cpuUsage();

@@ -135,7 +135,15 @@ workerMain(() => {
       verdicts[k] = (verdicts[k] ?? 0) + 1;
       if (item.ok && correlator) {
         correlator.onReceive(
-          { interface: 'eth0', source_ip: '10.0.0.9', source_port: 5240, destination_ip: '224.0.0.118', version: item.version, type: item.type, payload: item.payload },
+          {
+            interface: 'eth0',
+            source_ip: '10.0.0.9',
+            source_port: 5240,
+            destination_ip: '224.0.0.118',
+            version: item.version,
+            type: item.type,
+            payload: item.payload,
+          },
           now[i]! * 1000,
         );
       }
@@ -146,5 +154,15 @@ workerMain(() => {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const expected = kind === 'forged' ? 'mac' : 'ok';
   if ((verdicts[expected] ?? 0) !== count) throw new Error(`expected ${count} × ${expected}, got ${JSON.stringify(verdicts)}`);
-  answer({ kind, engine, count, startMiB: start.rssMiB, checkpoints: results, maxRssMiB: process.resourceUsage().maxRSS / 1024, seconds, correlator: correlatorNote, correlatorStats: correlator?.stats() ?? null });
+  answer({
+    kind,
+    engine,
+    count,
+    startMiB: start.rssMiB,
+    checkpoints: results,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    seconds,
+    correlator: correlatorNote,
+    correlatorStats: correlator?.stats() ?? null,
+  });
 });

@@ -174,7 +174,11 @@ export class ProbeAnswerer {
     // the reply can leave through it, untagged, and the kernel tags it.
     const vlanIface = a.vid === undefined ? undefined : [...interfaces.values()].find((i) => i.vid === a.vid && i.parents.includes(a.interface));
     const out = vlanIface ?? rxIface;
-    const ack: MtuProbeAck | undefined = mtu && { size: mtu.size ?? null, received: ipLength(frame.payloadLength, frame.sourceIp), interface_mtu: out?.mtu ?? 0 };
+    const ack: MtuProbeAck | undefined = mtu && {
+      size: mtu.size ?? null,
+      received: ipLength(frame.payloadLength, frame.sourceIp),
+      interface_mtu: out?.mtu ?? 0,
+    };
     if (ack) this.#mtuAcks++;
     const extra: Record<string, unknown> = ack ? { mtu_probe_ack: ack } : {};
 
@@ -232,5 +236,5 @@ function toInt(ip: string): number {
 export function sameSubnet(a: string, b: string, prefixlen: number): boolean {
   if (!isIPv4(a) || !isIPv4(b)) return false;
   const mask = prefixlen === 0 ? 0 : (~0 << (32 - prefixlen)) >>> 0;
-  return ((toInt(a) & mask) >>> 0) === ((toInt(b) & mask) >>> 0);
+  return (toInt(a) & mask) >>> 0 === (toInt(b) & mask) >>> 0;
 }

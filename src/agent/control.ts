@@ -135,7 +135,12 @@ export function request(path: string, cmd: string, extra: Record<string, unknown
     c.on('data', (d: string) => (buf += d));
     c.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'no agent is running there (start one with `netbeacon agent`)' : err.code === 'EACCES' ? 'permission denied (join the group that owns it, or use sudo)' : err.message;
+      const why =
+        err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+          ? 'no agent is running there (start one with `netbeacon agent`)'
+          : err.code === 'EACCES'
+            ? 'permission denied (join the group that owns it, or use sudo)'
+            : err.message;
       reject(new NetbeaconError('E_SOCKET', `cannot reach the agent on ${path}: ${why}`, 1));
     });
     c.on('end', () => {

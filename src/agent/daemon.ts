@@ -366,7 +366,14 @@ export class Agent extends EventEmitter {
       // With a policy, replays reach people as rate-limited alarms: a replay
       // flood must not become a log line (and a watch event) per packet.
       if (this.#o.policy) return;
-      this.#emit({ event: 'replay', interface: e.segment.ifname, ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}), ulid: e.ulid, own: e.own, time: now / 1000 });
+      this.#emit({
+        event: 'replay',
+        interface: e.segment.ifname,
+        ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}),
+        ulid: e.ulid,
+        own: e.own,
+        time: now / 1000,
+      });
       // Per packet: debug only. A replay flood must not become a log flood;
       // the counters (status, metrics) and policy alarms carry it.
       this.#log('debug', 'beacon replayed or looped', { interface: e.segment.ifname, vid: e.segment.vid, own: e.own });

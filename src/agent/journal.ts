@@ -125,7 +125,9 @@ class Fields {
 
   integer(key: string, min: number, max: number): number {
     const v = this.obj[key];
-    return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : this.fail(`"${key}" must be an integer from ${min} to ${max}, not ${show(v)}`);
+    return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? v
+      : this.fail(`"${key}" must be an integer from ${min} to ${max}, not ${show(v)}`);
   }
 
   beaconType(): BeaconTypeName {

@@ -25,21 +25,77 @@ class Mirror {
 
 export function agentMetrics(agent: Agent): Registry {
   const registry = new Registry();
-  const sent = new Counter({ name: 'netbeacon_beacons_sent_total', help: 'Beacons sent, by interface and type', labelNames: ['interface', 'type'], registers: [registry] });
-  const received = new Counter({ name: 'netbeacon_beacons_received_total', help: 'Beacon datagrams received, by interface and result (valid or a rejection reason)', labelNames: ['interface', 'result'], registers: [registry] });
-  const replays = new Counter({ name: 'netbeacon_replays_total', help: 'Beacons received again on the same interface and VID (replays or loops)', registers: [registry] });
+  const sent = new Counter({
+    name: 'netbeacon_beacons_sent_total',
+    help: 'Beacons sent, by interface and type',
+    labelNames: ['interface', 'type'],
+    registers: [registry],
+  });
+  const received = new Counter({
+    name: 'netbeacon_beacons_received_total',
+    help: 'Beacon datagrams received, by interface and result (valid or a rejection reason)',
+    labelNames: ['interface', 'result'],
+    registers: [registry],
+  });
+  const replays = new Counter({
+    name: 'netbeacon_replays_total',
+    help: 'Beacons received again on the same interface and VID (replays or loops)',
+    registers: [registry],
+  });
   const sendFailures = new Counter({ name: 'netbeacon_send_failures_total', help: 'Beacons that could not be sent', registers: [registry] });
-  const ringDrops = new Counter({ name: 'netbeacon_ring_drops_total', help: 'Frames the kernel dropped because the capture ring was full', labelNames: ['interface'], registers: [registry] });
+  const ringDrops = new Counter({
+    name: 'netbeacon_ring_drops_total',
+    help: 'Frames the kernel dropped because the capture ring was full',
+    labelNames: ['interface'],
+    registers: [registry],
+  });
   const queue = new Gauge({ name: 'netbeacon_queue_entries', help: 'Entries in the correlation queues', labelNames: ['queue'], registers: [registry] });
-  const evicted = new Counter({ name: 'netbeacon_queue_evictions_total', help: 'Entries dropped because a queue was full (oldest first)', labelNames: ['queue'], registers: [registry] });
+  const evicted = new Counter({
+    name: 'netbeacon_queue_evictions_total',
+    help: 'Entries dropped because a queue was full (oldest first)',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
   const hints = new Gauge({ name: 'netbeacon_hints', help: 'Topology hints currently known, by kind', labelNames: ['hint'], registers: [registry] });
-  const info = new Gauge({ name: 'netbeacon_info', help: 'Version and engine of this agent (value 1)', labelNames: ['version', 'engine'], registers: [registry] });
-  const filterDrops = new Counter({ name: 'netbeacon_filter_drops_total', help: 'Beacons dropped by policy filters, by interface and reason (mac-denied, mac-not-allowed, vid-denied, vid-not-allowed)', labelNames: ['interface', 'reason'], registers: [registry] });
-  const replies = new Counter({ name: 'netbeacon_replies_total', help: 'Unicast replies to solicitations through the policy limiter, by result (sent, peer-limit, total-limit)', labelNames: ['result'], registers: [registry] });
-  const alarms = new Counter({ name: 'netbeacon_alarms_total', help: 'Alarms by kind (replay, loop, segment_flood), raised or rate-limited', labelNames: ['kind'], registers: [registry] });
-  const drift = new Gauge({ name: 'netbeacon_drift_events', help: 'Current drift findings against the declared topology, by kind', labelNames: ['kind'], registers: [registry] });
+  const info = new Gauge({
+    name: 'netbeacon_info',
+    help: 'Version and engine of this agent (value 1)',
+    labelNames: ['version', 'engine'],
+    registers: [registry],
+  });
+  const filterDrops = new Counter({
+    name: 'netbeacon_filter_drops_total',
+    help: 'Beacons dropped by policy filters, by interface and reason (mac-denied, mac-not-allowed, vid-denied, vid-not-allowed)',
+    labelNames: ['interface', 'reason'],
+    registers: [registry],
+  });
+  const replies = new Counter({
+    name: 'netbeacon_replies_total',
+    help: 'Unicast replies to solicitations through the policy limiter, by result (sent, peer-limit, total-limit)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const alarms = new Counter({
+    name: 'netbeacon_alarms_total',
+    help: 'Alarms by kind (replay, loop, segment_flood), raised or rate-limited',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const drift = new Gauge({
+    name: 'netbeacon_drift_events',
+    help: 'Current drift findings against the declared topology, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   const policyMirrors = { filterDrops: new Mirror(filterDrops), replies: new Mirror(replies), alarms: new Mirror(alarms) };
-  const mirrors = { sent: new Mirror(sent), received: new Mirror(received), replays: new Mirror(replays), sendFailures: new Mirror(sendFailures), ringDrops: new Mirror(ringDrops), evicted: new Mirror(evicted) };
+  const mirrors = {
+    sent: new Mirror(sent),
+    received: new Mirror(received),
+    replays: new Mirror(replays),
+    sendFailures: new Mirror(sendFailures),
+    ringDrops: new Mirror(ringDrops),
+    evicted: new Mirror(evicted),
+  };
 
   // One collect hook refreshes everything from the agent just before a scrape.
   new Gauge({
@@ -50,7 +106,8 @@ export function agentMetrics(agent: Agent): Registry {
       this.set(1);
       const c = agent.counters;
       for (const [iface, byType] of Object.entries(c.sent)) for (const [type, n] of Object.entries(byType)) mirrors.sent.set({ interface: iface, type }, n);
-      for (const [iface, byResult] of Object.entries(c.received)) for (const [result, n] of Object.entries(byResult)) mirrors.received.set({ interface: iface, result }, n);
+      for (const [iface, byResult] of Object.entries(c.received))
+        for (const [result, n] of Object.entries(byResult)) mirrors.received.set({ interface: iface, result }, n);
       mirrors.replays.set({}, c.replays);
       mirrors.sendFailures.set({}, c.sendFailures);
       for (const [iface, s] of Object.entries(agent.ringStats())) mirrors.ringDrops.set({ interface: iface }, s.drops);
@@ -65,7 +122,8 @@ export function agentMetrics(agent: Agent): Registry {
       info.set({ version: VERSION, engine: agent.engineName }, 1);
       const policy = agent.policy;
       if (policy) {
-        for (const [iface, byReason] of Object.entries(policy.filterDropReasons)) for (const [reason, n] of Object.entries(byReason)) policyMirrors.filterDrops.set({ interface: iface, reason }, n);
+        for (const [iface, byReason] of Object.entries(policy.filterDropReasons))
+          for (const [reason, n] of Object.entries(byReason)) policyMirrors.filterDrops.set({ interface: iface, reason }, n);
         const r = policy.replyStats();
         policyMirrors.replies.set({ result: 'sent' }, r.sent);
         for (const [result, n] of Object.entries(r.held)) policyMirrors.replies.set({ result }, n);

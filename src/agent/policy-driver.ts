@@ -51,14 +51,19 @@ export interface LoadedPolicy {
  * (and, for a key file, its key in the config).
  */
 export function loadPolicy(config: PolicyConfig): LoadedPolicy {
-  const keyring = config.keys && new Keyring(config.keys.map((k, i) => keyringEntry(deriveKey(readKeyFile(k.secretFile, `policy.keys[${i}].secret_file`)), k.role, k.acceptUntil)));
+  const keyring =
+    config.keys &&
+    new Keyring(config.keys.map((k, i) => keyringEntry(deriveKey(readKeyFile(k.secretFile, `policy.keys[${i}].secret_file`)), k.role, k.acceptUntil)));
   let expected: ExpectedTopology | undefined;
   if (config.expected !== undefined) {
     let text: string;
     try {
       text = readFileSync(config.expected, 'utf8');
     } catch (err) {
-      throw new UsageError('E_EXPECTED_IO', `expected file ${config.expected} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new UsageError(
+        'E_EXPECTED_IO',
+        `expected file ${config.expected} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     expected = parseExpected(text, config.expected);
   }
@@ -251,7 +256,12 @@ export class PolicyDriver {
 
   #alarmStats(): { raised: Counts<AlarmKind>; suppressed: Counts<AlarmKind>; tracked: number; evicted: number } {
     const s = this.#alarms.stats();
-    return { raised: addCounts(this.#alarmsBefore.raised, s.raised), suppressed: addCounts(this.#alarmsBefore.suppressed, s.suppressed), tracked: s.tracked, evicted: s.evicted };
+    return {
+      raised: addCounts(this.#alarmsBefore.raised, s.raised),
+      suppressed: addCounts(this.#alarmsBefore.suppressed, s.suppressed),
+      tracked: s.tracked,
+      evicted: s.evicted,
+    };
   }
 
   alarmCounts(): Record<AlarmKind, number> {
@@ -270,7 +280,15 @@ export class PolicyDriver {
       replies: { sent: replies.sent, held: replies.held, peers: limiter.peers, evicted: limiter.evicted, evicted_active: limiter.evictedActive },
       alarms: { raised: alarms.raised, suppressed: alarms.suppressed, tracked: alarms.tracked, evicted: alarms.evicted },
       drift: this.#policy.expected
-        ? { declared: this.#policy.config.expected, ok: this.#drift?.ok ?? null, checks: this.#driftChecks, counts: this.driftCounts(), appeared: this.#driftAppeared, cleared: this.#driftCleared, events: (this.#drift?.drift ?? []).map((e) => ({ kind: e.kind, evidence: e.evidence, message: e.message })) }
+        ? {
+            declared: this.#policy.config.expected,
+            ok: this.#drift?.ok ?? null,
+            checks: this.#driftChecks,
+            counts: this.driftCounts(),
+            appeared: this.#driftAppeared,
+            cleared: this.#driftCleared,
+            events: (this.#drift?.drift ?? []).map((e) => ({ kind: e.kind, evidence: e.evidence, message: e.message })),
+          }
         : null,
       keys: keyring
         ? {
@@ -286,5 +304,12 @@ export class PolicyDriver {
 
 /** One line for the log: an alarm and where. */
 export function alarmFields(a: AlarmEvent): Record<string, unknown> {
-  return { kind: a.kind, interface: a.segment.ifname, ...(a.segment.vid !== undefined && { vid: a.segment.vid }), segment: formatSegment(a.segment), suppressed: a.suppressed, ...a.evidence };
+  return {
+    kind: a.kind,
+    interface: a.segment.ifname,
+    ...(a.segment.vid !== undefined && { vid: a.segment.vid }),
+    segment: formatSegment(a.segment),
+    suppressed: a.suppressed,
+    ...a.evidence,
+  };
 }

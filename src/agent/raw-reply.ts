@@ -77,7 +77,10 @@ export class RawReplier {
       const ifname = list[0]!.a.interface;
       try {
         this.#sender ??= openRawSender();
-        this.#sender.sendBatch(ifname, list.map((x) => x.frame));
+        this.#sender.sendBatch(
+          ifname,
+          list.map((x) => x.frame),
+        );
         sent.push(...list.map((x) => x.rec));
       } catch (err) {
         // Frames before the failing one went (RawSendError says how many).

@@ -12,7 +12,14 @@ import type { Fabric, PeerInterface, Topology } from './topology';
 export function formatTable(rows: readonly (readonly string[])[], indent = ''): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map(
+    (row) =>
+      indent +
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 const dash = (v: string | number | undefined): string => (v === undefined ? '-' : String(v));
@@ -50,7 +57,9 @@ function renderFabric(f: Fabric): string {
     lines.push(...formatTable(peerRows, '  '));
   }
   for (const h of f.loops) {
-    lines.push(`  loop: ${formatSegment(segment(h.ifname, h.vid))} received its own beacon back on ${formatSegment(segment(h.related_ifname ?? h.ifname, h.related_vid))} (${h.hint})`);
+    lines.push(
+      `  loop: ${formatSegment(segment(h.ifname, h.vid))} received its own beacon back on ${formatSegment(segment(h.related_ifname ?? h.ifname, h.related_vid))} (${h.hint})`,
+    );
   }
   return lines.join('\n') + '\n';
 }

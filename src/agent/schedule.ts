@@ -34,9 +34,7 @@ export interface SchedulerOptions {
 export type SolicitationReason = 'interfaces_changed' | 'periodic' | 'retry';
 
 /** Send a beacon to the multicast groups on every monitored interface. */
-export type ScheduledAction =
-  | { readonly kind: 'multicast_solicitation'; readonly reason: SolicitationReason }
-  | { readonly kind: 'multicast_advertisement' };
+export type ScheduledAction = { readonly kind: 'multicast_solicitation'; readonly reason: SolicitationReason } | { readonly kind: 'multicast_advertisement' };
 
 export class Scheduler {
   #periodMs: number;

@@ -101,7 +101,13 @@ export class BeaconSender {
   }
 
   /** A unicast beacon (the answer to a solicitation) to `ip`:`port`, leaving by `iface`'s route. */
-  async unicast(iface: HostInterface, type: BeaconTypeName, payload: Record<string, unknown>, ip: string, port: number): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+  async unicast(
+    iface: HostInterface,
+    type: BeaconTypeName,
+    payload: Record<string, unknown>,
+    ip: string,
+    port: number,
+  ): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
     const sent: SentRecord[] = [];
     const failed: SendFailure[] = [];
     // A link-local IPv6 peer is reachable only through the interface it was heard on.
@@ -110,7 +116,16 @@ export class BeaconSender {
     return { sent, failed };
   }
 
-  #send(iface: HostInterface, type: BeaconTypeName, payload: Record<string, unknown>, dest: string, port: number, mcastIf: string | undefined, sent: SentRecord[], failed: SendFailure[]): Promise<void> {
+  #send(
+    iface: HostInterface,
+    type: BeaconTypeName,
+    payload: Record<string, unknown>,
+    dest: string,
+    port: number,
+    mcastIf: string | undefined,
+    sent: SentRecord[],
+    failed: SendFailure[],
+  ): Promise<void> {
     const run = async () => {
       const sock = isIPv6(dest.split('%')[0]!) ? this.#v6 : this.#v4;
       const nowMs = this.#clock();

@@ -120,7 +120,8 @@ export function buildTopology(hints: Iterable<TopologyHint>, opts: TopologyOptio
       links.set(pairKey, link);
     } else {
       if (h.related_mac === undefined || h.related_ifname === undefined) continue;
-      const peer: PeerInterface = h.related_vid === undefined ? { mac: h.related_mac, ifname: h.related_ifname } : { mac: h.related_mac, ifname: h.related_ifname, vid: h.related_vid };
+      const peer: PeerInterface =
+        h.related_vid === undefined ? { mac: h.related_mac, ifname: h.related_ifname } : { mac: h.related_mac, ifname: h.related_ifname, vid: h.related_vid };
       const joins = rule === 'peer' || opts.joinOnRoutable === true;
       // Joined on the leg (MAC and VID); listed by leg and name.
       if (joins) groups.union(`S${localKey}`, `P${h.related_mac}\u0000${h.related_vid ?? ''}`);

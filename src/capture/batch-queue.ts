@@ -51,7 +51,8 @@ export class BatchQueue<B extends { readonly count: number }> {
   #closed = false;
 
   constructor(opts: BatchQueueOptions<B>) {
-    if (!Number.isInteger(opts.sliceRecords) || opts.sliceRecords < 1) throw new RangeError(`sliceRecords must be a positive integer, got ${opts.sliceRecords}`);
+    if (!Number.isInteger(opts.sliceRecords) || opts.sliceRecords < 1)
+      throw new RangeError(`sliceRecords must be a positive integer, got ${opts.sliceRecords}`);
     if (!(opts.budgetMs >= 0) || !Number.isFinite(opts.budgetMs)) throw new RangeError(`budgetMs must be a finite number >= 0, got ${opts.budgetMs}`);
     this.#o = opts;
     this.#now = opts.now ?? (() => performance.now());

@@ -42,7 +42,8 @@ const SLICE_RECORDS = 16;
 const TURN_BUDGET_MS = 5;
 
 /** What the queue holds: a batch of records (and its pool slot), or an event to emit in its turn. */
-type Queued = { readonly count: number; readonly records: RecordBatch; readonly slot: number } | { readonly count: 0; readonly gone: InterfaceGone & { ifindex: number } };
+type Queued =
+  { readonly count: number; readonly records: RecordBatch; readonly slot: number } | { readonly count: 0; readonly gone: InterfaceGone & { ifindex: number } };
 
 interface NativeKeys {
   signingKey: Uint8Array;

@@ -57,7 +57,10 @@ export class TcpdumpLiveCapture extends EventEmitter implements LiveCapture {
     return new Promise<void>((resolve, reject) => {
       let stderr = '';
       let started = false;
-      const timer = setTimeout(() => fail(new Error(`tcpdump on ${ifname} did not start within ${this.options.startTimeoutMs ?? 30_000} ms`)), this.options.startTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () => fail(new Error(`tcpdump on ${ifname} did not start within ${this.options.startTimeoutMs ?? 30_000} ms`)),
+        this.options.startTimeoutMs ?? 30_000,
+      );
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (!started) {
@@ -78,11 +81,20 @@ export class TcpdumpLiveCapture extends EventEmitter implements LiveCapture {
       });
       child.on('error', (err) => fail(new Error(`cannot run tcpdump for ${ifname}: ${err.message}`)));
       child.on('close', (code, signal) => {
-        const why = stderr.trim().split('\n').filter((l) => !/listening on|packets (captured|received|dropped)/.test(l)).pop() ?? '';
+        const why =
+          stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !/listening on|packets (captured|received|dropped)/.test(l))
+            .pop() ?? '';
         if (!started) return fail(new Error(`tcpdump on ${ifname} exited ${code ?? signal}: ${why}`));
         if (tap.stopping || this.closed) return;
         this.taps.delete(ifname);
-        this.emit('interface-gone', { interface: ifname, code: /disappeared|No such device/i.test(why) ? 'ENODEV' : 'EPIPE', message: `tcpdump on ${ifname} exited ${code ?? signal}: ${why}` });
+        this.emit('interface-gone', {
+          interface: ifname,
+          code: /disappeared|No such device/i.test(why) ? 'ENODEV' : 'EPIPE',
+          message: `tcpdump on ${ifname} exited ${code ?? signal}: ${why}`,
+        });
       });
     });
   }

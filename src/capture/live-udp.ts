@@ -123,7 +123,16 @@ export class UdpLiveCapture extends EventEmitter implements LiveCapture {
     }
     if (iface === undefined && this.taps.size === 1) iface = this.taps.keys().next().value;
     if (iface === undefined || !this.taps.has(iface)) return;
-    const frame: FrameInfo = { sourceMac: '', destinationMac: '', sourceIp: source, destinationIp: '', sourcePort: port, destinationPort: PORT, payloadOffset: 0, payloadLength: msg.length };
+    const frame: FrameInfo = {
+      sourceMac: '',
+      destinationMac: '',
+      sourceIp: source,
+      destinationIp: '',
+      sourcePort: port,
+      destinationPort: PORT,
+      payloadOffset: 0,
+      payloadLength: msg.length,
+    };
     this.taps.get(iface)!.stats.packets++;
     this.pending.push({ iface, d: { frame, payload: msg, time } });
     // One verification per burst of datagrams, not per datagram.

@@ -388,7 +388,7 @@ class PcapngReader implements RecordReader {
     requireBody(ctx, 8);
     let name: string | undefined;
     let ticksPerSecond = 1e6;
-    for (let pos = ctx.body + 8; pos + 4 <= ctx.bodyEnd; ) {
+    for (let pos = ctx.body + 8; pos + 4 <= ctx.bodyEnd;) {
       const code = this.u16(bytes, pos);
       const length = this.u16(bytes, pos + 2);
       const value = pos + 4;

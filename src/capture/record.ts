@@ -88,7 +88,8 @@ export class RecordBatch {
   readonly #batch: VerifiedBatch;
 
   constructor(records: Uint8Array, count: number, plain: Uint8Array, plainLength: number) {
-    if (!Number.isInteger(count) || count < 0 || count * RECORD.size > records.length || plainLength > plain.length) throw new RangeError('capture batch larger than its buffers');
+    if (!Number.isInteger(count) || count < 0 || count * RECORD.size > records.length || plainLength > plain.length)
+      throw new RangeError('capture batch larger than its buffers');
     this.count = count;
     this.#records = records.slice(0, count * RECORD.size);
     this.#view = new DataView(this.#records.buffer, 0, count * RECORD.size);

@@ -61,4 +61,3 @@ async function openLines(path: string, opts: ReadJournalOptions): Promise<{ line
   // readLines closes the file at its end; the explicit close covers an early stop.
   return { lines: handle.readLines(), close: () => handle.close().catch(() => undefined) };
 }
-

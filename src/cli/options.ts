@@ -42,9 +42,7 @@ export function numberArg(name: string, min: number, max: number, integer = fals
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
       // commander turns this into a usage error (exit 2)
-      throw new InvalidArgumentError(
-        `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${value}"`,
-      );
+      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${value}"`);
     }
     return n;
   };

@@ -143,7 +143,8 @@ export function applyFile(base: AgentConfig, f: ConfigFile, source: string): Age
   if (p.interface_poll !== undefined) c.periods.interfacePollMs = p.interface_poll * 1000;
   Object.assign(c.queues, f.queues ?? {});
   if (f.ring?.block_size !== undefined) {
-    if (f.ring.block_size % 4096 !== 0) throw new UsageError('E_CONFIG', `config ${source}: ring.block_size: must be a multiple of 4096 (the page size), got ${f.ring.block_size}`);
+    if (f.ring.block_size % 4096 !== 0)
+      throw new UsageError('E_CONFIG', `config ${source}: ring.block_size: must be a multiple of 4096 (the page size), got ${f.ring.block_size}`);
     c.ring.blockSize = f.ring.block_size;
   }
   if (f.ring?.block_count !== undefined) c.ring.blockCount = f.ring.block_count;

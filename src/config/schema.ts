@@ -16,7 +16,8 @@ export class SchemaError extends Error {
 
 export type Check<T> = (value: unknown, path: string) => T;
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v));
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v);
 
 export const str =
   (opts: { pattern?: RegExp; hint?: string } = {}): Check<string> =>
@@ -43,7 +44,8 @@ export const bool: Check<boolean> = (v, path) => {
 export const oneOf =
   <T extends string>(choices: readonly T[]): Check<T> =>
   (v, path) => {
-    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) throw new SchemaError(path, `must be one of ${choices.join(', ')}, got ${show(v)}`);
+    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+      throw new SchemaError(path, `must be one of ${choices.join(', ')}, got ${show(v)}`);
     return v as T;
   };
 

@@ -46,7 +46,16 @@ export function buildNetwork(): BuiltNetwork {
         { host: SWITCH, name: portName(i), mtu: i.portMtu, master: i.bridge },
       );
       const mac = lab.exec(i.host, ['cat', `/sys/class/net/${i.name}/address`]).trim();
-      interfaces.push({ host: i.host, name: i.name, mac, mtu: i.mtu ?? 1500, address: i.address ?? null, bridge: i.bridge, port: portName(i), port_mtu: i.portMtu ?? 1500 });
+      interfaces.push({
+        host: i.host,
+        name: i.name,
+        mac,
+        mtu: i.mtu ?? 1500,
+        address: i.address ?? null,
+        bridge: i.bridge,
+        port: portName(i),
+        port_mtu: i.portMtu ?? 1500,
+      });
     }
     return { lab, interfaces };
   } catch (err) {

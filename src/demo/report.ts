@@ -157,7 +157,10 @@ export function vlanMeaning(f: VlanFinding | null): string {
   const who = `${f.peer.host}/${f.peer.name}`;
   const parts: string[] = [];
   if (f.answered.length > 0) parts.push(`VLAN ${f.answered.join(', ')} reaches ${who} tagged, with no VLAN interface configured on either host`);
-  if (f.silent.length > 0) parts.push(`VLAN ${f.silent.join(', ')} does not reach ${who} (here its agent ignores it, standing in for a switch port that does not carry it): a node deployed on that VLAN behind ${who} would be cut off`);
+  if (f.silent.length > 0)
+    parts.push(
+      `VLAN ${f.silent.join(', ')} does not reach ${who} (here its agent ignores it, standing in for a switch port that does not carry it): a node deployed on that VLAN behind ${who} would be cut off`,
+    );
   return parts.join('; ') || `no VLAN reaches ${who}`;
 }
 
@@ -181,7 +184,9 @@ export function diagram(): string {
 
 function renderHost(h: HostResult, interfaces: readonly BuiltInterface[]): string {
   const ok = hostComplete(h.expected);
-  const lines = [`${h.host}: ${h.fabrics.length} fabric${h.fabrics.length === 1 ? '' : 's'}${ok ? '' : '  (NOT what the wiring says: see "expected" in --json)'}`];
+  const lines = [
+    `${h.host}: ${h.fabrics.length} fabric${h.fabrics.length === 1 ? '' : 's'}${ok ? '' : '  (NOT what the wiring says: see "expected" in --json)'}`,
+  ];
   for (const f of h.fabrics) {
     const segs = f.segments.map(formatSegment).join(', ');
     const peers = f.peers.map((p) => peerLabel(p.mac, interfaces) + (p.vid === undefined ? '' : ` vid ${p.vid}`)).join(', ') || 'none';
@@ -190,7 +195,9 @@ function renderHost(h: HostResult, interfaces: readonly BuiltInterface[]): strin
     for (const p of f.peers) {
       const on = p.seen_on.filter((s) => s.joins);
       if (on.length === 0) continue;
-      lines.push(`    ${peerLabel(p.mac, interfaces)} (${p.mac}) heard on ${on.map((s) => formatSegment(s.segment)).join(', ')}: ${kinds(on.flatMap((s) => s.hints))}`);
+      lines.push(
+        `    ${peerLabel(p.mac, interfaces)} (${p.mac}) heard on ${on.map((s) => formatSegment(s.segment)).join(', ')}: ${kinds(on.flatMap((s) => s.hints))}`,
+      );
     }
   }
   return lines.join('\n') + '\n';
@@ -200,7 +207,9 @@ export function renderDemo(d: DemoDocument): string {
   const out: string[] = [];
   out.push(`netbeacon demo: ${Object.keys(d.network.namespaces).length} namespaces (${d.network.prefix}-*), engine ${d.engine.name} (${d.engine.why})\n`);
   out.push('The network (each host plugged into a bridge in the switch namespace):\n' + diagram());
-  out.push(`Fabrics the agents found, and the hints behind each grouping (${d.wait.complete ? `as wired, after ${d.wait.seconds} s` : `INCOMPLETE after ${d.wait.seconds} s`}):`);
+  out.push(
+    `Fabrics the agents found, and the hints behind each grouping (${d.wait.complete ? `as wired, after ${d.wait.seconds} s` : `INCOMPLETE after ${d.wait.seconds} s`}):`,
+  );
   for (const h of d.hosts) out.push(renderHost(h, d.network.interfaces));
   out.push('  means: interfaces that hear the same beacons share a layer-2 network: rack1/r1 has no address and still lands with r0,');
   out.push('  and no hint joins brA with brB, so MAAS would model two fabrics.\n');
@@ -208,7 +217,9 @@ export function renderDemo(d: DemoDocument): string {
   out.push(`MTU: netbeacon mtu, run in ${m.host} (exit ${m.exit_code ?? '-'})`);
   if (m.finding) {
     const f = m.finding;
-    out.push(`  ${f.interface} (MTU ${f.interface_mtu}) → ${f.peer.host}/${f.peer.name} (MTU ${f.peer.mtu ?? '?'}): path MTU ${f.path_mtu ?? 'none'} (to peer ${f.to_peer ?? 'none'}, from peer ${f.from_peer ?? 'none'})  ${f.mismatch ? 'MISMATCH' : 'ok'}`);
+    out.push(
+      `  ${f.interface} (MTU ${f.interface_mtu}) → ${f.peer.host}/${f.peer.name} (MTU ${f.peer.mtu ?? '?'}): path MTU ${f.path_mtu ?? 'none'} (to peer ${f.to_peer ?? 'none'}, from peer ${f.from_peer ?? 'none'})  ${f.mismatch ? 'MISMATCH' : 'ok'}`,
+    );
   } else out.push(`  ${m.note ?? 'no finding'}`);
   out.push(`  means: ${m.meaning}\n`);
   const v = d.vlans;

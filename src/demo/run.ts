@@ -58,7 +58,18 @@ class Demo {
   startAgent(host: string, engine: string): void {
     const lab = this.net!.lab;
     const log = openSync(join(this.dir, `${host}.log`), 'a');
-    const args = [...cliArgv(), 'agent', '--socket', this.socket(host), '--secret-file', this.secretFile, '--engine', engine, '--journal', join(this.dir, `${host}.jsonl`)];
+    const args = [
+      ...cliArgv(),
+      'agent',
+      '--socket',
+      this.socket(host),
+      '--secret-file',
+      this.secretFile,
+      '--engine',
+      engine,
+      '--journal',
+      join(this.dir, `${host}.jsonl`),
+    ];
     for (const i of interfacesOf(host)) args.push('-i', i.name);
     const ignored = IGNORED_VIDS[host];
     if (ignored) args.push('--ignore-vids', ignored.join(','));
@@ -103,7 +114,9 @@ class Demo {
 
   /** Stops the agents the gentle way first (they remove their sockets), then removes everything. */
   async stop(): Promise<void> {
-    const exits = [...this.agents.values()].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+    const exits = [...this.agents.values()].map(
+      (c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))),
+    );
     for (const c of this.agents.values()) c.kill('SIGTERM');
     await Promise.race([Promise.all(exits), sleep(3000)]);
     this.remove();
@@ -181,7 +194,15 @@ async function probes(demo: Demo, o: DemoOptions): Promise<Pick<DemoDocument, 'm
   const note = (r: { stderr: string }, rep: unknown) => (rep ? {} : { note: `failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}` });
   return {
     mtu: { host: PROBE_HOST, command: ['netbeacon', ...mtuCmd], exit_code: m.code, report: mReport, finding: mF, meaning: mtuMeaning(mF), ...note(m, mReport) },
-    vlans: { host: PROBE_HOST, command: ['netbeacon', ...vlanCmd], exit_code: v.code, report: vReport, finding: vF, meaning: vlanMeaning(vF), ...note(v, vReport) },
+    vlans: {
+      host: PROBE_HOST,
+      command: ['netbeacon', ...vlanCmd],
+      exit_code: v.code,
+      report: vReport,
+      finding: vF,
+      meaning: vlanMeaning(vF),
+      ...note(v, vReport),
+    },
   };
 }
 

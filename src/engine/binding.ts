@@ -60,7 +60,11 @@ function load(): BindingState {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(path) as NativeBinding;
     if (binding.abiVersion !== EXPECTED_ABI) {
-      return { ok: false, why: 'load-error', detail: `${path} has ABI ${String(binding.abiVersion)}, expected ${EXPECTED_ABI}: rebuild with \`npm run build:native\`` };
+      return {
+        ok: false,
+        why: 'load-error',
+        detail: `${path} has ABI ${String(binding.abiVersion)}, expected ${EXPECTED_ABI}: rebuild with \`npm run build:native\``,
+      };
     }
     return { ok: true, binding, path };
   } catch (err) {

@@ -69,7 +69,7 @@ export class NativeLineEncoder implements LineEncoder {
     offsets[n] = at;
     const parts: Uint8Array[] = [];
     let written = 0; // bytes of this.out holding earlier rounds' lines
-    for (let first = 0; first < n; ) {
+    for (let first = 0; first < n;) {
       // The frames not yet taken, and the room after what is written.
       const count = n - first;
       const r = this.verifier.observeLines({ count, data, offsets: offsets.subarray(first), now: now.subarray(first) }, this.out.subarray(written));

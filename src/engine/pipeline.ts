@@ -124,7 +124,9 @@ export function observedLines(packets: readonly CapturedPacket[], verifier: Batc
           continue;
         }
         stats.valid++;
-        out.ascii(`{"source_mac":"${f.sourceMac}","destination_mac":"${f.destinationMac}","source_ip":"${f.sourceIp}","destination_ip":"${f.destinationIp}","source_port":${f.sourcePort},"destination_port":${f.destinationPort},"time":${Math.floor(p.time)},"version":${verified.version[i]!},"type":"${type}`);
+        out.ascii(
+          `{"source_mac":"${f.sourceMac}","destination_mac":"${f.destinationMac}","source_ip":"${f.sourceIp}","destination_ip":"${f.destinationIp}","source_port":${f.sourcePort},"destination_port":${f.destinationPort},"time":${Math.floor(p.time)},"version":${verified.version[i]!},"type":"${type}`,
+        );
         out.reserve(json);
         scratch.copy(out.buf, out.used, 0, json);
         out.used += json;

@@ -43,7 +43,9 @@ export function chooseEngine(requested: EngineRequest, inputs: ChoiceInputs): En
   const state = inputs.binding ?? loadBinding();
   const why = nativeBlocker(state, inputs);
   if (requested === 'js') {
-    return why === undefined ? { engine: 'js', requested, why: 'the JS engine was requested' } : { engine: 'js', requested, why: 'the JS engine was requested', nativeUnavailable: why };
+    return why === undefined
+      ? { engine: 'js', requested, why: 'the JS engine was requested' }
+      : { engine: 'js', requested, why: 'the JS engine was requested', nativeUnavailable: why };
   }
   if (why === undefined) {
     return { engine: 'native', requested, why: requested === 'native' ? 'the native engine was requested' : 'the native addon is built and loads' };

@@ -82,7 +82,10 @@ export class Lab {
    * A veth between two hosts (created directly in them). `master` plugs
    * the second end into a bridge in its host; `mtuA`/`mtuB` set each end.
    */
-  link(a: { host: string; name: string; mtu?: number; addresses?: string[]; master?: string }, b: { host: string; name: string; mtu?: number; addresses?: string[]; master?: string }): void {
+  link(
+    a: { host: string; name: string; mtu?: number; addresses?: string[]; master?: string },
+    b: { host: string; name: string; mtu?: number; addresses?: string[]; master?: string },
+  ): void {
     run(['ip', 'link', 'add', 'name', a.name, 'netns', this.ns(a.host), 'type', 'veth', 'peer', 'name', b.name, 'netns', this.ns(b.host)]);
     for (const end of [a, b]) {
       if (end.mtu) this.exec(end.host, ['ip', 'link', 'set', end.name, 'mtu', String(end.mtu)]);

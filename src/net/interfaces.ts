@@ -118,7 +118,7 @@ function expandIpv6(addr: string): number[] {
 function compressIpv6(g: number[]): string {
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -144,7 +144,11 @@ export interface Selection {
 }
 
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.').replace(/\[!/g, '[^');
+  const body = glob
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
+    .replace(/\[!/g, '[^');
   return new RegExp(`^${body}$`);
 }
 
@@ -157,9 +161,7 @@ export function globToRegExp(glob: string): RegExp {
 export function selectInterfaces(all: readonly HostInterface[], sel: Selection): HostInterface[] {
   const inc = sel.include.map(globToRegExp);
   const exc = sel.exclude.map(globToRegExp);
-  return all.filter(
-    (i) => i.up && !i.loopback && i.mac !== null && (inc.length === 0 || inc.some((r) => r.test(i.name))) && !exc.some((r) => r.test(i.name)),
-  );
+  return all.filter((i) => i.up && !i.loopback && i.mac !== null && (inc.length === 0 || inc.some((r) => r.test(i.name))) && !exc.some((r) => r.test(i.name)));
 }
 
 /** The `remote` payload that describes a sending interface, as MAAS sends it. */
@@ -189,5 +191,7 @@ export function interfaceSummary(i: HostInterface): { name: string; mac: string 
 /** A stable signature of what matters for beaconing; a change triggers solicitations. */
 export function interfacesSignature(list: readonly HostInterface[]): string {
   // `up` is in it: a link that gains carrier after start must be picked up.
-  return JSON.stringify(list.map((i) => [i.name, i.ifindex, i.up, i.mac, i.mtu, i.vid ?? null, i.parents, i.addresses.map((a) => `${a.address}/${a.prefixlen}`).sort()]));
+  return JSON.stringify(
+    list.map((i) => [i.name, i.ifindex, i.up, i.mac, i.mtu, i.vid ?? null, i.parents, i.addresses.map((a) => `${a.address}/${a.prefixlen}`).sort()]),
+  );
 }

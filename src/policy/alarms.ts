@@ -109,16 +109,37 @@ export class Alarms {
     for (const e of c.events) {
       if (e.kind === 'replay') {
         const whose = e.own ? 'our own beacon' : 'beacon';
-        this.#raise(out, 'replay', e.segment, nowMs, { ulid: e.ulid, own: e.own }, `${whose} ${e.ulid} received again on ${formatSegment(e.segment)}: replayed by someone who captured it, or copied by a switching loop`);
+        this.#raise(
+          out,
+          'replay',
+          e.segment,
+          nowMs,
+          { ulid: e.ulid, own: e.own },
+          `${whose} ${e.ulid} received again on ${formatSegment(e.segment)}: replayed by someone who captured it, or copied by a switching loop`,
+        );
       } else if (e.reason === 'too_many_segments') {
         const evidence = e.ulid === undefined ? {} : { ulid: e.ulid };
-        this.#raise(out, 'segment_flood', e.segment, nowMs, evidence, `beacon${named(e.ulid)} arrived on more segments than allowed, the latest ${formatSegment(e.segment)}: one beacon replayed under forged VLAN tags?`);
+        this.#raise(
+          out,
+          'segment_flood',
+          e.segment,
+          nowMs,
+          evidence,
+          `beacon${named(e.ulid)} arrived on more segments than allowed, the latest ${formatSegment(e.segment)}: one beacon replayed under forged VLAN tags?`,
+        );
       }
     }
     const loops = c.hints.filter((h) => h.hint === 'rx_own_beacon_on_tx_interface');
     if (loops.length > 0) {
       const evidence = c.ulid === undefined ? { hints: loops } : { ulid: c.ulid, hints: loops };
-      this.#raise(out, 'loop', c.segment, nowMs, evidence, `our own beacon${named(c.ulid)} came back on ${formatSegment(c.segment)}, the interface that sent it: a loop, a broadcast storm or a replay`);
+      this.#raise(
+        out,
+        'loop',
+        c.segment,
+        nowMs,
+        evidence,
+        `our own beacon${named(c.ulid)} came back on ${formatSegment(c.segment)}, the interface that sent it: a loop, a broadcast storm or a replay`,
+      );
     }
     return out;
   }
@@ -144,7 +165,14 @@ export class Alarms {
       this.#evicted++;
     }
     this.#raised[kind]++;
-    out.push({ kind, segment, timeMs: nowMs, suppressed, evidence, message: suppressed === 0 ? message : `${message} (${suppressed} more since the last report)` });
+    out.push({
+      kind,
+      segment,
+      timeMs: nowMs,
+      suppressed,
+      evidence,
+      message: suppressed === 0 ? message : `${message} (${suppressed} more since the last report)`,
+    });
   }
 }
 

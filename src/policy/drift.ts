@@ -42,7 +42,16 @@ import { declarations, type Declaration, type ExpectedTopology } from './expecte
 
 export type Vlan = number | 'untagged';
 
-export const DRIFT_KINDS = ['wrong_fabric', 'fabrics_merged', 'fabric_split', 'interface_missing', 'vid_missing', 'vid_unexpected', 'loop', 'not_alone'] as const;
+export const DRIFT_KINDS = [
+  'wrong_fabric',
+  'fabrics_merged',
+  'fabric_split',
+  'interface_missing',
+  'vid_missing',
+  'vid_unexpected',
+  'loop',
+  'not_alone',
+] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
 interface DriftBase {
@@ -55,7 +64,13 @@ interface DriftBase {
 
 export type DriftEvent = DriftBase &
   (
-    | { readonly kind: 'wrong_fabric'; readonly ifname: string; readonly declared: string; readonly observed_with: readonly string[]; readonly interfaces: readonly string[] }
+    | {
+        readonly kind: 'wrong_fabric';
+        readonly ifname: string;
+        readonly declared: string;
+        readonly observed_with: readonly string[];
+        readonly interfaces: readonly string[];
+      }
     | { readonly kind: 'fabrics_merged'; readonly fabrics: readonly [string, string]; readonly interfaces: readonly string[] }
     | { readonly kind: 'fabric_split'; readonly fabric: string; readonly parts: readonly (readonly string[])[] }
     | { readonly kind: 'interface_missing'; readonly ifname: string; readonly fabric?: string }
@@ -119,7 +134,12 @@ function interfaceComponents(topology: Topology): Map<string, readonly string[]>
   return out;
 }
 
-function fabricDrift(expected: ExpectedTopology, graph: FabricGraph, declared: ReadonlyMap<string, Declaration>, components: ReadonlyMap<string, readonly string[]>): DriftEvent[] {
+function fabricDrift(
+  expected: ExpectedTopology,
+  graph: FabricGraph,
+  declared: ReadonlyMap<string, Declaration>,
+  components: ReadonlyMap<string, readonly string[]>,
+): DriftEvent[] {
   const fabricOf = (i: string): string | undefined => declared.get(i)?.fabric;
   const observed = new Map(expected.fabrics.map((f) => [f.name, f.interfaces.map((i) => i.ifname).filter((i) => components.has(i))]));
   // Each component once, ordered by its first interface (the lists are sorted).
@@ -143,7 +163,11 @@ function fabricDrift(expected: ExpectedTopology, graph: FabricGraph, declared: R
   for (const i of [...misplaced].sort()) {
     const a = fabricOf(i)!;
     const others = components.get(i)!.filter((j) => fabricOf(j) !== undefined && fabricOf(j) !== a);
-    const path = graph.path(graph.segmentsOf(i), others.flatMap((j) => graph.segmentsOf(j)), { acrossInterfaces: true })!;
+    const path = graph.path(
+      graph.segmentsOf(i),
+      others.flatMap((j) => graph.segmentsOf(j)),
+      { acrossInterfaces: true },
+    )!;
     const observedWith = [...new Set(others.map((j) => fabricOf(j)!))].sort();
     events.push({
       kind: 'wrong_fabric',
@@ -172,7 +196,13 @@ function fabricDrift(expected: ExpectedTopology, graph: FabricGraph, declared: R
         const entry = merged.get(pair.join('\u0000')) ?? { fabrics: pair, interfaces: new Set<string>(), paths: [] };
         const [ia, ib] = [home(c, pair[0]), home(c, pair[1])];
         for (const j of [...ia, ...ib]) entry.interfaces.add(j);
-        entry.paths.push(graph.path(ia.flatMap((j) => graph.segmentsOf(j)), ib.flatMap((j) => graph.segmentsOf(j)), { acrossInterfaces: true })!);
+        entry.paths.push(
+          graph.path(
+            ia.flatMap((j) => graph.segmentsOf(j)),
+            ib.flatMap((j) => graph.segmentsOf(j)),
+            { acrossInterfaces: true },
+          )!,
+        );
         merged.set(pair.join('\u0000'), entry);
       }
     }
@@ -180,7 +210,12 @@ function fabricDrift(expected: ExpectedTopology, graph: FabricGraph, declared: R
   for (const m of merged.values()) {
     const interfaces = [...m.interfaces].sort();
     const [a, b] = m.fabrics;
-    events.push({ kind: 'fabrics_merged', fabrics: m.fabrics, interfaces, ...proven(`fabrics ${a} and ${b} are one fabric: ${interfaces.join(', ')} are joined`, m.paths) });
+    events.push({
+      kind: 'fabrics_merged',
+      fabrics: m.fabrics,
+      interfaces,
+      ...proven(`fabrics ${a} and ${b} are one fabric: ${interfaces.join(', ')} are joined`, m.paths),
+    });
   }
   return events;
 }
@@ -194,7 +229,8 @@ function vlanDrift(d: Declaration, graph: FabricGraph): DriftEvent[] {
   const on = d.fabric === undefined ? 'alone' : `on fabric ${d.fabric}`;
   const where = d.fabric === undefined ? {} : { fabric: d.fabric };
   const seen = graph.segmentsOf(d.ifname);
-  if (seen.length === 0) return [{ kind: 'interface_missing', ifname: d.ifname, ...where, ...absent(`${d.ifname}, declared ${on}, is in no hint: no beacon was seen on it`) }];
+  if (seen.length === 0)
+    return [{ kind: 'interface_missing', ifname: d.ifname, ...where, ...absent(`${d.ifname}, declared ${on}, is in no hint: no beacon was seen on it`) }];
   if (!d.vlans) return [];
   const expected: Vlan[] = [...(d.vlans.untagged ? ['untagged' as const] : []), ...d.vlans.vids];
   const seenVlans = new Set(seen.map(vlanOf));
@@ -202,14 +238,31 @@ function vlanDrift(d: Declaration, graph: FabricGraph): DriftEvent[] {
   for (const vlan of expected) {
     if (seenVlans.has(vlan)) continue;
     const what = vlan === 'untagged' ? 'untagged traffic' : `VLAN ${vlan}`;
-    events.push({ kind: 'vid_missing', ifname: d.ifname, ...where, vlan, seen, ...absent(`${d.ifname}: ${what} expected, not seen (seen: ${seen.map(formatSegment).join(', ')})`) });
+    events.push({
+      kind: 'vid_missing',
+      ifname: d.ifname,
+      ...where,
+      vlan,
+      seen,
+      ...absent(`${d.ifname}: ${what} expected, not seen (seen: ${seen.map(formatSegment).join(', ')})`),
+    });
   }
   for (const s of seen) {
     const vlan = vlanOf(s);
     if (expected.includes(vlan)) continue;
     const what = vlan === 'untagged' ? 'untagged traffic' : `VLAN ${vlan}`;
     const hints = graph.hintsOn(s);
-    events.push({ kind: 'vid_unexpected', ifname: d.ifname, ...where, vlan, segment: s, evidence: 'hints', message: `${formatSegment(s)}: ${what} seen, not declared for ${d.ifname}`, hints, paths: [] });
+    events.push({
+      kind: 'vid_unexpected',
+      ifname: d.ifname,
+      ...where,
+      vlan,
+      segment: s,
+      evidence: 'hints',
+      message: `${formatSegment(s)}: ${what} seen, not declared for ${d.ifname}`,
+      hints,
+      paths: [],
+    });
   }
   return events;
 }

@@ -122,7 +122,10 @@ export function parseVidSpec(item: unknown): { from: number; to: number } | 'unt
 
 /** An interface-name glob as an anchored RegExp: `*` any run, `?` one character, all else literal. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[\\^$.+()|{}[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[\\^$.+()|{}[\]]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's');
 }
 
@@ -211,7 +214,8 @@ export function parseFilterRules(src: Source, value: unknown, path: KeyPath = ['
     if (RULE_KEYS.slice(1).every((k) => obj[k] === undefined)) fail(src, at, 'a rule needs at least one of allow_macs, deny_macs, allow_vids, deny_vids');
     const strings = (key: string): string[] => {
       const items = list(src, obj[key], [...at, key]);
-      if (items.length === 0) fail(src, [...at, key], key === 'interfaces' ? 'is empty, so the rule would apply nowhere; leave the key out for every interface' : EMPTY_ALLOW);
+      if (items.length === 0)
+        fail(src, [...at, key], key === 'interfaces' ? 'is empty, so the rule would apply nowhere; leave the key out for every interface' : EMPTY_ALLOW);
       return items.map((v, j) => (typeof v === 'string' && v !== '' ? v : failGot(src, [...at, key, j], 'must be a non-empty string', v)));
     };
     const vids = (key: string): VidSpec[] => {

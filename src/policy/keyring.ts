@@ -68,9 +68,7 @@ export class Keyring {
       if (e.role === 'previous' && !Number.isFinite(e.acceptUntil)) throw new RangeError(`previous key ${e.fingerprint} needs a finite acceptUntil`);
     }
     this.#current = current[0]!;
-    this.#previous = entries
-      .filter((e) => e.role === 'previous')
-      .sort((a, b) => b.acceptUntil! - a.acceptUntil! || (a.fingerprint < b.fingerprint ? -1 : 1));
+    this.#previous = entries.filter((e) => e.role === 'previous').sort((a, b) => b.acceptUntil! - a.acceptUntil! || (a.fingerprint < b.fingerprint ? -1 : 1));
   }
 
   /** The key everything sent is signed with, whatever the time. */

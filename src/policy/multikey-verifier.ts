@@ -44,7 +44,15 @@ export interface MultiKeyStats {
 
 const MAC = REASON_CODE.mac;
 // Reasons decided before the HMAC is computed: no key was involved.
-const BEFORE_MAC = new Set<number>([REASON_CODE.short, REASON_CODE.length, REASON_CODE.version, REASON_CODE.token, REASON_CODE.expired, REASON_CODE.future, MAC]);
+const BEFORE_MAC = new Set<number>([
+  REASON_CODE.short,
+  REASON_CODE.length,
+  REASON_CODE.version,
+  REASON_CODE.token,
+  REASON_CODE.expired,
+  REASON_CODE.future,
+  MAC,
+]);
 
 export class MultiKeyVerifier implements BatchVerifier {
   readonly #factory: VerifierFactory;

@@ -188,4 +188,3 @@ function maasAgrees(name: string, graph: FabricGraph, known: ReadonlyMap<string,
 function untagged(s: Segment): boolean {
   return s.vid === undefined || s.vid === 0;
 }
-

@@ -95,7 +95,8 @@ export function positive(src: Source, v: unknown, path: KeyPath, max: number): n
  */
 export function ifname(src: Source, v: unknown, path: KeyPath): string {
   const s = string(src, v, path);
-  if (Buffer.byteLength(s) > 15 || /[/\s]/.test(s) || s === '.' || s === '..') failGot(src, path, 'must be an interface name (1-15 bytes, no "/" or whitespace)', s);
+  if (Buffer.byteLength(s) > 15 || /[/\s]/.test(s) || s === '.' || s === '..')
+    failGot(src, path, 'must be an interface name (1-15 bytes, no "/" or whitespace)', s);
   return s;
 }
 

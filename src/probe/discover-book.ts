@@ -188,7 +188,19 @@ export class DiscoveryBook {
       this.#overflow++;
       return undefined;
     }
-    e = { id, secret, names: new Set(), macs: new Set(), addresses: new Set(), seen: new Map(), acks: new Set(), ulids: new Set(), heard: new Set(), datagrams: 0, replays: 0 };
+    e = {
+      id,
+      secret,
+      names: new Set(),
+      macs: new Set(),
+      addresses: new Set(),
+      seen: new Map(),
+      acks: new Set(),
+      ulids: new Set(),
+      heard: new Set(),
+      datagrams: 0,
+      replays: 0,
+    };
     this.#hosts.set(key, e);
     return e;
   }

@@ -60,7 +60,10 @@ export async function runMtu(s: ProbeSession, o: MtuRunOptions): Promise<MtuRepo
   const interfaces: MtuInterfaceReport[] = [];
   for (const iface of s.interfaces) interfaces.push(await probeInterface(s, iface, o, pacer));
   if (o.peer !== undefined && interfaces.every((i) => i.peers.length === 0)) {
-    throw new NetbeaconError('E_PEER_NOT_FOUND', `peer ${o.peer} did not answer on ${s.interfaces.map((i) => i.name).join(', ')} (is a netbeacon agent or MAAS rack running there, with this secret?)`);
+    throw new NetbeaconError(
+      'E_PEER_NOT_FOUND',
+      `peer ${o.peer} did not answer on ${s.interfaces.map((i) => i.name).join(', ')} (is a netbeacon agent or MAAS rack running there, with this secret?)`,
+    );
   }
   return { interfaces };
 }
@@ -178,7 +181,12 @@ async function reverseSearch(
     if (!(await send(s, iface, probe.frame, pacer))) return { ...search.result(), note: 'stopped: the run reached its probe limit' };
     const r = await answer;
     if (r !== undefined && r.verdict.ok && readMtuProbeAck(r.verdict.payload)?.reply_size === undefined) {
-      return { path_mtu: null, probes: search.result().probes + 1, incomplete: false, note: `${p.mac} cannot pad its replies (no raw send there: native addon missing)` };
+      return {
+        path_mtu: null,
+        probes: search.result().probes + 1,
+        incomplete: false,
+        note: `${p.mac} cannot pad its replies (no raw send there: native addon missing)`,
+      };
     }
     search.record(r !== undefined && ipLength(r.frame.payloadLength, r.frame.sourceIp) >= size);
   }

@@ -48,7 +48,8 @@ export class MtuSearch {
 
   constructor(opts: MtuSearchOptions) {
     const { min, max } = opts;
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) throw new RangeError(`an MTU search needs integers 1 <= min <= max, got ${min}..${max}`);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
+      throw new RangeError(`an MTU search needs integers 1 <= min <= max, got ${min}..${max}`);
     this.#tries = opts.tries ?? 2;
     this.#maxProbes = opts.maxProbes ?? 64;
     if (!Number.isInteger(this.#tries) || this.#tries < 1) throw new RangeError(`tries must be a positive integer, got ${this.#tries}`);

@@ -41,7 +41,13 @@ export interface PadOptions {
  * `datagramLength` bytes. RangeError when even the unpadded beacon is
  * longer.
  */
-export function encodePadded(keys: FernetKeyObjects, type: BeaconTypeName, payload: Record<string, unknown>, datagramLength: number, opts: PadOptions): PaddedBeacon {
+export function encodePadded(
+  keys: FernetKeyObjects,
+  type: BeaconTypeName,
+  payload: Record<string, unknown>,
+  datagramLength: number,
+  opts: PadOptions,
+): PaddedBeacon {
   if (!Number.isInteger(datagramLength) || datagramLength < 0 || datagramLength > 65507) throw new RangeError(`cannot pad a beacon to ${datagramLength} bytes`);
   const base = encodeBeacon(keys, type, payload, { nowMs: opts.nowMs, ulid: opts.ulid });
   const ulid = base.ulid;

@@ -55,7 +55,10 @@ export function renderMtu(r: MtuReport): string {
       size(p.path_mtu),
       p.mismatch ? 'MISMATCH' : 'ok',
     ]);
-    out += table(['  PEER', 'IP', 'IFACE', 'PEER MTU', 'TO PEER', 'FROM PEER', 'PATH MTU', ''], rows.map((r) => [`  ${r[0]}`, ...r.slice(1)]));
+    out += table(
+      ['  PEER', 'IP', 'IFACE', 'PEER MTU', 'TO PEER', 'FROM PEER', 'PATH MTU', ''],
+      rows.map((r) => [`  ${r[0]}`, ...r.slice(1)]),
+    );
   }
   return out;
 }
@@ -67,7 +70,12 @@ export function renderVlans(r: VlanReport, cmp?: VlanComparison): string {
   else {
     out += table(
       ['PEER', 'IFACE', 'ANSWERED ON', 'SILENT ON'],
-      r.peers.map((p) => [p.mac, p.names.join(',') || '-', formatVidList(p.vids) || '-', formatVidList(r.vids_probed.filter((v) => !p.vids.includes(v))) || '-']),
+      r.peers.map((p) => [
+        p.mac,
+        p.names.join(',') || '-',
+        formatVidList(p.vids) || '-',
+        formatVidList(r.vids_probed.filter((v) => !p.vids.includes(v))) || '-',
+      ]),
     );
   }
   if (r.silent.length) out += `no answer at all on: ${formatVidList(r.silent)}\n`;

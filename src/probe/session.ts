@@ -64,7 +64,10 @@ export class ProbeSession {
         try {
           await s.capture.add(i.name);
         } catch (err) {
-          throw new NetbeaconError('E_CAPTURE_LIVE', `cannot capture on ${i.name} (${s.capture.engine} engine): ${err instanceof Error ? err.message : String(err)}`);
+          throw new NetbeaconError(
+            'E_CAPTURE_LIVE',
+            `cannot capture on ${i.name} (${s.capture.engine} engine): ${err instanceof Error ? err.message : String(err)}`,
+          );
         }
       }
       await s.sender.open();

@@ -42,7 +42,7 @@ export function parseVidList(text: string): number[] {
 export function formatVidList(vids: Iterable<number>): string {
   const sorted = [...new Set(vids)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);

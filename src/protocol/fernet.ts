@@ -31,7 +31,10 @@ export function fernetEncrypt(keys: FernetKeyObjects, plaintext: Uint8Array, now
   token.writeBigUInt64BE(BigInt(Math.floor(nowSeconds)), 1);
   token.set(iv, 9);
   token.set(ct, 25);
-  createHmac('sha256', keys.signing).update(token.subarray(0, token.length - 32)).digest().copy(token, token.length - 32);
+  createHmac('sha256', keys.signing)
+    .update(token.subarray(0, token.length - 32))
+    .digest()
+    .copy(token, token.length - 32);
   return token;
 }
 

@@ -27,17 +27,18 @@ export function gunzipLikePython(input: Uint8Array, maxOutput: number): Uint8Arr
     if (fast !== undefined) {
       out = fast;
       consumed = inflateConsumed;
-    } else try {
-      const r = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: room }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
-      out = r.buffer;
-      consumed = r.engine.bytesWritten;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return 'size';
-      return overflowsBeforeError(input.subarray(body), maxOutput - total) ? 'size' : 'gzip';
-    }
+    } else
+      try {
+        const r = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: room }) as unknown as {
+          buffer: Buffer;
+          engine: { bytesWritten: number };
+        };
+        out = r.buffer;
+        consumed = r.engine.bytesWritten;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return 'size';
+        return overflowsBeforeError(input.subarray(body), maxOutput - total) ? 'size' : 'gzip';
+      }
     total += out.length;
     // In stream order, as the native engine sees it: the output bytes come
     // before the trailer that might be wrong.

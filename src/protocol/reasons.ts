@@ -22,9 +22,7 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 export type RejectReason = Exclude<Reason, 'ok'>;
 
-export const REASON_CODE: Readonly<Record<Reason, number>> = Object.freeze(
-  Object.fromEntries(REASONS.map((r, i) => [r, i])) as Record<Reason, number>,
-);
+export const REASON_CODE: Readonly<Record<Reason, number>> = Object.freeze(Object.fromEntries(REASONS.map((r, i) => [r, i])) as Record<Reason, number>);
 
 export function reasonName(code: number): Reason {
   const r = REASONS[code];

@@ -61,10 +61,10 @@ export function loadSecret(flag: string | undefined, env: NodeJS.ProcessEnv = pr
     throw new UsageError('E_SECRET_UNREADABLE', `secret file ${source.path} (from ${source.from}) ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
   const bytes = parseSecret(text, source.path);
-  const warning = (mode & 0o077) !== 0 ? `secret file ${source.path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
+  const warning =
+    (mode & 0o077) !== 0 ? `secret file ${source.path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : undefined;
   return warning ? { ...source, bytes, warning } : { ...source, bytes };
 }
-
 
 function fileExists(p: string): boolean {
   try {

@@ -20,7 +20,20 @@ import t from 'tap';
 const ROOT = resolve(__dirname, '..', '..');
 const RUN = join(ROOT, 'dist', 'bench', 'run.js');
 
-const CASES = ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage', 'crypto-floor', 'live-capture', 'background', 'latency', 'memory-forged', 'memory-valid', 'observe'];
+const CASES = [
+  'decode-valid',
+  'verify-valid',
+  'decode-forged',
+  'decode-stale',
+  'decode-garbage',
+  'crypto-floor',
+  'live-capture',
+  'background',
+  'latency',
+  'memory-forged',
+  'memory-valid',
+  'observe',
+];
 const ENGINES = ['native', 'js', 'maas-python'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
@@ -96,13 +109,35 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
   t.match(r.stdout, /^case\s+engine\s+median/m, 'prints the results table');
   t.match(r.stdout, /goals \(reported, not asserted\)/, 'prints the goals table');
 
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { machine: Record<string, unknown>; cases: Row[]; goals: Array<{ goal: string; met: boolean | null }> };
+  const report = JSON.parse(readFileSync(json, 'utf8')) as {
+    machine: Record<string, unknown>;
+    cases: Row[];
+    goals: Array<{ goal: string; met: boolean | null }>;
+  };
   for (const k of ['cpu', 'cores', 'node', 'kernel', 'date']) t.ok(report.machine[k], `machine.${k} is reported`);
-  for (const name of CASES) t.ok(report.cases.some((c) => c.name === name), `case ${name} is present`);
+  for (const name of CASES)
+    t.ok(
+      report.cases.some((c) => c.name === name),
+      `case ${name} is present`,
+    );
   for (const name of CASES.filter((c) => c.startsWith('decode-'))) {
-    t.same(report.cases.filter((c) => c.name === name).map((c) => c.engine).sort(), [...ENGINES].sort(), `${name} has a row for every engine`);
+    t.same(
+      report.cases
+        .filter((c) => c.name === name)
+        .map((c) => c.engine)
+        .sort(),
+      [...ENGINES].sort(),
+      `${name} has a row for every engine`,
+    );
   }
-  t.same(report.cases.filter((c) => c.name === 'verify-valid').map((c) => c.engine).sort(), ['js', 'native'], 'verify-valid: native and js (MAAS has no such stage)');
+  t.same(
+    report.cases
+      .filter((c) => c.name === 'verify-valid')
+      .map((c) => c.engine)
+      .sort(),
+    ['js', 'native'],
+    'verify-valid: native and js (MAAS has no such stage)',
+  );
   for (const c of report.cases) {
     const id = `${c.name}/${c.engine}`;
     t.ok(CASES.includes(c.name), `${id}: a known case`);

@@ -76,12 +76,7 @@ t.test('decode judges age with --at, and exits 1 with the reason', async (t) => 
 });
 
 t.test('encode refuses bad input', async (t) => {
-  for (const args of [
-    ['--type', 'hello'],
-    ['--type', 'solicitation', '--payload', '{'],
-    ['--type', 'solicitation', '--payload', '[1]'],
-    [],
-  ]) {
+  for (const args of [['--type', 'hello'], ['--type', 'solicitation', '--payload', '{'], ['--type', 'solicitation', '--payload', '[1]'], []]) {
     const r = await runCli(['encode', ...args, '--secret-file', SECRET]);
     t.equal(r.status, 2, args.join(' '));
   }

@@ -83,18 +83,24 @@ function run(prog: readonly Insn[], skb: Skb): number {
     const sz = (size === 0x00 ? 4 : size === 0x08 ? 2 : 1) as 1 | 2 | 4;
     switch (cls) {
       case 0x00: // LD
-        if (mode === 0x00) a = k; // IMM
-        else if (mode === 0x20) a = load(skb, k, sz); // ABS
-        else if (mode === 0x40) a = load(skb, (x + k) >>> 0, sz); // IND
-        else if (mode === 0x60) a = mem[k]!; // MEM
-        else if (mode === 0x80) a = skb.data.length; // LEN
+        if (mode === 0x00)
+          a = k; // IMM
+        else if (mode === 0x20)
+          a = load(skb, k, sz); // ABS
+        else if (mode === 0x40)
+          a = load(skb, (x + k) >>> 0, sz); // IND
+        else if (mode === 0x60)
+          a = mem[k]!; // MEM
+        else if (mode === 0x80)
+          a = skb.data.length; // LEN
         else throw new Error(`bpf: bad LD mode ${code}`);
         break;
       case 0x01: // LDX
         if (mode === 0x00) x = k;
         else if (mode === 0x60) x = mem[k]!;
         else if (mode === 0x80) x = skb.data.length;
-        else if (mode === 0xa0) x = (load(skb, k, 1) & 0x0f) * 4; // MSH
+        else if (mode === 0xa0)
+          x = (load(skb, k, 1) & 0x0f) * 4; // MSH
         else throw new Error(`bpf: bad LDX mode ${code}`);
         break;
       case 0x02:
@@ -153,7 +159,7 @@ function alu(op: number, a: number, s: number): number {
       return -a >>> 0;
     case 0x90:
       if (s === 0) throw new Drop();
-      return a % s >>> 0;
+      return (a % s) >>> 0;
     case 0xa0:
       return (a ^ s) >>> 0;
     default:

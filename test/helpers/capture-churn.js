@@ -44,7 +44,8 @@ async function round(i) {
     }
   }
   const frames = Array.from({ length: 300 }, (_, n) => frame(n).toString('hex'));
-  const script = `const b=require(${JSON.stringify(addon)});const f=${JSON.stringify(frames)}.map((h)=>Buffer.from(h,'hex'));` +
+  const script =
+    `const b=require(${JSON.stringify(addon)});const f=${JSON.stringify(frames)}.map((h)=>Buffer.from(h,'hex'));` +
     `const o=new Uint32Array(f.length+1);let a=0;f.forEach((x,i)=>{o[i]=a;a+=x.length;});o[f.length]=a;b.sendFrames(${JSON.stringify(senderIf)},Buffer.concat(f),o);`;
   execFileSync('ip', ['netns', 'exec', senderNs, process.execPath, '-e', script], { stdio: 'inherit' });
   for (let w = 0; w < 100 && got < 300; w++) await new Promise((r) => setTimeout(r, 100));

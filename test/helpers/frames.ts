@@ -79,7 +79,13 @@ export const GROUP4_MAC = '01:00:5e:00:00:76';
 export const GROUP6_MAC = '33:33:00:00:01:5a';
 
 /** An IPv4 beacon frame to the group, optionally tagged. */
-export function beaconFrame4(src: { mac: string; ip: string }, payload: Uint8Array, tags: readonly Tag[] = [], dst = { mac: GROUP4_MAC, ip: '224.0.0.118' }, srcPort = 5240): Buffer {
+export function beaconFrame4(
+  src: { mac: string; ip: string },
+  payload: Uint8Array,
+  tags: readonly Tag[] = [],
+  dst = { mac: GROUP4_MAC, ip: '224.0.0.118' },
+  srcPort = 5240,
+): Buffer {
   return ethernet(dst.mac, src.mac, tags, 0x0800, ipv4(src.ip, dst.ip, udp(srcPort, 5240, payload)));
 }
 

@@ -35,7 +35,12 @@ async function main(): Promise<void> {
   });
   let sent = 0;
   for (const i of a.send) {
-    const { bytes } = encodeBeacon(keyObjects(keys[i]!), 'solicitation', { remote: { name: 's0', mac_address: '02:00:00:00:00:01', type: 'physical' } }, { nowMs: Date.now() });
+    const { bytes } = encodeBeacon(
+      keyObjects(keys[i]!),
+      'solicitation',
+      { remote: { name: 's0', mac_address: '02:00:00:00:00:01', type: 'physical' } },
+      { nowMs: Date.now() },
+    );
     await new Promise<void>((r, j) => s.send(bytes, 5240, a.to, (err) => (err ? j(err) : r())));
     sent++;
   }

@@ -129,7 +129,13 @@ export const EPB = 6;
 export function ngBlock(type: number, body: Uint8Array, bigEndian = false): Buffer {
   const padded = (body.length + 3) & ~3;
   const total = 12 + padded;
-  return new Out(bigEndian).u32(type).u32(total).bytes(body).bytes(new Uint8Array(padded - body.length)).u32(total).done();
+  return new Out(bigEndian)
+    .u32(type)
+    .u32(total)
+    .bytes(body)
+    .bytes(new Uint8Array(padded - body.length))
+    .u32(total)
+    .done();
 }
 
 export function shbBody(bigEndian = false, major = 1): Buffer {

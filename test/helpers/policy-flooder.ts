@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const now = Date.now();
   const frames: Buffer[] = [];
   for (let i = 0; i < a.distinct; i++) {
-    frames.push(encodeBeacon(keys, 'solicitation', { remote: { name: 'f0', mac_address: '02:00:00:00:00:01', type: 'physical' } }, { nowMs: now + i % 1000 }).bytes);
+    frames.push(
+      encodeBeacon(keys, 'solicitation', { remote: { name: 'f0', mac_address: '02:00:00:00:00:01', type: 'physical' } }, { nowMs: now + (i % 1000) }).bytes,
+    );
   }
   const s = createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((r) => s.bind({ port: 5240 }, () => r()));

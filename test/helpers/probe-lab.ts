@@ -15,7 +15,12 @@ import { cliCommand, type CliResult } from './cli';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `netbeacon ARGS` in a host's namespace to completion. `onStderr` sees stderr as it comes. */
-export function runInNs(lab: Lab, host: string, args: readonly string[], opts: { timeoutMs?: number; onStderr?: (text: string) => void } = {}): Promise<CliResult> {
+export function runInNs(
+  lab: Lab,
+  host: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number; onStderr?: (text: string) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = lab.spawn(host, [...cliCommand(), ...args]);
     let stdout = '';

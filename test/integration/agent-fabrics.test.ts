@@ -35,7 +35,20 @@ async function fabrics(t: Test, engine: string): Promise<void> {
 
   const logs: Record<string, string> = { r: '', p: '' };
   const start = (host: 'r' | 'p', ifaces: string[]) => {
-    const args = [...cliCommand(), 'agent', '--secret-file', vector('secret'), '--engine', engine, '--socket', join(dir, `${host}.sock`), '--journal', join(dir, `${host}.jsonl`), '--log-level', 'debug'];
+    const args = [
+      ...cliCommand(),
+      'agent',
+      '--secret-file',
+      vector('secret'),
+      '--engine',
+      engine,
+      '--socket',
+      join(dir, `${host}.sock`),
+      '--journal',
+      join(dir, `${host}.jsonl`),
+      '--log-level',
+      'debug',
+    ];
     for (const i of ifaces) args.push('-i', i);
     const child = lab.spawn(host, args);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
@@ -53,7 +66,8 @@ async function fabrics(t: Test, engine: string): Promise<void> {
     { hint: 'on_remote_network', ifname: 'r1', related_ifname: 'p0', related_mac: pMac.p0 },
     { hint: 'on_remote_network', ifname: 'r2', related_ifname: 'p1', related_mac: pMac.p1 },
   ];
-  const has = (hints: TopologyHint[], w: Partial<TopologyHint>) => hints.some((h) => Object.entries(w).every(([k, v]) => (h as unknown as Record<string, unknown>)[k] === v));
+  const has = (hints: TopologyHint[], w: Partial<TopologyHint>) =>
+    hints.some((h) => Object.entries(w).every(([k, v]) => (h as unknown as Record<string, unknown>)[k] === v));
   const sock = join(dir, 'r.sock');
   let hints: TopologyHint[] = [];
   const deadline = Date.now() + 15_000;
@@ -65,13 +79,22 @@ async function fabrics(t: Test, engine: string): Promise<void> {
   for (const w of want) t.ok(has(hints, w), `R reports ${JSON.stringify(w)}`);
   const X = new Set(['r0', 'r1', 'p0']);
   const Y = new Set(['r2', 'p1']);
-  const crossing = hints.filter((h) => h.related_ifname !== undefined && ((X.has(h.ifname) && Y.has(h.related_ifname)) || (Y.has(h.ifname) && X.has(h.related_ifname))));
+  const crossing = hints.filter(
+    (h) => h.related_ifname !== undefined && ((X.has(h.ifname) && Y.has(h.related_ifname)) || (Y.has(h.ifname) && X.has(h.related_ifname))),
+  );
   t.same(crossing, [], 'no hint joins X with Y');
 
   const topo = await runCli(['topology', '--socket', sock, '--json']);
   t.equal(topo.status, 0, topo.stderr);
   const view = JSON.parse(topo.stdout) as { fabrics: Array<{ segments: Array<{ ifname: string }> }> };
-  const groups = view.fabrics.map((f) => f.segments.map((s) => s.ifname).sort().join(',')).sort();
+  const groups = view.fabrics
+    .map((f) =>
+      f.segments
+        .map((s) => s.ifname)
+        .sort()
+        .join(','),
+    )
+    .sort();
   t.same(groups, ['r0,r1', 'r2'], 'two fabrics: {r0, r1} and {r2}');
 
   const status = (await request(sock, 'status')) as { interfaces: Array<{ name: string; received: Record<string, number> }>; engine: { name: string } };
@@ -86,7 +109,10 @@ async function fabrics(t: Test, engine: string): Promise<void> {
   r.kill('SIGTERM');
   t.equal(await exited, 0, 'R exits 0 on SIGTERM');
   t.throws(() => readFileSync(sock), 'the socket is removed');
-  const journal = readFileSync(join(dir, 'r.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { direction: string });
+  const journal = readFileSync(join(dir, 'r.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { direction: string });
   t.ok(journal.some((l) => l.direction === 'tx') && journal.some((l) => l.direction === 'rx'), 'the journal holds what R sent and received');
   p.kill('SIGTERM');
   if (t.passing() === false) t.comment(`R's log:\n${logs.r.slice(-4000)}\nP's log:\n${logs.p.slice(-2000)}`);

@@ -53,7 +53,8 @@ function pair(t: Test): { lab: Lab; dir: string } {
 
 /** A stand-in for systemd's notify socket: prints each datagram on a line. */
 function notifyListener(path: string): { child: ChildProcess; messages: string[] } {
-  const script = 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True:\n  print(s.recv(4096).decode().replace("\\n","|"),flush=True)';
+  const script =
+    'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True:\n  print(s.recv(4096).decode().replace("\\n","|"),flush=True)';
   const child = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const messages: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (d: string) => messages.push(...d.trim().split('\n')));
@@ -61,7 +62,15 @@ function notifyListener(path: string): { child: ChildProcess; messages: string[]
 }
 
 function startAgent(lab: Lab, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string } {
-  const child = lab.spawn('a', ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cliCommand(), 'agent', '--secret-file', vector('secret'), ...args]);
+  const child = lab.spawn('a', [
+    'env',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...cliCommand(),
+    'agent',
+    '--secret-file',
+    vector('secret'),
+    ...args,
+  ]);
   let log = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -89,7 +98,11 @@ async function ops(t: Test): Promise<void> {
 
   // Metrics, scraped over HTTP from inside the agent's namespace.
   const scrape = () =>
-    lab.exec('a', [process.execPath, '-e', 'require("http").get("http://127.0.0.1:9240/metrics",r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>process.stdout.write(b))})']);
+    lab.exec('a', [
+      process.execPath,
+      '-e',
+      'require("http").get("http://127.0.0.1:9240/metrics",r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>process.stdout.write(b))})',
+    ]);
   const metrics = await until(() => {
     const m = scrape();
     return /netbeacon_beacons_sent_total\{interface="a0",type="solicitation"\} [1-9]/.test(m) ? m : undefined;
@@ -104,7 +117,10 @@ async function ops(t: Test): Promise<void> {
   t.equal(notFound, '404');
 
   const status = (await request(sock, 'status')) as { interfaces: Array<{ name: string }> };
-  t.same(status.interfaces.map((i) => i.name), ['a0']);
+  t.same(
+    status.interfaces.map((i) => i.name),
+    ['a0'],
+  );
 
   // SIGHUP: the config now names a1 too.
   writeFileSync(cfg, `interfaces: {include: [a0, a1]}\nsocket: ${sock}\nmetrics: 127.0.0.1:9240\nlog_level: debug\nperiods: {solicitation: 5}\n`);
@@ -145,7 +161,11 @@ async function privileges(t: Test): Promise<void> {
   const agent = startAgent(lab, ['-i', 'a0', '--socket', sock, '--user', 'nobody']);
   t.ok(await until(() => /dropped root; keeping only CAP_NET_RAW/.test(agent.log()) || undefined, 20_000), 'the agent says it dropped root');
   const status = readFileSync(`/proc/${agent.child.pid}/status`, 'utf8');
-  t.match(status, new RegExp(`^Uid:\\s+${nobody.stdout.trim()}\\s+${nobody.stdout.trim()}\\s+${nobody.stdout.trim()}`, 'm'), 'real, effective and saved uid are nobody');
+  t.match(
+    status,
+    new RegExp(`^Uid:\\s+${nobody.stdout.trim()}\\s+${nobody.stdout.trim()}\\s+${nobody.stdout.trim()}`, 'm'),
+    'real, effective and saved uid are nobody',
+  );
   t.match(status, /^CapEff:\s+0000000000002000$/m, 'the only effective capability is CAP_NET_RAW');
   t.match(status, /^NoNewPrivs:\s+1$/m);
   t.ok(await request(sock, 'status'), 'and it still answers on its socket');

@@ -61,7 +61,13 @@ async function full(t: Test): Promise<void> {
   const groups = (h: typeof rack1) =>
     h.fabrics
       .filter((f) => f.segments.every((s) => s.vid === undefined))
-      .map((f) => ({ segments: f.segments.map((s) => s.ifname).sort(), peers: f.peers.filter((p) => p.vid === undefined).map((p) => p.mac).sort() }));
+      .map((f) => ({
+        segments: f.segments.map((s) => s.ifname).sort(),
+        peers: f.peers
+          .filter((p) => p.vid === undefined)
+          .map((p) => p.mac)
+          .sort(),
+      }));
   const g = groups(rack1);
   t.same(
     g.find((x) => x.segments.includes('r0')),
@@ -73,8 +79,15 @@ async function full(t: Test): Promise<void> {
     { segments: ['r2'], peers: [mac(d, 'rack2', 's1'), mac(d, 'node1', 'n0')].sort() },
     'r2 on another, with rack2/s1 and node1/n0',
   );
-  t.ok(rack1.hints.some((h) => h.hint === 'same_local_fabric_as' && h.ifname === 'r0' && h.related_ifname === 'r1'), 'the hint behind r0+r1');
-  for (const h of d.hosts) t.ok(h.expected.every((e) => e.found), `${h.host} sees what its wiring says`);
+  t.ok(
+    rack1.hints.some((h) => h.hint === 'same_local_fabric_as' && h.ifname === 'r0' && h.related_ifname === 'r1'),
+    'the hint behind r0+r1',
+  );
+  for (const h of d.hosts)
+    t.ok(
+      h.expected.every((e) => e.found),
+      `${h.host} sees what its wiring says`,
+    );
 
   if (!loadBinding().ok) {
     t.match(d.mtu.note, /skipped: mtu and vlans send raw frames/, 'without the addon the probes are skipped, with the reason');
@@ -87,7 +100,11 @@ async function full(t: Test): Promise<void> {
   t.ok(path >= 1400 && path <= 1504, `path MTU ${path} is about 1500`);
   t.equal(d.mtu.exit_code, 1);
   t.match(d.mtu.meaning, /rack2's 1500-byte switch port/);
-  t.match(d.vlans.finding, { interface: 'r0', vids_probed: [100, 200], peer: { host: 'rack2', name: 's0' }, answered: [100], silent: [200] }, 'VLAN 100 reaches rack2, 200 does not');
+  t.match(
+    d.vlans.finding,
+    { interface: 'r0', vids_probed: [100, 200], peer: { host: 'rack2', name: 's0' }, answered: [100], silent: [200] },
+    'VLAN 100 reaches rack2, 200 does not',
+  );
   t.match(d.vlans.meaning, /VLAN 100 reaches rack2\/s0/);
   t.equal(d.kept, null);
   t.same(demoNamespaces(), before, 'no demo namespace is left');

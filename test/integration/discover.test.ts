@@ -85,9 +85,24 @@ async function discover(t: Test): Promise<void> {
   await agentUp(q, ['q0']);
 
   // A beacon "captured" from P (authentic, naming P's interface) that X replays.
-  const replayed = encodeBeacon(keyObjects(corpusKey()), 'solicitation', { remote: { name: 'p0', mac_address: pMac, type: 'physical', parents: [], subnet: '10.70.0.0/24' } }, { nowMs: Date.now() }).bytes;
+  const replayed = encodeBeacon(
+    keyObjects(corpusKey()),
+    'solicitation',
+    { remote: { name: 'p0', mac_address: pMac, type: 'physical', parents: [], subnet: '10.70.0.0/24' } },
+    { nowMs: Date.now() },
+  ).bytes;
   // Checksums right (buildUdp4Frame): a bridge running br_netfilter drops IPv4 with a bad header checksum.
-  const frame = buildUdp4Frame({ destinationMac: GROUP4_MAC, sourceMac: xMac, sourceIp: '10.70.0.66', destinationIp: GROUP4, sourcePort: 5240, destinationPort: 5240, ttl: 1, dontFragment: true, payload: replayed }).toString('hex');
+  const frame = buildUdp4Frame({
+    destinationMac: GROUP4_MAC,
+    sourceMac: xMac,
+    sourceIp: '10.70.0.66',
+    destinationIp: GROUP4,
+    sourcePort: 5240,
+    destinationPort: 5240,
+    ttl: 1,
+    dontFragment: true,
+    payload: replayed,
+  }).toString('hex');
   const canReplay = loadBinding().ok;
   if (!canReplay) t.comment('the native addon is not built: the replay part (raw frames from X) is skipped');
   const replayer = canReplay ? await startReplayer(lab) : undefined;
@@ -104,7 +119,11 @@ async function discover(t: Test): Promise<void> {
   t.same(out.interfaces, ['r0']);
   t.ok(out.stats.solicitations >= 2, 'solicited, and again after 3 s');
   const same = out.hosts.filter((h) => h.secret === 'same');
-  t.same(same.map((h) => h.id), [pMac], 'P, once: the replays did not make another host');
+  t.same(
+    same.map((h) => h.id),
+    [pMac],
+    'P, once: the replays did not make another host',
+  );
   const ph = same[0]!;
   t.match(ph, { names: ['p0'], seen_on: [{ interface: 'r0' }], role: 'region', maas_url: 'http://10.70.0.2:5240/MAAS', answered: true, local: false });
   t.ok(ph.addresses.includes('10.70.0.2'), `P's address: ${ph.addresses.join(', ')}`);
@@ -114,7 +133,11 @@ async function discover(t: Test): Promise<void> {
     t.ok(ph.macs.includes(xMac), "and the replayer's MAC is on record");
   }
   const diff = out.hosts.filter((h) => h.secret === 'different');
-  t.same(diff.map((h) => h.id), [qMac], 'Q is listed as "different secret", by its MAC');
+  t.same(
+    diff.map((h) => h.id),
+    [qMac],
+    'Q is listed as "different secret", by its MAC',
+  );
   t.ok(diff[0]?.addresses.includes('10.70.0.3'));
   t.same(diff[0]?.names, [], 'its payload is unreadable');
 

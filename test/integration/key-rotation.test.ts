@@ -33,7 +33,15 @@ type Name = (typeof NAMES)[number];
 
 interface Status {
   interfaces: Array<{ name: string; received: Record<string, number> }>;
-  policy: { reloads: number; keys: { signing: string; matched: Record<string, number>; peers: Record<string, string>; keys: Array<{ fingerprint: string; role: string; accepting: boolean }> } };
+  policy: {
+    reloads: number;
+    keys: {
+      signing: string;
+      matched: Record<string, number>;
+      peers: Record<string, string>;
+      keys: Array<{ fingerprint: string; role: string; accepting: boolean }>;
+    };
+  };
 }
 
 const why = netnsUnavailable();
@@ -41,7 +49,8 @@ if (why) {
   t.comment(`skipping the key rotation test: ${why}`);
   t.pass('skipped: ' + why);
 } else {
-  for (const engine of enginesToTest()) t.test(`previous keys are accepted in their window and SIGHUP rotates the keys (${engine} engine)`, (t) => rotation(t, engine));
+  for (const engine of enginesToTest())
+    t.test(`previous keys are accepted in their window and SIGHUP rotates the keys (${engine} engine)`, (t) => rotation(t, engine));
 }
 
 async function rotation(t: Test, engine: string): Promise<void> {
@@ -78,11 +87,20 @@ async function rotation(t: Test, engine: string): Promise<void> {
   t.teardown(() => agent.kill('SIGKILL'));
   const status = async (): Promise<Status> => (await request(sock, 'status')) as Status;
   const up = Date.now() + 15_000;
-  while (Date.now() < up && !(await status().then(() => true, () => false))) await new Promise((res) => setTimeout(res, 100));
+  while (
+    Date.now() < up &&
+    !(await status().then(
+      () => true,
+      () => false,
+    ))
+  )
+    await new Promise((res) => setTimeout(res, 100));
 
   /** Sends one solicitation per name, returns which secret signed each reply. */
   const send = async (names: readonly Name[]): Promise<Name[]> => {
-    const child = nodeInNs(lab.ns('s'), SENDER, [JSON.stringify({ to: '10.61.0.1', secretFiles: NAMES.map((n) => file[n]), send: names.map((n) => NAMES.indexOf(n)), waitMs: 1500 })]);
+    const child = nodeInNs(lab.ns('s'), SENDER, [
+      JSON.stringify({ to: '10.61.0.1', secretFiles: NAMES.map((n) => file[n]), send: names.map((n) => NAMES.indexOf(n)), waitMs: 1500 }),
+    ]);
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     let out: { sent: number; replies: number[] } | undefined;
@@ -93,7 +111,13 @@ async function rotation(t: Test, engine: string): Promise<void> {
   };
   const mac = async (): Promise<number> => (await status()).interfaces.find((i) => i.name === 'a0')?.received.mac ?? 0;
 
-  t.ok(await status().then(() => true, () => false), 'the agent answers on its socket');
+  t.ok(
+    await status().then(
+      () => true,
+      () => false,
+    ),
+    'the agent answers on its socket',
+  );
   let s = await status();
   t.equal(s.policy.keys.signing, fp.cur, 'status: cur signs');
   t.same(
@@ -115,7 +139,10 @@ async function rotation(t: Test, engine: string): Promise<void> {
   t.same(Object.values(s.policy.keys.peers), [fp.prev], "status: the peer's last beacon used prev");
 
   // Rotate: next signs, cur becomes previous, prev is dropped.
-  writeFileSync(config, `policy:\n  keys:\n    - { secret_file: ${file.next}, role: current }\n    - { secret_file: ${file.cur}, role: previous, accept_until: ${now + 3600} }\n${replies}`);
+  writeFileSync(
+    config,
+    `policy:\n  keys:\n    - { secret_file: ${file.next}, role: current }\n    - { secret_file: ${file.cur}, role: previous, accept_until: ${now + 3600} }\n${replies}`,
+  );
   agent.kill('SIGHUP');
   const reloaded = Date.now() + 10_000;
   while (Date.now() < reloaded && (await status()).policy.reloads < 1) await new Promise((res) => setTimeout(res, 100));

@@ -57,7 +57,11 @@ if (!why) {
     t.teardown(pair.destroy);
     const engines = native.ok ? ['native', 'js'] : ['js'];
     for (const engine of engines) {
-      const child = spawn('ip', ['netns', 'exec', pair.nsB, ...cliCommand(), 'observe', pair.ifB, '--engine', engine, '--secret-file', vector('secret'), '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', pair.nsB, ...cliCommand(), 'observe', pair.ifB, '--engine', engine, '--secret-file', vector('secret'), '--stats'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
       let out = '';
       let err = '';
@@ -74,16 +78,43 @@ if (!why) {
       const plain = encodeBeacon(keys, 'advertisement', { remote: { name: 'x' } }, { nowMs: Date.now() });
       const tagged = encodeBeacon(keys, 'solicitation', { remote: { name: 'y' } }, { nowMs: Date.now() });
       const actions: unknown[] = [{ kind: 'udp4', to: '224.0.0.118', via: pair.ip4A, hex: plain.bytes.toString('hex') }];
-      if (native.ok) actions.push({ kind: 'raw', ifname: pair.ifA, hex: beaconFrame4({ mac: macA, ip: pair.ip4A }, tagged.bytes, [{ tpid: 0x8100, tci: 42 }]).toString('hex') });
+      if (native.ok)
+        actions.push({
+          kind: 'raw',
+          ifname: pair.ifA,
+          hex: beaconFrame4({ mac: macA, ip: pair.ip4A }, tagged.bytes, [{ tpid: 0x8100, tci: 42 }]).toString('hex'),
+        });
       await runSender(pair.nsA, actions);
       await until('lines', () => out.trim().split('\n').filter(Boolean).length >= actions.length);
       child.kill('SIGTERM');
       t.equal(await exited, 0, `${engine}: exits 0 on SIGTERM`);
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const first = lines.find((l) => (l.payload as { ulid?: string } | null)?.ulid === plain.ulid);
-      t.match(first, { source_mac: macA, destination_mac: '01:00:5e:00:00:76', source_ip: pair.ip4A, destination_ip: '224.0.0.118', source_port: 5240, destination_port: 5240, version: 2, type: 'advertisement', interface: pair.ifB }, `${engine}: the multicast beacon`);
+      t.match(
+        first,
+        {
+          source_mac: macA,
+          destination_mac: '01:00:5e:00:00:76',
+          source_ip: pair.ip4A,
+          destination_ip: '224.0.0.118',
+          source_port: 5240,
+          destination_port: 5240,
+          version: 2,
+          type: 'advertisement',
+          interface: pair.ifB,
+        },
+        `${engine}: the multicast beacon`,
+      );
       t.equal(first?.time, Math.floor(first?.time as number), 'integer time, as MAAS prints it');
-      if (native.ok) t.match(lines.find((l) => (l.payload as { ulid?: string } | null)?.ulid === tagged.ulid), { vid: 42, type: 'solicitation', interface: pair.ifB }, `${engine}: the tagged beacon`);
+      if (native.ok)
+        t.match(
+          lines.find((l) => (l.payload as { ulid?: string } | null)?.ulid === tagged.ulid),
+          { vid: 42, type: 'solicitation', interface: pair.ifB },
+          `${engine}: the tagged beacon`,
+        );
       t.match(err, /packets=\d+ not_beacon=0 valid=\d+ rejected=0/, `${engine}: --stats`);
     }
   });
@@ -103,7 +134,9 @@ if (!why && native.ok) {
     const macA = macOf(pair.nsA, pair.ifA);
     const beacon = encodeBeacon(keyObjects(key), 'solicitation', { remote: { name: 'flood' } }, { nowMs: Date.now() });
     const sent = 20_000;
-    await runSender(pair.nsA, [{ kind: 'flood', ifname: pair.ifA, count: sent, hex: beaconFrame4({ mac: macA, ip: pair.ip4A }, beacon.bytes).toString('hex') }]);
+    await runSender(pair.nsA, [
+      { kind: 'flood', ifname: pair.ifA, count: sent, hex: beaconFrame4({ mac: macA, ip: pair.ip4A }, beacon.bytes).toString('hex') },
+    ]);
     // The ring's blocks drain one slow batch at a time.
     await new Promise((r) => setTimeout(r, 3000));
     const stats = (await rx.close())[pair.ifB]!;
@@ -131,9 +164,14 @@ if (!why && native.ok) {
     await new Promise((r) => setTimeout(r, 600)); // past the worker's 250 ms re-check of down interfaces
     inNs(pair.nsB, ['ip', 'link', 'set', pair.ifB, 'up']);
     const beacon = encodeBeacon(keyObjects(key), 'solicitation', { remote: { name: 'back' } }, { nowMs: Date.now() });
-    await runSender(pair.nsA, [{ kind: 'raw', ifname: pair.ifA, hex: beaconFrame4({ mac: macOf(pair.nsA, pair.ifA), ip: pair.ip4A }, beacon.bytes).toString('hex') }]);
+    await runSender(pair.nsA, [
+      { kind: 'raw', ifname: pair.ifA, hex: beaconFrame4({ mac: macOf(pair.nsA, pair.ifA), ip: pair.ip4A }, beacon.bytes).toString('hex') },
+    ]);
     await rx.waitFor('the beacon after up', () => rx.records.some((r) => r.ok && r.ulid === beacon.ulid));
-    t.notOk(rx.events.some((e) => e.event === 'gone'), 'not reported gone');
+    t.notOk(
+      rx.events.some((e) => e.event === 'gone'),
+      'not reported gone',
+    );
     const stats = await rx.close();
     t.equal(stats[pair.ifB]?.beacons, 1);
     t.equal(await rx.exited, 0);

@@ -125,8 +125,14 @@ if (why) {
         }
       }
       t.equal(records.filter((r) => r.ok).length, expected.size, `${engine}: no other beacon accepted`);
-      t.notOk(records.some((r) => r.ok && (r.ulid === forged.ulid || r.ulid === stale.ulid)), `${engine}: nothing forged accepted`);
-      const reasons = records.filter((r) => !r.ok).map((r) => r.reason).sort();
+      t.notOk(
+        records.some((r) => r.ok && (r.ulid === forged.ulid || r.ulid === stale.ulid)),
+        `${engine}: nothing forged accepted`,
+      );
+      const reasons = records
+        .filter((r) => !r.ok)
+        .map((r) => r.reason)
+        .sort();
       t.same(reasons, ['expired', 'mac'], `${engine}: forgeries rejected by reason`);
       const v4 = records.find((r) => r.ulid === v4m.ulid);
       t.equal(v4?.sourceIp, pair.ip4A);
@@ -147,29 +153,55 @@ if (why) {
     for (const rx of receivers) t.equal(await rx.exited, 0, 'receiver exits cleanly');
   });
 
-  t.test('tcpdump writes a tag the kernel stripped back into the frame', { skip: tcpdumpAvailable() && native.ok ? false : 'needs tcpdump and the addon (sendFrame)' }, async (t) => {
-    const pair = createPair('retag');
-    t.teardown(pair.destroy);
-    const dir = mkdtempSync(join(tmpdir(), 'nbt-retag-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'cap.pcap');
-    // -U -w FILE: each packet is flushed as it is captured; -Z root keeps the file writable here.
-    const td = spawn('ip', ['netns', 'exec', pair.nsB, 'tcpdump', '-i', pair.ifB, '-U', '-w', file, '-Z', 'root', '-p', '--immediate-mode', '-c', '1', 'udp dst port 5240 or (vlan and udp dst port 5240)'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const closed = new Promise((r) => td.on('close', r));
-    let err = '';
-    td.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    await new Promise<void>((r, reject) => {
-      const tick = setInterval(() => /listening on/.test(err) && (clearInterval(tick), r()), 20);
-      void closed.then(() => (clearInterval(tick), reject(new Error(`tcpdump exited: ${err}`))));
-    });
-    const frame = beaconFrame4({ mac: macOf(pair.nsA, pair.ifA), ip: pair.ip4A }, Buffer.from('020100000000', 'hex'), [{ tpid: 0x8100, tci: (3 << 13) | 42 }]);
-    await runSender(pair.nsA, [{ kind: 'raw', ifname: pair.ifA, hex: frame.toString('hex') }]);
-    await closed;
-    const pcap = readFileSync(file);
-    const data = pcap.subarray(24 + 16);
-    t.equal(data.length, frame.length, 'same length as sent: the tag is back');
-    t.equal(data.readUInt16BE(12), 0x8100, 'in-band 802.1Q TPID');
-    t.equal(data.readUInt16BE(14), (3 << 13) | 42, 'TCI with the priority bits');
-  });
+  t.test(
+    'tcpdump writes a tag the kernel stripped back into the frame',
+    { skip: tcpdumpAvailable() && native.ok ? false : 'needs tcpdump and the addon (sendFrame)' },
+    async (t) => {
+      const pair = createPair('retag');
+      t.teardown(pair.destroy);
+      const dir = mkdtempSync(join(tmpdir(), 'nbt-retag-'));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const file = join(dir, 'cap.pcap');
+      // -U -w FILE: each packet is flushed as it is captured; -Z root keeps the file writable here.
+      const td = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          pair.nsB,
+          'tcpdump',
+          '-i',
+          pair.ifB,
+          '-U',
+          '-w',
+          file,
+          '-Z',
+          'root',
+          '-p',
+          '--immediate-mode',
+          '-c',
+          '1',
+          'udp dst port 5240 or (vlan and udp dst port 5240)',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      const closed = new Promise((r) => td.on('close', r));
+      let err = '';
+      td.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      await new Promise<void>((r, reject) => {
+        const tick = setInterval(() => /listening on/.test(err) && (clearInterval(tick), r()), 20);
+        void closed.then(() => (clearInterval(tick), reject(new Error(`tcpdump exited: ${err}`))));
+      });
+      const frame = beaconFrame4({ mac: macOf(pair.nsA, pair.ifA), ip: pair.ip4A }, Buffer.from('020100000000', 'hex'), [
+        { tpid: 0x8100, tci: (3 << 13) | 42 },
+      ]);
+      await runSender(pair.nsA, [{ kind: 'raw', ifname: pair.ifA, hex: frame.toString('hex') }]);
+      await closed;
+      const pcap = readFileSync(file);
+      const data = pcap.subarray(24 + 16);
+      t.equal(data.length, frame.length, 'same length as sent: the tag is back');
+      t.equal(data.readUInt16BE(12), 0x8100, 'in-band 802.1Q TPID');
+      t.equal(data.readUInt16BE(14), (3 << 13) | 42, 'TCI with the priority bits');
+    },
+  );
 }
-

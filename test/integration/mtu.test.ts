@@ -72,7 +72,15 @@ async function mtu(t: Test): Promise<void> {
 
   const clean = byIf.get('r1')!;
   t.equal(clean.peers.length, 1, 'one peer on brB');
-  t.match(clean.peers[0], { mac: p1, interface_mtu: 9000, peer_interface_mtu: 9000, path_mtu: 9000, mismatch: false, forward: { path_mtu: 9000, probes: 1 }, reverse: { path_mtu: 9000, probes: 1 } });
+  t.match(clean.peers[0], {
+    mac: p1,
+    interface_mtu: 9000,
+    peer_interface_mtu: 9000,
+    path_mtu: 9000,
+    mismatch: false,
+    forward: { path_mtu: 9000, probes: 1 },
+    reverse: { path_mtu: 9000, probes: 1 },
+  });
 
   const one = await runInNs(lab, 'r', ['mtu', '-i', 'r1', '--peer', p1, '--secret-file', vector('secret')]);
   t.equal(one.status, 0, 'the clean path alone: exit 0');

@@ -57,7 +57,19 @@ async function drift(t: Test, engine: string): Promise<void> {
 
   const logs: Record<string, string> = { r: '', p: '' };
   const start = (host: 'r' | 'p', ifaces: string[], extra: string[] = []) => {
-    const args = [...cliCommand(), 'agent', ...extra, '--secret-file', vector('secret'), '--engine', engine, '--socket', join(dir, `${host}.sock`), '--log-level', 'debug'];
+    const args = [
+      ...cliCommand(),
+      'agent',
+      ...extra,
+      '--secret-file',
+      vector('secret'),
+      '--engine',
+      engine,
+      '--socket',
+      join(dir, `${host}.sock`),
+      '--log-level',
+      'debug',
+    ];
     for (const i of ifaces) args.push('-i', i);
     const child = lab.spawn(host, args);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
@@ -72,7 +84,14 @@ async function drift(t: Test, engine: string): Promise<void> {
   // the split appears only after the watcher is subscribed.
   const events: Array<{ event: string; drift?: { kind: string } }> = [];
   const up = Date.now() + 10_000;
-  while (Date.now() < up && !(await request(sock, 'status').then(() => true, () => false))) await new Promise((res) => setTimeout(res, 50));
+  while (
+    Date.now() < up &&
+    !(await request(sock, 'status').then(
+      () => true,
+      () => false,
+    ))
+  )
+    await new Promise((res) => setTimeout(res, 50));
   const [node, main] = cliCommand();
   const watch = spawn(node!, [main!, 'watch', '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => watch.kill('SIGTERM'));
@@ -97,7 +116,8 @@ async function drift(t: Test, engine: string): Promise<void> {
     // Both parts seen: r0~r1 joined, and r2 heard p1.
     lastStatus = (await request(sock, 'status').catch(() => undefined)) as typeof lastStatus;
     const hints = (await request(sock, 'hints').catch(() => [])) as Array<{ hint: string; ifname: string; related_ifname?: string }>;
-    const partsSeen = hints.some((h) => h.hint === 'same_local_fabric_as' && h.ifname === 'r0' && h.related_ifname === 'r1') && hints.some((h) => h.ifname === 'r2');
+    const partsSeen =
+      hints.some((h) => h.hint === 'same_local_fabric_as' && h.ifname === 'r0' && h.related_ifname === 'r1') && hints.some((h) => h.ifname === 'r2');
     if (partsSeen && joined()) break;
   }
   t.ok(joined(), 'status reports fabric_split for X');
@@ -124,14 +144,20 @@ async function drift(t: Test, engine: string): Promise<void> {
   const proven = (JSON.parse(out2.stdout) as DriftJson).drift.filter((d) => d.evidence === 'hints');
   t.ok(proven.length > 0, `some finding rests on hints: ${out2.stdout.slice(0, 2000)}`);
   const evidenceHints = proven.flatMap((d) => d.hints.map((h) => `${h.hint}:${h.ifname}`));
-  t.ok(evidenceHints.some((h) => /^(same_local_fabric_as|rx_own_beacon_on_other_interface):r[01]$/.test(h)), `the evidence names the hint joining r0 and r1: ${evidenceHints.join(' ')}`);
+  t.ok(
+    evidenceHints.some((h) => /^(same_local_fabric_as|rx_own_beacon_on_other_interface):r[01]$/.test(h)),
+    `the evidence names the hint joining r0 and r1: ${evidenceHints.join(' ')}`,
+  );
 
   const text = await runCli(['check', '--expected', expected, '--socket', sock]);
   t.equal(text.status, 1);
   t.match(text.stdout, /fabric_split/);
 
   await new Promise((res) => setTimeout(res, 300));
-  t.ok(events.some((e) => e.event === 'drift' && e.drift?.kind === 'fabric_split'), 'watch streamed the drift event');
+  t.ok(
+    events.some((e) => e.event === 'drift' && e.drift?.kind === 'fabric_split'),
+    'watch streamed the drift event',
+  );
   t.match(logs.r, /drift: /, 'the agent logged the drift');
 
   const exited = new Promise<number | null>((res) => r.on('exit', (code) => res(code)));

@@ -60,19 +60,46 @@ async function flood(t: Test, engine: string): Promise<void> {
 
   const config = join(dir, 'a.yaml');
   // Total cap well above the per-peer one: the single flooding peer must hit its own cap.
-  writeFileSync(config, `policy:\n  replies:\n    per_peer: { rate: ${PER_PEER.rate}, burst: ${PER_PEER.burst} }\n    total: { rate: 50, burst: 100 }\n  alarms:\n    interval: 60\n`);
+  writeFileSync(
+    config,
+    `policy:\n  replies:\n    per_peer: { rate: ${PER_PEER.rate}, burst: ${PER_PEER.burst} }\n    total: { rate: 50, burst: 100 }\n  alarms:\n    interval: 60\n`,
+  );
   const sock = join(dir, 'a.sock');
   let log = '';
-  const agent = lab.spawn('a', [...cliCommand(), 'agent', '--config', config, '--secret-file', vector('secret'), '--engine', engine, '--socket', sock, '-i', 'a0', '--log-level', 'info']);
+  const agent = lab.spawn('a', [
+    ...cliCommand(),
+    'agent',
+    '--config',
+    config,
+    '--secret-file',
+    vector('secret'),
+    '--engine',
+    engine,
+    '--socket',
+    sock,
+    '-i',
+    'a0',
+    '--log-level',
+    'info',
+  ]);
   agent.stdout!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
   agent.stderr!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
   t.teardown(() => agent.kill('SIGKILL'));
   const up = Date.now() + 15_000;
-  while (Date.now() < up && !(await request(sock, 'status').then(() => true, () => false))) await new Promise((res) => setTimeout(res, 100));
+  while (
+    Date.now() < up &&
+    !(await request(sock, 'status').then(
+      () => true,
+      () => false,
+    ))
+  )
+    await new Promise((res) => setTimeout(res, 100));
   // The pid in the namespace is the `ip netns exec` child's: node replaces it (exec), so it is the agent's.
   const pid = agent.pid!;
 
-  const flooder = nodeInNs(lab.ns('f'), FLOODER, [JSON.stringify({ to: '10.60.0.1', secretFile: vector('secret'), rate: RATE, seconds: SECONDS, distinct: 3000 })]);
+  const flooder = nodeInNs(lab.ns('f'), FLOODER, [
+    JSON.stringify({ to: '10.60.0.1', secretFile: vector('secret'), rate: RATE, seconds: SECONDS, distinct: 3000 }),
+  ]);
   // Host F stands in for another machine: on a real rack its CPU is not the
   // agent's. Here both share two cores, so F runs at a lower priority; the
   // kernel's receive work for the flood still lands on the agent's side.
@@ -105,7 +132,9 @@ async function flood(t: Test, engine: string): Promise<void> {
   }
   const last = lines[lines.length - 1]!;
   t.ok(last.done, `the flooder finished: ${ferr}`);
-  t.comment(`flood: sent ${last.sent}, replies received ${last.replies}; status latencies (ms): ${latencies.map((l) => l.toFixed(1)).join(' ')}; RSS 5 s ${rss.five} KiB, 10 s ${rss.ten} KiB`);
+  t.comment(
+    `flood: sent ${last.sent}, replies received ${last.replies}; status latencies (ms): ${latencies.map((l) => l.toFixed(1)).join(' ')}; RSS 5 s ${rss.five} KiB, 10 s ${rss.ten} KiB`,
+  );
   t.ok(last.sent >= RATE * SECONDS * 0.9, `about ${RATE}/s for ${SECONDS} s were sent (${last.sent})`);
 
   // One peer: at most its burst plus its rate over the flood (and a second of slack).

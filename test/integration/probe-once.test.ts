@@ -59,18 +59,31 @@ async function once(t: Test, engine: string): Promise<void> {
   t.equal(doc.version, 1);
   t.equal(doc.engine.name, engine);
   t.ok(doc.duration_seconds >= 5 && doc.duration_seconds < 30, `ran for the timeout (${doc.duration_seconds} s)`);
-  t.same(doc.interfaces.map((i) => i.name), ['r0']);
+  t.same(
+    doc.interfaces.map((i) => i.name),
+    ['r0'],
+  );
   t.ok(doc.interfaces[0]!.addresses.includes('10.73.0.1/24'));
   const toP = doc.hints.filter((h) => h.ifname === 'r0' && h.related_ifname === 'p0' && h.related_mac === pMac);
-  t.ok(toP.some((h) => h.hint === 'on_remote_network'), `on_remote_network r0 → P's p0: ${JSON.stringify(doc.hints)}`);
-  t.ok(toP.some((h) => h.hint === 'routable_to'), 'routable_to from P\'s answer to our solicitation');
+  t.ok(
+    toP.some((h) => h.hint === 'on_remote_network'),
+    `on_remote_network r0 → P's p0: ${JSON.stringify(doc.hints)}`,
+  );
+  t.ok(
+    toP.some((h) => h.hint === 'routable_to'),
+    "routable_to from P's answer to our solicitation",
+  );
   t.equal(doc.fabrics.length, 1);
   t.same(doc.fabrics[0]!.segments, [{ ifname: 'r0' }]);
-  t.same(doc.fabrics[0]!.peers.map((x) => x.mac), [pMac], 'P is a peer of the fabric');
+  t.same(
+    doc.fabrics[0]!.peers.map((x) => x.mac),
+    [pMac],
+    'P is a peer of the fabric',
+  );
 
   // Nothing left: the namespace holds no process, no socket was made.
   const pids = spawnSync('ip', ['netns', 'pids', lab.ns('r')], { encoding: 'utf8' }).stdout.trim();
-  t.equal(pids, '', 'no process left in R\'s namespace');
+  t.equal(pids, '', "no process left in R's namespace");
   const after = existsSync(socketDir) ? readdirSync(socketDir).sort() : [];
   t.same(after, before, `no file appeared in ${socketDir}`);
   t.notOk(existsSync(DEFAULT_SOCKET) && !before.includes('netbeacon.sock'), 'no control socket');

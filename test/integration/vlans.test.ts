@@ -70,7 +70,10 @@ async function vlans(t: Test): Promise<void> {
     ].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
     'P answers every VID, Q leaves 30 and 40 out',
   );
-  t.notOk(report.peers.some((x) => x.reply_tag_differs), 'every answer came back tagged with the probe\'s VID');
+  t.notOk(
+    report.peers.some((x) => x.reply_tag_differs),
+    "every answer came back tagged with the probe's VID",
+  );
   t.same(report.silent, [], 'every VID reached someone');
   t.same(report.answered.find((a) => a.vid === 30)?.peers, [pMac]);
 
@@ -80,11 +83,17 @@ async function vlans(t: Test): Promise<void> {
   const hints = (await request(p.socket, 'hints')) as TopologyHint[];
   for (const vid of [10, 20, 30, 40]) {
     t.ok(
-      hints.some((h) => h.hint === 'on_remote_network' && h.ifname === 'p0' && h.vid === vid && h.related_ifname === 'r0' && h.related_vid === vid && h.related_mac === rMac),
+      hints.some(
+        (h) =>
+          h.hint === 'on_remote_network' && h.ifname === 'p0' && h.vid === vid && h.related_ifname === 'r0' && h.related_vid === vid && h.related_mac === rMac,
+      ),
       `P reports on_remote_network p0.${vid} → r0.${vid} (${rMac})`,
     );
   }
-  t.notOk(hints.some((h) => h.vid !== undefined && ![10, 20, 30, 40].includes(h.vid)), 'no hint on a VID that was not probed');
+  t.notOk(
+    hints.some((h) => h.vid !== undefined && ![10, 20, 30, 40].includes(h.vid)),
+    'no hint on a VID that was not probed',
+  );
 
   // A wider scan is paced: 300 VIDs at the default 200 frames/s take at least 1.4 s, and all are answered.
   const started = Date.now();
@@ -100,7 +109,10 @@ async function vlans(t: Test): Promise<void> {
   t.equal(qinq.status, 0);
   const qr = JSON.parse(qinq.stdout) as VlanReport;
   t.equal(qr.outer_vid, 100);
-  t.same(qr.peers.map((x) => x.vids), [[7], [7]]);
+  t.same(
+    qr.peers.map((x) => x.vids),
+    [[7], [7]],
+  );
   t.notOk(qr.peers.some((x) => x.reply_tag_differs));
 
   // The operator's expectations: Q should carry 30 too, P exactly what it has.

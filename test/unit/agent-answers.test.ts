@@ -67,7 +67,7 @@ const input = (payload: Record<string, unknown> | null, f: Partial<FrameInfo> = 
 
 const scheduled: AgentAction = { kind: 'multicast_advertisement' };
 
-t.test('a solicitation that asks for nothing keeps MAAS\'s reply, untouched; other actions pass through', async (t) => {
+t.test("a solicitation that asks for nothing keeps MAAS's reply, untouched; other actions pass through", async (t) => {
   const a = new ProbeAnswerer({ rawAvailable: true });
   const r = reply();
   const out = a.plan([r, scheduled], input({ remote: {} }), NOW);
@@ -85,12 +85,12 @@ t.test('ignored VIDs get no reply at all; untagged ones and other VIDs still do'
   t.equal(a.stats().ignored_vid, 1);
 });
 
-t.test('an MTU probe gets a raw DF reply to the prober\'s MAC with what arrived', async (t) => {
+t.test("an MTU probe gets a raw DF reply to the prober's MAC with what arrived", async (t) => {
   const a = new ProbeAnswerer({ rawAvailable: true });
   const [out] = a.plan([reply()], input({ mtu_probe: { size: 1500 } }), NOW) as [RawReplyAction];
   t.equal(out.kind, 'raw_unicast_advertisement');
   t.match(out, { interface: 'p0', tags: [], source_mac: '52:54:00:0b:00:01', destination_mac: PROBER_MAC, destination_ip: '10.0.0.1', destination_port: 5240 });
-  t.equal(out.source_ip, '10.0.0.2', 'the address on the prober\'s subnet, not the first one');
+  t.equal(out.source_ip, '10.0.0.2', "the address on the prober's subnet, not the first one");
   t.same(out.payload.mtu_probe_ack, { size: 1500, received: 1500, interface_mtu: 1500 });
   t.equal(out.pad_to, undefined, 'no reply_size: no padding');
   t.same(out.payload.acks, '01M7Q5CQP8Q1G6HRZ22724C6AZ');
@@ -112,7 +112,11 @@ t.test('without raw sending, or over IPv6, the ack goes by dgram', async (t) => 
   const none = new ProbeAnswerer({ rawAvailable: false });
   const [d] = none.plan([reply()], input({ mtu_probe: { size: 1500, reply_size: 1500 } }), NOW) as [ReplyAction];
   t.equal(d.kind, 'unicast_advertisement');
-  t.same((d.payload as unknown as Record<string, unknown>).mtu_probe_ack, { size: 1500, received: 1500, interface_mtu: 1500 }, 'no reply_size: it was not padded');
+  t.same(
+    (d.payload as unknown as Record<string, unknown>).mtu_probe_ack,
+    { size: 1500, received: 1500, interface_mtu: 1500 },
+    'no reply_size: it was not padded',
+  );
   const a = new ProbeAnswerer({ rawAvailable: true });
   const [v6] = a.plan([reply({ destination_ip: 'fe80::1' })], input({ mtu_probe: {} }, { sourceIp: 'fe80::1', payloadLength: 1452 }), NOW) as [ReplyAction];
   t.equal(v6.kind, 'unicast_advertisement');
@@ -135,7 +139,7 @@ t.test('a VLAN probe on a VID with no interface: raw, tagged the same way (QinQ 
   t.equal(a.stats().vlan_raw, 2);
 });
 
-t.test('a VLAN probe on a VID that has a monitored VLAN interface: MAAS\'s reply; an MTU probe there leaves by that interface', async (t) => {
+t.test("a VLAN probe on a VID that has a monitored VLAN interface: MAAS's reply; an MTU probe there leaves by that interface", async (t) => {
   const a = new ProbeAnswerer({ rawAvailable: true });
   const vlanIf = iface({ name: 'p0.30', vid: 30, parents: ['p0'], type: 'vlan', mac: '52:54:00:0b:00:30', mtu: 1496, addresses: [] });
   const r = reply({ vid: 30 });
@@ -146,14 +150,25 @@ t.test('a VLAN probe on a VID that has a monitored VLAN interface: MAAS\'s reply
 });
 
 t.test('raw replies are rate-limited per prober; padded ones more tightly', async (t) => {
-  const a = new ProbeAnswerer({
-    rawAvailable: true,
-    rawLimits: { perPeer: { ratePerSecond: 1, burst: 3 }, total: { ratePerSecond: 100, burst: 100 } },
-    paddedLimits: { perPeer: { ratePerSecond: 1, burst: 1 }, total: { ratePerSecond: 100, burst: 100 } },
-  }, NOW);
+  const a = new ProbeAnswerer(
+    {
+      rawAvailable: true,
+      rawLimits: { perPeer: { ratePerSecond: 1, burst: 3 }, total: { ratePerSecond: 100, burst: 100 } },
+      paddedLimits: { perPeer: { ratePerSecond: 1, burst: 1 }, total: { ratePerSecond: 100, burst: 100 } },
+    },
+    NOW,
+  );
   const n = (payload: Record<string, unknown>, f: Partial<FrameInfo> = {}) => a.plan([reply()], input(payload, f), NOW).length;
-  t.same([1, 2, 3, 4].map(() => n({ mtu_probe: {} })), [1, 1, 1, 0], 'burst of 3 unpadded');
-  t.same([1, 2].map(() => n({ mtu_probe: { reply_size: 1400 } })), [1, 0], 'burst of 1 padded');
+  t.same(
+    [1, 2, 3, 4].map(() => n({ mtu_probe: {} })),
+    [1, 1, 1, 0],
+    'burst of 3 unpadded',
+  );
+  t.same(
+    [1, 2].map(() => n({ mtu_probe: { reply_size: 1400 } })),
+    [1, 0],
+    'burst of 1 padded',
+  );
   t.equal(n({ mtu_probe: {} }, { sourceMac: '52:54:00:0a:00:99' }), 1, 'another prober has its own bucket');
   t.equal(a.plan([reply()], input({ mtu_probe: {} }), NOW + 1000).length, 1, 'refilled a second later');
   t.equal(a.stats().raw_limiter.held['peer-limit'], 1);
@@ -173,7 +188,10 @@ t.test('source address and subnet helpers', async (t) => {
 t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, sends on the interface', async (t) => {
   const key = corpusKey();
   const sent: Array<{ ifname: string; frame: Uint8Array }> = [];
-  const fake: RawSender = { send: () => t.fail('sendAll sends batches'), sendBatch: (ifname, frames) => (frames.forEach((f) => sent.push({ ifname, frame: f })), frames.length) };
+  const fake: RawSender = {
+    send: () => t.fail('sendAll sends batches'),
+    sendBatch: (ifname, frames) => (frames.forEach((f) => sent.push({ ifname, frame: f })), frames.length),
+  };
   const r = new RawReplier(keyObjects(key), { sender: fake, clock: () => NOW, extraPayload: { role: 'rack' } });
   const base: RawReplyAction = {
     kind: 'raw_unicast_advertisement',
@@ -210,10 +228,17 @@ t.test('RawReplier: encodes, pads to the exact IPv4 length, sets DF and tags, se
 
   // Several replies: unpadded ones share one raw send per interface; a padded one goes alone.
   const batches: Array<[string, number]> = [];
-  const batcher = new RawReplier(keyObjects(key), { sender: { send: () => t.fail('batched, not one by one'), sendBatch: (i, frames) => (batches.push([i, frames.length]), frames.length) }, clock: () => NOW });
+  const batcher = new RawReplier(keyObjects(key), {
+    sender: { send: () => t.fail('batched, not one by one'), sendBatch: (i, frames) => (batches.push([i, frames.length]), frames.length) },
+    clock: () => NOW,
+  });
   const plain = { ...base, pad_to: undefined };
   const all = batcher.sendAll([plain, base, plain, { ...plain, interface: 'p1' }]);
-  t.same(batches, [['p0', 2], ['p0', 1], ['p1', 1]]);
+  t.same(batches, [
+    ['p0', 2],
+    ['p0', 1],
+    ['p1', 1],
+  ]);
   t.equal(all.sent.length, 4);
   const partial = new RawReplier(keyObjects(key), {
     sender: {

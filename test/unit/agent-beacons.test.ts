@@ -9,7 +9,7 @@ t.test('parseUlid reads the 48-bit timestamp as the ulid package does', async (t
     const u = ulid(ms);
     t.equal(parseUlid(u)?.timeMs, decodeTime(u), `time ${ms}`);
   }
-  t.equal(parseUlid('01M7Q5CQGAEKPM9DNJ7H5JZP4F')?.timeMs, 1795000000010, 'the reference journal\'s own solicitation');
+  t.equal(parseUlid('01M7Q5CQGAEKPM9DNJ7H5JZP4F')?.timeMs, 1795000000010, "the reference journal's own solicitation");
   t.equal(parseUlid(ulidAt(T0 + 5, 7))?.timeMs, T0 + 5, 'the test helper agrees');
 });
 
@@ -20,7 +20,17 @@ t.test('parseUlid keys case-insensitively and keeps the text as sent', async (t)
 });
 
 t.test('parseUlid rejects what is not a ULID', async (t) => {
-  for (const bad of [undefined, null, 42, '', 'short', '01M7Q5CQGAEKPM9DNJ7H5JZP4', '01M7Q5CQGAEKPM9DNJ7H5JZP4FF', '01M7Q5CQGAEKPM9DNJ7H5JZP4U', '81M7Q5CQGAEKPM9DNJ7H5JZP4F']) {
+  for (const bad of [
+    undefined,
+    null,
+    42,
+    '',
+    'short',
+    '01M7Q5CQGAEKPM9DNJ7H5JZP4',
+    '01M7Q5CQGAEKPM9DNJ7H5JZP4FF',
+    '01M7Q5CQGAEKPM9DNJ7H5JZP4U',
+    '81M7Q5CQGAEKPM9DNJ7H5JZP4F',
+  ]) {
     t.equal(parseUlid(bad), undefined, JSON.stringify(bad) ?? 'undefined');
   }
 });
@@ -36,7 +46,17 @@ t.test('readRemote takes name, MAC and VID, and only when name and MAC are strin
   t.same(readRemote({ remote: { name: 'ens3', mac_address: 'aa', vid: 42, subnet: null } }), { name: 'ens3', mac: 'aa', vid: 42 });
   t.same(readRemote({ remote: { name: 'ens3', mac_address: 'aa', vid: null } }), { name: 'ens3', mac: 'aa' }, 'null VID is untagged');
   t.same(readRemote({ remote: { name: 'ens3', mac_address: 'aa', vid: 5000 } }), { name: 'ens3', mac: 'aa' }, 'an impossible VID reads as absent');
-  for (const payload of [null, {}, { remote: null }, { remote: 'eth0' }, { remote: { name: 'ens3' } }, { remote: { mac_address: 'aa' } }, { remote: { name: '', mac_address: 'aa' } }, { remote: { name: 'x', mac_address: '' } }, { remote: { name: 1, mac_address: 'aa' } }]) {
+  for (const payload of [
+    null,
+    {},
+    { remote: null },
+    { remote: 'eth0' },
+    { remote: { name: 'ens3' } },
+    { remote: { mac_address: 'aa' } },
+    { remote: { name: '', mac_address: 'aa' } },
+    { remote: { name: 'x', mac_address: '' } },
+    { remote: { name: 1, mac_address: 'aa' } },
+  ]) {
     t.equal(readRemote(payload), undefined, JSON.stringify(payload));
   }
 });

@@ -31,14 +31,18 @@ t.test('the reply names the receiving interface with the VID the solicitation ca
   core.setInterfaces([ETH0], T0);
   const u = ulidAt(T0, 2).toLowerCase();
   const r = core.onReceive(rx({ ulid: u, iface: 'eth0', vid: 42, src: 'fe80::9' }), T0);
-  t.same(r.actions[0], {
-    kind: 'unicast_advertisement',
-    interface: 'eth0',
-    vid: 42,
-    destination_ip: 'fe80::9',
-    destination_port: 5240,
-    payload: { remote: { ...ETH0, vid: 42 }, acks: u },
-  }, 'acks echoes the ULID exactly as sent');
+  t.same(
+    r.actions[0],
+    {
+      kind: 'unicast_advertisement',
+      interface: 'eth0',
+      vid: 42,
+      destination_ip: 'fe80::9',
+      destination_port: 5240,
+      payload: { remote: { ...ETH0, vid: 42 }, acks: u },
+    },
+    'acks echoes the ULID exactly as sent',
+  );
 });
 
 t.test('an interface nobody described is named by itself', async (t) => {
@@ -57,7 +61,11 @@ t.test('no reply to our own, replayed, dropped or advertisement beacons', async 
   t.equal(core.onReceive(rx({ ulid: u, iface: 'eth0' }), T0).actions[0]?.kind, 'unicast_advertisement');
   t.same(core.onReceive(rx({ ulid: u, iface: 'eth0' }), T0).actions, [], 'replay');
   const dup = core.onReceive(rx({ ulid: u, iface: 'eth1' }), T0);
-  t.same(dup.actions.map((a) => a.kind), ['unicast_advertisement'], 'a duplicate on another segment is answered from there; the advertisement waits its 5 s');
+  t.same(
+    dup.actions.map((a) => a.kind),
+    ['unicast_advertisement'],
+    'a duplicate on another segment is answered from there; the advertisement waits its 5 s',
+  );
   t.equal((dup.actions[0] as ReplyAction).interface, 'eth1');
 });
 
@@ -79,10 +87,18 @@ t.test('interface changes trigger solicitations; the same list again does not', 
   t.same(core.setInterfaces([ETH0, ETH1], T0), [{ kind: 'multicast_solicitation', reason: 'interfaces_changed' }]);
   t.equal(core.nextDueMs(), T0 + 3000);
   t.same(core.setInterfaces([{ ...ETH1 }, { ...ETH0 }], T0 + 1000), [], 'same interfaces, other order');
-  t.same(core.setInterfaces([{ subnet: null, name: 'eth1', parents: [], type: 'physical', mac_address: '52:54:00:00:00:a1' }, ETH0], T0 + 1000), [], 'other key order');
+  t.same(
+    core.setInterfaces([{ subnet: null, name: 'eth1', parents: [], type: 'physical', mac_address: '52:54:00:00:00:a1' }, ETH0], T0 + 1000),
+    [],
+    'other key order',
+  );
   t.same(core.tick(T0 + 3000), [{ kind: 'multicast_solicitation', reason: 'retry' }]);
   t.same(core.setInterfaces([ETH0], T0 + 4000), [{ kind: 'multicast_solicitation', reason: 'interfaces_changed' }], 'eth1 went away');
-  t.same(core.setInterfaces([{ ...ETH0, subnet: '10.9.0.0/24' }], T0 + 5000), [{ kind: 'multicast_solicitation', reason: 'interfaces_changed' }], 'an address changed');
+  t.same(
+    core.setInterfaces([{ ...ETH0, subnet: '10.9.0.0/24' }], T0 + 5000),
+    [{ kind: 'multicast_solicitation', reason: 'interfaces_changed' }],
+    'an address changed',
+  );
 });
 
 t.test('two descriptions with one name: the last wins', async (t) => {

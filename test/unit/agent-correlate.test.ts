@@ -32,7 +32,7 @@ t.test('a beacon whose payload does not name its interface gives no remote hint'
   t.same(c.onReceive(rx({ remote: null, dst: '10.0.0.5', ulid: ulidAt(T0, 3) }), T0).hints, []);
 });
 
-t.test('VIDs: the receiving VID and the remote\'s own VID', async (t) => {
+t.test("VIDs: the receiving VID and the remote's own VID", async (t) => {
   const c = new Correlator();
   const r = c.onReceive(rx({ vid: 42, remote: { ...PEER, name: 'ens5.42', vid: 42 } }), T0);
   t.same(r.segment, { ifname: 'eth0', vid: 42 });
@@ -158,7 +158,7 @@ t.test('replays: the same ULID on the same segment is counted, never correlated 
   t.equal(c.stats().replays, 2);
 });
 
-t.test('age-out at 120 s by the ULID\'s own time', async (t) => {
+t.test("age-out at 120 s by the ULID's own time", async (t) => {
   const c = new Correlator();
   const u = ulidAt(T0, 13);
   c.onReceive(rx({ ulid: u, iface: 'eth0' }), T0 + 50_000);

@@ -10,7 +10,11 @@ const REFERENCE = vector('hints.json');
 t.test('makeHint leaves out what is absent', async (t) => {
   t.same(makeHint('same_local_fabric_as', segment('eth0'), { ifname: 'eth1' }), { ifname: 'eth0', hint: 'same_local_fabric_as', related_ifname: 'eth1' });
   const full = makeHint('on_remote_network', segment('eth0', 0), { ifname: 'ens3', vid: 0, mac: 'aa' });
-  t.same(full, { ifname: 'eth0', vid: 0, hint: 'on_remote_network', related_ifname: 'ens3', related_vid: 0, related_mac: 'aa' }, 'VID 0 is a value, not absence');
+  t.same(
+    full,
+    { ifname: 'eth0', vid: 0, hint: 'on_remote_network', related_ifname: 'ens3', related_vid: 0, related_mac: 'aa' },
+    'VID 0 is a value, not absence',
+  );
   t.same(Object.keys(makeHint('routable_to', segment('x'), {})), ['ifname', 'hint']);
 });
 
@@ -20,7 +24,10 @@ t.test('hintKey spells the hint as json.dumps(sort_keys=True) does', async (t) =
     '{"hint": "on_remote_network", "ifname": "eth0", "related_ifname": "ens5.42", "related_mac": "52:54:00:77:00:03", "related_vid": 42, "vid": 42}',
   );
   // Escapes as Python's default ensure_ascii: quotes, backslash, controls, DEL and non-ASCII.
-  t.equal(hintKey({ ifname: 'a"b\\c\n\u0001\u007fé😀', hint: 'routable_to' }), '{"hint": "routable_to", "ifname": "a\\"b\\\\c\\n\\u0001\\u007f\\u00e9\\ud83d\\ude00"}');
+  t.equal(
+    hintKey({ ifname: 'a"b\\c\n\u0001\u007fé😀', hint: 'routable_to' }),
+    '{"hint": "routable_to", "ifname": "a\\"b\\\\c\\n\\u0001\\u007f\\u00e9\\ud83d\\ude00"}',
+  );
   t.equal(hintKey({ ifname: '\ud800', hint: 'routable_to' }), '{"hint": "routable_to", "ifname": "\\ud800"}', 'a lone surrogate');
 });
 
@@ -35,7 +42,9 @@ t.test('hintKey matches Python byte for byte on awkward names', { skip: hasPytho
     { ifname: 'Z', hint: 'on_remote_network', related_ifname: 'y' },
   ];
   const script = 'import json,sys\nhs=json.load(sys.stdin)\nprint("\\n".join(sorted(json.dumps(h, sort_keys=True) for h in hs)))';
-  const python = execFileSync('python3', ['-c', script], { input: JSON.stringify(hints), encoding: 'utf8' }).trimEnd().split('\n');
+  const python = execFileSync('python3', ['-c', script], { input: JSON.stringify(hints), encoding: 'utf8' })
+    .trimEnd()
+    .split('\n');
   t.same(sortHints(hints).map(hintKey), python);
 });
 

@@ -10,13 +10,37 @@ import { vector } from '../helpers/corpus';
 const where = { source: 'j.jsonl', line: 7 };
 const REFERENCE_LINES = readFileSync(vector('journal.jsonl'), 'utf8').trimEnd().split('\n');
 
-const TX = { direction: 'tx', interface: 'eth0', time: 1795000000.01, destination_ip: '224.0.0.118', destination_port: 5240, version: 2, type: 'solicitation', payload: { ulid: ulidAt(T0), type: 1 } };
-const RX = { direction: 'rx', interface: 'eth1', time: 1795000000, source_mac: 'x', source_ip: '10.0.0.9', source_port: 5240, destination_ip: '224.0.0.118', destination_port: 5240, version: 2, type: 'solicitation', payload: { ulid: ulidAt(T0), type: 1 } };
+const TX = {
+  direction: 'tx',
+  interface: 'eth0',
+  time: 1795000000.01,
+  destination_ip: '224.0.0.118',
+  destination_port: 5240,
+  version: 2,
+  type: 'solicitation',
+  payload: { ulid: ulidAt(T0), type: 1 },
+};
+const RX = {
+  direction: 'rx',
+  interface: 'eth1',
+  time: 1795000000,
+  source_mac: 'x',
+  source_ip: '10.0.0.9',
+  source_port: 5240,
+  destination_ip: '224.0.0.118',
+  destination_port: 5240,
+  version: 2,
+  type: 'solicitation',
+  payload: { ulid: ulidAt(T0), type: 1 },
+};
 const line = (o: object): string => JSON.stringify(o);
 
 t.test('the reference journal parses, line by line', async (t) => {
   const records = REFERENCE_LINES.map((l, i) => parseJournalLine(l, { source: 'journal.jsonl', line: i + 1 })!);
-  t.same(records.map((r) => r.direction), ['tx', 'rx', 'rx', 'rx', 'rx', 'rx', 'rx', 'rx']);
+  t.same(
+    records.map((r) => r.direction),
+    ['tx', 'rx', 'rx', 'rx', 'rx', 'rx', 'rx', 'rx'],
+  );
   const tx = records[0]!;
   t.equal(tx.direction, 'tx');
   if (tx.direction === 'tx') {

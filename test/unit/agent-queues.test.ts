@@ -21,7 +21,10 @@ t.test('out-of-order stamps still expire oldest first', async (t) => {
   const stamps = [50, 10, 40, 20, 30, 10, 60, 0];
   stamps.forEach((s, i) => q.set(`k${i}`, s, s));
   t.equal(q.expire(35), 4, 'stamps 0, 10, 10, 20 are older than 10 ms at 35');
-  t.same(['k0', 'k2', 'k4', 'k6'].map((k) => q.get(k)), [50, 40, 30, 60]);
+  t.same(
+    ['k0', 'k2', 'k4', 'k6'].map((k) => q.get(k)),
+    [50, 40, 30, 60],
+  );
   t.equal(q.size, 4);
 });
 
@@ -41,7 +44,10 @@ t.test('a full queue forgets its oldest entries first and counts them', async (t
   q.set('b', 20, 2);
   q.set('d', 40, 4);
   t.notOk(q.has('a'), 'the oldest stamp went, though it was not the first inserted');
-  t.same(['b', 'c', 'd'].map((k) => q.get(k)), [2, 3, 4]);
+  t.same(
+    ['b', 'c', 'd'].map((k) => q.get(k)),
+    [2, 3, 4],
+  );
   q.set('z', 5, 0);
   t.notOk(q.has('z'), 'an entry older than all the others is itself the one to go');
   t.same(q.stats(), { size: 3, expired: 0, evicted: 2 });
@@ -77,7 +83,11 @@ t.test('the heap stays ordered under many random operations', async (t) => {
     if (q.size !== live.size) sizeMismatches++;
   }
   t.equal(sizeMismatches, 0, 'the size always matched the model');
-  t.same([...live.keys()].map((k) => q.get(k)), [...live.values()], 'the same entries survived');
+  t.same(
+    [...live.keys()].map((k) => q.get(k)),
+    [...live.values()],
+    'the same entries survived',
+  );
 });
 
 t.test('options are checked', async (t) => {

@@ -33,17 +33,21 @@ t.test('X/Y: a peer with a leg on each bridge does not merge them', async (t) =>
   const [x, y] = topo.fabrics;
   t.equal(x!.name, 'fabric-0');
   t.equal(y!.name, 'fabric-1');
-  t.same(x!.links, [
-    {
-      segments: [{ ifname: 'r0' }, { ifname: 'r1' }],
-      hints: [
-        { hint: 'rx_own_beacon_on_other_interface', ifname: 'r0', related_ifname: 'r1' },
-        { hint: 'rx_own_beacon_on_other_interface', ifname: 'r1', related_ifname: 'r0' },
-        { hint: 'same_local_fabric_as', ifname: 'r0', related_ifname: 'r1' },
-        { hint: 'same_local_fabric_as', ifname: 'r1', related_ifname: 'r0' },
-      ],
-    },
-  ], 'the join between r0 and r1, with every hint that supports it');
+  t.same(
+    x!.links,
+    [
+      {
+        segments: [{ ifname: 'r0' }, { ifname: 'r1' }],
+        hints: [
+          { hint: 'rx_own_beacon_on_other_interface', ifname: 'r0', related_ifname: 'r1' },
+          { hint: 'rx_own_beacon_on_other_interface', ifname: 'r1', related_ifname: 'r0' },
+          { hint: 'same_local_fabric_as', ifname: 'r0', related_ifname: 'r1' },
+          { hint: 'same_local_fabric_as', ifname: 'r1', related_ifname: 'r0' },
+        ],
+      },
+    ],
+    'the join between r0 and r1, with every hint that supports it',
+  );
   t.same(x!.peers, [
     {
       mac: P0,
@@ -76,7 +80,15 @@ t.test('X/Y: a peer with a leg on each bridge does not merge them', async (t) =>
 
 t.test('X/Y with routable_to joining (the opt-in) shows why it is off', async (t) => {
   t.same(names(buildTopology(XY, { joinOnRoutable: true })), [['r0', 'r1', 'r2']]);
-  t.same(names(buildTopology(XY.filter((h) => !(h.hint === 'routable_to' && h.ifname === 'r2')), { joinOnRoutable: true })), [['r0', 'r1'], ['r2']]);
+  t.same(
+    names(
+      buildTopology(
+        XY.filter((h) => !(h.hint === 'routable_to' && h.ifname === 'r2')),
+        { joinOnRoutable: true },
+      ),
+    ),
+    [['r0', 'r1'], ['r2']],
+  );
 });
 
 t.test('peers are joined on their MAC and VID, not the MAC alone', async (t) => {
@@ -86,7 +98,10 @@ t.test('peers are joined on their MAC and VID, not the MAC alone', async (t) => 
     { hint: 'on_remote_network', ifname: 'eth2', vid: 42, related_ifname: 'ens5.42', related_vid: 42, related_mac: P0 },
   ]);
   t.same(names(topo), [['eth0'], ['eth1.42', 'eth2.42']]);
-  t.same(topo.fabrics[1]!.peers.map((p) => [p.mac, p.ifname, p.vid]), [[P0, 'ens5.42', 42]]);
+  t.same(
+    topo.fabrics[1]!.peers.map((p) => [p.mac, p.ifname, p.vid]),
+    [[P0, 'ens5.42', 42]],
+  );
 });
 
 t.test('peers in one fabric are listed by MAC, then VID, then name', async (t) => {
@@ -98,14 +113,20 @@ t.test('peers in one fabric are listed by MAC, then VID, then name', async (t) =
     { hint: 'on_remote_network', ifname: 'eth1', related_ifname: 'c', related_mac: P1 },
   ]);
   t.same(names(topo), [['eth0', 'eth1']]);
-  t.same(topo.fabrics[0]!.peers.map((p) => `${p.mac} ${p.vid ?? '-'} ${p.ifname}`), [`${P0} - z`, `${P0} 9 a`, `${P0} 9 b`, `${P1} - c`]);
+  t.same(
+    topo.fabrics[0]!.peers.map((p) => `${p.mac} ${p.vid ?? '-'} ${p.ifname}`),
+    [`${P0} - z`, `${P0} 9 a`, `${P0} 9 b`, `${P1} - c`],
+  );
   // Hints arrive sorted by their own key (local ifname first), an order unrelated to the peers'.
   const scrambled = ['m5 x', 'm1 y', 'm3 a', 'm1 b', 'm2 q', 'm3 b', 'm0 z'].map((spec, i) => {
     const [mac, name] = spec.split(' ') as [string, string];
     return { hint: 'on_remote_network' as const, ifname: `eth${i % 2}`, related_ifname: name, related_mac: mac };
   });
   const peers = buildTopology([{ hint: 'same_local_fabric_as', ifname: 'eth0', related_ifname: 'eth1' }, ...scrambled]).fabrics[0]!.peers;
-  t.same(peers.map((p) => `${p.mac} ${p.ifname}`), ['m0 z', 'm1 b', 'm1 y', 'm2 q', 'm3 a', 'm3 b', 'm5 x']);
+  t.same(
+    peers.map((p) => `${p.mac} ${p.ifname}`),
+    ['m0 z', 'm1 b', 'm1 y', 'm2 q', 'm3 a', 'm3 b', 'm5 x'],
+  );
 });
 
 t.test('one remote leg reported under two names is one join, two listings', async (t) => {
@@ -114,7 +135,10 @@ t.test('one remote leg reported under two names is one join, two listings', asyn
     { hint: 'on_remote_network', ifname: 'eth1', related_ifname: 'new', related_mac: P0 },
   ]);
   t.same(names(topo), [['eth0', 'eth1']]);
-  t.same(topo.fabrics[0]!.peers.map((p) => p.ifname), ['new', 'old']);
+  t.same(
+    topo.fabrics[0]!.peers.map((p) => p.ifname),
+    ['new', 'old'],
+  );
 });
 
 t.test('VLANs of one interface are separate segments until a hint joins them', async (t) => {
@@ -136,7 +160,10 @@ t.test('malformed hints are skipped rather than invented into joins', async (t) 
     { hint: 'routable_to', ifname: 'eth3', related_mac: P0 },
   ]);
   t.same(names(topo), [['eth0'], ['eth1'], ['eth2'], ['eth3']]);
-  t.same(topo.fabrics.flatMap((f) => [...f.links, ...f.peers]), []);
+  t.same(
+    topo.fabrics.flatMap((f) => [...f.links, ...f.peers]),
+    [],
+  );
 });
 
 t.test('fabrics are numbered in segment order whatever the hint order', async (t) => {
@@ -146,7 +173,7 @@ t.test('fabrics are numbered in segment order whatever the hint order', async (t
   t.same(buildTopology([]), { fabrics: [] });
 });
 
-t.test('the reference journal\'s hints: eth0-2 on one fabric, eth0 VID 42 apart', async (t) => {
+t.test("the reference journal's hints: eth0-2 on one fabric, eth0 VID 42 apart", async (t) => {
   const hints = JSON.parse(readFileSync(vector('hints.json'), 'utf8')) as TopologyHint[];
   const topo = buildTopology(hints);
   t.same(names(topo), [['eth0', 'eth1', 'eth2'], ['eth0.42']]);
@@ -196,5 +223,15 @@ t.test('the hints table', async (t) => {
   );
   t.match(renderHintsTable([{ hint: 'routable_to', ifname: 'e', vid: 4, related_vid: 5 }]), /routable_to  e       4    -               5            -/);
   t.equal(renderHintsTable([]), 'no topology hints\n');
-  t.same(formatTable([['a', 'bb'], ['ccc', '']], '> '), ['> a    bb', '> ccc'], 'padding, indent, no trailing blanks');
+  t.same(
+    formatTable(
+      [
+        ['a', 'bb'],
+        ['ccc', ''],
+      ],
+      '> ',
+    ),
+    ['> a    bb', '> ccc'],
+    'padding, indent, no trailing blanks',
+  );
 });

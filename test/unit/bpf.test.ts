@@ -38,7 +38,8 @@ if (!state.ok) {
   };
   const maas = compile(MAAS_FILTER);
   const qinq = compile(QINQ_FILTER);
-  const accepts = (prog: readonly Insn[], data: Uint8Array, stripped?: Tag): boolean => runBpf(prog, stripped ? { data, stripped: { tci: stripped.tci, tpid: stripped.tpid } } : { data }) > 0;
+  const accepts = (prog: readonly Insn[], data: Uint8Array, stripped?: Tag): boolean =>
+    runBpf(prog, stripped ? { data, stripped: { tci: stripped.tci, tpid: stripped.tpid } } : { data }) > 0;
 
   t.test('the program is well formed', async (t) => {
     t.ok(ours.length > 10 && ours.length < 256, `${ours.length} instructions`);
@@ -72,14 +73,40 @@ if (!state.ok) {
     { name: 'QinQ 0x88a8 + 0x8100 IPv4', frame: beaconFrame4(src, body, [ad(100), dot1q(42)]), expect: true, qinq: true },
     { name: 'QinQ 0x8100 + 0x8100 IPv6', frame: beaconFrame6(src6, body, [dot1q(100), dot1q(42)]), expect: true, qinq: true },
     { name: 'three tags', frame: beaconFrame4(src, body, [ad(1), dot1q(2), dot1q(3)]), expect: false, qinq: true },
-    { name: 'IPv4 options (router alert)', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { options: Buffer.from('94040000', 'hex') })), expect: true },
-    { name: 'IPv4 options, tagged', frame: ethernet(GROUP4_MAC, src.mac, [dot1q(3)], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { options: Buffer.alloc(8, 1) })), expect: true },
-    { name: 'IPv4 later fragment', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { frag: 0x0010 })), expect: false },
-    { name: 'IPv4 first fragment (MF): passes the kernel, the parser refuses it', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { frag: 0x2000 })), expect: true },
+    {
+      name: 'IPv4 options (router alert)',
+      frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { options: Buffer.from('94040000', 'hex') })),
+      expect: true,
+    },
+    {
+      name: 'IPv4 options, tagged',
+      frame: ethernet(GROUP4_MAC, src.mac, [dot1q(3)], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { options: Buffer.alloc(8, 1) })),
+      expect: true,
+    },
+    {
+      name: 'IPv4 later fragment',
+      frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { frag: 0x0010 })),
+      expect: false,
+    },
+    {
+      name: 'IPv4 first fragment (MF): passes the kernel, the parser refuses it',
+      frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { frag: 0x2000 })),
+      expect: true,
+    },
     { name: 'wrong destination port', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5241, body))), expect: false },
     { name: 'source port 5240 only', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 53, body))), expect: false },
     { name: 'TCP to 5240', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(1, 5240, body), { proto: 6 })), expect: false },
-    { name: 'IPv6 with a hop-by-hop header', frame: ethernet(GROUP4_MAC, src.mac, [], 0x86dd, ipv6(src6.ip, 'ff02::15a', Buffer.concat([Buffer.from('1100000000000000', 'hex'), udp(5240, 5240, body)]), 0)), expect: false },
+    {
+      name: 'IPv6 with a hop-by-hop header',
+      frame: ethernet(
+        GROUP4_MAC,
+        src.mac,
+        [],
+        0x86dd,
+        ipv6(src6.ip, 'ff02::15a', Buffer.concat([Buffer.from('1100000000000000', 'hex'), udp(5240, 5240, body)]), 0),
+      ),
+      expect: false,
+    },
     { name: 'ARP', frame: ethernet('ff:ff:ff:ff:ff:ff', src.mac, [], 0x0806, Buffer.alloc(28)), expect: false },
     { name: 'short frame: 13 bytes', frame: Buffer.alloc(13), expect: false },
     { name: 'short frame: IPv4 cut before the ports', frame: beaconFrame4(src, body).subarray(0, 14 + 20 + 1), expect: false },
@@ -113,15 +140,31 @@ if (!state.ok) {
       { name: 'stripped 802.1Q, IPv4', frame: beaconFrame4(src, body), tag: dot1q(42, 5), inband: [], expect: true },
       { name: 'stripped 802.1Q, IPv6', frame: beaconFrame6(src6, body), tag: dot1q(42), inband: [], expect: true },
       { name: 'stripped 802.1ad + in-band 802.1Q', frame: beaconFrame4(src, body, [dot1q(42)]), tag: ad(100), inband: [dot1q(42)], expect: true },
-      { name: 'stripped + two in band: three tags', frame: beaconFrame4(src, body, [dot1q(1), dot1q(2)]), tag: ad(100), inband: [dot1q(1), dot1q(2)], expect: false },
-      { name: 'stripped, wrong port', frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 80, body))), tag: dot1q(5), inband: [], expect: false },
+      {
+        name: 'stripped + two in band: three tags',
+        frame: beaconFrame4(src, body, [dot1q(1), dot1q(2)]),
+        tag: ad(100),
+        inband: [dot1q(1), dot1q(2)],
+        expect: false,
+      },
+      {
+        name: 'stripped, wrong port',
+        frame: ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 80, body))),
+        tag: dot1q(5),
+        inband: [],
+        expect: false,
+      },
       { name: 'stripped, ARP', frame: ethernet('ff:ff:ff:ff:ff:ff', src.mac, [], 0x0806, Buffer.alloc(28)), tag: dot1q(5), inband: [], expect: false },
     ];
     for (const s of stripped) {
       t.equal(accepts(ours, s.frame, s.tag), s.expect, `ours: ${s.name}`);
       if (qinq && s.inband.length < 2) {
         // The frame as libpcap writes it: the stripped tag back in band, outermost.
-        const reinserted = Buffer.concat([s.frame.subarray(0, 12), Buffer.from([s.tag.tpid >> 8, s.tag.tpid & 0xff, s.tag.tci >> 8, s.tag.tci & 0xff]), s.frame.subarray(12)]);
+        const reinserted = Buffer.concat([
+          s.frame.subarray(0, 12),
+          Buffer.from([s.tag.tpid >> 8, s.tag.tpid & 0xff, s.tag.tci >> 8, s.tag.tci & 0xff]),
+          s.frame.subarray(12),
+        ]);
         t.equal(accepts(qinq, reinserted), s.expect, `tcpdump on the re-tagged frame: ${s.name}`);
       }
     }

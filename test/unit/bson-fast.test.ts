@@ -57,7 +57,6 @@ function check(bytes: Uint8Array): { accepted: boolean; problem: string } {
   return { accepted: true, problem: d ? `${d} (${Buffer.from(bytes).toString('hex')})` : '' };
 }
 
-
 // What the fast path must take: the shapes beacons use.
 const asciiKey = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_0123456789-'.split('')), maxLength: 12 });
 const simpleLeaf = fc.oneof(

@@ -38,11 +38,14 @@ function check(bytes: Uint8Array): { accepted: boolean; problem: string } {
   const got = out.subarray(5, end).toString('utf8');
   if (got !== want) return { accepted: true, problem: `${got} !== ${want}` };
   const type = typeof doc.type === 'number' ? doc.type : Number.NaN;
-  if (!Object.is(type, payloadType) && !(Number.isNaN(type) && Number.isNaN(payloadType))) return { accepted: true, problem: `payloadType ${payloadType}, doc.type ${String(doc.type)}` };
+  if (!Object.is(type, payloadType) && !(Number.isNaN(type) && Number.isNaN(payloadType)))
+    return { accepted: true, problem: `payloadType ${payloadType}, doc.type ${String(doc.type)}` };
   return { accepted: true, problem: '' };
 }
 
-const asciiKey = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_-'.split('')), minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__');
+const asciiKey = fc
+  .string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_-'.split('')), minLength: 1, maxLength: 10 })
+  .filter((k) => k !== '__proto__');
 const printable = fc.string({ unit: fc.constantFrom(...' !#$%&()*+,./0123456789:;<=>?@ABCXYZ[]^_`abcxyz{|}~'.split('')), maxLength: 40 });
 const leaf = fc.oneof(
   printable,
@@ -57,28 +60,40 @@ const { doc } = fc.letrec<{ doc: Record<string, unknown>; value: unknown }>((tie
   doc: fc.dictionary(asciiKey, tie('value'), { maxKeys: 6 }),
 }));
 const anyKey = fc.oneof(asciiKey, fc.string({ maxLength: 5 }), fc.constantFrom('type', '0', '7', '12', '__proto__', '$ref', '$id', 'a"b', 'a\\b'));
-const anyLeaf = fc.oneof(leaf, fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.date({ noInvalidDate: true }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Long.fromBigInt(n)));
+const anyLeaf = fc.oneof(
+  leaf,
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'grapheme', maxLength: 6 }),
+  fc.date({ noInvalidDate: true }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Long.fromBigInt(n)),
+);
 const { anyDoc } = fc.letrec<{ anyDoc: Record<string, unknown>; anyValue: unknown }>((tie) => ({
   anyValue: fc.oneof({ maxDepth: 3 }, anyLeaf, fc.array(tie('anyValue'), { maxLength: 4 }), tie('anyDoc')),
   anyDoc: fc.dictionary(anyKey, tie('anyValue'), { maxKeys: 6 }),
 }));
 
 t.test('documents of the beacon shapes are all taken, byte for byte JSON.stringify', (t) => {
-  fc.assert(fc.property(doc, fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 3 }), fc.double(), printable), (d, type) => {
-    const r = check(serialize(type === undefined ? d : { ...d, type }));
-    return r.accepted && r.problem === '';
-  }), { seed: SEED, numRuns: 3000 });
+  fc.assert(
+    fc.property(doc, fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 3 }), fc.double(), printable), (d, type) => {
+      const r = check(serialize(type === undefined ? d : { ...d, type }));
+      return r.accepted && r.problem === '';
+    }),
+    { seed: SEED, numRuns: 3000 },
+  );
   t.pass('3000 documents');
   t.end();
 });
 
 t.test('documents of every kind: whatever is taken is exact', (t) => {
   let accepted = 0;
-  fc.assert(fc.property(anyDoc, (d) => {
-    const r = check(serialize(d));
-    if (r.accepted) accepted++;
-    return r.problem === '';
-  }), { seed: SEED, numRuns: 3000 });
+  fc.assert(
+    fc.property(anyDoc, (d) => {
+      const r = check(serialize(d));
+      if (r.accepted) accepted++;
+      return r.problem === '';
+    }),
+    { seed: SEED, numRuns: 3000 },
+  );
   t.ok(accepted > 200 && accepted < 3000, `some taken, some declined (${accepted} of 3000)`);
   t.end();
 });
@@ -87,7 +102,7 @@ t.test('mutated documents: never output bson would not give', (t) => {
   const seeds = fc.sample(doc, { seed: SEED, numRuns: 100 }).map((d) => serialize(d));
   let problems = 0;
   let x = SEED;
-  const rand = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+  const rand = (n: number): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n;
   for (let n = 0; n < 30_000; n++) {
     const b = new Uint8Array(seeds[n % seeds.length]!);
     const at = rand(b.length);
@@ -122,14 +137,19 @@ t.test('what a JS object would print differently is declined', (t) => {
   t.end();
 });
 
-t.test('observedLines: the fast lines are the object path\'s lines', (t) => {
+t.test("observedLines: the fast lines are the object path's lines", (t) => {
   const key = corpusKey();
   const keys = keyObjects(key);
   const verifier = new JsBatchVerifier(key);
   const nowMs = 1_795_000_000_000;
   const frame = (payload: Buffer, vlan?: number[]): Uint8Array => {
     // Ethernet (+ tags) / IPv4 / UDP 5240, checksums left zero (parseFrame does not check them).
-    const tags = (vlan ?? []).flatMap((vid, i) => [i === 0 && vlan!.length === 2 ? 0x88 : 0x81, i === 0 && vlan!.length === 2 ? 0xa8 : 0x00, vid >> 8, vid & 0xff]);
+    const tags = (vlan ?? []).flatMap((vid, i) => [
+      i === 0 && vlan!.length === 2 ? 0x88 : 0x81,
+      i === 0 && vlan!.length === 2 ? 0xa8 : 0x00,
+      vid >> 8,
+      vid & 0xff,
+    ]);
     const eth = Buffer.from([1, 0, 0x5e, 0, 0, 0x76, 0x52, 0x54, 0, 0, 0, 1, ...tags, 0x08, 0x00]);
     const ip = Buffer.from([0x45, 0, 0, 0, 0, 0, 0x40, 0, 1, 17, 0, 0, 10, 0, 0, 1, 224, 0, 0, 118]);
     ip.writeUInt16BE(20 + 8 + payload.length, 2);
@@ -178,12 +198,24 @@ t.test('observedLines: the fast lines are the object path\'s lines', (t) => {
   }
   t.same(lines, reference, 'batching does not change a line');
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.same(Object.keys(parsed[0]!), ['source_mac', 'destination_mac', 'source_ip', 'destination_ip', 'source_port', 'destination_port', 'time', 'version', 'type', 'payload'], 'MAAS\'s keys, in order');
+  t.same(
+    Object.keys(parsed[0]!),
+    ['source_mac', 'destination_mac', 'source_ip', 'destination_ip', 'source_port', 'destination_port', 'time', 'version', 'type', 'payload'],
+    "MAAS's keys, in order",
+  );
   t.same(Object.keys(parsed[2]!).slice(-3), ['vid', 'outer_vid', 'interface'], 'vid, outer_vid and interface after payload');
   t.same([parsed[2]!.vid, parsed[2]!.outer_vid, parsed[2]!.interface], [20, 100, 'eth"0'], 'their values');
   t.equal(parsed[3]!.interface, 'br-ü', 'a non-ASCII interface name survives');
-  t.same(parsed[4]!.payload, { remote: { name: 'tab\there' }, ulid: (parsed[4]!.payload as { ulid: string }).ulid, type: 1 }, 'escaped strings through the object path');
-  t.same((parsed[8]!.payload as { big: unknown }).big, JSON.parse(JSON.stringify(Long.fromBigInt(2n ** 60n))), 'a Long through the object path, as JSON.stringify prints it');
+  t.same(
+    parsed[4]!.payload,
+    { remote: { name: 'tab\there' }, ulid: (parsed[4]!.payload as { ulid: string }).ulid, type: 1 },
+    'escaped strings through the object path',
+  );
+  t.same(
+    (parsed[8]!.payload as { big: unknown }).big,
+    JSON.parse(JSON.stringify(Long.fromBigInt(2n ** 60n))),
+    'a Long through the object path, as JSON.stringify prints it',
+  );
   t.same(Object.keys(parsed[12]!.payload as object).slice(0, 2), ['1', 'a'], 'index keys ordered as an object orders them');
   t.end();
 });

@@ -56,15 +56,24 @@ t.test('a real file', async (t) => {
     const run = await collect(path);
     t.equal(run.error, undefined);
     t.equal(run.batches.length, 1);
-    t.same(flat(run).map((p) => p.time), times);
+    t.same(
+      flat(run).map((p) => p.time),
+      times,
+    );
   });
 
   t.test('small reads: a batch per read that completes packets, nothing lost', async (t) => {
     const run = await collect(path, { chunkBytes: 1000 });
     t.equal(run.error, undefined);
     t.equal(run.batches.length, Math.ceil(corpusPcap.length / 1000));
-    t.ok(run.batches.every((b) => b.length > 0), 'no empty batches');
-    t.same(flat(run).map((p) => p.time), times);
+    t.ok(
+      run.batches.every((b) => b.length > 0),
+      'no empty batches',
+    );
+    t.same(
+      flat(run).map((p) => p.time),
+      times,
+    );
     t.same(Buffer.from(flat(run)[3]!.data).toString('hex').slice(24, 36), '8100a02a0800', 'the tagged frame is intact');
   });
 
@@ -123,7 +132,10 @@ t.test("'-' reads standard input", async (t) => {
     const stdin = source([corpusPcap.subarray(0, 100), corpusPcap.subarray(100)]);
     const run = await collect('-', { stdin });
     t.equal(run.error, undefined);
-    t.same(flat(run).map((p) => p.time), times);
+    t.same(
+      flat(run).map((p) => p.time),
+      times,
+    );
     t.equal(stdin.closed, true);
   });
 
@@ -131,7 +143,10 @@ t.test("'-' reads standard input", async (t) => {
     const stream = Readable.from([corpusPcap]).setEncoding('latin1');
     const run = await collect('-', { stdin: stream });
     t.equal(run.error, undefined);
-    t.same(flat(run).map((p) => p.time), times);
+    t.same(
+      flat(run).map((p) => p.time),
+      times,
+    );
     t.same(Buffer.from(flat(run)[0]!.data), corpusPcap.subarray(40, 40 + 279));
   });
 

@@ -47,7 +47,18 @@ t.test('decodeRecords reads a hand-written batch', async (t) => {
   const out = decodeRecords(records, 2, plain, bson.length);
   t.equal(out.length, 2);
   t.equal(out[0]!.time, 1795000000.5);
-  t.same(out[0]!.frame, { sourceMac: '52:54:00:0a:00:01', destinationMac: '33:33:00:00:01:5a', sourceIp: 'fe80::1', destinationIp: 'ff02::15a', sourcePort: 5240, destinationPort: 5240, payloadOffset: 66, payloadLength: 300, vid: 42, outerVid: 100 });
+  t.same(out[0]!.frame, {
+    sourceMac: '52:54:00:0a:00:01',
+    destinationMac: '33:33:00:00:01:5a',
+    sourceIp: 'fe80::1',
+    destinationIp: 'ff02::15a',
+    sourcePort: 5240,
+    destinationPort: 5240,
+    payloadOffset: 66,
+    payloadLength: 300,
+    vid: 42,
+    outerVid: 100,
+  });
   t.match(out[0]!.verdict, { ok: true, version: 2, type: 'advertisement', payload: { ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ' } });
   t.same(out[1]!.verdict, { ok: false, reason: 'mac' });
   t.equal(out[1]!.frame.sourceIp, '10.0.0.1');
@@ -84,8 +95,15 @@ t.test('RecordBatch decodes any record on its own, from copies, long after the p
   records.fill(0xff);
   plain.fill(0);
   t.equal(batch.count, 5);
-  t.same([3, 4, 0, 1, 2].map((i) => batch.ifindex(i)), [13, 14, 10, 11, 12]);
-  t.same([3, 4, 0, 1, 2].map((i) => batch.decode(i)), [3, 4, 0, 1, 2].map((i) => all[i]), 'the same records as decodeRecords, in any order');
+  t.same(
+    [3, 4, 0, 1, 2].map((i) => batch.ifindex(i)),
+    [13, 14, 10, 11, 12],
+  );
+  t.same(
+    [3, 4, 0, 1, 2].map((i) => batch.decode(i)),
+    [3, 4, 0, 1, 2].map((i) => all[i]),
+    'the same records as decodeRecords, in any order',
+  );
   t.match(batch.decode(4).verdict, { ok: true, type: 'solicitation', payload: { i: 4 } });
   for (const i of [-1, 5, 1.5]) {
     t.throws(() => batch.decode(i), { name: 'RangeError', message: /not in a batch of 5/ }, `decode(${i})`);

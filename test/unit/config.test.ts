@@ -73,7 +73,20 @@ t.test('file over defaults, flags over file', async (t) => {
     policy: { filters: [], replies: {}, alarms: {} },
     source: 'f',
   });
-  const f = applyFlags(c, { interface: ['p0'], exclude: ['p9'], secretFile: '/t', socket: '/y.sock', metrics: '[::1]:9999', logLevel: 'warn', journal: '/k', engine: 'native', user: '1000', role: 'region', maasUrl: 'http://m', pollMs: 300 });
+  const f = applyFlags(c, {
+    interface: ['p0'],
+    exclude: ['p9'],
+    secretFile: '/t',
+    socket: '/y.sock',
+    metrics: '[::1]:9999',
+    logLevel: 'warn',
+    journal: '/k',
+    engine: 'native',
+    user: '1000',
+    role: 'region',
+    maasUrl: 'http://m',
+    pollMs: 300,
+  });
   t.same(f.interfaces, { include: ['p0'], exclude: ['p9'] });
   t.equal(f.metrics, '[::1]:9999');
   t.equal(f.logLevel, 'warn');
@@ -104,7 +117,7 @@ t.test('agent --check-config', async (t) => {
   const flag = await runInProcess(['agent', '--config', PACKAGED, '--metrics', 'x:y', '--check-config']);
   t.equal(flag.code, 2, 'flags are checked too');
   writeFileSync(join(dir, 'ok.yaml'), readFileSync(PACKAGED));
-  const noSecret = await runInProcess(['agent', '--config', join(dir, 'ok.yaml'), '--check-config'], );
+  const noSecret = await runInProcess(['agent', '--config', join(dir, 'ok.yaml'), '--check-config']);
   t.equal(noSecret.code, 0);
   t.match(noSecret.stdout, /warning: no MAAS secret found|secret: /);
 });

@@ -32,7 +32,6 @@ const BATCH = 512;
 const key = corpusKey();
 const keys = keyObjects(key);
 
-
 interface Item {
   readonly kind: string;
   readonly bytes: Uint8Array;
@@ -239,7 +238,10 @@ function compare(t: Pick<typeof tap, 'fail'>, js: BatchVerifier, native: BatchVe
     const it = items[i]!;
     const [ra, rb] = [REASONS[a.status[i]!]!, REASONS[b.status[i]!]!];
     if (process.env.NETBEACON_AGREEMENT_DUMP) {
-      appendFileSync(process.env.NETBEACON_AGREEMENT_DUMP, JSON.stringify({ kind: it.kind, now: it.now, js: ra, native: rb, hex: Buffer.from(it.bytes).toString('hex') }) + '\n');
+      appendFileSync(
+        process.env.NETBEACON_AGREEMENT_DUMP,
+        JSON.stringify({ kind: it.kind, now: it.now, js: ra, native: rb, hex: Buffer.from(it.bytes).toString('hex') }) + '\n',
+      );
     }
     if (isKnown(ra, rb)) {
       tally.known++;
@@ -263,7 +265,13 @@ if (!state.ok) {
   t.test('the corpus, as one batch', async (t) => {
     const { corpus } = material();
     const tally: Tally = { unknown: 0, known: 0, seen: new Map() };
-    compare(t, js, native, corpus.map((c) => ({ kind: 'corpus', ...c })), tally);
+    compare(
+      t,
+      js,
+      native,
+      corpus.map((c) => ({ kind: 'corpus', ...c })),
+      tally,
+    );
     t.same([tally.unknown, tally.known], [0, 0], `${corpus.length} cases agree`);
   });
 
@@ -280,6 +288,11 @@ if (!state.ok) {
     // BSON step's 'bson' and 'type' aside; kBson here is an empty plaintext).
     const reached = new Set([...tally.seen.keys()].map((k) => k.split(':')[1]));
     for (const r of REASONS.slice(0, 12)) t.ok(reached.has(r), `some item gave "${r}"`);
-    t.comment([...tally.seen.entries()].sort().map(([k, n]) => `${k}=${n}`).join(' '));
+    t.comment(
+      [...tally.seen.entries()]
+        .sort()
+        .map(([k, n]) => `${k}=${n}`)
+        .join(' '),
+    );
   });
 }

@@ -44,6 +44,15 @@ t.test('the same answer as fernetVerifyDecrypt, token after token', (t) => {
     checked++;
   }
   t.equal(checked, tokens.length);
-  t.same(new Set(tokens.map((tok) => { const r = opener.verifyDecrypt(tok, 0, tok.length); return typeof r === 'string' ? r : 'ok'; })), new Set(['ok', 'mac', 'padding']), 'every outcome was reached');
+  t.same(
+    new Set(
+      tokens.map((tok) => {
+        const r = opener.verifyDecrypt(tok, 0, tok.length);
+        return typeof r === 'string' ? r : 'ok';
+      }),
+    ),
+    new Set(['ok', 'mac', 'padding']),
+    'every outcome was reached',
+  );
   t.end();
 });

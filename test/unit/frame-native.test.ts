@@ -52,7 +52,10 @@ if (!state.ok) {
   const body = Buffer.from('020100000000', 'hex');
   const frames: Buffer[] = [
     ...corpusCases().map((c) => Buffer.from(c.frame_hex, 'hex')),
-    beaconFrame4(src, body, [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: 0xa02a }]),
+    beaconFrame4(src, body, [
+      { tpid: 0x88a8, tci: 100 },
+      { tpid: 0x8100, tci: 0xa02a },
+    ]),
     beaconFrame6({ mac: src.mac, ip: 'fe80::1' }, body, [{ tpid: 0x9100, tci: 7 }]),
     ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { frag: 0x2000 })),
     ethernet(GROUP4_MAC, src.mac, [], 0x0800, ipv4(src.ip, '224.0.0.118', udp(5240, 5240, body), { options: Buffer.alloc(40, 1) })),

@@ -88,8 +88,14 @@ function ipv4(l4: number[], spec: Ipv4Spec = {}): number[] {
     spec.protocol ?? 17,
     0,
     0,
-    10, 0, 0, 1,
-    224, 0, 0, 118,
+    10,
+    0,
+    0,
+    1,
+    224,
+    0,
+    0,
+    118,
     ...options,
     ...l4,
   ];
@@ -219,7 +225,16 @@ t.test('VLAN tags', async (t) => {
   });
 
   t.test('three tags are refused', async (t) => {
-    t.equal(parseFrame(v4frame({}, {}, [[0x88a8, 1], [0x8100, 2], [0x8100, 3]])), null);
+    t.equal(
+      parseFrame(
+        v4frame({}, {}, [
+          [0x88a8, 1],
+          [0x8100, 2],
+          [0x8100, 3],
+        ]),
+      ),
+      null,
+    );
   });
 
   t.test('a frame that ends inside a tag is refused', async (t) => {
@@ -240,7 +255,16 @@ t.test('VLAN tags', async (t) => {
   });
 
   t.test('a stripped tag with two in-band ones is one tag too many', async (t) => {
-    t.equal(parseFrame(v4frame({}, {}, [[0x88a8, 1], [0x8100, 2]]), 5), null);
+    t.equal(
+      parseFrame(
+        v4frame({}, {}, [
+          [0x88a8, 1],
+          [0x8100, 2],
+        ]),
+        5,
+      ),
+      null,
+    );
   });
 
   t.test('out-of-range strippedTci values keep only the VID bits, never throw', async (t) => {
@@ -250,7 +274,13 @@ t.test('VLAN tags', async (t) => {
   });
 
   t.test('prefixes of tagged frames', async (t) => {
-    checkPrefixes(t, v4frame({}, {}, [[0x88a8, 9], [0x8100, 10]]));
+    checkPrefixes(
+      t,
+      v4frame({}, {}, [
+        [0x88a8, 9],
+        [0x8100, 10],
+      ]),
+    );
     checkPrefixes(t, v4frame({}, {}, [[0x8100, 10]]), 3);
   });
 });
@@ -295,7 +325,7 @@ t.test('IPv4', async (t) => {
     t.equal(parseFrame(v4frame({}, { fragment: 0x2000 })), null, 'first fragment (MF)');
     t.equal(parseFrame(v4frame({}, { fragment: 0x0001 })), null, 'later fragment');
     t.equal(parseFrame(v4frame({}, { fragment: 0x1fff })), null, 'last fragment');
-    t.ok(parseFrame(v4frame({}, { fragment: 0x4000 })), "DF does not matter");
+    t.ok(parseFrame(v4frame({}, { fragment: 0x4000 })), 'DF does not matter');
     t.ok(parseFrame(v4frame({}, { fragment: 0x8000 })), 'nor does the reserved bit');
   });
 
@@ -398,7 +428,14 @@ t.test('text forms', async (t) => {
 
 t.test('property: never throws, and a result always points inside the frame', async (t) => {
   const beaconFrames = cases.filter((c) => c.not_udp === undefined).map((c) => hex(c.frame_hex));
-  const seeds = [...beaconFrames, v4frame({}, {}, [[0x88a8, 1], [0x8100, 2]]), v6frame()];
+  const seeds = [
+    ...beaconFrames,
+    v4frame({}, {}, [
+      [0x88a8, 1],
+      [0x8100, 2],
+    ]),
+    v6frame(),
+  ];
   const tci = fc.option(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer(), fc.double()), { nil: undefined });
   const check = (frame: Uint8Array, strippedTci: number | undefined): boolean => {
     const info = parseFrame(frame, strippedTci);

@@ -61,8 +61,11 @@ t.test('matches python3 gzip.decompress on the same inputs', async (t) => {
   }
   if (!python) return t.skip('python3 is not installed: cross-check skipped (the cases above still pin the behaviour)');
   const inputs = [hello, Buffer.concat([hello, Buffer.alloc(2), hello]), Buffer.concat([hello, Buffer.from('x')]), Buffer.alloc(0), Buffer.alloc(4)];
-  const script = 'import gzip,sys\nfor h in sys.stdin.read().split():\n  b=bytes.fromhex(h[1:])\n  try: print(gzip.decompress(b).hex() or "-")\n  except Exception: print("gzip")';
-  const out = execFileSync('python3', ['-c', script], { input: inputs.map((b) => 'x' + b.toString('hex')).join('\n'), encoding: 'utf8' }).trim().split('\n');
+  const script =
+    'import gzip,sys\nfor h in sys.stdin.read().split():\n  b=bytes.fromhex(h[1:])\n  try: print(gzip.decompress(b).hex() or "-")\n  except Exception: print("gzip")';
+  const out = execFileSync('python3', ['-c', script], { input: inputs.map((b) => 'x' + b.toString('hex')).join('\n'), encoding: 'utf8' })
+    .trim()
+    .split('\n');
   const ours = inputs.map((b) => {
     const r = gunzipLikePython(b, 1 << 20);
     return typeof r === 'string' ? r : Buffer.from(r).toString('hex') || '-';

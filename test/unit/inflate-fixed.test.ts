@@ -29,7 +29,7 @@ function zlib(input: Uint8Array, room: number): { out: Buffer; consumed: number 
   }
 }
 
-t.test('every fixed-block stream is taken, with zlib\'s output and consumption', (t) => {
+t.test("every fixed-block stream is taken, with zlib's output and consumption", (t) => {
   let bad = 0;
   for (let n = 0; n < 3000; n++) {
     const data = sample(int(n < 100 ? 40 : 5000));
@@ -59,7 +59,10 @@ t.test('mutated streams: whatever is taken, zlib gives the same', (t) => {
     taken++;
     const ref = zlib(input, room);
     if (typeof ref === 'string' || !Buffer.from(got).equals(ref.out) || ref.consumed !== inflateConsumed) {
-      if (bad++ < 5) t.fail(`mutation ${n}: fast ${got.length} bytes/${inflateConsumed} consumed, zlib ${typeof ref === 'string' ? ref : `${ref.out.length} bytes/${ref.consumed}`} (${input.toString('hex')})`);
+      if (bad++ < 5)
+        t.fail(
+          `mutation ${n}: fast ${got.length} bytes/${inflateConsumed} consumed, zlib ${typeof ref === 'string' ? ref : `${ref.out.length} bytes/${ref.consumed}`} (${input.toString('hex')})`,
+        );
     }
   }
   t.equal(bad, 0, `40000 mutations, ${taken} taken, none different from zlib`);

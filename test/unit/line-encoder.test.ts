@@ -41,18 +41,40 @@ function datagram(bson: Uint8Array | undefined, headerType: number, at: number):
   return d;
 }
 
-const TAGS: ReadonlyArray<readonly Tag[]> = [[], [{ tpid: 0x8100, tci: 10 }], [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: 0x2014 }]];
+const TAGS: ReadonlyArray<readonly Tag[]> = [
+  [],
+  [{ tpid: 0x8100, tci: 10 }],
+  [
+    { tpid: 0x88a8, tci: 100 },
+    { tpid: 0x8100, tci: 0x2014 },
+  ],
+];
 
 function frameAround(payload: Uint8Array): Buffer {
   const tags = TAGS[int(TAGS.length)]!;
   const mac = `52:54:00:${int(256).toString(16).padStart(2, '0')}:00:0${int(9)}`;
-  return int(5) === 0 ? beaconFrame6({ mac, ip: 'fe80::5054:ff:fe00:1' }, payload, tags) : beaconFrame4({ mac, ip: `10.0.${int(256)}.${int(256)}` }, payload, tags);
+  return int(5) === 0
+    ? beaconFrame6({ mac, ip: 'fe80::5054:ff:fe00:1' }, payload, tags)
+    : beaconFrame4({ mac, ip: `10.0.${int(256)}.${int(256)}` }, payload, tags);
 }
 
-const leaf = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 5 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.maxSafeInteger().map((n) => Long.fromNumber(n)), fc.date({ noInvalidDate: true }));
+const leaf = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.string({ unit: 'grapheme', maxLength: 5 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.maxSafeInteger().map((n) => Long.fromNumber(n)),
+  fc.date({ noInvalidDate: true }),
+);
 const { doc } = fc.letrec<{ doc: Record<string, unknown>; value: unknown }>((tie) => ({
   value: fc.oneof({ maxDepth: 3 }, leaf, fc.array(tie('value'), { maxLength: 4 }), tie('doc')),
-  doc: fc.dictionary(fc.oneof(fc.string({ unit: fc.constantFrom(...'abcdemnxyz_'.split('')), minLength: 1, maxLength: 8 }), fc.constantFrom('0', '12', 'a"b', '$x', 'type')), tie('value'), { maxKeys: 6 }),
+  doc: fc.dictionary(
+    fc.oneof(fc.string({ unit: fc.constantFrom(...'abcdemnxyz_'.split('')), minLength: 1, maxLength: 8 }), fc.constantFrom('0', '12', 'a"b', '$x', 'type')),
+    tie('value'),
+    { maxKeys: 6 },
+  ),
 }));
 
 function packets(): CapturedPacket[] {
@@ -62,7 +84,12 @@ function packets(): CapturedPacket[] {
   for (const d of docs) {
     const which = int(10);
     const type = which === 0 ? int(4) : 1 + int(2);
-    const body = { remote: { name: 'eth0', mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24' }, ...d, ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ', type };
+    const body = {
+      remote: { name: 'eth0', mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24' },
+      ...d,
+      ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ',
+      type,
+    };
     const bson = which === 1 ? undefined : serialize(which === 2 ? d : body);
     const at = which === 3 ? NOW - 3600 : NOW;
     let dg = datagram(bson, 1 + int(2), at);
@@ -109,7 +136,7 @@ if (!engines.includes('native')) {
     const jStats = newStats();
     let lines = 0;
     let differ = 0;
-    for (let at = 0; at < all.length; ) {
+    for (let at = 0; at < all.length;) {
       const size = 1 + int(300);
       const batch = all.slice(at, at + size);
       at += size;
@@ -125,8 +152,13 @@ if (!engines.includes('native')) {
     }
     t.equal(differ, 0, `${all.length} packets in random batches, ${lines} lines, byte for byte`);
     t.same(nStats, jStats, 'the same counters');
-    const rejected = Object.entries(jStats.rejected).filter(([, v]) => v > 0).map(([k]) => k);
-    t.ok(jStats.valid > 300 && jStats.notBeacon > 0 && ['mac', 'expired', 'type', 'bson', 'length'].every((r) => rejected.includes(r)), `every kind of outcome was reached: ${JSON.stringify(jStats)}`);
+    const rejected = Object.entries(jStats.rejected)
+      .filter(([, v]) => v > 0)
+      .map(([k]) => k);
+    t.ok(
+      jStats.valid > 300 && jStats.notBeacon > 0 && ['mac', 'expired', 'type', 'bson', 'length'].every((r) => rejected.includes(r)),
+      `every kind of outcome was reached: ${JSON.stringify(jStats)}`,
+    );
     t.end();
   });
 
@@ -135,7 +167,19 @@ if (!engines.includes('native')) {
     // Beacons as MAAS and netbeacon make them, IPv4, tagged or not.
     const beacons: CapturedPacket[] = Array.from({ length: 200 }, (_, i) => ({
       time: NOW,
-      data: beaconFrame4({ mac: '52:54:00:00:00:01', ip: '10.0.0.1' }, datagram(serialize({ remote: { name: `eth${i}`, mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24', mtu: 1500 + i }, ulid: `01M7Q5CQP8Q1G6HRZ22724C6${i % 10}Z`, type: 1 + (i % 2) }), 1, NOW), TAGS[i % 3]!),
+      data: beaconFrame4(
+        { mac: '52:54:00:00:00:01', ip: '10.0.0.1' },
+        datagram(
+          serialize({
+            remote: { name: `eth${i}`, mac_address: '52:54:00:00:00:01', type: 'physical', parents: [], subnet: '10.0.0.0/24', mtu: 1500 + i },
+            ulid: `01M7Q5CQP8Q1G6HRZ22724C6${i % 10}Z`,
+            type: 1 + (i % 2),
+          }),
+          1,
+          NOW,
+        ),
+        TAGS[i % 3]!,
+      ),
       wireLength: 0,
     }));
     let bytes = 0;
@@ -160,7 +204,11 @@ if (!engines.includes('native')) {
     const small = v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, Buffer.alloc(3000));
     t.ok(small.processed > 0 && small.processed < beacons.length, `a small out stops early, at a whole line (${small.processed} frames)`);
     t.ok(small.lineEnds[small.processed]! <= 3000, 'and never writes past it');
-    t.equal(v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, Buffer.alloc(100)).processed, 0, 'nothing fits: nothing processed');
+    t.equal(
+      v.observeLines({ count: beacons.length, data, offsets, now: Float64Array.from(beacons, (p) => p.time) }, Buffer.alloc(100)).processed,
+      0,
+      'nothing fits: nothing processed',
+    );
     t.throws(() => v.observeLines({ count: 2, data, offsets: Uint32Array.of(0, 10, 5), now: Float64Array.of(0, 0) }, out), /offsets/, 'a bad batch is refused');
     t.end();
   });

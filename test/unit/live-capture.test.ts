@@ -76,9 +76,14 @@ t.test('native: keys are checked, and can be replaced until closed', { skip: nat
   const k16 = { signingKey: key.signing, encryptionKey: key.encryption };
   t.throws(() => new Ctor({ ...k16, previousKeys: 'x', blockCount: 2, poolSize: 1 }, () => undefined), TypeError);
   t.throws(() => new Ctor({ ...k16, previousKeys: [42], blockCount: 2, poolSize: 1 }, () => undefined), { message: /previousKeys\[0\] must be an object/ });
-  t.throws(() => new Ctor({ ...k16, previousKeys: [{ ...k16, acceptUntil: 1.5 }], blockCount: 2, poolSize: 1 }, () => undefined), { message: /acceptUntil must be whole seconds/ });
+  t.throws(() => new Ctor({ ...k16, previousKeys: [{ ...k16, acceptUntil: 1.5 }], blockCount: 2, poolSize: 1 }, () => undefined), {
+    message: /acceptUntil must be whole seconds/,
+  });
   t.throws(() => new Ctor({ ...k16, previousKeys: [{ ...k16 }], blockCount: 2, poolSize: 1 }, () => undefined), { message: /acceptUntil must be a number/ });
-  t.throws(() => new Ctor({ ...k16, previousKeys: Array.from({ length: 16 }, () => ({ ...k16, acceptUntil: 1 })), blockCount: 2, poolSize: 1 }, () => undefined), { message: /at most 15/ });
+  t.throws(
+    () => new Ctor({ ...k16, previousKeys: Array.from({ length: 16 }, () => ({ ...k16, acceptUntil: 1 })), blockCount: 2, poolSize: 1 }, () => undefined),
+    { message: /at most 15/ },
+  );
   const c = new Ctor({ ...k16, previousKeys: [{ ...k16, acceptUntil: 2_000_000_000 }], blockCount: 2, poolSize: 1 }, () => undefined);
   t.equal(c.setKeys(k16), 1, 'each setKeys is a new key generation');
   t.equal(c.setKeys({ ...k16, previousKeys: [] }), 2);
@@ -87,7 +92,10 @@ t.test('native: keys are checked, and can be replaced until closed', { skip: nat
   await c.close();
   t.throws(() => c.setKeys(k16), /closed/);
 
-  const cap = new NativeLiveCapture(new Keyring([keyringEntry(key, 'current'), keyringEntry(otherKey, 'previous', 2_000_000_000.5)]), { blockCount: 2, poolSize: 1 });
+  const cap = new NativeLiveCapture(new Keyring([keyringEntry(key, 'current'), keyringEntry(otherKey, 'previous', 2_000_000_000.5)]), {
+    blockCount: 2,
+    poolSize: 1,
+  });
   cap.setKeys(key);
   cap.setKeys(new Keyring([keyringEntry(otherKey, 'current')]));
   t.same(cap.keyMatches(), {}, 'nothing matched yet');
@@ -107,7 +115,10 @@ function fakeTcpdump(t: { teardown(fn: () => void): void }, body: string): strin
 
 t.test('tcpdump: a capture stream is verified like a file', async (t) => {
   // The corpus, as if tcpdump had captured it live.
-  const bin = fakeTcpdump(t, `echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 16384 bytes" >&2\ncat ${JSON.stringify(vector('corpus.pcap'))}\nexec sleep 30`);
+  const bin = fakeTcpdump(
+    t,
+    `echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 16384 bytes" >&2\ncat ${JSON.stringify(vector('corpus.pcap'))}\nexec sleep 30`,
+  );
   const cap = new TcpdumpLiveCapture(verifier, { tcpdump: bin });
   const records: LiveRecord[] = [];
   cap.on('beacons', (r: LiveRecord[]) => records.push(...r));

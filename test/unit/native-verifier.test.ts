@@ -200,7 +200,10 @@ function run(addon: Addon): void {
     forged[forged.length - 1]! ^= 0x80;
     const mixed = Array.from({ length: 64 }, (_, i) => (i % 3 === 1 ? forged : good));
     const r = verifyEach(v, mixed);
-    t.same(r.map((x) => x.reason), mixed.map((d) => (d === good ? 'ok' : 'mac')));
+    t.same(
+      r.map((x) => x.reason),
+      mixed.map((d) => (d === good ? 'ok' : 'mac')),
+    );
   });
 
   t.test('batches: offsets that start late, sub-views, an empty batch, count below the arrays', async (t) => {

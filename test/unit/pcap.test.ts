@@ -82,7 +82,10 @@ t.test('corpus.pcap', async (t) => {
     t.equal(o.parser.format, 'pcap');
     t.equal(o.parser.packetsRead, 24);
     t.equal(o.parser.bytesRead, corpusPcap.length);
-    t.notOk(o.packets.some((p) => 'interface' in p), 'classic pcap names no interface');
+    t.notOk(
+      o.packets.some((p) => 'interface' in p),
+      'classic pcap names no interface',
+    );
   });
 
   t.test('1-byte and 7-byte chunks', async (t) => {
@@ -98,7 +101,9 @@ t.test('corpus.pcap', async (t) => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 40 }), (sizes) => {
         const o = feed(corpusPcap, (i) => sizes[i % sizes.length]!);
-        return o.error === undefined && o.packets.length === 24 && o.packets.every((p, i) => p.time === corpus[i]!.time && p.data.length === corpus[i]!.data.length);
+        return (
+          o.error === undefined && o.packets.length === 24 && o.packets.every((p, i) => p.time === corpus[i]!.time && p.data.length === corpus[i]!.data.length)
+        );
       }),
       { numRuns: 200 },
     );
@@ -109,22 +114,32 @@ t.test('corpus.pcap', async (t) => {
     t.same(Buffer.from(writePcap(corpus, { snaplen: 16384 })), Buffer.from(corpusPcap));
   });
 
-  t.test('packets are copies, not views of the caller\'s chunk', async (t) => {
+  t.test("packets are copies, not views of the caller's chunk", async (t) => {
     const input = Uint8Array.from(corpusPcap);
     const parser = new CaptureParser();
     const packets = parser.push(input);
     input.fill(0);
     t.equal(Buffer.from(packets[0]!.data).toString('hex'), Buffer.from(corpus[0]!.data).toString('hex'));
-    t.ok(packets.every((p) => p.data.buffer !== input.buffer), 'no packet is a view of the chunk');
+    t.ok(
+      packets.every((p) => p.data.buffer !== input.buffer),
+      'no packet is a view of the chunk',
+    );
     // Packets share append-only arenas: their bytes never overlap, and later pushes never write over them.
     const spans = packets.map((p) => ({ buf: p.data.buffer, from: p.data.byteOffset, to: p.data.byteOffset + p.data.byteLength }));
     const overlaps = spans.some((a, i) => spans.some((b, j) => i !== j && a.buf === b.buf && a.from < b.to && b.from < a.to));
     t.notOk(overlaps, 'no two packets share bytes');
     const before = packets.map((p) => Buffer.from(p.data).toString('hex'));
-    const flipped = writePcap(corpus.map((c) => ({ ...c, data: Uint8Array.from(c.data, (x) => x ^ 0xff) })), { snaplen: 16384 });
+    const flipped = writePcap(
+      corpus.map((c) => ({ ...c, data: Uint8Array.from(c.data, (x) => x ^ 0xff) })),
+      { snaplen: 16384 },
+    );
     new CaptureParser().push(flipped);
     new CaptureParser().push(flipped);
-    t.same(packets.map((p) => Buffer.from(p.data).toString('hex')), before, 'and later pushes, by any parser, leave them alone');
+    t.same(
+      packets.map((p) => Buffer.from(p.data).toString('hex')),
+      before,
+      'and later pushes, by any parser, leave them alone',
+    );
   });
 
   t.test('transient: packets are views of the chunk, except those completed from carried-over bytes', async (t) => {
@@ -136,7 +151,11 @@ t.test('corpus.pcap', async (t) => {
     t.equal(first.length, 1);
     t.equal(first[0]!.data.buffer, input.buffer, 'a whole record in the chunk: a view of it');
     t.not(rest[0]!.data.buffer, input.buffer, 'the record cut between chunks: a copy');
-    t.same([...first, ...rest].map((p) => Buffer.from(p.data).toString('hex')), corpus.map((c) => Buffer.from(c.data).toString('hex')), 'the same packets as ever');
+    t.same(
+      [...first, ...rest].map((p) => Buffer.from(p.data).toString('hex')),
+      corpus.map((c) => Buffer.from(c.data).toString('hex')),
+      'the same packets as ever',
+    );
   });
 
   t.test('a Buffer chunk gives copies too (Buffer#slice would alias)', async (t) => {
@@ -213,10 +232,16 @@ t.test('pcapng made from the corpus', async (t) => {
     ]);
     const stray = ngBlock(EPB, epbBody(2, 0n, corpus[0]!.data, 279));
     const o = feed(Buffer.concat([bytes, stray]));
-    captureError(t, o, 'E_CAPTURE_FORMAT', /block 7 \(enhanced packet\) at byte offset \d+ refers to interface 2, but its section describes 1/, 'interface 2 is gone');
+    captureError(
+      t,
+      o,
+      'E_CAPTURE_FORMAT',
+      /block 7 \(enhanced packet\) at byte offset \d+ refers to interface 2, but its section describes 1/,
+      'interface 2 is gone',
+    );
   });
 
-  t.test('Simple Packet Blocks: interface 0, the previous packet\'s time, cut to the snaplen', async (t) => {
+  t.test("Simple Packet Blocks: interface 0, the previous packet's time, cut to the snaplen", async (t) => {
     const bytes = writePcapng([
       {
         interfaces: [{ name: 'eth9', snaplen: 100 }],
@@ -267,7 +292,12 @@ t.test('pcapng made from the corpus', async (t) => {
   });
 
   t.test('if_name: trailing NULs written by some tools are not part of the name', async (t) => {
-    const body = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([2, 0, 6, 0]), Buffer.from('eth7\0\0\0\0', 'latin1'), Buffer.from([0, 0, 0, 0])]);
+    const body = Buffer.concat([
+      Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]),
+      Buffer.from([2, 0, 6, 0]),
+      Buffer.from('eth7\0\0\0\0', 'latin1'),
+      Buffer.from([0, 0, 0, 0]),
+    ]);
     const bytes = Buffer.concat([ngBlock(SHB, shbBody()), ngBlock(IDB, body), ngBlock(EPB, epbBody(0, 1n, corpus[0]!.data, 279))]);
     t.equal(feed(bytes).packets[0]!.interface, 'eth7');
   });
@@ -314,12 +344,24 @@ t.test('link types', async (t) => {
     ]);
     const o = feed(bytes);
     t.equal(o.packets.length, 1, 'the Ethernet packet before it is delivered');
-    captureError(t, o, 'E_CAPTURE_LINKTYPE', /block 5 \(enhanced packet\) at byte offset \d+ is a packet on interface 1 \(lo\) of link type 113 \(Linux cooked/, 'packet on SLL');
+    captureError(
+      t,
+      o,
+      'E_CAPTURE_LINKTYPE',
+      /block 5 \(enhanced packet\) at byte offset \d+ is a packet on interface 1 \(lo\) of link type 113 \(Linux cooked/,
+      'packet on SLL',
+    );
   });
 
   t.test('pcapng: an unnamed interface is named by number', async (t) => {
     const bytes = writePcapng([{ interfaces: [{ linkType: 101 }], packets: [{ simple: true, data: corpus[0]!.data }] }]);
-    captureError(t, feed(bytes), 'E_CAPTURE_LINKTYPE', /simple packet\) at byte offset 48 is a packet on interface 0 of link type 101 \(raw IP\)/, 'SPB on raw IP');
+    captureError(
+      t,
+      feed(bytes),
+      'E_CAPTURE_LINKTYPE',
+      /simple packet\) at byte offset 48 is a packet on interface 0 of link type 101 \(raw IP\)/,
+      'SPB on raw IP',
+    );
   });
 });
 
@@ -333,7 +375,13 @@ t.test('not a capture', async (t) => {
     captureError(t, feed(corpusPcap.subarray(0, n)), 'E_CAPTURE_FORMAT', new RegExp(`only ${n} byte\\(s\\), too short for a magic number`), `${n} bytes`);
   }
   captureError(t, feed(Buffer.from('\x7fELF and then some', 'latin1')), 'E_CAPTURE_FORMAT', /unknown magic number 7f 45 4c 46 at byte offset 0/, 'an ELF file');
-  captureError(t, feed(Buffer.from('\x7fE', 'latin1'), () => 1), 'E_CAPTURE_FORMAT', /too short/, '2 bytes, 1 at a time');
+  captureError(
+    t,
+    feed(Buffer.from('\x7fE', 'latin1'), () => 1),
+    'E_CAPTURE_FORMAT',
+    /too short/,
+    '2 bytes, 1 at a time',
+  );
   const o = feed(Buffer.from('GET / HTTP/1.1'), () => 1);
   captureError(t, o, 'E_CAPTURE_FORMAT', /unknown magic number 47 45 54 20/, 'detected on the 4th byte');
 });
@@ -349,16 +397,34 @@ t.test('classic pcap format errors', async (t) => {
     huge.writeUInt32LE(MAX_PACKET_BYTES + 1, 8);
     const o = feed(Buffer.concat([header, huge, Buffer.alloc(64)]));
     t.equal(o.packets.length, 2, 'the records before it are delivered');
-    captureError(t, o, 'E_CAPTURE_FORMAT', new RegExp(`record 3 at byte offset ${header.length} claims ${MAX_PACKET_BYTES + 1} captured bytes`), 'over 256 KiB');
+    captureError(
+      t,
+      o,
+      'E_CAPTURE_FORMAT',
+      new RegExp(`record 3 at byte offset ${header.length} claims ${MAX_PACKET_BYTES + 1} captured bytes`),
+      'over 256 KiB',
+    );
   });
 
   t.test('snaplen: tolerated up to a full IP datagram, refused past it', async (t) => {
     const big = (n: number) => ({ time: 1, data: new Uint8Array(n) });
     t.equal(feed(writePcap([big(65535)], { snaplen: 1500 })).error, undefined, '65535 with snaplen 1500: a writer that understated it');
-    captureError(t, feed(writePcap([big(65536)], { snaplen: 1500 })), 'E_CAPTURE_FORMAT', /record 1 at byte offset 24 claims 65536 captured bytes; at most 65535/, '65536 with snaplen 1500');
+    captureError(
+      t,
+      feed(writePcap([big(65536)], { snaplen: 1500 })),
+      'E_CAPTURE_FORMAT',
+      /record 1 at byte offset 24 claims 65536 captured bytes; at most 65535/,
+      '65536 with snaplen 1500',
+    );
     t.equal(feed(writePcap([big(200000)], { snaplen: 262144 })).error, undefined, 'within a large snaplen');
     t.equal(feed(writePcap([big(MAX_PACKET_BYTES)], { snaplen: 0 })).error, undefined, 'snaplen 0: not set, only the hard limit');
-    captureError(t, feed(writePcap([big(MAX_PACKET_BYTES + 1)], { snaplen: 0xffffffff })), 'E_CAPTURE_FORMAT', /hard limit 262144/, 'a huge snaplen does not lift the hard limit');
+    captureError(
+      t,
+      feed(writePcap([big(MAX_PACKET_BYTES + 1)], { snaplen: 0xffffffff })),
+      'E_CAPTURE_FORMAT',
+      /hard limit 262144/,
+      'a huge snaplen does not lift the hard limit',
+    );
   });
 
   t.test('a large record a byte at a time stays linear', async (t) => {
@@ -384,19 +450,29 @@ t.test('truncation', async (t) => {
         o.packets.length === 23 &&
         o.error instanceof CaptureError &&
         o.error.code === 'E_CAPTURE_TRUNCATED' &&
-        o.error.message.includes(`23 whole packet(s) read; record 24 (${cut - lastStart} of ${cut - lastStart < 16 ? 16 : 16 + 42} bytes present) at byte offset ${lastStart} is cut off`);
+        o.error.message.includes(
+          `23 whole packet(s) read; record 24 (${cut - lastStart} of ${cut - lastStart < 16 ? 16 : 16 + 42} bytes present) at byte offset ${lastStart} is cut off`,
+        );
       if (!ok) wrong++;
     }
     t.equal(wrong, 0, `all ${corpusPcap.length - lastStart - 1} cuts: 23 packets, then E_CAPTURE_TRUNCATED naming record 24 at ${lastStart}`);
   });
 
   t.test('classic pcap cut inside the file header', async (t) => {
-    captureError(t, feed(corpusPcap.subarray(0, 10)), 'E_CAPTURE_TRUNCATED', /0 whole packet\(s\) read; the file header \(10 of 24 bytes present\) at byte offset 0/, '10 bytes');
+    captureError(
+      t,
+      feed(corpusPcap.subarray(0, 10)),
+      'E_CAPTURE_TRUNCATED',
+      /0 whole packet\(s\) read; the file header \(10 of 24 bytes present\) at byte offset 0/,
+      '10 bytes',
+    );
   });
 
   t.test('pcapng cut at every offset inside the last block', async (t) => {
     for (const bigEndian of [false, true]) {
-      const bytes = writePcapng([{ bigEndian, interfaces: [{ name: 'eth0' }], packets: corpus.slice(0, 3).map((r) => ({ interfaceId: 0, time: r.time, data: r.data })) }]);
+      const bytes = writePcapng([
+        { bigEndian, interfaces: [{ name: 'eth0' }], packets: corpus.slice(0, 3).map((r) => ({ interfaceId: 0, time: r.time, data: r.data })) },
+      ]);
       const lastLength = 32 + ((corpus[2]!.data.length + 3) & ~3);
       const lastStart = bytes.length - lastLength;
       let wrong = 0;
@@ -417,12 +493,27 @@ t.test('truncation', async (t) => {
   });
 
   t.test('pcapng cut inside a section header before its byte-order magic', async (t) => {
-    const bytes = writePcapng([{ interfaces: [{}], packets: [] }, { interfaces: [], packets: [] }]);
+    const bytes = writePcapng([
+      { interfaces: [{}], packets: [] },
+      { interfaces: [], packets: [] },
+    ]);
     const secondStart = 28 + 20;
     for (const have of [4, 8, 11]) {
-      captureError(t, feed(bytes.subarray(0, secondStart + have)), 'E_CAPTURE_TRUNCATED', new RegExp(`block 3 \\(only ${have} bytes of its header present\\) at byte offset ${secondStart}`), `${have} bytes of it`);
+      captureError(
+        t,
+        feed(bytes.subarray(0, secondStart + have)),
+        'E_CAPTURE_TRUNCATED',
+        new RegExp(`block 3 \\(only ${have} bytes of its header present\\) at byte offset ${secondStart}`),
+        `${have} bytes of it`,
+      );
     }
-    captureError(t, feed(bytes.subarray(0, secondStart + 12)), 'E_CAPTURE_TRUNCATED', /block 3 \(12 of 28 bytes present\)/, 'its length is known once the magic is');
+    captureError(
+      t,
+      feed(bytes.subarray(0, secondStart + 12)),
+      'E_CAPTURE_TRUNCATED',
+      /block 3 \(12 of 28 bytes present\)/,
+      'its length is known once the magic is',
+    );
   });
 });
 
@@ -442,10 +533,26 @@ t.test('pcapng block structure errors name the block and its byte offset', async
   // The bad block is the fourth, after a good packet.
   const at = 48 + epb.length;
   const lengthCases: Array<[string, Buffer, RegExp]> = [
-    ['below 12', withLength(epb, 8), new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length 8; it must be a multiple of 4 between 12 and ${MAX_BLOCK_BYTES}`)],
-    ['not a multiple of 4', withLength(epb, epb.length - 2), new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${epb.length - 2}; it must`)],
-    ['beyond the block limit', withLength(epb, MAX_BLOCK_BYTES + 4), new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${MAX_BLOCK_BYTES + 4}; it must`)],
-    ['trailer differs', withLength(epb, epb.length, epb.length + 4), new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${epb.length} but its trailing copy says ${epb.length + 4}`)],
+    [
+      'below 12',
+      withLength(epb, 8),
+      new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length 8; it must be a multiple of 4 between 12 and ${MAX_BLOCK_BYTES}`),
+    ],
+    [
+      'not a multiple of 4',
+      withLength(epb, epb.length - 2),
+      new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${epb.length - 2}; it must`),
+    ],
+    [
+      'beyond the block limit',
+      withLength(epb, MAX_BLOCK_BYTES + 4),
+      new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${MAX_BLOCK_BYTES + 4}; it must`),
+    ],
+    [
+      'trailer differs',
+      withLength(epb, epb.length, epb.length + 4),
+      new RegExp(`block 4 \\(enhanced packet\\) at byte offset ${at} has total length ${epb.length} but its trailing copy says ${epb.length + 4}`),
+    ],
   ];
   for (const [what, block, message] of lengthCases) {
     const o = feed(Buffer.concat([shb, idb, epb, block]), () => 9);
@@ -455,22 +562,48 @@ t.test('pcapng block structure errors name the block and its byte offset', async
 
   t.test('unknown block types are named by number', async (t) => {
     const custom = withLength(ngBlock(0x40000bad, new Uint8Array(4)), 16, 20);
-    captureError(t, feed(Buffer.concat([shb, custom])), 'E_CAPTURE_FORMAT', /block 2 \(type 0x40000bad\) at byte offset 28 has total length 16 but its trailing copy says 20/, 'custom block');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, custom])),
+      'E_CAPTURE_FORMAT',
+      /block 2 \(type 0x40000bad\) at byte offset 28 has total length 16 but its trailing copy says 20/,
+      'custom block',
+    );
   });
 
   t.test('section header: byte-order magic and version', async (t) => {
     const badMagic = Buffer.from(shb);
     badMagic.writeUInt32LE(0x11223344, 8);
     captureError(t, feed(badMagic), 'E_CAPTURE_FORMAT', /section header block at byte offset 0 has byte-order magic 0x44332211/, 'bad magic');
-    captureError(t, feed(ngBlock(SHB, shbBody(true, 2), true)), 'E_CAPTURE_FORMAT', /block 1 \(section header\) at byte offset 0 has pcapng version 2\.0; only 1\.x/, 'version 2');
-    captureError(t, feed(ngBlock(SHB, new Uint8Array([0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]))), 'E_CAPTURE_FORMAT', /block 1 \(section header\) at byte offset 0 is too short for its fixed fields: 8 body bytes, 16 needed/, 'short SHB');
+    captureError(
+      t,
+      feed(ngBlock(SHB, shbBody(true, 2), true)),
+      'E_CAPTURE_FORMAT',
+      /block 1 \(section header\) at byte offset 0 has pcapng version 2\.0; only 1\.x/,
+      'version 2',
+    );
+    captureError(
+      t,
+      feed(ngBlock(SHB, new Uint8Array([0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]))),
+      'E_CAPTURE_FORMAT',
+      /block 1 \(section header\) at byte offset 0 is too short for its fixed fields: 8 body bytes, 16 needed/,
+      'short SHB',
+    );
   });
 
   t.test('bodies too short for their fixed fields', async (t) => {
     const shortCases: Array<[string, Buffer, RegExp]> = [
       ['IDB', ngBlock(IDB, new Uint8Array(4)), /block 2 \(interface description\) at byte offset 28 is too short for its fixed fields: 4 body bytes, 8 needed/],
-      ['EPB', Buffer.concat([idb, ngBlock(EPB, new Uint8Array(16))]), /block 3 \(enhanced packet\) at byte offset 48 is too short for its fixed fields: 16 body bytes, 20 needed/],
-      ['SPB', Buffer.concat([idb, ngBlock(SPB, new Uint8Array(0))]), /block 3 \(simple packet\) at byte offset 48 is too short for its fixed fields: 0 body bytes, 4 needed/],
+      [
+        'EPB',
+        Buffer.concat([idb, ngBlock(EPB, new Uint8Array(16))]),
+        /block 3 \(enhanced packet\) at byte offset 48 is too short for its fixed fields: 16 body bytes, 20 needed/,
+      ],
+      [
+        'SPB',
+        Buffer.concat([idb, ngBlock(SPB, new Uint8Array(0))]),
+        /block 3 \(simple packet\) at byte offset 48 is too short for its fixed fields: 0 body bytes, 4 needed/,
+      ],
     ];
     for (const [what, blocks, message] of shortCases) captureError(t, feed(Buffer.concat([shb, blocks])), 'E_CAPTURE_FORMAT', message, what);
   });
@@ -478,25 +611,67 @@ t.test('pcapng block structure errors name the block and its byte offset', async
   t.test('packet lengths that overrun the block', async (t) => {
     const epbOver = Buffer.from(epb);
     epbOver.writeUInt32LE(corpus[0]!.data.length + 4, 8 + 12); // captured length
-    captureError(t, feed(Buffer.concat([shb, idb, epbOver])), 'E_CAPTURE_FORMAT', /block 3 \(enhanced packet\) at byte offset 48 is too short for 283 captured bytes: 300 body bytes, 303 needed/, 'EPB');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, idb, epbOver])),
+      'E_CAPTURE_FORMAT',
+      /block 3 \(enhanced packet\) at byte offset 48 is too short for 283 captured bytes: 300 body bytes, 303 needed/,
+      'EPB',
+    );
     const spbOver = ngBlock(SPB, spbBody(corpus[0]!.data.subarray(0, 100), 200));
-    captureError(t, feed(Buffer.concat([shb, idb, spbOver])), 'E_CAPTURE_FORMAT', /block 3 \(simple packet\) at byte offset 48 is too short for 200 captured bytes/, 'SPB');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, idb, spbOver])),
+      'E_CAPTURE_FORMAT',
+      /block 3 \(simple packet\) at byte offset 48 is too short for 200 captured bytes/,
+      'SPB',
+    );
     const epbHuge = Buffer.from(epb);
     epbHuge.writeUInt32LE(MAX_PACKET_BYTES + 1, 8 + 12);
-    captureError(t, feed(Buffer.concat([shb, idb, epbHuge])), 'E_CAPTURE_FORMAT', /block 3 \(enhanced packet\) at byte offset 48 claims 262145 captured bytes/, 'EPB over the limit');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, idb, epbHuge])),
+      'E_CAPTURE_FORMAT',
+      /block 3 \(enhanced packet\) at byte offset 48 claims 262145 captured bytes/,
+      'EPB over the limit',
+    );
     const bigSnap = ngBlock(IDB, idbBody({ snaplen: MAX_PACKET_BYTES * 4 }));
-    captureError(t, feed(Buffer.concat([shb, bigSnap, ngBlock(SPB, spbBody(new Uint8Array(4), MAX_PACKET_BYTES + 1))])), 'E_CAPTURE_FORMAT', /simple packet\) at byte offset \d+ claims 262145 captured bytes/, 'SPB over the limit');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, bigSnap, ngBlock(SPB, spbBody(new Uint8Array(4), MAX_PACKET_BYTES + 1))])),
+      'E_CAPTURE_FORMAT',
+      /simple packet\) at byte offset \d+ claims 262145 captured bytes/,
+      'SPB over the limit',
+    );
   });
 
   t.test('interface options', async (t) => {
     const overrun = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([2, 0, 9, 0]), Buffer.from('eth0')]);
-    captureError(t, feed(Buffer.concat([shb, ngBlock(IDB, overrun)])), 'E_CAPTURE_FORMAT', /block 2 \(interface description\) at byte offset 28: option 2 \(9 bytes\) runs past the end of the block/, 'overrun');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, ngBlock(IDB, overrun)])),
+      'E_CAPTURE_FORMAT',
+      /block 2 \(interface description\) at byte offset 28: option 2 \(9 bytes\) runs past the end of the block/,
+      'overrun',
+    );
     const wideTsresol = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([9, 0, 2, 0, 6, 0, 0, 0])]);
-    captureError(t, feed(Buffer.concat([shb, ngBlock(IDB, wideTsresol)])), 'E_CAPTURE_FORMAT', /if_tsresol option is 2 bytes long, not 1/, 'if_tsresol of 2 bytes');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, ngBlock(IDB, wideTsresol)])),
+      'E_CAPTURE_FORMAT',
+      /if_tsresol option is 2 bytes long, not 1/,
+      'if_tsresol of 2 bytes',
+    );
   });
 
   t.test('packets without an interface', async (t) => {
-    captureError(t, feed(Buffer.concat([shb, ngBlock(SPB, spbBody(corpus[0]!.data, 279))])), 'E_CAPTURE_FORMAT', /block 2 \(simple packet\) at byte offset 28 refers to interface 0, but its section describes 0/, 'SPB');
+    captureError(
+      t,
+      feed(Buffer.concat([shb, ngBlock(SPB, spbBody(corpus[0]!.data, 279))])),
+      'E_CAPTURE_FORMAT',
+      /block 2 \(simple packet\) at byte offset 28 refers to interface 0, but its section describes 0/,
+      'SPB',
+    );
   });
 });
 
@@ -564,7 +739,11 @@ t.test('property: any input gives packets or a CaptureError, nothing else', asyn
       otherBlocks: [5],
     },
   ]);
-  const seeds = [corpusPcap.subarray(0, 24 + 16 * 3 + 279 * 2 + 311), Uint8Array.from(ng), Uint8Array.from(writePcap(corpus.slice(0, 3), { bigEndian: true, nanosecond: true }))];
+  const seeds = [
+    corpusPcap.subarray(0, 24 + 16 * 3 + 279 * 2 + 311),
+    Uint8Array.from(ng),
+    Uint8Array.from(writePcap(corpus.slice(0, 3), { bigEndian: true, nanosecond: true })),
+  ];
   const run = (bytes: Uint8Array, chunk: number): boolean => {
     const o = feed(bytes, () => chunk);
     if (o.error !== undefined && !(o.error instanceof CaptureError)) throw o.error;

@@ -77,7 +77,11 @@ t.test('other drops raise nothing', async (t) => {
 
 t.test('evidence leaves out a ULID the source did not have', async (t) => {
   const alarms = new Alarms();
-  const flood: AlarmSource = { segment: segment('eth0', 9), hints: [], events: [{ kind: 'dropped', reason: 'too_many_segments', segment: segment('eth0', 9) }] };
+  const flood: AlarmSource = {
+    segment: segment('eth0', 9),
+    hints: [],
+    events: [{ kind: 'dropped', reason: 'too_many_segments', segment: segment('eth0', 9) }],
+  };
   const [a] = alarms.observe(flood, T0);
   t.same(a?.evidence, {});
   t.match(a?.message, /^beacon arrived on more segments/);
@@ -100,7 +104,11 @@ t.test('identical alarms are raised once per interval; the next one carries the 
   for (let i = 1; i <= 5; i++) t.same(alarms.observe(replayOn('eth0'), T0 + i * 10_000), [], `held back at +${i * 10} s`);
   t.equal(alarms.observe(replayOn('eth1'), T0 + 1).length, 1, 'another segment is another alarm');
   t.equal(alarms.observe(replayOn('eth0', 5), T0 + 1).length, 1, 'another VID is another segment');
-  const loopSrc: AlarmSource = { segment: segment('eth0'), hints: [{ ifname: 'eth0', hint: 'rx_own_beacon_on_tx_interface', related_ifname: 'eth0' }], events: [] };
+  const loopSrc: AlarmSource = {
+    segment: segment('eth0'),
+    hints: [{ ifname: 'eth0', hint: 'rx_own_beacon_on_tx_interface', related_ifname: 'eth0' }],
+    events: [],
+  };
   t.equal(alarms.observe(loopSrc, T0 + 2)[0]?.kind, 'loop', 'another kind on the same segment is another alarm');
   t.same(alarms.observe(loopSrc, T0 + 3), []);
   const [again] = alarms.observe(replayOn('eth0'), T0 + 60_000);

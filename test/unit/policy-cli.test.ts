@@ -20,7 +20,10 @@ t.test('check: no drift exits 0', async (t) => {
 t.test('check: drift exits 1 and names each finding with its proof (the reference journal)', async (t) => {
   const r = await runInProcess(['check', '--expected', FIX('expected.yaml'), '--journal', REFERENCE_JOURNAL]);
   t.equal(r.code, 1, r.stderr);
-  t.match(r.stdout, /^3 drift events:\nfabrics_merged: fabrics mgmt and storage are one fabric: eth0, eth1, eth2 are joined\n {4}eth0 -> eth2: same_local_fabric_as x2\n/);
+  t.match(
+    r.stdout,
+    /^3 drift events:\nfabrics_merged: fabrics mgmt and storage are one fabric: eth0, eth1, eth2 are joined\n {4}eth0 -> eth2: same_local_fabric_as x2\n/,
+  );
   t.match(r.stdout, /\nloop: eth0: our own beacon came back/);
   const json = await runInProcess(['check', '--expected', FIX('expected.yaml'), '--journal', REFERENCE_JOURNAL, '--json']);
   t.equal(json.code, 1);

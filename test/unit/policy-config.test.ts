@@ -57,7 +57,16 @@ policy:
   t.ok(new BeaconFilter(p.filters), 'filters compile');
   t.ok(new ReplyLimiter(p.replies), 'limits are valid bucket configurations');
   t.ok(new Alarms(p.alarms), 'alarm options are valid');
-  t.same(parsePolicyConfig(SRC, { keys: [{ secret_file: 'a', role: 'previous', accept_until: '2025-07-01T14:00:00+02:00' }, { secret_file: 'b', role: 'current' }] }).keys![0]!.acceptUntil, 1751371200, 'a zone offset');
+  t.same(
+    parsePolicyConfig(SRC, {
+      keys: [
+        { secret_file: 'a', role: 'previous', accept_until: '2025-07-01T14:00:00+02:00' },
+        { secret_file: 'b', role: 'current' },
+      ],
+    }).keys![0]!.acceptUntil,
+    1751371200,
+    'a zone offset',
+  );
 });
 
 t.test('every mistake names the file and key path', async (t) => {
@@ -76,16 +85,48 @@ t.test('every mistake names the file and key path', async (t) => {
   bad({ filter: [] }, 'policy.filter: unknown key (expected "keys", "filters", "replies", "alarms", "expected")');
   bad({ keys: [] }, 'policy.keys: must have exactly one key with role current, has 0');
   bad({ keys: {} }, 'policy.keys: must be a list, got a mapping');
-  bad({ keys: [{ secret_file: 'a', role: 'current' }, { secret_file: 'b', role: 'current' }] }, 'policy.keys: must have exactly one key with role current, has 2');
+  bad(
+    {
+      keys: [
+        { secret_file: 'a', role: 'current' },
+        { secret_file: 'b', role: 'current' },
+      ],
+    },
+    'policy.keys: must have exactly one key with role current, has 2',
+  );
   bad({ keys: [{ secret_file: 'a' }] }, 'policy.keys[0].role: is required');
   bad({ keys: [{ secret_file: 'a', role: 'old' }] }, 'policy.keys[0].role: must be "current" or "previous", got "old"');
   bad({ keys: [{ secret_file: '', role: 'current' }] }, 'policy.keys[0].secret_file: must be a non-empty string, got ""');
-  bad({ keys: [{ secret_file: 'a', role: 'current' }, { secret_file: 'a', role: 'previous', accept_until: 1 }] }, 'policy.keys[1].secret_file: a is already listed at policy.keys[0]');
-  bad({ keys: [{ secret_file: 'a', role: 'current', accept_until: 5 }] }, 'policy.keys[0].accept_until: the current key signs and is always accepted; only previous keys have an end');
-  bad({ keys: [{ secret_file: 'a', role: 'current' }, { secret_file: 'b', role: 'previous' }] }, 'policy.keys[1].accept_until: is required for a previous key: a transition window needs an end');
+  bad(
+    {
+      keys: [
+        { secret_file: 'a', role: 'current' },
+        { secret_file: 'a', role: 'previous', accept_until: 1 },
+      ],
+    },
+    'policy.keys[1].secret_file: a is already listed at policy.keys[0]',
+  );
+  bad(
+    { keys: [{ secret_file: 'a', role: 'current', accept_until: 5 }] },
+    'policy.keys[0].accept_until: the current key signs and is always accepted; only previous keys have an end',
+  );
+  bad(
+    {
+      keys: [
+        { secret_file: 'a', role: 'current' },
+        { secret_file: 'b', role: 'previous' },
+      ],
+    },
+    'policy.keys[1].accept_until: is required for a previous key: a transition window needs an end',
+  );
   for (const when of ['2025-07-01T12:00:00', '2025-07-01', 'tomorrow', '2025-13-45T99:00:00Z', -1, Number.POSITIVE_INFINITY, true]) {
     bad(
-      { keys: [{ secret_file: 'a', role: 'current' }, { secret_file: 'b', role: 'previous', accept_until: when }] },
+      {
+        keys: [
+          { secret_file: 'a', role: 'current' },
+          { secret_file: 'b', role: 'previous', accept_until: when },
+        ],
+      },
       `policy.keys[1].accept_until: must be a time like "2025-07-01T12:00:00Z" (with a zone) or seconds since the epoch, got ${when === Number.POSITIVE_INFINITY ? 'Infinity' : JSON.stringify(when)}`,
     );
   }

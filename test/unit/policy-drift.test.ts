@@ -25,16 +25,34 @@ function link(a: string, b: string, avid?: number, bvid?: number): TopologyHint[
 }
 
 function heard(local: string, mac: string, vid?: number, kind: 'on_remote_network' | 'routable_to' = 'on_remote_network'): TopologyHint {
-  return { ifname: local, ...(vid === undefined ? {} : { vid }), hint: kind, related_ifname: 'ens3', related_mac: mac, ...(vid === undefined ? {} : { related_vid: vid }) };
+  return {
+    ifname: local,
+    ...(vid === undefined ? {} : { vid }),
+    hint: kind,
+    related_ifname: 'ens3',
+    related_mac: mac,
+    ...(vid === undefined ? {} : { related_vid: vid }),
+  };
 }
 
-const loopHint = (ifname: string, vid?: number): TopologyHint => ({ ifname, ...(vid === undefined ? {} : { vid }), hint: 'rx_own_beacon_on_tx_interface', related_ifname: ifname });
+const loopHint = (ifname: string, vid?: number): TopologyHint => ({
+  ifname,
+  ...(vid === undefined ? {} : { vid }),
+  hint: 'rx_own_beacon_on_tx_interface',
+  related_ifname: ifname,
+});
 
 const drift = (yaml: string, hints: TopologyHint[]): readonly DriftEvent[] => detectDrift(parseExpected(yaml, 'x.yaml'), buildTopology(hints)).drift;
 
 t.test('no drift: exit code 0, and undeclared interfaces listed apart', async (t) => {
   const yaml = 'fabrics:\n  mgmt:\n    interfaces:\n      eth0: { vids: [10] }\n      eth1: {}\n  storage:\n    interfaces: [eth2]\nalone: [eth3]\n';
-  const hints = [...link('eth0', 'eth1'), heard('eth0', 'aa:00:00:00:00:01', 10), heard('eth2', 'aa:00:00:00:00:02'), heard('eth3', 'aa:00:00:00:00:03'), heard('eth9', 'aa:00:00:00:00:09')];
+  const hints = [
+    ...link('eth0', 'eth1'),
+    heard('eth0', 'aa:00:00:00:00:01', 10),
+    heard('eth2', 'aa:00:00:00:00:02'),
+    heard('eth3', 'aa:00:00:00:00:03'),
+    heard('eth9', 'aa:00:00:00:00:09'),
+  ];
   const report = detectDrift(parseExpected(yaml, 'x.yaml'), buildTopology(hints));
   t.same(report, { ok: true, drift: [], undeclared: ['eth9'] });
   t.equal(driftExitCode(report), 0);
@@ -87,26 +105,59 @@ t.test('fabrics_merged: one event per pair of fabrics, with a path per component
   const merged = events[0] as Extract<DriftEvent, { kind: 'fabrics_merged' }>;
   t.same(merged.interfaces, ['eth0', 'eth1', 'eth2', 'eth3']);
   t.equal(merged.paths.length, 2);
-  t.same(events[1], { kind: 'fabric_split', fabric: 'a', parts: [['eth0'], ['eth1']], evidence: 'absence', message: 'fabric a is split: no beacon joins eth0 | eth1', hints: [], paths: [] });
+  t.same(events[1], {
+    kind: 'fabric_split',
+    fabric: 'a',
+    parts: [['eth0'], ['eth1']],
+    evidence: 'absence',
+    message: 'fabric a is split: no beacon joins eth0 | eth1',
+    hints: [],
+    paths: [],
+  });
 });
 
 t.test('three fabrics that are one: a merge event per pair, in order', async (t) => {
-  const yaml = 'fabrics:\n  c:\n    interfaces: [eth2]\n  a:\n    interfaces: [eth0]\n  b:\n    interfaces: [eth1]\n  d:\n    interfaces: [eth8]\n  e:\n    interfaces: [eth9]\n';
+  const yaml =
+    'fabrics:\n  c:\n    interfaces: [eth2]\n  a:\n    interfaces: [eth0]\n  b:\n    interfaces: [eth1]\n  d:\n    interfaces: [eth8]\n  e:\n    interfaces: [eth9]\n';
   const events = drift(yaml, [...link('eth0', 'eth1'), ...link('eth1', 'eth2')]);
   t.same(
     events.map((e) => (e.kind === 'fabrics_merged' ? e.fabrics.join('+') : e.message)),
-    ['a+b', 'a+c', 'b+c', 'eth8, declared on fabric d, is in no hint: no beacon was seen on it', 'eth9, declared on fabric e, is in no hint: no beacon was seen on it'],
+    [
+      'a+b',
+      'a+c',
+      'b+c',
+      'eth8, declared on fabric d, is in no hint: no beacon was seen on it',
+      'eth9, declared on fabric e, is in no hint: no beacon was seen on it',
+    ],
   );
 });
 
 t.test('fabric_split: a declared fabric seen in groups that nothing joins', async (t) => {
   const yaml = 'fabrics:\n  mgmt:\n    interfaces: [eth0, eth1, eth2]\n';
   const events = drift(yaml, [heard('eth0', 'aa:00:00:00:00:01'), heard('eth2', 'aa:00:00:00:00:01'), heard('eth1', 'aa:00:00:00:00:02')]);
-  t.same(events, [{ kind: 'fabric_split', fabric: 'mgmt', parts: [['eth0', 'eth2'], ['eth1']], evidence: 'absence', message: 'fabric mgmt is split: no beacon joins eth0, eth2 | eth1', hints: [], paths: [] }]);
+  t.same(events, [
+    {
+      kind: 'fabric_split',
+      fabric: 'mgmt',
+      parts: [['eth0', 'eth2'], ['eth1']],
+      evidence: 'absence',
+      message: 'fabric mgmt is split: no beacon joins eth0, eth2 | eth1',
+      hints: [],
+      paths: [],
+    },
+  ]);
 });
 
 t.test('interface_missing, vid_missing and vid_unexpected', async (t) => {
-  const yaml = ['fabrics:', '  mgmt:', '    interfaces:', '      eth0: { untagged: true, vids: [10, 20] }', '      eth1: { untagged: false, vids: [5] }', '      eth2: {}', 'alone: [eth3]'].join('\n');
+  const yaml = [
+    'fabrics:',
+    '  mgmt:',
+    '    interfaces:',
+    '      eth0: { untagged: true, vids: [10, 20] }',
+    '      eth1: { untagged: false, vids: [5] }',
+    '      eth2: {}',
+    'alone: [eth3]',
+  ].join('\n');
   const hints = [...link('eth0', 'eth1', 10, 5), ...link('eth0', 'eth2', 99), ...link('eth1', 'eth2', 0), heard('eth0', 'aa:00:00:00:00:01')];
   const events = drift(yaml, hints);
   t.same(
@@ -118,7 +169,11 @@ t.test('interface_missing, vid_missing and vid_unexpected', async (t) => {
       ['vid_unexpected', 'hints', 'eth1 vid 0: untagged traffic seen, not declared for eth1'],
     ],
   );
-  t.same(events[0], { kind: 'interface_missing', ifname: 'eth3', evidence: 'absence', message: events[0]!.message, hints: [], paths: [] }, 'alone: no fabric field');
+  t.same(
+    events[0],
+    { kind: 'interface_missing', ifname: 'eth3', evidence: 'absence', message: events[0]!.message, hints: [], paths: [] },
+    'alone: no fabric field',
+  );
   t.match(events[1], { ifname: 'eth0', fabric: 'mgmt', vlan: 20, seen: [segment('eth0'), segment('eth0', 10), segment('eth0', 99)] });
   t.match(events[2], { ifname: 'eth0', fabric: 'mgmt', vlan: 99, segment: segment('eth0', 99), hints: sortHints(link('eth0', 'eth2', 99)) });
   t.match(events[3], { ifname: 'eth1', vlan: 'untagged', segment: segment('eth1', 0) }, 'VID 0 counts as untagged');
@@ -127,7 +182,10 @@ t.test('interface_missing, vid_missing and vid_unexpected', async (t) => {
     'eth2 untagged, as declared by {}',
   );
 
-  const missing = drift('fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: {vids: [3]}\n', [heard('eth0', 'aa:00:00:00:00:01', 7), heard('eth1', 'aa:00:00:00:00:01', 3)]);
+  const missing = drift('fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: {vids: [3]}\n', [
+    heard('eth0', 'aa:00:00:00:00:01', 7),
+    heard('eth1', 'aa:00:00:00:00:01', 3),
+  ]);
   t.same(
     missing.map((e) => e.message),
     [
@@ -138,7 +196,10 @@ t.test('interface_missing, vid_missing and vid_unexpected', async (t) => {
       'eth0 vid 7: VLAN 7 seen, not declared for eth0',
     ],
   );
-  t.same(drift('fabrics:\n  m:\n    interfaces: [eth0]\n', []).map((e) => e.message), ['eth0, declared on fabric m, is in no hint: no beacon was seen on it']);
+  t.same(
+    drift('fabrics:\n  m:\n    interfaces: [eth0]\n', []).map((e) => e.message),
+    ['eth0, declared on fabric m, is in no hint: no beacon was seen on it'],
+  );
 });
 
 t.test('several splits and missing VLANs sort stably', async (t) => {
@@ -170,7 +231,14 @@ t.test('loop: our own beacon back on the interface that sent it, once per segmen
       hints: sortHints([loopHint('eth0'), { ...loopHint('eth0'), related_vid: 3 }]),
       paths: [],
     },
-    { kind: 'loop', segment: segment('eth1', 5), evidence: 'hints', message: 'eth1 vid 5: our own beacon came back on the interface that sent it (a loop, a broadcast storm or a replay)', hints: [loopHint('eth1', 5)], paths: [] },
+    {
+      kind: 'loop',
+      segment: segment('eth1', 5),
+      evidence: 'hints',
+      message: 'eth1 vid 5: our own beacon came back on the interface that sent it (a loop, a broadcast storm or a replay)',
+      hints: [loopHint('eth1', 5)],
+      paths: [],
+    },
   ]);
 });
 
@@ -189,10 +257,10 @@ t.test('not_alone: an interface declared alone that shares a fabric, with a path
       [{ from: segment('eth3'), to: segment('eth7'), via: 'link', hints: sortHints(link('eth3', 'eth7')) }],
     ],
   });
-  t.same(events[0]!.hints, hintsOfPaths(events[0]!.paths), 'hints are the union of the paths\' hints');
+  t.same(events[0]!.hints, hintsOfPaths(events[0]!.paths), "hints are the union of the paths' hints");
 });
 
-t.test('the reference journal\'s hints against the fixture: merged fabrics, a missing interface, a loop', async (t) => {
+t.test("the reference journal's hints against the fixture: merged fabrics, a missing interface, a loop", async (t) => {
   const hints = JSON.parse(readFileSync(REFERENCE_HINTS, 'utf8')) as TopologyHint[];
   const report = detectDrift(parseExpected(readFileSync(FIXTURE, 'utf8'), 'expected.yaml'), buildTopology(hints));
   t.same(
@@ -210,7 +278,7 @@ t.test('the reference journal\'s hints against the fixture: merged fabrics, a mi
   t.equal(JSON.stringify(again), JSON.stringify(report));
 });
 
-t.test('FabricGraph: paths within a VLAN, across an interface\'s VLANs only when asked, hints per segment', async (t) => {
+t.test("FabricGraph: paths within a VLAN, across an interface's VLANs only when asked, hints per segment", async (t) => {
   const mac = 'aa:00:00:00:00:01';
   const hints = [...link('eth0', 'eth1', 10, 10), heard('eth0', mac), heard('eth2', mac), heard('eth3', mac, undefined, 'routable_to'), loopHint('eth1', 10)];
   const g = new FabricGraph(buildTopology(hints));
@@ -232,7 +300,7 @@ t.test('FabricGraph: paths within a VLAN, across an interface\'s VLANs only when
   );
   t.equal(g.path([segment('eth0')], [segment('eth3')], { acrossInterfaces: true }), undefined, 'routable_to joins nothing');
   t.equal(g.path([segment('eth3')], [segment('eth0')], { acrossInterfaces: true }), undefined, 'from a segment nothing joins');
-  t.same(g.hintsOn(segment('eth1', 10)), sortHints([...link('eth0', 'eth1', 10, 10), loopHint('eth1', 10)]), 'the link\'s hints and the loop');
+  t.same(g.hintsOn(segment('eth1', 10)), sortHints([...link('eth0', 'eth1', 10, 10), loopHint('eth1', 10)]), "the link's hints and the loop");
   t.same(g.hintsOn(segment('eth3')), [], 'a sighting that joins nothing is no evidence of a join');
   t.same(g.hintsOn(segment('nope')), []);
   t.same(g.segments().length, 6);

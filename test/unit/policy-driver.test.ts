@@ -21,7 +21,8 @@ import { deriveKey, keyFingerprint } from '../../src/protocol/key';
 
 const SRC = { name: 'netbeacon.yaml', code: 'E_CONFIG' };
 const config = (yaml: string) => parsePolicyConfig(SRC, (parseYaml(SRC, yaml) as { policy?: unknown } | null)?.policy);
-const policy = (yaml: string, expected?: string): LoadedPolicy => (expected === undefined ? { config: config(yaml) } : { config: config(yaml), expected: parseExpected(expected, 'expected.yaml') });
+const policy = (yaml: string, expected?: string): LoadedPolicy =>
+  expected === undefined ? { config: config(yaml) } : { config: config(yaml), expected: parseExpected(expected, 'expected.yaml') };
 const driver = (yaml: string, extra: Partial<LoadedPolicy> = {}) => new PolicyDriver({ policy: { ...policy(yaml), ...extra }, nowMs: 0 });
 
 const record = (iface: string, mac: string, opts: { vid?: number; fp?: string } = {}): LiveRecord => ({
@@ -87,7 +88,11 @@ t.test('filters: allow and deny by MAC and VID, per interface; each drop counted
     eth2: { 'policy.filters[2].deny_vids[0]': 1 },
   };
   t.same(d.filterDrops, expectDrops, 'by interface and rule item, named as in the config');
-  t.same(d.filterDropReasons, { eth0: { 'mac-denied': 2 }, eth1: { 'vid-not-allowed': 1 }, lo: { 'mac-not-allowed': 1 }, eth2: { 'vid-denied': 1 } }, 'by interface and reason: the metric labels');
+  t.same(
+    d.filterDropReasons,
+    { eth0: { 'mac-denied': 2 }, eth1: { 'vid-not-allowed': 1 }, lo: { 'mac-not-allowed': 1 }, eth2: { 'vid-denied': 1 } },
+    'by interface and reason: the metric labels',
+  );
   d.filter([record('eth0', 'aa:00:00:00:00:01'), record('eth0', 'bb:00:00:00:00:01')]);
   t.same(d.filterDrops.eth0, { 'policy.filters[0].deny_macs[0]': 2, 'policy.filters[0].deny_macs[1]': 2 }, 'counts add up across batches');
   t.same((d.status(0) as { filters: unknown }).filters, { rules: 3, drops: d.filterDrops });
@@ -96,7 +101,11 @@ t.test('filters: allow and deny by MAC and VID, per interface; each drop counted
 t.test('allowReply: a bucket per peer (MAC + IP) on the caller clock; held replies counted', async (t) => {
   const d = driver('policy:\n  replies:\n    per_peer: { rate: 2, burst: 3 }\n    total: { rate: 1000, burst: 1000 }\n');
   const a = { sourceMac: 'aa:00:00:00:00:01', sourceIp: '10.0.0.2' };
-  t.same([0, 0, 0, 0].map((ms) => d.allowReply(a, ms)), [true, true, true, false], 'a burst of 3, then held');
+  t.same(
+    [0, 0, 0, 0].map((ms) => d.allowReply(a, ms)),
+    [true, true, true, false],
+    'a burst of 3, then held',
+  );
   t.equal(d.allowReply(a, 499), false, 'at 2/s a token takes 500 ms');
   t.equal(d.allowReply(a, 500), true);
   t.equal(d.allowReply({ ...a, sourceMac: 'AA:00:00:00:00:01' }, 500), false, 'the same peer whatever the case of its MAC');
@@ -110,7 +119,11 @@ t.test('allowReply: a bucket per peer (MAC + IP) on the caller clock; held repli
 t.test('allowReply: the total bucket bounds every peer together; a reply it holds costs the peer nothing', async (t) => {
   const d = driver('policy:\n  replies:\n    per_peer: { rate: 1, burst: 2 }\n    total: { rate: 10, burst: 3 }\n');
   const peer = (n: number) => ({ sourceMac: `aa:00:00:00:00:0${n}`, sourceIp: `10.0.0.${n}` });
-  t.same([1, 2, 3, 4].map((n) => d.allowReply(peer(n), 0)), [true, true, true, false], 'three replies in total, whoever asks');
+  t.same(
+    [1, 2, 3, 4].map((n) => d.allowReply(peer(n), 0)),
+    [true, true, true, false],
+    'three replies in total, whoever asks',
+  );
   t.same(d.replyStats().held, { 'peer-limit': 0, 'total-limit': 1 });
   t.equal(d.allowReply(peer(4), 100), true, 'at 10/s the total refills a token in 100 ms');
   t.equal(d.allowReply(peer(1), 100), false, 'total empty again');
@@ -170,8 +183,8 @@ t.test('noteKey: the key each peer last used, by fingerprint, in status sorted b
     [true, false],
     "a key's window is judged at the time status is asked",
   );
-  const bare = new PolicyDriver({ policy: { config: config('policy: {}\n'), keyring } , nowMs: 0 });
-  t.notOk('matched' in ((bare.status(0) as { keys: object }).keys), 'no matched counts without a source for them');
+  const bare = new PolicyDriver({ policy: { config: config('policy: {}\n'), keyring }, nowMs: 0 });
+  t.notOk('matched' in (bare.status(0) as { keys: object }).keys, 'no matched counts without a source for them');
   t.equal((driver('policy: {}\n').status(0) as { keys: unknown }).keys, null, 'no keyring: no keys section');
 });
 
@@ -197,12 +210,24 @@ t.test('noteKey: at most MAX_KEY_PEERS peers; the one unchanged the longest goes
 });
 
 const seg = (ifname: string, vid?: number) => (vid === undefined ? { ifname } : { ifname, vid });
-const replayOn = (s: ReturnType<typeof seg>, ulid = '01J0000000000000000000000A'): AlarmSource => ({ segment: s, ulid, hints: [], events: [{ kind: 'replay', ulid, own: false, segment: s }] });
+const replayOn = (s: ReturnType<typeof seg>, ulid = '01J0000000000000000000000A'): AlarmSource => ({
+  segment: s,
+  ulid,
+  hints: [],
+  events: [{ kind: 'replay', ulid, own: false, segment: s }],
+});
 
 t.test('observe: replays, loops and segment floods become alarms, one per kind and segment per interval', async (t) => {
   const d = driver('policy:\n  alarms: { interval: 10 }\n');
   const [first] = d.observe(replayOn(seg('eth0')), 0);
-  t.match(first, { kind: 'replay', segment: { ifname: 'eth0' }, timeMs: 0, suppressed: 0, evidence: { ulid: '01J0000000000000000000000A', own: false }, message: /beacon 01J0000000000000000000000A received again on eth0/ });
+  t.match(first, {
+    kind: 'replay',
+    segment: { ifname: 'eth0' },
+    timeMs: 0,
+    suppressed: 0,
+    evidence: { ulid: '01J0000000000000000000000A', own: false },
+    message: /beacon 01J0000000000000000000000A received again on eth0/,
+  });
   t.same(d.observe(replayOn(seg('eth0')), 5000), [], 'held back within the interval');
   t.same(
     d.observe(replayOn(seg('eth0', 5)), 5000).map((a) => a.kind),
@@ -212,13 +237,33 @@ t.test('observe: replays, loops and segment floods become alarms, one per kind a
   const loop: TopologyHint = { ifname: 'eth0', hint: 'rx_own_beacon_on_tx_interface', related_ifname: 'eth0' };
   const [l] = d.observe({ segment: seg('eth0'), ulid: '01J0000000000000000000000B', hints: [loop], events: [] }, 5000);
   t.match(l, { kind: 'loop', evidence: { ulid: '01J0000000000000000000000B', hints: [loop] }, message: /came back on eth0, the interface that sent it/ });
-  const [f] = d.observe({ segment: seg('eth0', 99), hints: [], events: [{ kind: 'dropped', reason: 'too_many_segments', segment: seg('eth0', 99), ulid: '01J0000000000000000000000C' }] }, 5000);
+  const [f] = d.observe(
+    {
+      segment: seg('eth0', 99),
+      hints: [],
+      events: [{ kind: 'dropped', reason: 'too_many_segments', segment: seg('eth0', 99), ulid: '01J0000000000000000000000C' }],
+    },
+    5000,
+  );
   t.match(f, { kind: 'segment_flood', segment: { ifname: 'eth0', vid: 99 }, evidence: { ulid: '01J0000000000000000000000C' } });
-  t.same(d.observe({ segment: seg('eth0'), hints: [], events: [{ kind: 'dropped', reason: 'expired', segment: seg('eth0') }] }, 5000), [], 'other drops raise nothing');
+  t.same(
+    d.observe({ segment: seg('eth0'), hints: [], events: [{ kind: 'dropped', reason: 'expired', segment: seg('eth0') }] }, 5000),
+    [],
+    'other drops raise nothing',
+  );
   const [again] = d.observe(replayOn(seg('eth0'), '01J0000000000000000000000D'), 10_000);
-  t.match(again, { kind: 'replay', suppressed: 1, evidence: { ulid: '01J0000000000000000000000D' }, message: /\(1 more since the last report\)$/ }, 'after the interval: raised, with the count held back');
+  t.match(
+    again,
+    { kind: 'replay', suppressed: 1, evidence: { ulid: '01J0000000000000000000000D' }, message: /\(1 more since the last report\)$/ },
+    'after the interval: raised, with the count held back',
+  );
   t.same(d.alarmCounts(), { replay: 4, loop: 1, segment_flood: 1 }, 'raised and held back, by kind (the metric)');
-  t.same((d.status(10_000) as { alarms: unknown }).alarms, { raised: { replay: 3, loop: 1, segment_flood: 1 }, suppressed: { replay: 1, loop: 0, segment_flood: 0 }, tracked: 4, evicted: 0 });
+  t.same((d.status(10_000) as { alarms: unknown }).alarms, {
+    raised: { replay: 3, loop: 1, segment_flood: 1 },
+    suppressed: { replay: 1, loop: 0, segment_flood: 0 },
+    tracked: 4,
+    evicted: 0,
+  });
 });
 
 t.test('alarms: max_tracked bounds the table of recent alarms', async (t) => {
@@ -231,20 +276,35 @@ t.test('alarms: max_tracked bounds the table of recent alarms', async (t) => {
 t.test('alarmFields: the log line of an alarm', async (t) => {
   const d = driver('policy: {}\n');
   const [tagged] = d.observe(replayOn(seg('eth0', 5)), 0);
-  t.same(alarmFields(tagged!), { kind: 'replay', interface: 'eth0', vid: 5, segment: 'eth0 vid 5', suppressed: 0, ulid: '01J0000000000000000000000A', own: false });
+  t.same(alarmFields(tagged!), {
+    kind: 'replay',
+    interface: 'eth0',
+    vid: 5,
+    segment: 'eth0 vid 5',
+    suppressed: 0,
+    ulid: '01J0000000000000000000000A',
+    own: false,
+  });
   const [untagged] = d.observe(replayOn(seg('eth1')), 0);
   const fields = alarmFields(untagged!);
   t.notOk('vid' in fields, 'no vid key when untagged');
   t.equal(fields.segment, 'eth1');
   const loop: TopologyHint = { ifname: 'eth1', hint: 'rx_own_beacon_on_tx_interface', related_ifname: 'eth1' };
   const [l] = d.observe({ segment: seg('eth1'), ulid: '01J0000000000000000000000B', hints: [loop], events: [] }, 0);
-  t.same(alarmFields(l!), { kind: 'loop', interface: 'eth1', segment: 'eth1', suppressed: 0, ulid: '01J0000000000000000000000B', hints: [loop] }, 'the evidence is spread into the line');
+  t.same(
+    alarmFields(l!),
+    { kind: 'loop', interface: 'eth1', segment: 'eth1', suppressed: 0, ulid: '01J0000000000000000000000B', hints: [loop] },
+    'the evidence is spread into the line',
+  );
 });
 
 t.test('drift: nothing without a declaration; with one, what appeared and cleared since the last check', async (t) => {
   t.equal(driver('policy: {}\n').drift([]), undefined);
   const declared = 'fabrics:\n  a: { interfaces: [eth0] }\n  b: { interfaces: [eth1] }\n';
-  const d = new PolicyDriver({ policy: { config: config('policy:\n  expected: /etc/netbeacon/expected.yaml\n'), expected: parseExpected(declared, 'expected.yaml') }, nowMs: 0 });
+  const d = new PolicyDriver({
+    policy: { config: config('policy:\n  expected: /etc/netbeacon/expected.yaml\n'), expected: parseExpected(declared, 'expected.yaml') },
+    nowMs: 0,
+  });
   t.equal(d.expected?.fabrics.length, 2);
   const joined: TopologyHint[] = [
     { ifname: 'eth0', hint: 'same_local_fabric_as', related_ifname: 'eth1' },
@@ -252,15 +312,26 @@ t.test('drift: nothing without a declaration; with one, what appeared and cleare
   ];
   const first = d.drift(joined)!;
   t.equal(first.report.ok, false);
-  t.same(first.appeared.map((e) => e.kind), ['fabrics_merged']);
+  t.same(
+    first.appeared.map((e) => e.kind),
+    ['fabrics_merged'],
+  );
   t.same(first.cleared, []);
   const moreProof: TopologyHint[] = [...joined, { ifname: 'eth0', vid: 10, hint: 'same_local_fabric_as', related_ifname: 'eth1', related_vid: 10 }];
   const second = d.drift(moreProof)!;
   t.same([second.appeared, second.cleared], [[], []], 'the same finding with more evidence is not new');
   const third = d.drift([])!;
-  t.same(third.cleared.map((e) => e.kind), ['fabrics_merged'], 'no hints: the merge is gone');
+  t.same(
+    third.cleared.map((e) => e.kind),
+    ['fabrics_merged'],
+    'no hints: the merge is gone',
+  );
   t.same(third.appeared.map((e) => e.kind).sort(), ['interface_missing', 'interface_missing'], 'and both interfaces are missing');
-  t.same(d.driftCounts(), { wrong_fabric: 0, fabrics_merged: 0, fabric_split: 0, interface_missing: 2, vid_missing: 0, vid_unexpected: 0, loop: 0, not_alone: 0 }, 'every kind, 0 when none');
+  t.same(
+    d.driftCounts(),
+    { wrong_fabric: 0, fabrics_merged: 0, fabric_split: 0, interface_missing: 2, vid_missing: 0, vid_unexpected: 0, loop: 0, not_alone: 0 },
+    'every kind, 0 when none',
+  );
   const st = (d.status(0) as { drift: { events: Array<Record<string, unknown>> } & Record<string, unknown> }).drift;
   t.match(st, { declared: '/etc/netbeacon/expected.yaml', ok: false, checks: 3, appeared: 3, cleared: 1, counts: d.driftCounts() });
   t.same(
@@ -295,7 +366,16 @@ t.test('status: the shape with nothing configured', async (t) => {
     drift: null,
     keys: null,
   });
-  t.same(d.driftCounts(), { wrong_fabric: 0, fabrics_merged: 0, fabric_split: 0, interface_missing: 0, vid_missing: 0, vid_unexpected: 0, loop: 0, not_alone: 0 });
+  t.same(d.driftCounts(), {
+    wrong_fabric: 0,
+    fabrics_merged: 0,
+    fabric_split: 0,
+    interface_missing: 0,
+    vid_missing: 0,
+    vid_unexpected: 0,
+    loop: 0,
+    not_alone: 0,
+  });
   t.same(d.alarmCounts(), { replay: 0, loop: 0, segment_flood: 0 });
 });
 
@@ -314,14 +394,14 @@ t.test('loadPolicy: reads the key files and the declaration the policy names', a
   const loaded = loadPolicy(c);
   t.equal(loaded.config, c);
   t.equal(loaded.keyring?.signingKey().fingerprint, keyFingerprint(KEY_A), 'the current key signs (whitespace around the hex is fine)');
+  t.same(loaded.keyring?.states(1000), [
+    { fingerprint: keyFingerprint(KEY_A), role: 'current', accepting: true },
+    { fingerprint: keyFingerprint(KEY_B), role: 'previous', accepting: true, acceptUntil: 2000 },
+  ]);
   t.same(
-    loaded.keyring?.states(1000),
-    [
-      { fingerprint: keyFingerprint(KEY_A), role: 'current', accepting: true },
-      { fingerprint: keyFingerprint(KEY_B), role: 'previous', accepting: true, acceptUntil: 2000 },
-    ],
+    loaded.expected?.fabrics.map((f) => [f.name, f.interfaces.map((i) => i.ifname)]),
+    [['mgmt', ['eth0', 'eth1']]],
   );
-  t.same(loaded.expected?.fabrics.map((f) => [f.name, f.interfaces.map((i) => i.ifname)]), [['mgmt', ['eth0', 'eth1']]]);
   t.same(Object.keys(loadPolicy(config('policy: {}\n'))), ['config'], 'nothing named, nothing read');
 });
 
@@ -330,7 +410,8 @@ t.test('loadPolicy: every error names the file, and for a key file its key in th
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.secret');
   writeFileSync(good, '00112233445566778899aabbccddeeff', { mode: 0o600 });
-  const keys = (second: string) => config(`policy:\n  keys:\n    - { secret_file: ${good}, role: current }\n    - { secret_file: ${second}, role: previous, accept_until: 2000 }\n`);
+  const keys = (second: string) =>
+    config(`policy:\n  keys:\n    - { secret_file: ${good}, role: current }\n    - { secret_file: ${second}, role: previous, accept_until: 2000 }\n`);
   const missing = join(dir, 'missing.secret');
   const err = t.throws(() => loadPolicy(keys(missing))) as UsageError;
   t.ok(err instanceof UsageError, 'a usage error (exit 2)');
@@ -340,7 +421,10 @@ t.test('loadPolicy: every error names the file, and for a key file its key in th
   t.notMatch(err.message, /--secret-file/, 'not blamed on the flag: the file came from the config');
   const notHex = join(dir, 'nothex.secret');
   writeFileSync(notHex, 'not a secret\n');
-  t.throws(() => loadPolicy(keys(notHex)), { code: 'E_SECRET_NOT_HEX', message: `secret file ${notHex} (policy.keys[1].secret_file) does not hold hex digits (MAAS stores the secret as hex)` });
+  t.throws(() => loadPolicy(keys(notHex)), {
+    code: 'E_SECRET_NOT_HEX',
+    message: `secret file ${notHex} (policy.keys[1].secret_file) does not hold hex digits (MAAS stores the secret as hex)`,
+  });
   const empty = join(dir, 'empty.secret');
   writeFileSync(empty, '\n');
   t.throws(() => loadPolicy(keys(empty)), { code: 'E_SECRET_EMPTY', message: new RegExp(`${empty} \\(policy\\.keys\\[1\\]\\.secret_file\\) is empty`) });
@@ -354,5 +438,9 @@ t.test('loadPolicy: every error names the file, and for a key file its key in th
   t.throws(() => loadPolicy(expected(subdir)), { code: 'E_EXPECTED_IO', message: `expected file ${subdir} cannot be read (EISDIR)` });
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'fabrics:\n  a: { interfaces: [] }\n');
-  t.throws(() => loadPolicy(expected(bad)), { code: 'E_EXPECTED_FORMAT', message: `${bad}: fabrics.a.interfaces: must name at least one interface` }, 'the file and the key in it');
+  t.throws(
+    () => loadPolicy(expected(bad)),
+    { code: 'E_EXPECTED_FORMAT', message: `${bad}: fabrics.a.interfaces: must name at least one interface` },
+    'the file and the key in it',
+  );
 });

@@ -4,7 +4,8 @@ import { UsageError } from '../../src/errors';
 import { BeaconFilter, globToRegExp, parseFilterRules, parseVidSpec, type FilterDecision, type FilterInput } from '../../src/policy/filters';
 
 const SRC = { name: 'agent.yaml', code: 'E_CONFIG' };
-const b = (iface: string, sourceMac: string, vid?: number): FilterInput => (vid === undefined ? { interface: iface, sourceMac } : { interface: iface, sourceMac, vid });
+const b = (iface: string, sourceMac: string, vid?: number): FilterInput =>
+  vid === undefined ? { interface: iface, sourceMac } : { interface: iface, sourceMac, vid };
 const ACCEPT = { kind: 'accept' };
 const ruleOf = (d: FilterDecision): string | undefined => (d.kind === 'drop' ? d.rule : undefined);
 const reasonOf = (d: FilterDecision): string | undefined => (d.kind === 'drop' ? d.reason : undefined);
@@ -27,7 +28,11 @@ t.test('MAC allowlist: exact and OUI prefix, case-insensitive', async (t) => {
 
 t.test('MAC denylist names the first matching item; prefixes of every length', async (t) => {
   const f = new BeaconFilter([{ denyMacs: ['02:*', '52:54:00:12:34:*', '52:54:00:12:34:56', '52:*'] }]);
-  t.same(f.check(b('eth0', '52:54:00:12:34:56')), { kind: 'drop', rule: 'filters[0].deny_macs[1]', reason: 'mac-denied' }, 'the earliest item wins, not the longest');
+  t.same(
+    f.check(b('eth0', '52:54:00:12:34:56')),
+    { kind: 'drop', rule: 'filters[0].deny_macs[1]', reason: 'mac-denied' },
+    'the earliest item wins, not the longest',
+  );
   t.same(f.check(b('eth0', '52:55:00:00:00:00')), { kind: 'drop', rule: 'filters[0].deny_macs[3]', reason: 'mac-denied' });
   t.same(ruleOf(f.check(b('eth0', '02:00:00:00:00:01'))), 'filters[0].deny_macs[0]', 'one-octet prefix');
   t.same(f.check(b('eth0', '04:00:00:00:00:01')), ACCEPT);
@@ -57,11 +62,7 @@ t.test('VID lists: single VIDs, ranges, untagged, VID 0 is a VID', async (t) => 
 
 t.test('interface globs choose the rules; every matching rule applies, in order', async (t) => {
   const f = new BeaconFilter(
-    [
-      { interfaces: ['eth*'], allowVids: ['untagged'] },
-      { interfaces: ['bond?', 'br-a.b'], denyMacs: ['52:54:00:*'] },
-      { denyMacs: ['de:ad:be:ef:00:01'] },
-    ],
+    [{ interfaces: ['eth*'], allowVids: ['untagged'] }, { interfaces: ['bond?', 'br-a.b'], denyMacs: ['52:54:00:*'] }, { denyMacs: ['de:ad:be:ef:00:01'] }],
     'policy.filters',
   );
   t.same(f.check(b('eth1', '52:54:00:00:00:01', 7)), { kind: 'drop', rule: 'policy.filters[0].allow_vids', reason: 'vid-not-allowed' });
@@ -106,7 +107,10 @@ t.test('parseVidSpec', async (t) => {
 });
 
 t.test('bad patterns given in code throw RangeError naming the item', async (t) => {
-  t.throws(() => new BeaconFilter([{ allowMacs: ['52:54:00'] }]), new RangeError('filters[0].allow_macs[0]: must be a MAC like "52:54:00:12:34:56" or a prefix like "52:54:00:*", got "52:54:00"'));
+  t.throws(
+    () => new BeaconFilter([{ allowMacs: ['52:54:00'] }]),
+    new RangeError('filters[0].allow_macs[0]: must be a MAC like "52:54:00:12:34:56" or a prefix like "52:54:00:*", got "52:54:00"'),
+  );
   t.throws(() => new BeaconFilter([{}, { denyVids: ['x'] }]), { message: /^filters\[1\]\.deny_vids\[0\]: must be a VID/ });
 });
 
@@ -139,13 +143,19 @@ t.test('parseFilterRules: every mistake is a usage error with its key path', asy
   bad([1], 'agent.yaml: filters[0]: must be a mapping, got 1');
   bad([{ allow_mac: [] }], 'agent.yaml: filters[0].allow_mac: unknown key (expected "interfaces", "allow_macs", "deny_macs", "allow_vids", "deny_vids")');
   bad([{ interfaces: ['eth0'] }], 'agent.yaml: filters[0]: a rule needs at least one of allow_macs, deny_macs, allow_vids, deny_vids');
-  bad([{ interfaces: [], deny_vids: [1] }], 'agent.yaml: filters[0].interfaces: is empty, so the rule would apply nowhere; leave the key out for every interface');
+  bad(
+    [{ interfaces: [], deny_vids: [1] }],
+    'agent.yaml: filters[0].interfaces: is empty, so the rule would apply nowhere; leave the key out for every interface',
+  );
   bad([{ interfaces: 'eth0', deny_vids: [1] }], 'agent.yaml: filters[0].interfaces: must be a list, got "eth0"');
   bad([{ interfaces: [''], deny_vids: [1] }], 'agent.yaml: filters[0].interfaces[0]: must be a non-empty string, got ""');
   bad([{ allow_macs: [] }], 'agent.yaml: filters[0].allow_macs: is empty, which would drop everything; leave the key out instead');
   bad([{ allow_vids: [] }], 'agent.yaml: filters[0].allow_vids: is empty, which would drop everything; leave the key out instead');
   bad([{ allow_macs: ['52:54:00:*', 42] }], 'agent.yaml: filters[0].allow_macs[1]: must be a non-empty string, got 42');
-  bad([{ deny_macs: ['52:54:0*'] }], 'agent.yaml: filters[0].deny_macs[0]: must be a MAC like "52:54:00:12:34:56" or a prefix like "52:54:00:*", got "52:54:0*"');
+  bad(
+    [{ deny_macs: ['52:54:0*'] }],
+    'agent.yaml: filters[0].deny_macs[0]: must be a MAC like "52:54:00:12:34:56" or a prefix like "52:54:00:*", got "52:54:0*"',
+  );
   bad([{ deny_macs: [null] }], 'agent.yaml: filters[0].deny_macs[0]: must be a MAC like "52:54:00:12:34:56" or a prefix like "52:54:00:*", got null');
   bad([{ deny_vids: [1, 'x'] }], 'agent.yaml: filters[0].deny_vids[1]: must be a VID 0-4095, a range "A-B" or untagged, got "x"');
   bad([{ allow_vids: ['9-3'] }], 'agent.yaml: filters[0].allow_vids[0]: must be a range "A-B" with 0 <= A <= B <= 4095, got "9-3"');

@@ -29,16 +29,30 @@ t.test('keyringEntry fingerprints the key', async (t) => {
 t.test('the current key signs at any time; previous keys are accepted before acceptUntil only', async (t) => {
   const k = ring(keyringEntry(OLD, 'previous', T + 100), keyringEntry(NEW, 'current'));
   t.equal(k.signingKey().fingerprint, keyFingerprint(NEW), 'signing is always the current key');
-  t.same(k.acceptedKeys(T).map((e) => e.fingerprint), [keyFingerprint(NEW), keyFingerprint(OLD)], 'inside the window: both, current first');
+  t.same(
+    k.acceptedKeys(T).map((e) => e.fingerprint),
+    [keyFingerprint(NEW), keyFingerprint(OLD)],
+    'inside the window: both, current first',
+  );
   t.same(k.acceptedKeys(T + 99.9).length, 2);
-  t.same(k.acceptedKeys(T + 100).map((e) => e.fingerprint), [keyFingerprint(NEW)], 'the end of the window is outside it');
-  t.same(k.acceptedKeys(T + 10_000).map((e) => e.fingerprint), [keyFingerprint(NEW)]);
+  t.same(
+    k.acceptedKeys(T + 100).map((e) => e.fingerprint),
+    [keyFingerprint(NEW)],
+    'the end of the window is outside it',
+  );
+  t.same(
+    k.acceptedKeys(T + 10_000).map((e) => e.fingerprint),
+    [keyFingerprint(NEW)],
+  );
   t.equal(k.signingKey().fingerprint, keyFingerprint(NEW), 'still signing with the current key after the window');
 });
 
 t.test('previous keys are ordered most recently retired first; states and nextExpiry', async (t) => {
   const k = ring(keyringEntry(OLDER, 'previous', T + 10), keyringEntry(NEW, 'current'), keyringEntry(OLD, 'previous', T + 100));
-  t.same(k.previousKeys().map((e) => e.fingerprint), [keyFingerprint(OLD), keyFingerprint(OLDER)]);
+  t.same(
+    k.previousKeys().map((e) => e.fingerprint),
+    [keyFingerprint(OLD), keyFingerprint(OLDER)],
+  );
   t.same(k.states(T + 50), [
     { fingerprint: keyFingerprint(NEW), role: 'current', accepting: true },
     { fingerprint: keyFingerprint(OLD), role: 'previous', accepting: true, acceptUntil: T + 100 },
@@ -172,7 +186,7 @@ t.test('no extra call when nothing fails on the HMAC, or no window is open', asy
   t.equal(none.count, 0);
 });
 
-t.test('a batch straddling the end of a window is cut at each item\'s own clock', async (t) => {
+t.test("a batch straddling the end of a window is cut at each item's own clock", async (t) => {
   const { factory, calls } = countingFactory();
   const v = new MultiKeyVerifier(ring(keyringEntry(NEW, 'current'), keyringEntry(OLD, 'previous', T + 1)), factory);
   const out = v.verify(batchOf([beacon(OLD, 'a'), beacon(OLD, 'b')], [T + 0.5, T + 1]));
@@ -183,7 +197,7 @@ t.test('a batch straddling the end of a window is cut at each item\'s own clock'
 t.test('setKeyring keeps the verifiers of keys that stay and promotes a new current key', async (t) => {
   const { factory, made } = countingFactory();
   const v = new MultiKeyVerifier(ring(keyringEntry(OLD, 'current')), factory);
-  t.same(v.verify(batchOf([beacon(NEW, 'x')], [T])).keyFingerprints, [null], 'before the rotation the new secret is nobody\'s');
+  t.same(v.verify(batchOf([beacon(NEW, 'x')], [T])).keyFingerprints, [null], "before the rotation the new secret is nobody's");
   v.setKeyring(ring(keyringEntry(NEW, 'current'), keyringEntry(OLD, 'previous', T + 60)));
   t.same(made, [keyFingerprint(OLD), keyFingerprint(NEW)], 'only the new key got a new verifier');
   const out = v.verify(batchOf([beacon(NEW, 'x'), beacon(OLD, 'y')], [T, T]));

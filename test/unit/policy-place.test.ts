@@ -24,7 +24,14 @@ function link(a: string, b: string, avid?: number, bvid?: number): TopologyHint[
   });
   return [one(a, avid, b, bvid), one(b, bvid, a, avid)];
 }
-const heard = (local: string, mac: string, vid?: number): TopologyHint => ({ ifname: local, ...(vid === undefined ? {} : { vid }), hint: 'on_remote_network', related_ifname: 'ens3', related_mac: mac, ...(vid === undefined ? {} : { related_vid: vid }) });
+const heard = (local: string, mac: string, vid?: number): TopologyHint => ({
+  ifname: local,
+  ...(vid === undefined ? {} : { vid }),
+  hint: 'on_remote_network',
+  related_ifname: 'ens3',
+  related_mac: mac,
+  ...(vid === undefined ? {} : { related_vid: vid }),
+});
 const known = (entries: Record<string, KnownPlacement>): Map<string, KnownPlacement> => new Map(Object.entries(entries));
 const place = (hints: TopologyHint[], k: Record<string, KnownPlacement>) => placeInterfaces(buildTopology(hints), known(k));
 
@@ -37,7 +44,7 @@ function thrown(fn: () => unknown): unknown {
   return undefined;
 }
 
-t.test('MAAS\'s rule: an untagged hint to a known interface places the unknown one on its VLAN', async (t) => {
+t.test("MAAS's rule: an untagged hint to a known interface places the unknown one on its VLAN", async (t) => {
   const r = place(link('eth1', 'eth0'), { eth0: { fabric: 'mgmt', vid: 0 } });
   t.same(r, {
     placements: [
@@ -46,7 +53,14 @@ t.test('MAAS\'s rule: an untagged hint to a known interface places the unknown o
         fabric: 'mgmt',
         vid: 0,
         rule: 'maas',
-        evidence: [{ segment: segment('eth1'), known: segment('eth0'), hints: sortHints(link('eth0', 'eth1')), path: [{ from: segment('eth1'), to: segment('eth0'), via: 'link', hints: sortHints(link('eth0', 'eth1')) }] }],
+        evidence: [
+          {
+            segment: segment('eth1'),
+            known: segment('eth0'),
+            hints: sortHints(link('eth0', 'eth1')),
+            path: [{ from: segment('eth1'), to: segment('eth0'), via: 'link', hints: sortHints(link('eth0', 'eth1')) }],
+          },
+        ],
       },
     ],
     conflicts: [],
@@ -56,7 +70,11 @@ t.test('MAAS\'s rule: an untagged hint to a known interface places the unknown o
   const own: TopologyHint = { ifname: 'eth1', hint: 'rx_own_beacon_on_other_interface', related_ifname: 'eth0' };
   t.equal(place([own], { eth0: { fabric: 'mgmt', vid: 0 } }).placements[0]?.rule, 'maas');
   const reverse: TopologyHint = { ifname: 'eth0', hint: 'rx_own_beacon_on_other_interface', related_ifname: 'eth1' };
-  t.match(place([reverse], { eth0: { fabric: 'mgmt', vid: 0 } }).placements[0], { ifname: 'eth1', fabric: 'mgmt', vid: 0, rule: 'fabric' }, 'the other direction: only the fabric view places it');
+  t.match(
+    place([reverse], { eth0: { fabric: 'mgmt', vid: 0 } }).placements[0],
+    { ifname: 'eth1', fabric: 'mgmt', vid: 0, rule: 'fabric' },
+    'the other direction: only the fabric view places it',
+  );
 });
 
 t.test('generalised: any chain of joins in the fabric view, peers included', async (t) => {
@@ -95,7 +113,7 @@ t.test('VLANs: an access port, tagged segments, VID 0, and a fabric known withou
   t.equal(both.placements[0]!.evidence.length, 2, 'evidence from both segments');
 });
 
-t.test('conflicts are reported with each side\'s evidence, not guessed', async (t) => {
+t.test("conflicts are reported with each side's evidence, not guessed", async (t) => {
   const r = place([...link('eth5', 'eth0'), ...link('eth5', 'eth2')], { eth0: { fabric: 'mgmt', vid: 0 }, eth2: { fabric: 'storage', vid: 0 } });
   t.same(r.placements, []);
   t.same(
@@ -161,7 +179,10 @@ t.test('unplaced: seen, unknown and joined to nothing known; known interfaces ar
 });
 
 t.test('knownFromExpected: untagged declared -> VLAN 0; tagged-only or by name -> fabric only; alone left out', async (t) => {
-  const e = parseExpected('fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: { untagged: false, vids: [5] }\n  s:\n    interfaces: [eth2]\nalone: [eth3]\n', 'x');
+  const e = parseExpected(
+    'fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: { untagged: false, vids: [5] }\n  s:\n    interfaces: [eth2]\nalone: [eth3]\n',
+    'x',
+  );
   t.same(
     [...knownFromExpected(e)],
     [
@@ -173,10 +194,13 @@ t.test('knownFromExpected: untagged declared -> VLAN 0; tagged-only or by name -
 });
 
 t.test('parseKnownJson', async (t) => {
-  t.same([...parseKnownJson('{"eth0": {"fabric": "mgmt", "vid": 0}, "eth1": {"fabric": "storage"}}', 'k.json')], [
-    ['eth0', { fabric: 'mgmt', vid: 0 }],
-    ['eth1', { fabric: 'storage' }],
-  ]);
+  t.same(
+    [...parseKnownJson('{"eth0": {"fabric": "mgmt", "vid": 0}, "eth1": {"fabric": "storage"}}', 'k.json')],
+    [
+      ['eth0', { fabric: 'mgmt', vid: 0 }],
+      ['eth1', { fabric: 'storage' }],
+    ],
+  );
   const cases: Array<[string, string]> = [
     ['[]', 'k.json: (top level): must be a mapping, got a list'],
     ['{"eth0": {"fabric": "m", "vid": 4095}}', 'k.json: eth0.vid: must be an integer 0-4094, got 4095'],
@@ -196,7 +220,7 @@ t.test('parseKnownJson', async (t) => {
   t.match((thrown(() => parseKnownJson('{', 'k.json')) as Error).message, /^k\.json: not valid JSON/);
 });
 
-t.test('the reference journal\'s hints: placement from the fixture, and both renderings', async (t) => {
+t.test("the reference journal's hints: placement from the fixture, and both renderings", async (t) => {
   const hints = JSON.parse(readFileSync(REFERENCE_HINTS, 'utf8')) as TopologyHint[];
   const topology = buildTopology(hints);
   const k = known({ eth0: { fabric: 'mgmt', vid: 0 } });
@@ -241,11 +265,19 @@ t.test('renderings of the other cases', async (t) => {
   const r = place([heard('eth0', mac, 42), heard('eth2', mac, 42)], { eth0: { fabric: 'mgmt', vid: 0 } });
   t.equal(
     renderPlacement({ ...r, unplaced: ['eth9'] }),
-    ['eth2: fabric mgmt, VLAN unknown (from the fabric view)', `    eth2 vid 42 -> eth0 vid 42: both heard ${mac} vid 42 (on_remote_network x2)`, 'not placed (joined to nothing known): eth9', ''].join('\n'),
+    [
+      'eth2: fabric mgmt, VLAN unknown (from the fabric view)',
+      `    eth2 vid 42 -> eth0 vid 42: both heard ${mac} vid 42 (on_remote_network x2)`,
+      'not placed (joined to nothing known): eth9',
+      '',
+    ].join('\n'),
   );
   const noDrift = detectDrift(parseExpected('alone: [eth0]', 'x'), buildTopology([heard('eth0', mac), heard('eth1', mac, 3)]));
   t.equal(renderDrift(noDrift), 'no drift: what the beacons show agrees with the declared topology\nnot declared (not drift): eth1\n');
-  const unexpected = detectDrift(parseExpected('fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: {}\n', 'x'), buildTopology([...link('eth0', 'eth1'), ...link('eth0', 'eth1', 5, 5)]));
+  const unexpected = detectDrift(
+    parseExpected('fabrics:\n  m:\n    interfaces:\n      eth0: {}\n      eth1: {}\n', 'x'),
+    buildTopology([...link('eth0', 'eth1'), ...link('eth0', 'eth1', 5, 5)]),
+  );
   t.equal(
     renderDrift(unexpected),
     [
@@ -258,8 +290,20 @@ t.test('renderings of the other cases', async (t) => {
     ].join('\n'),
   );
   const oneEvent = detectDrift(parseExpected('alone: [eth0]', 'x'), buildTopology([...link('eth0', 'eth1', 5)]));
-  t.equal(renderDrift(oneEvent), ['1 drift event:', 'not_alone: eth0 is declared alone but shares a fabric with eth1', '    eth0 vid 5 -> eth1: same_local_fabric_as x2', 'not declared (not drift): eth1', ''].join('\n'));
+  t.equal(
+    renderDrift(oneEvent),
+    [
+      '1 drift event:',
+      'not_alone: eth0 is declared alone but shares a fabric with eth1',
+      '    eth0 vid 5 -> eth1: same_local_fabric_as x2',
+      'not declared (not drift): eth1',
+      '',
+    ].join('\n'),
+  );
   // eth1 reaches eth7 only through eth0's two VLANs.
   const trunk = detectDrift(parseExpected('alone: [eth1]', 'x'), buildTopology([...link('eth1', 'eth0', undefined, 5), ...link('eth0', 'eth7')]));
-  t.match(renderDrift(trunk), /\n {4}eth1 -> eth0 vid 5: same_local_fabric_as x2\n {4}eth0 vid 5 -> eth0: VLANs of one interface\n {4}eth0 -> eth7: same_local_fabric_as x2\n/);
+  t.match(
+    renderDrift(trunk),
+    /\n {4}eth1 -> eth0 vid 5: same_local_fabric_as x2\n {4}eth0 vid 5 -> eth0: VLANs of one interface\n {4}eth0 -> eth7: same_local_fabric_as x2\n/,
+  );
 });

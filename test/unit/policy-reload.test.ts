@@ -20,18 +20,35 @@ const policy = (text: string, expected?: string): LoadedPolicy => {
 const record = (mac: string): LiveRecord => ({
   interface: 'eth0',
   time: 0,
-  frame: { sourceMac: mac, destinationMac: '01:00:5e:00:00:76', sourceIp: '10.0.0.2', destinationIp: '224.0.0.118', sourcePort: 5240, destinationPort: 5240, payloadOffset: 42, payloadLength: 100 },
+  frame: {
+    sourceMac: mac,
+    destinationMac: '01:00:5e:00:00:76',
+    sourceIp: '10.0.0.2',
+    destinationIp: '224.0.0.118',
+    sourcePort: 5240,
+    destinationPort: 5240,
+    payloadOffset: 42,
+    payloadLength: 100,
+  },
   verdict: { ok: false, reason: 'mac' },
 });
 const peer = { sourceMac: 'aa:00:00:00:00:01', sourceIp: '10.0.0.2' };
-const replay: AlarmSource = { segment: { ifname: 'eth0' }, hints: [], events: [{ kind: 'replay', ulid: '01J0000000000000000000000A', own: false, segment: { ifname: 'eth0' } } as AlarmSource['events'][number]] };
+const replay: AlarmSource = {
+  segment: { ifname: 'eth0' },
+  hints: [],
+  events: [{ kind: 'replay', ulid: '01J0000000000000000000000A', own: false, segment: { ifname: 'eth0' } } as AlarmSource['events'][number]],
+};
 
 t.test('filters change at once; drops keep counting', async (t) => {
   const d = new PolicyDriver({ policy: policy('policy:\n  filters:\n    - { interfaces: [eth0], deny_macs: ["aa:00:00:00:00:01"] }\n'), nowMs: 0 });
   t.equal(d.filter([record('aa:00:00:00:00:01'), record('aa:00:00:00:00:02')]).length, 1);
   d.reload(policy('policy:\n  filters:\n    - { interfaces: [eth0], deny_macs: ["aa:00:00:00:00:02"] }\n'), 1000);
   const kept = d.filter([record('aa:00:00:00:00:01'), record('aa:00:00:00:00:02')]);
-  t.same(kept.map((r) => r.frame.sourceMac), ['aa:00:00:00:00:01'], 'the new denylist applies');
+  t.same(
+    kept.map((r) => r.frame.sourceMac),
+    ['aa:00:00:00:00:01'],
+    'the new denylist applies',
+  );
   t.same(d.filterDrops.eth0, { 'policy.filters[0].deny_macs[0]': 2 }, 'both drops counted (the rule item path is the same)');
   t.equal((d.status(1000) as { reloads: number }).reloads, 1);
 });
@@ -43,7 +60,11 @@ t.test('reply limits: unchanged keeps the buckets, changed starts afresh, counts
   d.reload(policy(tight), 0);
   t.equal(d.allowReply(peer, 0), false, 'same limits: the emptied bucket stays empty');
   d.reload(policy('policy:\n  replies:\n    per_peer: { rate: 1, burst: 3 }\n'), 0);
-  t.same([d.allowReply(peer, 0), d.allowReply(peer, 0), d.allowReply(peer, 0), d.allowReply(peer, 0)], [true, true, true, false], 'new limits: a full bucket of the new size');
+  t.same(
+    [d.allowReply(peer, 0), d.allowReply(peer, 0), d.allowReply(peer, 0), d.allowReply(peer, 0)],
+    [true, true, true, false],
+    'new limits: a full bucket of the new size',
+  );
   t.same(d.replyStats(), { sent: 5, held: { 'peer-limit': 3, 'total-limit': 0 } }, 'sent and held add up across the reloads');
   const st = d.status(0) as { replies: { sent: number; held: Record<string, number> } };
   t.equal(st.replies.sent, 5);
@@ -86,12 +107,23 @@ t.test('the declaration: a new one is checked next time, none clears what stood'
   t.same(d.reload(policy('policy: {}\n', together), 0), [], 'a new declaration clears nothing by itself');
   const second = d.drift(hints)!;
   t.same(second.appeared, []);
-  t.same(second.cleared.map((e) => e.kind), first.appeared.map((e) => e.kind), 'the findings the new declaration no longer has are cleared');
+  t.same(
+    second.cleared.map((e) => e.kind),
+    first.appeared.map((e) => e.kind),
+    'the findings the new declaration no longer has are cleared',
+  );
   d.reload(policy('policy: {}\n', apart), 0);
   t.ok(d.drift(hints)!.appeared.length > 0);
   const cleared = d.reload(policy('policy: {}\n'), 0);
-  t.same(cleared.map((e) => e.kind), first.appeared.map((e) => e.kind), 'no declaration: what stood comes back cleared');
+  t.same(
+    cleared.map((e) => e.kind),
+    first.appeared.map((e) => e.kind),
+    'no declaration: what stood comes back cleared',
+  );
   t.equal(d.drift(hints), undefined);
   t.equal((d.status(0) as { drift: unknown }).drift, null);
-  t.same(Object.values(d.driftCounts()).reduce((a, b) => a + b, 0), 0);
+  t.same(
+    Object.values(d.driftCounts()).reduce((a, b) => a + b, 0),
+    0,
+  );
 });

@@ -18,7 +18,12 @@ const frame = (over: Partial<FrameInfo> = {}): FrameInfo => ({
   payloadLength: 300,
   ...over,
 });
-const beacon = (payload: Record<string, unknown>, type: 'solicitation' | 'advertisement' = 'solicitation'): BeaconVerdict => ({ ok: true, version: 2, type, payload });
+const beacon = (payload: Record<string, unknown>, type: 'solicitation' | 'advertisement' = 'solicitation'): BeaconVerdict => ({
+  ok: true,
+  version: 2,
+  type,
+  payload,
+});
 const rec = (verdict: BeaconVerdict, f: Partial<FrameInfo> = {}, iface = 'r0'): BookRecord => ({ interface: iface, frame: frame(f), verdict });
 const remote = { name: 'p0', mac_address: P_MAC.toUpperCase(), type: 'physical' };
 
@@ -58,7 +63,7 @@ t.test('a replayed beacon does not make a second host, from the same source or a
   t.equal(hosts.length, 1, 'keyed by the authenticated remote MAC');
   t.equal(hosts[0]!.beacons, 1, 'one beacon, heard three times');
   t.equal(hosts[0]!.replays, 2);
-  t.same(hosts[0]!.macs, ['52:54:00:0b:00:01', '52:54:00:66:66:66'], 'the replayer\'s MAC is on record');
+  t.same(hosts[0]!.macs, ['52:54:00:0b:00:01', '52:54:00:66:66:66'], "the replayer's MAC is on record");
   b.add(rec(v, {}, 'r1'));
   t.equal(b.hosts()[0]!.replays, 2, 'the same beacon on another segment is not a replay');
 });
@@ -112,11 +117,27 @@ t.test('our own beacons heard back are not hosts, even when heard before the sen
 t.test('bare beacons (no remote, no ULID) and malformed fields; the book is bounded', async (t) => {
   const b = new DiscoveryBook({ maxHosts: 2 });
   b.add(rec({ ok: true, version: 2, type: 'solicitation', payload: null }, { sourceMac: '52:54:00:00:00:01' }));
-  b.add(rec(beacon({ remote: { name: 7, mac_address: '' }, role: 5, maas_url: 'x'.repeat(5000), type: 1 }), { sourceMac: '52:54:00:00:00:02', sourceIp: '0.0.0.0' }));
+  b.add(
+    rec(beacon({ remote: { name: 7, mac_address: '' }, role: 5, maas_url: 'x'.repeat(5000), type: 1 }), {
+      sourceMac: '52:54:00:00:00:02',
+      sourceIp: '0.0.0.0',
+    }),
+  );
   b.add(rec(beacon({ type: 1 }), { sourceMac: '52:54:00:00:00:03' }));
   const hosts = b.hosts();
   t.equal(hosts.length, 2);
-  t.same(hosts[1], { id: '52:54:00:00:00:02', secret: 'same', names: [], macs: ['52:54:00:00:00:02'], addresses: [], seen_on: [{ interface: 'r0' }], answered: false, beacons: 1, replays: 0, local: false });
+  t.same(hosts[1], {
+    id: '52:54:00:00:00:02',
+    secret: 'same',
+    names: [],
+    macs: ['52:54:00:00:00:02'],
+    addresses: [],
+    seen_on: [{ interface: 'r0' }],
+    answered: false,
+    beacons: 1,
+    replays: 0,
+    local: false,
+  });
   t.equal(b.stats().overflow, 1);
 });
 

@@ -53,7 +53,15 @@ t.test('an untagged frame: DF set, TTL, lengths and both checksums right', async
   const pseudo = Buffer.concat([f.subarray(ip + 12, ip + 20), Buffer.from([0, 17, udpLength >> 8, udpLength & 0xff]), f.subarray(ip + 20)]);
   t.equal(internetChecksum(pseudo, 0, pseudo.length), 0, 'the UDP checksum verifies over the pseudo-header');
   const info = parseFrame(f)!;
-  t.match(info, { sourceMac: SRC, destinationMac: GROUP4_MAC, sourceIp: '10.0.0.1', destinationIp: GROUP4, sourcePort: 5240, destinationPort: 5240, payloadLength: payload.length });
+  t.match(info, {
+    sourceMac: SRC,
+    destinationMac: GROUP4_MAC,
+    sourceIp: '10.0.0.1',
+    destinationIp: GROUP4,
+    sourcePort: 5240,
+    destinationPort: 5240,
+    payloadLength: payload.length,
+  });
   t.notOk('vid' in info, 'untagged: no vid');
   t.same(f.subarray(info.payloadOffset, info.payloadOffset + info.payloadLength), payload);
   const noDf = buildUdp4Frame(frameSpec(payload, { dontFragment: false }));
@@ -63,7 +71,10 @@ t.test('an untagged frame: DF set, TTL, lengths and both checksums right', async
 t.test('802.1Q and 802.1ad-in-front tags, as parseFrame reads them (in band and stripped)', async (t) => {
   t.same(vlanStack(undefined), []);
   t.same(vlanStack(42), [{ tpid: TPID_8021Q, vid: 42 }]);
-  t.same(vlanStack(42, 100), [{ tpid: TPID_8021AD, vid: 100 }, { tpid: TPID_8021Q, vid: 42 }]);
+  t.same(vlanStack(42, 100), [
+    { tpid: TPID_8021AD, vid: 100 },
+    { tpid: TPID_8021Q, vid: 42 },
+  ]);
   t.throws(() => vlanStack(undefined, 100), RangeError, 'an outer VID needs an inner one');
   const payload = Buffer.from('x');
   const one = buildUdp4Frame(frameSpec(payload, { tags: vlanStack(42) }));
@@ -149,7 +160,14 @@ const iface = (over: Partial<HostInterface> = {}): HostInterface => ({
 t.test('probe frames: exact IPv4 length with mtu_probe.size saying so, tags and remote.vid for VLAN probes', async (t) => {
   const verifier = createVerifier('js', key);
   for (const ipLength of [1280, 1500, 9000]) {
-    const p = buildProbeFrame(keys, { iface: iface(), extra: { mtu_probe: {} }, ipLength, nowMs: NOW, destinationMac: '52:54:00:0a:00:02', destinationIp: '10.0.0.2' });
+    const p = buildProbeFrame(keys, {
+      iface: iface(),
+      extra: { mtu_probe: {} },
+      ipLength,
+      nowMs: NOW,
+      destinationMac: '52:54:00:0a:00:02',
+      destinationIp: '10.0.0.2',
+    });
     t.equal(p.ipLength, ipLength);
     t.equal(p.frame.length, ipLength + 14, 'frame = IP length + Ethernet header');
     const info = parseFrame(p.frame)!;

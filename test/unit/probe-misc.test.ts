@@ -13,7 +13,12 @@ t.test('extension keys: well-formed values are read, anything else reads as abse
   t.same(readMtuProbe({ mtu_probe: { reply_size: 9217 } }), {});
   t.equal(readMtuProbe({ mtu_probe: [1] }), undefined);
   t.equal(readMtuProbe(null), undefined);
-  t.same(readMtuProbeAck({ mtu_probe_ack: { size: 1500, received: 1500, interface_mtu: 9000, reply_size: 1400 } }), { size: 1500, received: 1500, interface_mtu: 9000, reply_size: 1400 });
+  t.same(readMtuProbeAck({ mtu_probe_ack: { size: 1500, received: 1500, interface_mtu: 9000, reply_size: 1400 } }), {
+    size: 1500,
+    received: 1500,
+    interface_mtu: 9000,
+    reply_size: 1400,
+  });
   t.same(readMtuProbeAck({ mtu_probe_ack: { size: 'x', received: 1, interface_mtu: 2 } }), { size: null, received: 1, interface_mtu: 2 });
   t.equal(readMtuProbeAck({ mtu_probe_ack: { received: 1 } }), undefined);
   t.same(readVlanProbe({ vlan_probe: { vid: 30, outer_vid: 7 } }), { vid: 30, outer_vid: 7 });
@@ -30,15 +35,40 @@ t.test('extension keys: well-formed values are read, anything else reads as abse
   t.equal(ipLength(1452, 'fe80::1'), 1500);
 });
 
-const host = (name: string, over: Partial<HostInterface> = {}): HostInterface => ({ name, ifindex: 1, mac: '52:54:00:00:00:01', mtu: 1500, type: 'physical', parents: [], up: true, loopback: false, addresses: [], ...over });
+const host = (name: string, over: Partial<HostInterface> = {}): HostInterface => ({
+  name,
+  ifindex: 1,
+  mac: '52:54:00:00:00:01',
+  mtu: 1500,
+  type: 'physical',
+  parents: [],
+  up: true,
+  loopback: false,
+  addresses: [],
+  ...over,
+});
 const read = async () => [host('lo', { loopback: true, mac: null }), host('eth0'), host('eth1'), host('eth2', { up: false }), host('tun0', { mac: null })];
 
 t.test('probe commands choose interfaces by name or glob; a name that matches nothing is an error naming it', async (t) => {
-  t.same((await resolveInterfaces([], read)).map((i) => i.name), ['eth0', 'eth1']);
-  t.same((await resolveInterfaces(['eth1'], read)).map((i) => i.name), ['eth1']);
-  t.same((await resolveInterfaces(['eth*'], read)).map((i) => i.name), ['eth0', 'eth1']);
-  await t.rejects(resolveInterfaces(['eth2'], read), { message: /no interface matches "eth2" \(looked among interfaces that are up, not loopback, with a MAC: eth0, eth1\)/ });
-  await t.rejects(resolveInterfaces([], async () => [host('lo', { loopback: true })]), UsageError);
+  t.same(
+    (await resolveInterfaces([], read)).map((i) => i.name),
+    ['eth0', 'eth1'],
+  );
+  t.same(
+    (await resolveInterfaces(['eth1'], read)).map((i) => i.name),
+    ['eth1'],
+  );
+  t.same(
+    (await resolveInterfaces(['eth*'], read)).map((i) => i.name),
+    ['eth0', 'eth1'],
+  );
+  await t.rejects(resolveInterfaces(['eth2'], read), {
+    message: /no interface matches "eth2" \(looked among interfaces that are up, not loopback, with a MAC: eth0, eth1\)/,
+  });
+  await t.rejects(
+    resolveInterfaces([], async () => [host('lo', { loopback: true })]),
+    UsageError,
+  );
 });
 
 t.test('the mtu table', async (t) => {
@@ -49,8 +79,27 @@ t.test('the mtu table', async (t) => {
         interface: 'r0',
         interface_mtu: 9000,
         peers: [
-          { mac: '52:54:00:0b:00:01', ip: '10.0.0.2', name: 'p0', interface_mtu: 9000, peer_interface_mtu: 1500, forward: dir(1500), reverse: dir(1500), path_mtu: 1500, mismatch: true },
-          { mac: '52:54:00:0c:00:01', ip: '10.0.0.3', interface_mtu: 9000, peer_interface_mtu: null, forward: dir(9000), reverse: dir(null, 'not a netbeacon agent'), path_mtu: 9000, mismatch: false },
+          {
+            mac: '52:54:00:0b:00:01',
+            ip: '10.0.0.2',
+            name: 'p0',
+            interface_mtu: 9000,
+            peer_interface_mtu: 1500,
+            forward: dir(1500),
+            reverse: dir(1500),
+            path_mtu: 1500,
+            mismatch: true,
+          },
+          {
+            mac: '52:54:00:0c:00:01',
+            ip: '10.0.0.3',
+            interface_mtu: 9000,
+            peer_interface_mtu: null,
+            forward: dir(9000),
+            reverse: dir(null, 'not a netbeacon agent'),
+            path_mtu: 9000,
+            mismatch: false,
+          },
         ],
       },
       { interface: 'r1', interface_mtu: 1500, note: 'no peer answered', peers: [] },

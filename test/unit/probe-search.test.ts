@@ -110,7 +110,16 @@ t.test('per-peer verdict: the smaller measured direction, mismatch when it is no
   t.same(peerVerdict(1500, dir(1500), dir(null, 0, 'not a netbeacon agent')), { path_mtu: 1500, mismatch: false }, 'an unmeasured direction is left out');
   t.same(peerVerdict(1500, dir(null), dir(1500)), { path_mtu: null, mismatch: true }, 'nothing crossed one way');
   t.same(peerVerdict(1500, dir(null, 0, 'x'), dir(null, 0, 'y')), { path_mtu: null, mismatch: true });
-  const peer = (mismatch: boolean) => ({ mac: 'm', ip: 'i', interface_mtu: 1500, peer_interface_mtu: 1500, forward: dir(1500), reverse: dir(1500), path_mtu: 1500, mismatch });
+  const peer = (mismatch: boolean) => ({
+    mac: 'm',
+    ip: 'i',
+    interface_mtu: 1500,
+    peer_interface_mtu: 1500,
+    forward: dir(1500),
+    reverse: dir(1500),
+    path_mtu: 1500,
+    mismatch,
+  });
   const report = (...mismatches: boolean[]): MtuReport => ({ interfaces: [{ interface: 'r0', interface_mtu: 1500, peers: mismatches.map(peer) }] });
   t.equal(mtuExitCode(report(false, false)), 0);
   t.equal(mtuExitCode(report(false, true)), 1);

@@ -39,7 +39,12 @@ const frame = (over: Partial<FrameInfo> = {}): FrameInfo => ({
 const ack = (ulid: string, mac: string, name: string, f: Partial<FrameInfo>) => ({
   interface: 'r0',
   frame: frame({ sourceMac: mac, ...f }),
-  verdict: { ok: true as const, version: 2, type: 'advertisement' as const, payload: { remote: { name, mac_address: mac }, acks: ulid, ulid: ulidAt(T0, 999), type: 2 } },
+  verdict: {
+    ok: true as const,
+    version: 2,
+    type: 'advertisement' as const,
+    payload: { remote: { name, mac_address: mac }, acks: ulid, ulid: ulidAt(T0, 999), type: 2 },
+  },
 });
 
 function scan() {
@@ -93,7 +98,13 @@ t.test('comparison with the expect file: missing, unexpected, not probed, unexpe
     { peer: '52:54:00:0d:00:01', expected: [40], seen: [], missing: [40], unexpected: [], not_probed: [] },
   ]);
   t.same(cmp.unexpected_peers, [{ peer: '52:54:00:0c:00:01', vids: [10] }]);
-  const good = compareVlans(report, { file: 'f', peers: new Map([['52:54:00:0b:00:01', [10, 20, 99]], ['52:54:00:0c:00:01', [10]]]) });
+  const good = compareVlans(report, {
+    file: 'f',
+    peers: new Map([
+      ['52:54:00:0b:00:01', [10, 20, 99]],
+      ['52:54:00:0c:00:01', [10]],
+    ]),
+  });
   t.ok(good.ok, 'VIDs not probed do not fail the comparison');
   const text = renderVlans(report, cmp);
   t.match(text, /^r0: probed 4 VIDs \(10-40\)|^r0: probed 4 VIDs \(10,20,30,40\)/);
@@ -105,22 +116,33 @@ t.test('comparison with the expect file: missing, unexpected, not probed, unexpe
   t.match(text, /52:54:00:0c:00:01: not in the expect file, answered on 10/);
   t.match(renderVlans(report, good), /matches the expect file/);
   t.match(renderVlans(new VlanCollector('r0', 7).report()), /inside outer VID 7.*\nno peer answered on any VID/);
-  const extra = compareVlans(report, { file: 'f', peers: new Map([['52:54:00:0b:00:01', [10]], ['52:54:00:0c:00:01', [10]]]) });
+  const extra = compareVlans(report, {
+    file: 'f',
+    peers: new Map([
+      ['52:54:00:0b:00:01', [10]],
+      ['52:54:00:0c:00:01', [10]],
+    ]),
+  });
   t.same(extra.peers[0]!.unexpected, [20]);
   t.match(renderVlans(report, extra), /answered on unexpected 20/);
 });
 
 t.test('the expect file: YAML or JSON, lists or strings, MACs in any case', async (t) => {
   const e = parseVlanExpect(
-    ['version: 1', 'interface: r0', 'peers:', '  52:54:00:0B:00:01: [10, 20, "30-32"]', '  "52:54:00:0c:00:01": "5,7-8"', '  "52:54:00:0d:00:01": []', ''].join('\n'),
+    ['version: 1', 'interface: r0', 'peers:', '  52:54:00:0B:00:01: [10, 20, "30-32"]', '  "52:54:00:0c:00:01": "5,7-8"', '  "52:54:00:0d:00:01": []', ''].join(
+      '\n',
+    ),
     'vlans.yaml',
   );
   t.equal(e.interface, 'r0');
-  t.same([...e.peers], [
-    ['52:54:00:0b:00:01', [10, 20, 30, 31, 32]],
-    ['52:54:00:0c:00:01', [5, 7, 8]],
-    ['52:54:00:0d:00:01', []],
-  ]);
+  t.same(
+    [...e.peers],
+    [
+      ['52:54:00:0b:00:01', [10, 20, 30, 31, 32]],
+      ['52:54:00:0c:00:01', [5, 7, 8]],
+      ['52:54:00:0d:00:01', []],
+    ],
+  );
   const j = parseVlanExpect('{"peers": {"52:54:00:0b:00:01": [1]}}', 'v.json');
   t.same([...j.peers], [['52:54:00:0b:00:01', [1]]]);
   t.notOk('interface' in j);
@@ -150,7 +172,10 @@ t.test('expect-file mistakes are usage errors naming the file and the key', asyn
     } catch (e) {
       err = e;
     }
-    t.ok(err instanceof UsageError && err.code === 'E_VLAN_EXPECT' && err.exitCode === 2 && message.test(err.message), `${JSON.stringify(text)} → ${String(err)}`);
+    t.ok(
+      err instanceof UsageError && err.code === 'E_VLAN_EXPECT' && err.exitCode === 2 && message.test(err.message),
+      `${JSON.stringify(text)} → ${String(err)}`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'nb-vlans-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

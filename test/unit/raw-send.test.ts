@@ -70,14 +70,38 @@ t.test('errno codes become sentences an operator can act on', async (t) => {
     ['EIO', /^cannot send on eth9 \(sendFrame on eth9: boom \(EIO\)\)$/],
   ];
   for (const [code, message] of cases) {
-    const s = openRawSender(fake({ sendFrame: () => { throw sysError(code); }, sendFrames: () => 0 }));
+    const s = openRawSender(
+      fake({
+        sendFrame: () => {
+          throw sysError(code);
+        },
+        sendFrames: () => 0,
+      }),
+    );
     const e = thrown(() => s.send('eth9', Buffer.alloc(1514)));
-    t.ok(e instanceof RawSendError && e.errno === code && e.interface === 'eth9' && e.code === 'E_RAW_SEND' && message.test(e.message), `${code}: ${String(e)}`);
+    t.ok(
+      e instanceof RawSendError && e.errno === code && e.interface === 'eth9' && e.code === 'E_RAW_SEND' && message.test(e.message),
+      `${code}: ${String(e)}`,
+    );
   }
-  const batch = openRawSender(fake({ sendFrame: () => undefined, sendFrames: () => { throw sysError('EMSGSIZE', { sent: 1 }); } }));
+  const batch = openRawSender(
+    fake({
+      sendFrame: () => undefined,
+      sendFrames: () => {
+        throw sysError('EMSGSIZE', { sent: 1 });
+      },
+    }),
+  );
   const b = thrown(() => batch.sendBatch('eth9', [Buffer.alloc(100), Buffer.alloc(9100)]));
   t.ok(b instanceof RawSendError && b.sent === 1 && /a 9100-byte frame/.test(b.message), 'the frame that failed is named by its size');
-  const plain = openRawSender(fake({ sendFrame: () => { throw 'weird'; }, sendFrames: () => 0 }));
+  const plain = openRawSender(
+    fake({
+      sendFrame: () => {
+        throw 'weird';
+      },
+      sendFrames: () => 0,
+    }),
+  );
   const w = thrown(() => plain.send('eth9', Buffer.alloc(60)));
   t.ok(w instanceof RawSendError && w.errno === undefined && /weird/.test(w.message), 'a non-Error is still reported');
 });

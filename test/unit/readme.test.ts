@@ -110,8 +110,14 @@ const shown = shownCommands(README);
 
 t.test('the README shows commands, and the checker sees them', async (t) => {
   t.ok(shown.length >= 10, `${shown.length} commands found`);
-  t.ok(shown.some((c) => c.argv.join(' ') === 'demo'), 'the quick start runs the demo');
-  t.ok(shown.some((c) => c.argv.join(' ') === 'agent --secret-file /var/lib/maas/secret'), 'and the agent on a real rack');
+  t.ok(
+    shown.some((c) => c.argv.join(' ') === 'demo'),
+    'the quick start runs the demo',
+  );
+  t.ok(
+    shown.some((c) => c.argv.join(' ') === 'agent --secret-file /var/lib/maas/secret'),
+    'and the agent on a real rack',
+  );
 });
 
 t.test('every command and option shown in the README exists', async (t) => {
@@ -133,7 +139,11 @@ function onVectors(c: Shown): string[] {
 }
 
 /** stderr without the warning about the vectors' world-readable secret file. */
-const errLines = (stderr: string): string => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('netbeacon: warning:')).join('\n');
+const errLines = (stderr: string): string =>
+  stderr
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('netbeacon: warning:'))
+    .join('\n');
 
 const find = (sub: string, pred: (c: Shown) => boolean = () => true): Shown => {
   const c = shown.find((x) => x.argv[0] === sub && pred(x));
@@ -146,7 +156,11 @@ t.test('observe on the corpus prints what the README shows', async (t) => {
   const r = await runInProcess(onVectors(c));
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout.split('\n')[0], c.output[0], 'the first beacon line');
-  t.equal(errLines(r.stderr), c.output.find((l) => l.startsWith('netbeacon: packets=')), 'the --stats line');
+  t.equal(
+    errLines(r.stderr),
+    c.output.find((l) => l.startsWith('netbeacon: packets=')),
+    'the --stats line',
+  );
 });
 
 t.test('encode prints a beacon that decodes back', async (t) => {
@@ -188,7 +202,10 @@ t.test('doctor prints the lines the README shows', async (t) => {
   const labels = (text: string[]) => text.map((l) => /^(\w+)/.exec(l)?.[1]).filter((x): x is string => x !== undefined);
   t.same(labels(r.stdout.trimEnd().split('\n')), labels(c.output), 'the same lines in the same order');
   t.equal(r.stdout.split('\n')[0], c.output[0], 'the version line');
-  t.match(r.stdout, new RegExp(`secret +found: ${vector('secret').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(from --secret-file\\), key fingerprint [0-9a-f]{8}`));
+  t.match(
+    r.stdout,
+    new RegExp(`secret +found: ${vector('secret').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(from --secret-file\\), key fingerprint [0-9a-f]{8}`),
+  );
 });
 
 t.test('every subcommand has --help', async (t) => {

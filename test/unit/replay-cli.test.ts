@@ -26,12 +26,16 @@ t.test('a bad line: the hints before it are printed, then the error names file:l
   const file = join(dir, 'bad.jsonl');
   const json = await runInProcess(['replay', file]);
   t.equal(json.code, 3);
-  t.same(JSON.parse(json.stdout), [
-    { hint: 'rx_own_beacon_on_other_interface', ifname: 'eth0', related_ifname: 'eth1' },
-    { hint: 'rx_own_beacon_on_tx_interface', ifname: 'eth0', related_ifname: 'eth0' },
-    { hint: 'same_local_fabric_as', ifname: 'eth0', related_ifname: 'eth1' },
-    { hint: 'same_local_fabric_as', ifname: 'eth1', related_ifname: 'eth0' },
-  ], 'what lines 1-3 imply; the lines after the bad one are not read');
+  t.same(
+    JSON.parse(json.stdout),
+    [
+      { hint: 'rx_own_beacon_on_other_interface', ifname: 'eth0', related_ifname: 'eth1' },
+      { hint: 'rx_own_beacon_on_tx_interface', ifname: 'eth0', related_ifname: 'eth0' },
+      { hint: 'same_local_fabric_as', ifname: 'eth0', related_ifname: 'eth1' },
+      { hint: 'same_local_fabric_as', ifname: 'eth1', related_ifname: 'eth0' },
+    ],
+    'what lines 1-3 imply; the lines after the bad one are not read',
+  );
   t.match(json.stderr, new RegExp(`^netbeacon: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: not JSON`));
   const table = await runInProcess(['replay', '--table', file]);
   t.equal(table.code, 3);
@@ -69,10 +73,13 @@ t.test('topology --journal prints the fabrics', async (t) => {
   const json = await runInProcess(['topology', '--journal', JOURNAL, '--json']);
   t.equal(json.code, 0);
   const topo = JSON.parse(json.stdout) as { fabrics: Array<{ name: string; segments: unknown[] }> };
-  t.same(topo.fabrics.map((f) => [f.name, f.segments]), [
-    ['fabric-0', [{ ifname: 'eth0' }, { ifname: 'eth1' }, { ifname: 'eth2' }]],
-    ['fabric-1', [{ ifname: 'eth0', vid: 42 }]],
-  ]);
+  t.same(
+    topo.fabrics.map((f) => [f.name, f.segments]),
+    [
+      ['fabric-0', [{ ifname: 'eth0' }, { ifname: 'eth1' }, { ifname: 'eth2' }]],
+      ['fabric-1', [{ ifname: 'eth0', vid: 42 }]],
+    ],
+  );
   const joined = await runInProcess(['topology', '--journal', JOURNAL, '--json', '--join-routable']);
   t.match(joined.stdout, /"joins": true,\s+"hints": \[\s+\{\s+"ifname": "eth1",\s+"hint": "routable_to"/);
 });

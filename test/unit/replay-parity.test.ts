@@ -19,7 +19,11 @@ t.test('netbeacon replay JOURNAL prints hints.json exactly', async (t) => {
   t.equal(r.stderr, '');
   const got = JSON.parse(r.stdout) as unknown[];
   t.same(got, EXPECTED, 'the same hints, deeply');
-  t.same(got.map((h) => JSON.stringify(h)), EXPECTED.map((h) => JSON.stringify(h)), 'in the same order, with the same keys in each');
+  t.same(
+    got.map((h) => JSON.stringify(h)),
+    EXPECTED.map((h) => JSON.stringify(h)),
+    'in the same order, with the same keys in each',
+  );
   t.equal(r.stdout, EXPECTED_TEXT, 'printed byte for byte as the reference');
 });
 

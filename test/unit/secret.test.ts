@@ -10,10 +10,23 @@ const SECRET = '00112233445566778899aabbccddeeff';
 t.test('lookup order: flag, env, systemd credential, MAAS defaults', async (t) => {
   const none = () => false;
   t.same(locateSecret('/a', { NETBEACON_SECRET_FILE: '/b' }, none), { path: '/a', from: '--secret-file' });
-  t.same(locateSecret(undefined, { NETBEACON_SECRET_FILE: '/b', CREDENTIALS_DIRECTORY: '/c' }, () => true), { path: '/b', from: 'NETBEACON_SECRET_FILE' });
-  t.same(locateSecret(undefined, { CREDENTIALS_DIRECTORY: '/c' }, (p) => p === '/c/netbeacon-secret'), { path: '/c/netbeacon-secret', from: 'systemd credential' });
-  t.same(locateSecret(undefined, { CREDENTIALS_DIRECTORY: '/c' }, (p) => p === DEFAULT_SECRET_PATHS[0]), { path: DEFAULT_SECRET_PATHS[0], from: 'default' });
-  t.same(locateSecret(undefined, {}, (p) => p === DEFAULT_SECRET_PATHS[1]), { path: DEFAULT_SECRET_PATHS[1], from: 'default' }, 'the snap path');
+  t.same(
+    locateSecret(undefined, { NETBEACON_SECRET_FILE: '/b', CREDENTIALS_DIRECTORY: '/c' }, () => true),
+    { path: '/b', from: 'NETBEACON_SECRET_FILE' },
+  );
+  t.same(
+    locateSecret(undefined, { CREDENTIALS_DIRECTORY: '/c' }, (p) => p === '/c/netbeacon-secret'),
+    { path: '/c/netbeacon-secret', from: 'systemd credential' },
+  );
+  t.same(
+    locateSecret(undefined, { CREDENTIALS_DIRECTORY: '/c' }, (p) => p === DEFAULT_SECRET_PATHS[0]),
+    { path: DEFAULT_SECRET_PATHS[0], from: 'default' },
+  );
+  t.same(
+    locateSecret(undefined, {}, (p) => p === DEFAULT_SECRET_PATHS[1]),
+    { path: DEFAULT_SECRET_PATHS[1], from: 'default' },
+    'the snap path',
+  );
   t.throws(() => locateSecret(undefined, {}, none), { code: 'E_SECRET_MISSING', exitCode: 2, message: /--secret-file/ });
 });
 

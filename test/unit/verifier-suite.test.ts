@@ -122,7 +122,11 @@ for (const engine of enginesToTest()) {
       const doc = serialize({ type: 1 });
       t.equal(reason(gzipSync(Buffer.concat([doc, doc]))), 'bson', 'two documents are not one');
       t.equal(reason(gzipSync(Buffer.alloc(300 * 1024))), 'size', 'a gzip bomb stops at MAX_INFLATED');
-      t.equal(reason(Buffer.concat([gzipSync(doc.subarray(0, 3)), Buffer.alloc(2), gzipSync(doc.subarray(3))])), 'ok', 'members joined across NUL padding, as Python does');
+      t.equal(
+        reason(Buffer.concat([gzipSync(doc.subarray(0, 3)), Buffer.alloc(2), gzipSync(doc.subarray(3))])),
+        'ok',
+        'members joined across NUL padding, as Python does',
+      );
       t.equal(reason(Buffer.concat([gzipSync(doc), Buffer.from('junk')])), 'gzip', 'junk after a member');
     });
 
@@ -153,7 +157,13 @@ for (const engine of enginesToTest()) {
       const offsets = new Uint32Array(items.length + 1);
       items.forEach((b, i) => (offsets[i + 1] = offsets[i]! + b.length));
       const out = verifier.verify({ count: items.length, data, offsets, now: Float64Array.of(T0, T0, T0, T0 + 1000) });
-      t.same([0, 1, 2, 3].map((i) => { const v = decodeItem(out, i); return v.ok ? v.type : v.reason; }), ['solicitation', 'short', 'solicitation', 'expired']);
+      t.same(
+        [0, 1, 2, 3].map((i) => {
+          const v = decodeItem(out, i);
+          return v.ok ? v.type : v.reason;
+        }),
+        ['solicitation', 'short', 'solicitation', 'expired'],
+      );
       t.same(Array.from(out.version), [2, 0, 2, 2], 'versions, 0 when the header is missing');
       const empty = verifier.verify({ count: 0, data: new Uint8Array(0), offsets: Uint32Array.of(0), now: new Float64Array(0) });
       t.equal(empty.count, 0);
@@ -197,7 +207,11 @@ t.test('a clock that is not a finite number is refused, never judged', async (t)
   for (const engine of enginesToTest()) {
     const v = createVerifier(engine, key);
     for (const now of [NaN, Infinity]) {
-      t.throws(() => v.verify({ count: 1, data: new Uint8Array(4), offsets: Uint32Array.of(0, 4), now: Float64Array.of(now) }), RangeError, `${engine}: ${now}`);
+      t.throws(
+        () => v.verify({ count: 1, data: new Uint8Array(4), offsets: Uint32Array.of(0, 4), now: Float64Array.of(now) }),
+        RangeError,
+        `${engine}: ${now}`,
+      );
     }
   }
 });

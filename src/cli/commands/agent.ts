@@ -49,7 +49,11 @@ export function register(program: Command): void {
       return v;
     })
     .option('--maas-url <url>', 'advertise this MAAS URL in every beacon, so new racks can find the region')
-    .option('--ignore-vids <list>', 'test/ops knob: do not answer solicitations received with these VIDs ("10,20,30-40"), so a VLAN looks unreachable to `netbeacon vlans`', vidListArg('--ignore-vids'))
+    .option(
+      '--ignore-vids <list>',
+      'test/ops knob: do not answer solicitations received with these VIDs ("10,20,30-40"), so a VLAN looks unreachable to `netbeacon vlans`',
+      vidListArg('--ignore-vids'),
+    )
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
     .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
     .addHelpText(
@@ -77,7 +81,8 @@ export function register(program: Command): void {
         process.stdout.write(`warning: ${(err as Error).message}\n`);
       }
       const policy = loadPolicy(config.policy);
-      for (const k of policy.keyring?.states(Date.now() / 1000) ?? []) process.stdout.write(`key ${k.fingerprint}: ${k.role}${k.accepting ? '' : ' (window closed: no longer accepted)'}\n`);
+      for (const k of policy.keyring?.states(Date.now() / 1000) ?? [])
+        process.stdout.write(`key ${k.fingerprint}: ${k.role}${k.accepting ? '' : ' (window closed: no longer accepted)'}\n`);
       if (policy.expected) process.stdout.write(`expected topology: ${config.policy.expected} (${policy.expected.fabrics.length} fabrics)\n`);
       return;
     }
@@ -116,7 +121,11 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     pollMs: config.periods.interfacePollMs,
     extraPayload: config.advertise,
     ignoreVids: opts.ignoreVids,
-    policy: new PolicyDriver({ policy, nowMs: Date.now(), keyMatches: () => (capture instanceof NativeLiveCapture ? capture.keyMatches() : multiKey.stats().matched) }),
+    policy: new PolicyDriver({
+      policy,
+      nowMs: Date.now(),
+      keyMatches: () => (capture instanceof NativeLiveCapture ? capture.keyMatches() : multiKey.stats().matched),
+    }),
     core: {
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,
@@ -128,7 +137,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     log: (level, msg, fields) => log[level]({ ...fields }, msg),
   });
   log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
-  if (policy.keyring) log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
+  if (policy.keyring)
+    log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
   agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
   await agent.start();
@@ -206,12 +216,22 @@ async function reload(agent: Agent, opts: AgentCliOptions, log: Logger, setCaptu
     log.level = next.logLevel;
     await agent.reload({
       selection: next.interfaces,
-      periods: { solicitationPeriodMs: next.periods.solicitationMs, solicitationRetryMs: next.periods.retryMs, advertisementIntervalMs: next.periods.advertisementMs },
+      periods: {
+        solicitationPeriodMs: next.periods.solicitationMs,
+        solicitationRetryMs: next.periods.retryMs,
+        advertisementIntervalMs: next.periods.advertisementMs,
+      },
       keys: keyObjects(keyring.signingKey().key),
       policy,
     });
     log.info(
-      { config: next.source, interfaces: agent.interfaces.map((i) => i.name), log_level: next.logLevel, signing: keyring.signingKey().fingerprint, keys: keyring.states(Date.now() / 1000) },
+      {
+        config: next.source,
+        interfaces: agent.interfaces.map((i) => i.name),
+        log_level: next.logLevel,
+        signing: keyring.signingKey().fingerprint,
+        keys: keyring.states(Date.now() / 1000),
+      },
       'config reloaded',
     );
   } catch (err) {

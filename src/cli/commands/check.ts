@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .description('compare what beacons show with a declared topology; exit 1 on drift, each finding with the hints that prove it')
     .requiredOption('--expected <file>', 'the declared topology (YAML; format: test/fixtures/policy/expected.yaml)')
     .option('--journal <file>', 'derive the fabric view by replaying this journal; - reads stdin')
-    .option('--socket <path>', 'derive the fabric view from the running agent\'s hints, asked over its control socket')
+    .option('--socket <path>', "derive the fabric view from the running agent's hints, asked over its control socket")
     .option('--json', 'print the report as JSON: {"ok", "drift": [{kind, ..., evidence, message, hints, paths}], "undeclared"}')
     .option('--join-routable', 'also join segments that reach one remote interface by unicast (routable_to), as `topology` can')
     .addHelpText(
@@ -57,7 +57,8 @@ export function register(program: Command): void {
       ].join('\n'),
     )
     .action(async (opts: CheckOptions) => {
-      if ((opts.journal === undefined) === (opts.socket === undefined)) throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin) or --socket PATH, one of them');
+      if ((opts.journal === undefined) === (opts.socket === undefined))
+        throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin) or --socket PATH, one of them');
       const expected = parseExpected(await readUserFile(opts.expected, 'expected file', 'E_EXPECTED_IO'), opts.expected);
       // The agent's hints, not its topology: the view is built here, so --join-routable applies to both sources.
       let hints: Iterable<TopologyHint>;

@@ -19,7 +19,10 @@ export function register(program: Command): void {
     .description('verify and decrypt one beacon UDP payload given as hex; prints {version, type, payload}')
     .argument('<hex>', 'the UDP payload, hex', parseHex)
     .option('--at <epoch-seconds>', 'judge the token age at this time instead of now', numberArg('--at', 0, 2 ** 40))
-    .addHelpText('after', '\nExits 0 with the beacon as JSON, or 1 with the rejection reason on stderr.\n\nExample:\n  netbeacon decode --at 1795000000 --secret-file ./secret 020100e98000…');
+    .addHelpText(
+      'after',
+      '\nExits 0 with the beacon as JSON, or 1 with the rejection reason on stderr.\n\nExample:\n  netbeacon decode --at 1795000000 --secret-file ./secret 020100e98000…',
+    );
   addEngineOption(addSecretOption(cmd)).action((bytes: Buffer, opts: { at?: number; secretFile?: string; engine?: string }) => {
     const choice = chooseEngine(engineRequest(opts.engine), { capture: false });
     const { key } = loadKey(opts.secretFile);

@@ -23,7 +23,7 @@ interface DemoOptions {
 }
 
 export const ROOT_MESSAGE =
-  'the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host\'s interfaces, and all of it is removed afterwards. Run: sudo npx netbeacon demo';
+  "the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host's interfaces, and all of it is removed afterwards. Run: sudo npx netbeacon demo";
 
 export function register(program: Command): void {
   const cmd = program
@@ -38,7 +38,7 @@ export function register(program: Command): void {
       [
         '',
         'Needs root. Creates only network namespaces named nb-demo-*, with veth pairs and plain bridges inside them; never',
-        'sends on the host\'s interfaces. Everything is removed on exit, on Ctrl-C and on failure (unless --keep).',
+        "sends on the host's interfaces. Everything is removed on exit, on Ctrl-C and on failure (unless --keep).",
         'Exit codes: 0 the agents found the fabrics the wiring implies, 1 they did not in time, 2 not root or usage error.',
         '',
         'Example:',

@@ -23,8 +23,15 @@ interface DiscoverOptions {
 export function register(program: Command): void {
   const cmd = program
     .command('discover')
-    .description('find the beaconing hosts on the links: solicit, listen, and list each with where it was heard, its addresses, role, MAAS URL and whether it shares our secret')
-    .option('-i, --interface <name|glob>', 'solicit and listen on this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC', collect, [])
+    .description(
+      'find the beaconing hosts on the links: solicit, listen, and list each with where it was heard, its addresses, role, MAAS URL and whether it shares our secret',
+    )
+    .option(
+      '-i, --interface <name|glob>',
+      'solicit and listen on this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC',
+      collect,
+      [],
+    )
     .option('--timeout <seconds>', 'how long to listen', numberArg('--timeout', 0.5, 3600), 5)
     .option('--json', 'print {interfaces, timeout_seconds, hosts: [...], stats} as JSON')
     .addHelpText(
@@ -52,7 +59,10 @@ export function register(program: Command): void {
       await s.close();
     }
     for (const f of result.stats.send_failures) process.stderr.write(`netbeacon: warning: cannot solicit: ${f}\n`);
-    if (opts.json) await writeOut(JSON.stringify({ interfaces: result.interfaces, timeout_seconds: opts.timeout, hosts: result.hosts, stats: result.stats }, null, 2) + '\n');
+    if (opts.json)
+      await writeOut(
+        JSON.stringify({ interfaces: result.interfaces, timeout_seconds: opts.timeout, hosts: result.hosts, stats: result.stats }, null, 2) + '\n',
+      );
     else await writeOut(renderDiscover(result.hosts, result.interfaces, opts.timeout));
     process.exitCode = result.hosts.length > 0 ? 0 : 1;
   });

@@ -28,7 +28,10 @@ export function register(program: Command): void {
     .command('doctor')
     .description('explain what netbeacon will do on this host: engine and why, privileges, interfaces, secret, tcpdump')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExits 0 when the agent can run here, 1 when it cannot (the report says why).\n\nExample:\n  sudo netbeacon doctor --secret-file /var/lib/maas/secret');
+    .addHelpText(
+      'after',
+      '\nExits 0 when the agent can run here, 1 when it cannot (the report says why).\n\nExample:\n  sudo netbeacon doctor --secret-file /var/lib/maas/secret',
+    );
   addEngineOption(addSecretOption(cmd)).action((opts: { json?: boolean; secretFile?: string; engine?: string }) => {
     const report = doctor(opts);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report));
@@ -110,8 +113,14 @@ export function renderDoctor(r: DoctorReport): string {
   out += line('capture', eng(r.engine.capture));
   out += line('decode', eng(r.engine.decode));
   out += line('addon', r.engine.addon);
-  out += line('privileges', `uid ${r.capabilities.uid ?? '?'}, CAP_NET_RAW ${r.capabilities.net_raw ? 'yes' : 'no'}, CAP_NET_ADMIN ${r.capabilities.net_admin ? 'yes' : 'no'}`);
-  out += line('secret', r.secret.found ? `found: ${r.secret.path} (from ${r.secret.from}), key fingerprint ${r.secret.fingerprint}` : `NOT FOUND: ${r.secret.error}`);
+  out += line(
+    'privileges',
+    `uid ${r.capabilities.uid ?? '?'}, CAP_NET_RAW ${r.capabilities.net_raw ? 'yes' : 'no'}, CAP_NET_ADMIN ${r.capabilities.net_admin ? 'yes' : 'no'}`,
+  );
+  out += line(
+    'secret',
+    r.secret.found ? `found: ${r.secret.path} (from ${r.secret.from}), key fingerprint ${r.secret.fingerprint}` : `NOT FOUND: ${r.secret.error}`,
+  );
   if (r.secret.warning) out += line('', `warning: ${r.secret.warning}`);
   out += line('tcpdump', r.tcpdump.present ? `${r.tcpdump.path} (${r.tcpdump.version})` : 'not installed');
   out += line('interfaces', r.interfaces.length ? '' : 'none seen');

@@ -29,7 +29,12 @@ export function register(program: Command): void {
   const cmd = program
     .command('mtu')
     .description('measure the largest datagram that crosses the link to each peer, both ways, with DF set, and flag paths narrower than the interface MTU')
-    .option('-i, --interface <name|glob>', 'probe from this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC', collect, [])
+    .option(
+      '-i, --interface <name|glob>',
+      'probe from this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC',
+      collect,
+      [],
+    )
     .option('--peer <mac|ip>', 'probe only this peer (its interface MAC or its IP)')
     .option('--json', 'print the report as JSON (see README, "mtu")')
     .option('--rate <n>', 'probes per second at most', numberArg('--rate', 1, 100), DEFAULT_MTU_OPTIONS.rate)

@@ -42,9 +42,11 @@ export async function observeLive(interfaces: readonly string[], opts: LiveObser
       }
     }
     // Lines in arrival order, with stdout's backpressure.
-    output = output.then(() => writeOut(text)).then(() => {
-      if (stdoutClosed()) finish();
-    });
+    output = output
+      .then(() => writeOut(text))
+      .then(() => {
+        if (stdoutClosed()) finish();
+      });
   });
   capture.on('interface-gone', (g: InterfaceGone) => {
     process.stderr.write(`netbeacon: ${g.message}\n`);
@@ -62,7 +64,10 @@ export async function observeLive(interfaces: readonly string[], opts: LiveObser
       try {
         await capture.add(ifname);
       } catch (err) {
-        throw new NetbeaconError('E_CAPTURE_LIVE', `cannot capture on ${ifname} (${capture.engine} engine): ${err instanceof Error ? err.message : String(err)}`);
+        throw new NetbeaconError(
+          'E_CAPTURE_LIVE',
+          `cannot capture on ${ifname} (${capture.engine} engine): ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       live.add(ifname);
     }

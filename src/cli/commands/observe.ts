@@ -26,7 +26,7 @@ export function register(program: Command): void {
       'after',
       [
         '',
-        'Each token is judged at its packet\'s capture time, so a capture can be analysed days later.',
+        "Each token is judged at its packet's capture time, so a capture can be analysed days later.",
         'Exit codes: 0 done, 2 usage or secret error, 3 capture file damaged (whole packets before the fault are still printed).',
         '',
         'Examples:',

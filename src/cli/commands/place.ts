@@ -39,7 +39,8 @@ export function register(program: Command): void {
       ].join('\n'),
     )
     .action(async (opts: PlaceOptions) => {
-      if ((opts.known === undefined) === (opts.expected === undefined)) throw new UsageError('E_USAGE', 'give exactly one of --known FILE.json and --expected FILE.yaml');
+      if ((opts.known === undefined) === (opts.expected === undefined))
+        throw new UsageError('E_USAGE', 'give exactly one of --known FILE.json and --expected FILE.yaml');
       if (opts.journal === undefined) throw new UsageError('E_USAGE', 'give --journal FILE (or - for stdin)');
       let known: Map<string, KnownPlacement>;
       if (opts.known !== undefined) known = parseKnownJson(await readUserFile(opts.known, 'known file', 'E_KNOWN_IO'), opts.known);

@@ -46,7 +46,12 @@ export function register(program: Command): void {
     .command('probe')
     .description('run the agent once, in this process: beacon, listen and answer for the timeout, then print interfaces, hints and fabrics')
     .option('--once', 'required: run once and exit (for a long-running agent use `netbeacon agent`)')
-    .option('-i, --interface <name|glob>', 'monitor this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC', collect, [])
+    .option(
+      '-i, --interface <name|glob>',
+      'monitor this interface (repeatable; globs). Default: every interface that is up, not loopback, with a MAC',
+      collect,
+      [],
+    )
     .option('-x, --exclude <name|glob>', 'leave this interface out (repeatable)', collect, [])
     .option('--timeout <seconds>', 'how long to run', numberArg('--timeout', 1, 3600), 10)
     .option('--json', 'print one JSON document {version, engine, duration_seconds, interfaces, hints, fabrics} (see README, "probe")')

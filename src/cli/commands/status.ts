@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .description('ask the running agent for its interfaces, engine, counters, queue sizes and ring drops')
-    .option('--socket <path>', 'the agent\'s control socket', DEFAULT_SOCKET)
+    .option('--socket <path>', "the agent's control socket", DEFAULT_SOCKET)
     .option('--json', 'print the answer as JSON')
     .addHelpText('after', '\nExample:\n  sudo netbeacon status --json')
     .action(async (opts: { socket: string; json?: boolean }) => {
@@ -16,8 +16,8 @@ export function register(program: Command): void {
     });
   program
     .command('hints')
-    .description('print the topology hints the running agent has derived, as a JSON array with MAAS\'s keys')
-    .option('--socket <path>', 'the agent\'s control socket', DEFAULT_SOCKET)
+    .description("print the topology hints the running agent has derived, as a JSON array with MAAS's keys")
+    .option('--socket <path>', "the agent's control socket", DEFAULT_SOCKET)
     .addHelpText('after', '\nExample:\n  sudo netbeacon hints')
     .action(async (opts: { socket: string }) => {
       const hints = (await request(opts.socket, 'hints')) as TopologyHint[];
@@ -29,7 +29,16 @@ interface StatusAnswer {
   version: string;
   engine: { name: string; capture: string; why: string };
   uptime_seconds: number;
-  interfaces: Array<{ name: string; mac: string | null; mtu: number; vid?: number; addresses: string[]; ring: { packets: number; drops: number } | null; received: Record<string, number>; sent: Record<string, number> }>;
+  interfaces: Array<{
+    name: string;
+    mac: string | null;
+    mtu: number;
+    vid?: number;
+    addresses: string[];
+    ring: { packets: number; drops: number } | null;
+    received: Record<string, number>;
+    sent: Record<string, number>;
+  }>;
   counters: { send_failures: number; replays: number };
   correlation: { hints: number; tx: { size: number }; rx: { size: number } };
   ring_drops: number;
@@ -42,8 +51,14 @@ export function renderStatus(s: StatusAnswer): string {
     '',
   ];
   for (const i of s.interfaces) {
-    const rx = Object.entries(i.received).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-    const tx = Object.entries(i.sent).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    const rx =
+      Object.entries(i.received)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || 'none';
+    const tx =
+      Object.entries(i.sent)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || 'none';
     lines.push(`${i.name}${i.vid !== undefined ? ` (vid ${i.vid})` : ''}  ${i.mac ?? '-'}  mtu ${i.mtu}  ${i.addresses.join(' ') || 'no address'}`);
     lines.push(`  received: ${rx}`);
     lines.push(`  sent:     ${tx}`);
@@ -57,7 +72,10 @@ export function registerWatch(program: Command): void {
     .command('watch')
     .description('stream what the running agent sees as JSON lines: interfaces added and removed, peers seen, hints added, replays, send failures')
     .option('--socket <path>', "the agent's control socket", DEFAULT_SOCKET)
-    .addHelpText('after', '\nOne JSON object per line, each with "event" and "time" keys, until the agent stops or Ctrl-C.\n\nExample:\n  sudo netbeacon watch | jq .')
+    .addHelpText(
+      'after',
+      '\nOne JSON object per line, each with "event" and "time" keys, until the agent stops or Ctrl-C.\n\nExample:\n  sudo netbeacon watch | jq .',
+    )
     .action(async (opts: { socket: string }) => {
       const sub = subscribe(opts.socket, 'watch', (e) => process.stdout.write(JSON.stringify(e) + '\n'));
       process.once('SIGINT', () => sub.close());
