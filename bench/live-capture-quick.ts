@@ -27,7 +27,7 @@ import { NativeLiveCapture } from '../src/capture/live-native';
 import { TcpdumpLiveCapture } from '../src/capture/live-tcpdump';
 import { encodeBeacon } from '../src/protocol/beacon';
 import { keyObjects } from '../src/protocol/fernet';
-import type { FernetKey } from '../src/engine/types';
+import type { FernetKey } from '../src/protocol/key';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);

@@ -2,7 +2,7 @@
 // key, then each previous key whose transition window is still open. A
 // token is tried with a previous key only when the current key's HMAC did
 // not match, and the first key whose HMAC matches decides the verdict (as
-// src/policy/multikey-verifier.ts does for the JS engines). The index of
+// src/engine/multikey-verifier.ts does for the JS engines). The index of
 // that key (0 = current) travels in the capture record.
 //
 // A forged flood during a rotation costs one HMAC per open key per packet;

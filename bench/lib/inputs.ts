@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { encodeBeacon } from '../../src/protocol/beacon';
 import { keyObjects } from '../../src/protocol/fernet';
 import { deriveKey } from '../../src/protocol/key';
-import type { FernetKey } from '../../src/engine/types';
+import type { FernetKey } from '../../src/protocol/key';
 import { vectorsDir } from './paths';
 
 export const DECODE_INPUTS = ['valid', 'forged', 'stale', 'garbage'] as const;

@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { serialize } from 'bson';
-import { Correlator } from '../../src/agent/correlate';
+import { Correlator } from '../../src/topology/correlate';
 import { decodeItem } from '../../src/engine/decode';
 import type { EngineName } from '../../src/engine/types';
 import { createVerifier } from '../../src/engine/verifier';
@@ -94,7 +94,7 @@ workerMain(() => {
   const maker = new BeaconMaker(keyObjects(key));
   // Forged packets never reach correlation: they are rejected before it.
   const correlator = kind === 'valid' ? new Correlator() : undefined;
-  const correlatorNote = correlator ? 'src/agent/correlate.ts Correlator, default bounds' : 'not reached (rejected before correlation)';
+  const correlatorNote = correlator ? 'src/topology/correlate.ts Correlator, default bounds' : 'not reached (rejected before correlation)';
   const t0ms = Date.now();
   // Forged: 256 distinct datagrams made once, one HMAC bit flipped in each.
   const forged: Buffer[] = [];

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { HINT_KINDS } from './hints';
+import { HINT_KINDS } from '../topology/hints';
 import type { Agent } from './daemon';
 import { parseListen } from '../config/config';
 import { VERSION } from '../version';

@@ -20,15 +20,15 @@
  */
 import type { LiveRecord } from '../capture/live';
 import type { FrameInfo } from '../protocol/frame-types';
-import { buildTopology } from './topology';
-import type { TopologyHint } from './hints';
-import { formatSegment } from './segment';
+import { buildTopology } from '../topology/fabrics';
+import type { TopologyHint } from '../topology/hints';
+import { formatSegment } from '../topology/segment';
 import { Alarms, ALARM_KINDS, zeroAlarms, type AlarmEvent, type AlarmKind, type AlarmSource } from '../policy/alarms';
 import type { PolicyConfig } from '../policy/config';
 import { detectDrift, DRIFT_KINDS, type DriftEvent, type DriftKind, type DriftReport } from '../policy/drift';
 import { parseExpected, type ExpectedTopology } from '../policy/expected';
 import { BeaconFilter } from '../policy/filters';
-import { Keyring, keyringEntry } from '../policy/keyring';
+import { Keyring, keyringEntry } from '../protocol/keyring';
 import { ReplyLimiter, type HoldReason } from '../policy/ratelimit';
 import { deriveKey } from '../protocol/key';
 import { parseSecret } from '../secret/secret';

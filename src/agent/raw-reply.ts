@@ -9,9 +9,9 @@ import { encodeBeacon } from '../protocol/beacon';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import { IPV4_UDP_OVERHEAD } from '../protocol/extensions';
 import { BEACON_PORT, type SendFailure, type SentRecord } from './sender';
-import type { RawReplyAction } from './answers';
-import { buildUdp4Frame } from '../probe/frame-build';
-import { encodePadded } from '../probe/padding';
+import type { RawReplyAction } from '../policy/answers';
+import { buildUdp4Frame } from '../protocol/frame-build';
+import { encodePadded } from '../protocol/padding';
 import { openRawSender, type RawSender } from '../capture/raw-send';
 
 export interface RawReplierOptions {

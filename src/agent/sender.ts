@@ -17,7 +17,7 @@ import { isIPv6 } from 'node:net';
 import { encodeBeacon } from '../protocol/beacon';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import type { BeaconTypeName } from '../protocol/header';
-import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../net/interfaces';
+import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../topology/interfaces';
 
 export const BEACON_PORT = 5240;
 export const MCAST_V4 = '224.0.0.118';

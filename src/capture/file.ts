@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { CaptureError } from '../errors';
 import { CaptureParser } from './pcap';
-import type { CapturedPacket } from './types';
+import type { CapturedPacket } from '../protocol/packet';
 
 /** Large reads: the parser is linear in bytes, so fewer, bigger chunks mean fewer batches. */
 export const READ_CHUNK_BYTES = 256 * 1024;

@@ -6,7 +6,7 @@ import type { BatchVerifier } from '../engine/types';
 import { decodeItem } from '../engine/decode';
 import { parseFrame } from '../protocol/frame';
 import type { FrameInfo } from '../protocol/frame-types';
-import type { CapturedPacket } from './types';
+import type { CapturedPacket } from '../protocol/packet';
 import type { LiveRecord } from './live';
 
 export interface Datagram {
@@ -36,7 +36,7 @@ export function verifyDatagrams(iface: string, items: readonly Datagram[], verif
   offsets[n] = at;
   const verified = verifier.verify({ count: n, data, offsets, now });
   const out: LiveRecord[] = new Array<LiveRecord>(n);
-  // A MultiKeyVerifier (policy/multikey-verifier.ts) also says which key matched.
+  // A MultiKeyVerifier (engine/multikey-verifier.ts) also says which key matched.
   const keys = (verified as { keyFingerprints?: readonly (string | null)[] }).keyFingerprints;
   for (let i = 0; i < n; i++) {
     const d = items[i]!;

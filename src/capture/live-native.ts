@@ -9,8 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { loadBinding } from '../engine/binding';
-import type { FernetKey } from '../engine/types';
-import type { Keyring } from '../policy/keyring';
+import type { FernetKey } from '../protocol/key';
+import type { Keyring } from '../protocol/keyring';
 import { emptyStats, type InterfaceGone, type LiveCapture, type LiveRecord, type RingStats } from './live';
 import { BatchQueue } from './batch-queue';
 import { PACKET_LOOPBACK, RecordBatch } from './record';

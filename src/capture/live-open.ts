@@ -4,8 +4,9 @@
  * js → tcpdump when it can be found, else plain UDP sockets.
  */
 import { spawnSync } from 'node:child_process';
-import type { BatchVerifier, EngineName, FernetKey } from '../engine/types';
-import type { Keyring } from '../policy/keyring';
+import type { BatchVerifier, EngineName } from '../engine/types';
+import type { FernetKey } from '../protocol/key';
+import type { Keyring } from '../protocol/keyring';
 import type { LiveCapture } from './live';
 import { NativeLiveCapture, type NativeCaptureOptions } from './live-native';
 import { TcpdumpLiveCapture } from './live-tcpdump';

@@ -19,7 +19,7 @@
  *   unless an 'interface-gone' says otherwise.
  */
 import type { EventEmitter } from 'node:events';
-import type { BeaconVerdict } from '../engine/decode';
+import type { BeaconVerdict } from '../protocol/verdict';
 import type { FrameInfo } from '../protocol/frame-types';
 
 export type LiveEngineName = 'native' | 'tcpdump' | 'udp';

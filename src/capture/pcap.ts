@@ -8,7 +8,7 @@
  * before the bad record and throws only on the next call (or at end()).
  */
 import { CaptureError } from '../errors';
-import type { CapturedPacket } from './types';
+import type { CapturedPacket } from '../protocol/packet';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 

@@ -18,7 +18,8 @@
  */
 import { formatIpv4, formatIpv6, formatMac } from '../protocol/frame';
 import type { FrameInfo } from '../protocol/frame-types';
-import { decodeItem, type BeaconVerdict } from '../engine/decode';
+import { decodeItem } from '../engine/decode';
+import { type BeaconVerdict } from '../protocol/verdict';
 import type { VerifiedBatch } from '../engine/types';
 
 export const RECORD = Object.freeze({

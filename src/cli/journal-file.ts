@@ -5,8 +5,8 @@
  */
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { JournalError, parseJournalLine } from '../agent/journal';
-import { JournalReplay } from '../agent/replay';
+import { JournalError, parseJournalLine } from '../topology/journal';
+import { JournalReplay } from '../topology/replay';
 import { describeFsError } from '../errors';
 
 export interface ReplayedJournal {

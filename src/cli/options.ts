@@ -1,10 +1,5 @@
 /** Options and set-up shared by several subcommands. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { FernetKeyObjects } from '../protocol/fernet';
-import { keyObjects } from '../protocol/fernet';
-import { deriveKey } from '../protocol/key';
-import { loadSecret } from '../secret/secret';
-import type { FernetKey } from '../engine/types';
 
 export function addSecretOption(cmd: Command): Command {
   return cmd.option(
@@ -21,19 +16,6 @@ export function addEngineOption(cmd: Command): Command {
       'js',
     ]),
   );
-}
-
-export interface KeyMaterial {
-  readonly key: FernetKey;
-  readonly objects: FernetKeyObjects;
-}
-
-/** Find, read and derive the key once per process. Warnings go to stderr; the secret never does. */
-export function loadKey(secretFile: string | undefined): KeyMaterial {
-  const secret = loadSecret(secretFile);
-  if (secret.warning) process.stderr.write(`netbeacon: warning: ${secret.warning}\n`);
-  const key = deriveKey(secret.bytes);
-  return { key, objects: keyObjects(key) };
 }
 
 /** Parse a number option, naming the option in the error. */

@@ -24,9 +24,9 @@
  *               "meaning": "...", "note"?: "..."},
  *     "kept": null | {"remove": "...", "commands": ["..."]} }
  */
-import type { TopologyHint } from '../agent/hints';
-import { formatSegment } from '../agent/segment';
-import type { Fabric, Topology } from '../agent/topology';
+import type { TopologyHint } from '../topology/hints';
+import { formatSegment } from '../topology/segment';
+import type { Fabric, Topology } from '../topology/fabrics';
 import type { MtuReport } from '../probe/mtu-report';
 import type { VlanReport } from '../probe/vlan-report';
 import type { BuiltInterface } from './network';

@@ -13,8 +13,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../agent/control';
-import type { TopologyHint } from '../agent/hints';
-import type { Topology } from '../agent/topology';
+import type { TopologyHint } from '../topology/hints';
+import type { Topology } from '../topology/fabrics';
 import { loadBinding } from '../engine/binding';
 import type { EngineChoice } from '../engine/select';
 import type { MtuReport } from '../probe/mtu-report';

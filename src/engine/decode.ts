@@ -5,24 +5,10 @@
  */
 import type { deserialize as Deserialize } from 'bson';
 import { decodeBsonFast } from './bson-fast';
-import { BEACON_TYPE_NAMES, type BeaconTypeName } from '../protocol/header';
+import { BEACON_TYPE_NAMES } from '../protocol/header';
 import { reasonName, type RejectReason } from '../protocol/reasons';
-import type { VerifiedBatch } from './types';
-
-export interface DecodedBeacon {
-  readonly ok: true;
-  readonly version: number;
-  readonly type: BeaconTypeName;
-  /** The BSON document (includes `ulid` and `type`), or null for a header with no payload. */
-  readonly payload: Record<string, unknown> | null;
-}
-
-export interface RejectedBeacon {
-  readonly ok: false;
-  readonly reason: RejectReason;
-}
-
-export type BeaconVerdict = DecodedBeacon | RejectedBeacon;
+import type { BatchVerifier, VerifiedBatch } from './types';
+import type { BeaconVerdict } from '../protocol/verdict';
 
 // Plain objects and arrays, int64 as numbers, as pymongo hands them to json.dumps.
 export const BSON_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: true, bsonRegExp: false } as const;
@@ -64,4 +50,15 @@ export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {
 
 export function rejectReason(verdict: BeaconVerdict): RejectReason | undefined {
   return verdict.ok ? undefined : verdict.reason;
+}
+
+/** Decode one datagram at `nowSeconds` through a verifier (batch of one). */
+export function decodeBeacon(verifier: BatchVerifier, datagram: Uint8Array, nowSeconds: number): BeaconVerdict {
+  const batch = verifier.verify({
+    count: 1,
+    data: datagram,
+    offsets: Uint32Array.of(0, datagram.length),
+    now: Float64Array.of(nowSeconds),
+  });
+  return decodeItem(batch, 0);
 }

@@ -6,7 +6,8 @@ import { checkTokenClear, FernetOpener, keyObjects } from '../protocol/fernet';
 import { gunzipLikePython } from '../protocol/gzip';
 import { HEADER_LENGTH } from '../protocol/header';
 import { MAX_INFLATED, REASON_CODE, type RejectReason } from '../protocol/reasons';
-import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './types';
+import type { BatchVerifier, PayloadBatch, VerifiedBatch } from './types';
+import type { FernetKey } from '../protocol/key';
 
 const EMPTY = new Uint8Array(0);
 

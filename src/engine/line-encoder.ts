@@ -8,12 +8,13 @@
  * test/unit/line-encoder.test.ts runs both over the same packets and
  * requires the same bytes and counters.
  */
-import type { CapturedPacket } from '../capture/types';
+import type { CapturedPacket } from '../protocol/packet';
 import { reasonName, type RejectReason } from '../protocol/reasons';
 import { JsBatchVerifier } from './js-verifier';
 import { NativeBatchVerifier } from './native-verifier';
 import { observedLines, type ObserveStats } from './pipeline';
-import type { BatchVerifier, EngineName, FernetKey } from './types';
+import type { BatchVerifier, EngineName } from './types';
+import type { FernetKey } from '../protocol/key';
 
 export interface LineEncoder {
   /**

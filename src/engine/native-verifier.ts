@@ -7,7 +7,8 @@
  */
 import { loadBinding } from './binding';
 import { checkBatch } from './js-verifier';
-import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from './types';
+import type { BatchVerifier, PayloadBatch, VerifiedBatch } from './types';
+import type { FernetKey } from '../protocol/key';
 
 /** What observeLines hands back (native/verify_napi.cc, native/observe_lines.h). */
 export interface NativeLines {

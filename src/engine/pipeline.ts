@@ -3,7 +3,7 @@
  * parsing, one batch verification per call, then each payload to its line.
  * `observe --input-file` runs exactly this.
  */
-import type { CapturedPacket } from '../capture/types';
+import type { CapturedPacket } from '../protocol/packet';
 import { parseFrame } from '../protocol/frame';
 import type { FrameInfo } from '../protocol/frame-types';
 import { observedBeacon, observedLine, plainString } from '../protocol/observe';

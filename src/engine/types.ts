@@ -40,10 +40,4 @@ export interface BatchVerifier {
   verify(batch: PayloadBatch): VerifiedBatch;
 }
 
-/** The 32-byte Fernet key: bytes 0-15 sign, 16-31 encrypt. */
-export interface FernetKey {
-  readonly signing: Uint8Array; // 16 bytes
-  readonly encryption: Uint8Array; // 16 bytes
-}
-
 export type EngineName = 'native' | 'js';

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { interfacesSignature, parseIpAddrJson, type HostInterface } from './interfaces';
+import { interfacesSignature, parseIpAddrJson, type HostInterface } from '../topology/interfaces';
 
 const run = promisify(execFile);
 export const DEFAULT_POLL_MS = 2_000;

@@ -21,9 +21,9 @@
  *
  * Pure: results of Correlator.onReceive and the time go in, alarms come out.
  */
-import type { CorrelationEvent } from '../agent/correlate';
-import type { TopologyHint } from '../agent/hints';
-import { formatSegment, segmentKey, type Segment } from '../agent/segment';
+import type { CorrelationEvent } from '../topology/correlate';
+import type { TopologyHint } from '../topology/hints';
+import { formatSegment, segmentKey, type Segment } from '../topology/segment';
 
 export const ALARM_KINDS = ['replay', 'loop', 'segment_flood'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];

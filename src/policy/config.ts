@@ -24,7 +24,7 @@
  */
 import type { AlarmOptions } from './alarms';
 import { parseFilterRules, type FilterRule } from './filters';
-import type { KeyRole } from './keyring';
+import type { KeyRole } from '../protocol/keyring';
 import type { BucketConfig, ReplyLimitOptions } from './ratelimit';
 import { fail, failGot, formatPath, integer, list, mapping, positive, string, type KeyPath, type Source } from './validate';
 

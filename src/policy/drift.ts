@@ -1,5 +1,5 @@
 /**
- * Drift: where the fabric view (what beacons show, src/agent/topology.ts)
+ * Drift: where the fabric view (what beacons show, src/topology/fabrics.ts)
  * disagrees with the declared topology (expected.ts). Each drift event
  * carries the hints that prove it, and the chains of joins they form
  * (evidence.ts); events that rest on something not seen say so
@@ -34,9 +34,9 @@
  * Events are sorted by kind in the order above, then by their fields, so
  * equal inputs give byte-identical JSON.
  */
-import type { TopologyHint } from '../agent/hints';
-import { formatSegment, segment, segmentKey, type Segment } from '../agent/segment';
-import type { Topology } from '../agent/topology';
+import type { TopologyHint } from '../topology/hints';
+import { formatSegment, segment, segmentKey, type Segment } from '../topology/segment';
+import type { Topology } from '../topology/fabrics';
 import { FabricGraph, hintsOfPaths, type ProofStep } from './evidence';
 import { declarations, type Declaration, type ExpectedTopology } from './expected';
 

@@ -1,6 +1,6 @@
 /**
  * Proof from the fabric view: which hints show that two segments share a
- * fabric. The view (src/agent/topology.ts) already groups segments and
+ * fabric. The view (src/topology/fabrics.ts) already groups segments and
  * keeps the hints behind every join; this turns it back into a graph so
  * that a claim ("eth2 is on mgmt's fabric") can be backed by the shortest
  * chain of joins, each with its hints.
@@ -14,9 +14,9 @@
  *   model an interface's VLANs all belong to its fabric. Only followed when
  *   asked (fabric-level questions), never for VLAN-level ones.
  */
-import { sortHints, type TopologyHint } from '../agent/hints';
-import { compareSegments, segment, segmentKey, type Segment } from '../agent/segment';
-import type { Topology } from '../agent/topology';
+import { sortHints, type TopologyHint } from '../topology/hints';
+import { compareSegments, segment, segmentKey, type Segment } from '../topology/segment';
+import type { Topology } from '../topology/fabrics';
 
 export type StepVia = 'link' | 'peer' | 'interface';
 

@@ -27,9 +27,9 @@
  *   evidence: {"segment": the unknown interface's segment, "known": the known segment,
  *              "hints": [...], "path": [proof steps]}
  */
-import type { Segment } from '../agent/segment';
-import type { TopologyHint } from '../agent/hints';
-import type { Topology } from '../agent/topology';
+import type { Segment } from '../topology/segment';
+import type { TopologyHint } from '../topology/hints';
+import type { Topology } from '../topology/fabrics';
 import { FabricGraph, hintsOfPaths, type ProofStep } from './evidence';
 import type { ExpectedTopology } from './expected';
 import { ifname, integer, mapping, parseJson, string, type Source } from './validate';

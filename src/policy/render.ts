@@ -3,8 +3,8 @@
  * the chain of joins behind it. Machines get the JSON forms; nothing
  * parses this.
  */
-import { formatSegment } from '../agent/segment';
-import type { TopologyHint } from '../agent/hints';
+import { formatSegment } from '../topology/segment';
+import type { TopologyHint } from '../topology/hints';
 import type { DriftReport } from './drift';
 import type { ProofStep } from './evidence';
 import type { PlacementCandidate, PlacementResult } from './place';

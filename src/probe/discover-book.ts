@@ -22,7 +22,7 @@
  * Pure: records in, hosts out. Bounded, since a flood of forged source
  * MACs must not grow it without limit.
  */
-import type { BeaconVerdict } from '../engine/decode';
+import type { BeaconVerdict } from '../protocol/verdict';
 import type { FrameInfo } from '../protocol/frame-types';
 import { readAcks, readMaasUrl, readRole } from '../protocol/extensions';
 import type { RejectReason } from '../protocol/reasons';

@@ -24,8 +24,8 @@
 import type { LiveRecord } from '../capture/live';
 import { NetbeaconError } from '../errors';
 import { ipLength, MAX_PROBE_SIZE, MIN_PROBE_SIZE, readMtuProbeAck, type MtuProbeAck } from '../protocol/extensions';
-import type { HostInterface } from '../net/interfaces';
-import { GROUP4 } from './frame-build';
+import type { HostInterface } from '../topology/interfaces';
+import { GROUP4 } from '../protocol/frame-build';
 import { MtuSearch } from './mtu-search';
 import { peerVerdict, type DirectionReport, type MtuInterfaceReport, type MtuPeerReport, type MtuReport } from './mtu-report';
 import { Pacer } from './pace';

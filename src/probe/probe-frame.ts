@@ -6,9 +6,9 @@
 import type { FernetKeyObjects } from '../protocol/fernet';
 import { IPV4_UDP_OVERHEAD } from '../protocol/extensions';
 import { encodeBeacon } from '../protocol/beacon';
-import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../net/interfaces';
-import { buildUdp4Frame, GROUP4, GROUP4_MAC, type VlanTag } from './frame-build';
-import { encodePadded } from './padding';
+import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../topology/interfaces';
+import { buildUdp4Frame, GROUP4, GROUP4_MAC, type VlanTag } from '../protocol/frame-build';
+import { encodePadded } from '../protocol/padding';
 
 export const BEACON_PORT = 5240;
 

@@ -15,9 +15,9 @@ import { chooseEngine, engineRequest, type EngineChoice } from '../engine/select
 import { createVerifier } from '../engine/verifier';
 import { NetbeaconError, UsageError } from '../errors';
 import { readInterfaces } from '../net/discover';
-import { globToRegExp, selectInterfaces, type HostInterface } from '../net/interfaces';
+import { globToRegExp, selectInterfaces, type HostInterface } from '../topology/interfaces';
 import { readAcks } from '../protocol/extensions';
-import { loadKey, type KeyMaterial } from '../cli/options';
+import { loadKey, type KeyMaterial } from '../secret/load-key';
 
 export interface SessionOptions {
   readonly interfaces: readonly HostInterface[];

@@ -10,8 +10,8 @@
  * Bounded: at most one frame per VID (4094 at most), at `rate` frames a
  * second (default 200), in bursts of a tenth of a second.
  */
-import type { HostInterface } from '../net/interfaces';
-import { vlanStack } from './frame-build';
+import type { HostInterface } from '../topology/interfaces';
+import { vlanStack } from '../protocol/frame-build';
 import { Pacer } from './pace';
 import { buildProbeFrame } from './probe-frame';
 import { sleep, type ProbeSession } from './session';

@@ -1,12 +1,10 @@
 /**
- * Building beacons, and the one-shot decode that the CLI and tests use.
+ * Building beacons as MAAS builds them (decoding is the engine's: src/engine/decode.ts).
  * Pure: the key, the clock and the ULID source come from the caller.
  */
 import { serialize } from 'bson';
 import { constants, gzipSync } from 'node:zlib';
 import { monotonicFactory } from 'ulid';
-import { decodeItem, type BeaconVerdict } from '../engine/decode';
-import type { BatchVerifier } from '../engine/types';
 import { fernetEncrypt, type FernetKeyObjects } from './fernet';
 import { BEACON_TYPES, HEADER_LENGTH, PROTOCOL_VERSION, writeHeader, type BeaconTypeName } from './header';
 
@@ -44,15 +42,4 @@ export function encodeBeacon(
   writeHeader(bytes, PROTOCOL_VERSION, code, token.length);
   token.copy(bytes, HEADER_LENGTH);
   return { bytes, ulid };
-}
-
-/** Decode one datagram at `nowSeconds` through a verifier (batch of one). */
-export function decodeBeacon(verifier: BatchVerifier, datagram: Uint8Array, nowSeconds: number): BeaconVerdict {
-  const batch = verifier.verify({
-    count: 1,
-    data: datagram,
-    offsets: Uint32Array.of(0, datagram.length),
-    now: Float64Array.of(nowSeconds),
-  });
-  return decodeItem(batch, 0);
 }

@@ -4,7 +4,7 @@
  * Pure functions over bytes; the key is passed in, the clock too.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
-import type { FernetKey } from '../engine/types';
+import type { FernetKey } from './key';
 import { MAX_CLOCK_SKEW_SECONDS, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 
 export const TOKEN_VERSION = 0x80;

@@ -1,5 +1,10 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
-import type { FernetKey } from '../engine/types';
+
+/** The 32-byte Fernet key: bytes 0-15 sign, 16-31 encrypt. */
+export interface FernetKey {
+  readonly signing: Uint8Array; // 16 bytes
+  readonly encryption: Uint8Array; // 16 bytes
+}
 
 /** MAAS derives its beacon key with PBKDF2-HMAC-SHA256, an empty salt and 100,000 iterations. */
 export const KDF_ITERATIONS = 100_000;

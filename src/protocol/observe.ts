@@ -2,7 +2,7 @@
  * The JSON objects `netbeacon observe` prints: exactly the keys and values
  * of MAAS's `maas-rack observe-beacons`, plus `interface` when known.
  */
-import type { DecodedBeacon } from '../engine/decode';
+import type { DecodedBeacon } from './verdict';
 import type { FrameInfo } from './frame-types';
 
 export interface ObservedBeacon {

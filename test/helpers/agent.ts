@@ -1,5 +1,5 @@
 /** Builders for the agent-core tests: ULIDs with chosen times, beacons as observe prints them. */
-import type { ReceivedBeacon } from '../../src/agent/beacons';
+import type { ReceivedBeacon } from '../../src/topology/beacons';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

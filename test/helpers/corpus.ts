@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deriveKey } from '../../src/protocol/key';
-import type { FernetKey } from '../../src/engine/types';
+import type { FernetKey } from '../../src/protocol/key';
 
 export const VECTORS = resolve(__dirname, '..', '..', '..', 'shared', 'vectors', 'maas');
 export const vector = (name: string): string => join(VECTORS, name);

@@ -9,7 +9,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { decodeBeacon, encodeBeacon } from '../../src/protocol/beacon';
+import { encodeBeacon } from '../../src/protocol/beacon';
+import { decodeBeacon } from '../../src/engine/decode';
 import { deriveKey } from '../../src/protocol/key';
 import { keyObjects } from '../../src/protocol/fernet';
 import { JsBatchVerifier } from '../../src/engine/js-verifier';

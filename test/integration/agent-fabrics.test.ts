@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../../src/agent/control';
-import type { TopologyHint } from '../../src/agent/hints';
+import type { TopologyHint } from '../../src/topology/hints';
 import { netnsUnavailable } from '../../src/lab/netns';
 import { macIn, twoFabricLab } from '../helpers/fabric-lab';
 import { cliCommand, runCli } from '../helpers/cli';

@@ -20,7 +20,7 @@ import { encodeBeacon } from '../../src/protocol/beacon';
 import { keyObjects } from '../../src/protocol/fernet';
 import type { DiscoveredHost } from '../../src/probe/discover-book';
 import { corpusKey, vector } from '../helpers/corpus';
-import { buildUdp4Frame, GROUP4, GROUP4_MAC } from '../../src/probe/frame-build';
+import { buildUdp4Frame, GROUP4, GROUP4_MAC } from '../../src/protocol/frame-build';
 import { agentUp, macOf, otherSecret, runInNs, startAgent } from '../helpers/probe-lab';
 import { loadBinding } from '../../src/engine/binding';
 

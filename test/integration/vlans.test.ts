@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../../src/agent/control';
-import type { TopologyHint } from '../../src/agent/hints';
+import type { TopologyHint } from '../../src/topology/hints';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import { loadBinding } from '../../src/engine/binding';
 import type { VlanComparison, VlanReport } from '../../src/probe/vlan-report';

@@ -1,18 +1,18 @@
 /**
- * The agent's answers beyond MAAS (src/agent/answers.ts) and their driver
+ * The agent's answers beyond MAAS (src/policy/answers.ts) and their driver
  * (raw-reply.ts), with a fake raw sender: plain solicitations keep MAAS's
  * reply, MTU probes get acks (padded when asked), VLAN probes on a VLAN
  * without an interface get a tagged raw reply, ignored VIDs get nothing,
  * and raw replies are rate-limited.
  */
 import t from 'tap';
-import type { ReplyAction, AgentAction } from '../../src/agent/core';
-import { ProbeAnswerer, sameSubnet, sourceAddress, type AnswerInput, type RawReplyAction } from '../../src/agent/answers';
+import type { ReplyAction, AgentAction } from '../../src/topology/core';
+import { ProbeAnswerer, sameSubnet, sourceAddress, type AnswerInput, type RawReplyAction } from '../../src/policy/answers';
 import { RawReplier } from '../../src/agent/raw-reply';
-import type { HostInterface } from '../../src/net/interfaces';
+import type { HostInterface } from '../../src/topology/interfaces';
 import type { FrameInfo } from '../../src/protocol/frame-types';
 import { parseFrame } from '../../src/protocol/frame';
-import { decodeBeacon } from '../../src/protocol/beacon';
+import { decodeBeacon } from '../../src/engine/decode';
 import { keyObjects } from '../../src/protocol/fernet';
 import { createVerifier } from '../../src/engine/verifier';
 import { readMtuProbeAck } from '../../src/protocol/extensions';

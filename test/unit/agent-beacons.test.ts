@@ -1,7 +1,7 @@
 import t from 'tap';
 import { decodeTime, ulid } from 'ulid';
-import { isMulticastAddress, isVid, parseUlid, readRemote } from '../../src/agent/beacons';
-import { compareSegments, formatSegment, sameSegment, segment, segmentKey } from '../../src/agent/segment';
+import { isMulticastAddress, isVid, parseUlid, readRemote } from '../../src/topology/beacons';
+import { compareSegments, formatSegment, sameSegment, segment, segmentKey } from '../../src/topology/segment';
 import { T0, ulidAt } from '../helpers/agent';
 
 t.test('parseUlid reads the 48-bit timestamp as the ulid package does', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AgentCore, type ReplyAction } from '../../src/agent/core';
+import { AgentCore, type ReplyAction } from '../../src/topology/core';
 import { T0, rx, ulidAt } from '../helpers/agent';
 
 const ETH0 = { name: 'eth0', mac_address: '52:54:00:00:00:a0', type: 'physical', parents: [], subnet: '10.0.0.0/24' };

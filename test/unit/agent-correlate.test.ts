@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Correlator } from '../../src/agent/correlate';
+import { Correlator } from '../../src/topology/correlate';
 import { MCAST4, T0, rx, ulidAt } from '../helpers/agent';
 
 const PEER = { name: 'ens3', mac_address: '52:54:00:77:00:01', type: 'physical', parents: [], subnet: null };

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { HintSet, formatHintsJson, hintKey, makeHint, sortHints, type TopologyHint } from '../../src/agent/hints';
-import { segment } from '../../src/agent/segment';
+import { HintSet, formatHintsJson, hintKey, makeHint, sortHints, type TopologyHint } from '../../src/topology/hints';
+import { segment } from '../../src/topology/segment';
 import { vector } from '../helpers/corpus';
 
 const REFERENCE = vector('hints.json');

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { JournalError, parseJournalLine, type JournalRecord } from '../../src/agent/journal';
-import { JournalReplay, MAX_REPORTED_EVENTS } from '../../src/agent/replay';
-import { renderReplaySummary } from '../../src/agent/render';
+import { JournalError, parseJournalLine, type JournalRecord } from '../../src/topology/journal';
+import { JournalReplay, MAX_REPORTED_EVENTS } from '../../src/topology/replay';
+import { renderReplaySummary } from '../../src/topology/render';
 import { NetbeaconError } from '../../src/errors';
 import { T0, ulidAt } from '../helpers/agent';
 import { vector } from '../helpers/corpus';

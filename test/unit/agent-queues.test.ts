@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BEACON_TTL_MS, BeaconQueue, DEFAULT_QUEUE_CAPACITY } from '../../src/agent/queues';
+import { BEACON_TTL_MS, BeaconQueue, DEFAULT_QUEUE_CAPACITY } from '../../src/topology/queues';
 
 t.test('entries age out 120 s after their own timestamp, not after insertion', async (t) => {
   const q = new BeaconQueue<string>();

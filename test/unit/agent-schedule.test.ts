@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ADVERTISEMENT_INTERVAL_MS, SOLICITATION_PERIOD_MS, SOLICITATION_RETRY_MS, Scheduler, type ScheduledAction } from '../../src/agent/schedule';
+import { ADVERTISEMENT_INTERVAL_MS, SOLICITATION_PERIOD_MS, SOLICITATION_RETRY_MS, Scheduler, type ScheduledAction } from '../../src/topology/schedule';
 
 const S = 1_000;
 

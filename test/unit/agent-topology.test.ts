@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import type { TopologyHint } from '../../src/agent/hints';
-import { formatTable, renderHintsTable, renderTopology } from '../../src/agent/render';
-import { buildTopology, type Topology } from '../../src/agent/topology';
+import type { TopologyHint } from '../../src/topology/hints';
+import { formatTable, renderHintsTable, renderTopology } from '../../src/topology/render';
+import { buildTopology, type Topology } from '../../src/topology/fabrics';
 import { vector } from '../helpers/corpus';
 
 const P0 = '52:54:00:99:00:00';

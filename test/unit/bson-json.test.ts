@@ -13,7 +13,7 @@ import { bsonToJson, payloadType } from '../../src/engine/bson-json';
 import { BSON_OPTIONS } from '../../src/engine/decode';
 import { JsBatchVerifier } from '../../src/engine/js-verifier';
 import { newStats, observedLines } from '../../src/engine/pipeline';
-import type { CapturedPacket } from '../../src/capture/types';
+import type { CapturedPacket } from '../../src/protocol/packet';
 import { encodeBeacon } from '../../src/protocol/beacon';
 import { fernetEncrypt, keyObjects } from '../../src/protocol/fernet';
 import { writeHeader } from '../../src/protocol/header';

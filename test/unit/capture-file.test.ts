@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { readCapture, READ_CHUNK_BYTES, type ReadCaptureOptions } from '../../src/capture/file';
-import type { CapturedPacket } from '../../src/capture/types';
+import type { CapturedPacket } from '../../src/protocol/packet';
 import { CaptureError } from '../../src/errors';
 import { writePcap } from '../helpers/pcap-writer';
 

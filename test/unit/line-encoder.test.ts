@@ -16,7 +16,7 @@ import { JsLineEncoder, NativeLineEncoder } from '../../src/engine/line-encoder'
 import { JsBatchVerifier } from '../../src/engine/js-verifier';
 import { NativeBatchVerifier } from '../../src/engine/native-verifier';
 import { newStats } from '../../src/engine/pipeline';
-import type { CapturedPacket } from '../../src/capture/types';
+import type { CapturedPacket } from '../../src/protocol/packet';
 import { fernetEncrypt, keyObjects } from '../../src/protocol/fernet';
 import { writeHeader } from '../../src/protocol/header';
 import { corpusCases, corpusKey } from '../helpers/corpus';

@@ -15,7 +15,7 @@ import { MAAS_FILTER, TcpdumpLiveCapture } from '../../src/capture/live-tcpdump'
 import { UdpLiveCapture } from '../../src/capture/live-udp';
 import type { InterfaceGone, LiveRecord } from '../../src/capture/live';
 import { corpusCases, corpusKey, vector } from '../helpers/corpus';
-import { Keyring, keyringEntry } from '../../src/policy/keyring';
+import { Keyring, keyringEntry } from '../../src/protocol/keyring';
 import { deriveKey } from '../../src/protocol/key';
 
 const key = corpusKey();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cidrOf, describeInterface, globToRegExp, interfacesSignature, ipv4Addresses, parseIpAddrJson, selectInterfaces } from '../../src/net/interfaces';
+import { cidrOf, describeInterface, globToRegExp, interfacesSignature, ipv4Addresses, parseIpAddrJson, selectInterfaces } from '../../src/topology/interfaces';
 import { spawnSync } from 'node:child_process';
 import { InterfaceWatcher, OffThreadReader } from '../../src/net/discover';
 

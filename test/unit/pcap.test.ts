@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CaptureParser, MAX_BLOCK_BYTES, MAX_PACKET_BYTES } from '../../src/capture/pcap';
-import type { CapturedPacket } from '../../src/capture/types';
+import type { CapturedPacket } from '../../src/protocol/packet';
 import { CaptureError } from '../../src/errors';
 import {
   EPB,

@@ -1,9 +1,9 @@
 /** Alarms from correlation results: replay, loop and segment flood, rate-limited per kind and segment. */
 import t from 'tap';
 import { ulid } from 'ulid';
-import type { ReceivedBeacon } from '../../src/agent/beacons';
-import { Correlator } from '../../src/agent/correlate';
-import { segment } from '../../src/agent/segment';
+import type { ReceivedBeacon } from '../../src/topology/beacons';
+import { Correlator } from '../../src/topology/correlate';
+import { segment } from '../../src/topology/segment';
 import { Alarms, type AlarmSource } from '../../src/policy/alarms';
 
 const T0 = 1_795_000_000_000;

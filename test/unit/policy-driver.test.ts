@@ -8,14 +8,14 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TopologyHint } from '../../src/agent/hints';
+import type { TopologyHint } from '../../src/topology/hints';
 import { alarmFields, loadPolicy, MAX_KEY_PEERS, PolicyDriver, type LoadedPolicy } from '../../src/agent/policy-driver';
 import type { LiveRecord } from '../../src/capture/live';
 import { UsageError } from '../../src/errors';
 import type { AlarmSource } from '../../src/policy/alarms';
 import { parsePolicyConfig } from '../../src/policy/config';
 import { parseExpected } from '../../src/policy/expected';
-import { Keyring, keyringEntry } from '../../src/policy/keyring';
+import { Keyring, keyringEntry } from '../../src/protocol/keyring';
 import { parseYaml } from '../../src/policy/validate';
 import { deriveKey, keyFingerprint } from '../../src/protocol/key';
 

@@ -2,14 +2,15 @@
 import t from 'tap';
 import { decodeItem } from '../../src/engine/decode';
 import { JsBatchVerifier } from '../../src/engine/js-verifier';
-import type { BatchVerifier, FernetKey, PayloadBatch } from '../../src/engine/types';
+import type { BatchVerifier, PayloadBatch } from '../../src/engine/types';
+import type { FernetKey } from '../../src/protocol/key';
 import { encodeBeacon } from '../../src/protocol/beacon';
 import { fernetEncrypt, keyObjects } from '../../src/protocol/fernet';
 import { writeHeader } from '../../src/protocol/header';
 import { deriveKey, keyFingerprint } from '../../src/protocol/key';
 import { reasonName } from '../../src/protocol/reasons';
-import { Keyring, keyringEntry, type KeyringEntry } from '../../src/policy/keyring';
-import { MultiKeyVerifier } from '../../src/policy/multikey-verifier';
+import { Keyring, keyringEntry, type KeyringEntry } from '../../src/protocol/keyring';
+import { MultiKeyVerifier } from '../../src/engine/multikey-verifier';
 
 // Two real secrets (and two more for the order and "nobody's" cases), derived as MAAS derives them.
 const NEW = deriveKey(Buffer.from('6e6577207365637265742c20726f746174656421', 'hex'));

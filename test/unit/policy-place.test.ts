@@ -2,9 +2,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { sortHints, type TopologyHint } from '../../src/agent/hints';
-import { segment } from '../../src/agent/segment';
-import { buildTopology } from '../../src/agent/topology';
+import { sortHints, type TopologyHint } from '../../src/topology/hints';
+import { segment } from '../../src/topology/segment';
+import { buildTopology } from '../../src/topology/fabrics';
 import { UsageError } from '../../src/errors';
 import { detectDrift } from '../../src/policy/drift';
 import { parseExpected } from '../../src/policy/expected';

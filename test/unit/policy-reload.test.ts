@@ -3,7 +3,7 @@
  * and that counters never go backwards.
  */
 import t from 'tap';
-import type { TopologyHint } from '../../src/agent/hints';
+import type { TopologyHint } from '../../src/topology/hints';
 import { PolicyDriver, type LoadedPolicy } from '../../src/agent/policy-driver';
 import type { LiveRecord } from '../../src/capture/live';
 import type { AlarmSource } from '../../src/policy/alarms';

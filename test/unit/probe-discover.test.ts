@@ -3,7 +3,7 @@ import t from 'tap';
 import { DiscoveryBook, type BookRecord } from '../../src/probe/discover-book';
 import { renderDiscover } from '../../src/probe/render';
 import type { FrameInfo } from '../../src/protocol/frame-types';
-import type { BeaconVerdict } from '../../src/engine/decode';
+import type { BeaconVerdict } from '../../src/protocol/verdict';
 import { ulidAt, T0 } from '../helpers/agent';
 
 const P_MAC = '52:54:00:0b:00:01';

@@ -5,15 +5,15 @@
  * ignored by both).
  */
 import t from 'tap';
-import { buildUdp4Frame, internetChecksum, macBytes, vlanStack, GROUP4, GROUP4_MAC, TPID_8021AD, TPID_8021Q } from '../../src/probe/frame-build';
-import { encodePadded } from '../../src/probe/padding';
+import { buildUdp4Frame, internetChecksum, macBytes, vlanStack, GROUP4, GROUP4_MAC, TPID_8021AD, TPID_8021Q } from '../../src/protocol/frame-build';
+import { encodePadded } from '../../src/protocol/padding';
 import { buildProbeFrame, probeSourceIp } from '../../src/probe/probe-frame';
 import { parseFrame } from '../../src/protocol/frame';
-import { decodeBeacon } from '../../src/protocol/beacon';
+import { decodeBeacon } from '../../src/engine/decode';
 import { keyObjects } from '../../src/protocol/fernet';
 import { createVerifier } from '../../src/engine/verifier';
 import { readMtuProbe } from '../../src/protocol/extensions';
-import type { HostInterface } from '../../src/net/interfaces';
+import type { HostInterface } from '../../src/topology/interfaces';
 import { corpusKey } from '../helpers/corpus';
 import { enginesToTest } from '../helpers/engines';
 

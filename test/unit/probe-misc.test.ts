@@ -3,7 +3,7 @@ import t from 'tap';
 import { ipLength, readAcks, readMaasUrl, readMtuProbe, readMtuProbeAck, readRole, readVlanProbe } from '../../src/protocol/extensions';
 import { resolveInterfaces } from '../../src/probe/session';
 import { renderMtu } from '../../src/probe/render';
-import type { HostInterface } from '../../src/net/interfaces';
+import type { HostInterface } from '../../src/topology/interfaces';
 import { UsageError } from '../../src/errors';
 
 t.test('extension keys: well-formed values are read, anything else reads as absent', async (t) => {

@@ -11,13 +11,14 @@ import { chooseEngine, engineRequest } from '../../engine/select';
 import { createVerifier } from '../../engine/verifier';
 import { createLogger, LOG_LEVELS, type Logger } from '../../log';
 import { locateSecret } from '../../secret/secret';
-import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
+import { addEngineOption, addSecretOption, numberArg } from '../options';
+import { loadKey } from '../../secret/load-key';
 import { vidListArg } from './probe-options';
 import { loadPolicy, PolicyDriver, type LoadedPolicy } from '../../agent/policy-driver';
-import { MultiKeyVerifier } from '../../policy/multikey-verifier';
+import { MultiKeyVerifier } from '../../engine/multikey-verifier';
 import { keyObjects } from '../../protocol/fernet';
 import { NativeLiveCapture } from '../../capture/live-native';
-import { Keyring, keyringEntry } from '../../policy/keyring';
+import { Keyring, keyringEntry } from '../../protocol/keyring';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { buildTopology } from '../../agent/topology';
+import { buildTopology } from '../../topology/fabrics';
 import { request } from '../../agent/control';
-import type { TopologyHint } from '../../agent/hints';
+import type { TopologyHint } from '../../topology/hints';
 import { UsageError } from '../../errors';
 import { detectDrift, driftExitCode } from '../../policy/drift';
 import { parseExpected } from '../../policy/expected';

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { decodeBeacon } from '../../protocol/beacon';
+import { decodeBeacon } from '../../engine/decode';
 import { chooseEngine, engineRequest } from '../../engine/select';
 import { createVerifier } from '../../engine/verifier';
-import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
+import { addEngineOption, addSecretOption, numberArg } from '../options';
+import { loadKey } from '../../secret/load-key';
 
 function parseHex(text: string): Buffer {
   const hex = text.replace(/\s+/g, '');

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { encodeBeacon } from '../../protocol/beacon';
 import type { BeaconTypeName } from '../../protocol/header';
-import { addSecretOption, loadKey } from '../options';
+import { addSecretOption } from '../options';
+import { loadKey } from '../../secret/load-key';
 
 function parsePayload(text: string): Record<string, unknown> {
   let v: unknown;

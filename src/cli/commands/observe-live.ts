@@ -12,7 +12,7 @@ import { NetbeaconError } from '../../errors';
 import { observedBeacon, observedLine } from '../../protocol/observe';
 import type { InterfaceGone, LiveRecord } from '../../capture/live';
 import { openLiveCapture } from '../../capture/live-open';
-import { loadKey } from '../options';
+import { loadKey } from '../../secret/load-key';
 import { stdoutClosed, writeOut } from '../output';
 
 export interface LiveObserveOptions {

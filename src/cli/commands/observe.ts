@@ -4,7 +4,8 @@ import { chooseEngine, engineRequest } from '../../engine/select';
 import { createLineEncoder } from '../../engine/line-encoder';
 import { formatStats, newStats, type ObserveStats } from '../../engine/pipeline';
 import { UsageError } from '../../errors';
-import { addEngineOption, addSecretOption, loadKey } from '../options';
+import { addEngineOption, addSecretOption } from '../options';
+import { loadKey } from '../../secret/load-key';
 import { stdoutClosed, writeOutAndWait } from '../output';
 import { observeLive } from './observe-live';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildTopology } from '../../agent/topology';
+import { buildTopology } from '../../topology/fabrics';
 import { UsageError } from '../../errors';
 import { parseExpected } from '../../policy/expected';
 import { knownFromExpected, parseKnownJson, placeInterfaces, type KnownPlacement } from '../../policy/place';

@@ -15,16 +15,17 @@
  */
 import type { Command } from 'commander';
 import { Agent } from '../../agent/daemon';
-import { renderTopology } from '../../agent/render';
-import { buildTopology } from '../../agent/topology';
-import { formatHintsJson } from '../../agent/hints';
+import { renderTopology } from '../../topology/render';
+import { buildTopology } from '../../topology/fabrics';
+import { formatHintsJson } from '../../topology/hints';
 import { openLiveCapture } from '../../capture/live-open';
 import { chooseEngine, engineRequest } from '../../engine/select';
 import { createVerifier } from '../../engine/verifier';
 import { UsageError } from '../../errors';
 import { resolveInterfaces, sleep } from '../../probe/session';
-import { interfaceSummary } from '../../net/interfaces';
-import { addEngineOption, addSecretOption, loadKey, numberArg } from '../options';
+import { interfaceSummary } from '../../topology/interfaces';
+import { addEngineOption, addSecretOption, numberArg } from '../options';
+import { loadKey } from '../../secret/load-key';
 import { writeOut } from '../output';
 import { collect } from './probe-options';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { formatHintsJson } from '../../agent/hints';
-import { renderHintsTable, renderReplaySummary } from '../../agent/render';
+import { formatHintsJson } from '../../topology/hints';
+import { renderHintsTable, renderReplaySummary } from '../../topology/render';
 import { replayJournalFile } from '../journal-file';
 import { writeOut } from '../output';
 

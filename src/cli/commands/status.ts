@@ -1,7 +1,7 @@
 /** Commands that ask a running agent over its control socket: status, hints. */
 import type { Command } from 'commander';
 import { DEFAULT_SOCKET, request, subscribe } from '../../agent/control';
-import { formatHintsJson, type TopologyHint } from '../../agent/hints';
+import { formatHintsJson, type TopologyHint } from '../../topology/hints';
 
 export function register(program: Command): void {
   program

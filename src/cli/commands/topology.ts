@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { renderTopology } from '../../agent/render';
-import { buildTopology } from '../../agent/topology';
+import { renderTopology } from '../../topology/render';
+import { buildTopology } from '../../topology/fabrics';
 import { DEFAULT_SOCKET, request } from '../../agent/control';
-import type { Topology } from '../../agent/topology';
+import type { Topology } from '../../topology/fabrics';
 import { replayJournalFile } from '../journal-file';
 import { writeOut } from '../output';
 

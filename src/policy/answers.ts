@@ -34,12 +34,12 @@
  * default 200 frames/s is answered in full.
  */
 import { isIPv4 } from 'node:net';
-import type { AgentAction, ReplyAction } from './core';
+import type { AgentAction, ReplyAction } from '../topology/core';
 import type { FrameInfo } from '../protocol/frame-types';
 import { ipLength, MAX_PROBE_SIZE, readMtuProbe, readVlanProbe, type MtuProbeAck } from '../protocol/extensions';
-import type { HostInterface } from '../net/interfaces';
-import { ReplyLimiter, type BucketConfig, type ReplyLimitOptions, type ReplyLimitStats } from '../policy/ratelimit';
-import { vlanStack, type VlanTag } from '../probe/frame-build';
+import type { HostInterface } from '../topology/interfaces';
+import { ReplyLimiter, type BucketConfig, type ReplyLimitOptions, type ReplyLimitStats } from './ratelimit';
+import { vlanStack, type VlanTag } from '../protocol/frame-build';
 
 /** A reply to send as a whole Ethernet frame (raw), built by the daemon's RawReplier. */
 export interface RawReplyAction {

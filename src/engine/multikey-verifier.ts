@@ -17,8 +17,9 @@
  * factory passed in, one per key, made once and kept.
  */
 import { REASON_CODE } from '../protocol/reasons';
-import type { BatchVerifier, FernetKey, PayloadBatch, VerifiedBatch } from '../engine/types';
-import { accepts, type Keyring, type KeyringEntry } from './keyring';
+import type { BatchVerifier, PayloadBatch, VerifiedBatch } from './types';
+import type { FernetKey } from '../protocol/key';
+import { accepts, type Keyring, type KeyringEntry } from '../protocol/keyring';
 
 export type VerifierFactory = (key: FernetKey) => BatchVerifier;
 

@@ -6,7 +6,7 @@ import type { CorrelationEvent, DropReason } from './correlate';
 import { sortHints, type TopologyHint } from './hints';
 import type { ReplaySummary } from './replay';
 import { formatSegment, segment, segmentKey, type Segment } from './segment';
-import type { Fabric, PeerInterface, Topology } from './topology';
+import type { Fabric, PeerInterface, Topology } from './fabrics';
 
 /** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
 export function formatTable(rows: readonly (readonly string[])[], indent = ''): string[] {

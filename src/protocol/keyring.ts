@@ -10,8 +10,8 @@
  * timestamps are), keys arrive derived. Which file each key came from, and
  * deriving it, is the driver's business.
  */
-import type { FernetKey } from '../engine/types';
-import { keyFingerprint } from '../protocol/key';
+import type { FernetKey } from './key';
+import { keyFingerprint } from './key';
 
 export type KeyRole = 'current' | 'previous';
 

@@ -15,9 +15,9 @@
  * Pure apart from the random pad text, which a caller may supply.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeBeacon } from '../protocol/beacon';
-import type { FernetKeyObjects } from '../protocol/fernet';
-import type { BeaconTypeName } from '../protocol/header';
+import { encodeBeacon } from './beacon';
+import type { FernetKeyObjects } from './fernet';
+import type { BeaconTypeName } from './header';
 
 export interface PaddedBeacon {
   /** The whole UDP payload: header, token, filler. Exactly the length asked for. */
