@@ -65,7 +65,7 @@ function frame(srcMac: Buffer, payload: Buffer, i: number): Buffer {
   return f;
 }
 
-async function sender(ifname: string, keyHex: string, rate: number, seconds: number, count: number): Promise<void> {
+function sender(ifname: string, keyHex: string, rate: number, seconds: number, count: number): void {
   const state = loadBinding();
   if (!state.ok) throw new Error(state.detail);
   const sendFrames = state.binding.sendFrames as (i: string, d: Uint8Array, o: Uint32Array) => number;
@@ -158,7 +158,7 @@ function child(ns: string, args: string[], cpu?: number): { lines: Promise<Recor
   const lines = Array.from({ length: 2 }, () => new Promise<Record<string, unknown>>((r) => resolvers.push(r)));
   let buf = '';
   let n = 0;
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {

@@ -12,7 +12,7 @@
  * the file must be younger than Fernet's 60 s when Python reads it.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyObjects } from '../../src/protocol/fernet';
 import { beaconFrames } from '../lib/frames';
@@ -80,8 +80,7 @@ function timed(
       resolve({ seconds, cpuSeconds, stdout: `${lines}\n${stdoutTail}`, stderr: m ? stderr.slice(0, m.index) : stderr, code });
     });
     if (stdinFile) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('node:fs').createReadStream(stdinFile).pipe(child.stdin);
+      createReadStream(stdinFile).pipe(child.stdin);
     } else child.stdin.end();
   });
 }

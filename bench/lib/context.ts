@@ -8,7 +8,7 @@ export interface BenchContext {
   /** The decode inputs file (lib/inputs.ts), shared by every engine's worker. */
   readonly inputsPath: string;
   /** Progress lines go to stderr, so that stdout is only the report. */
-  log(line: string): void;
+  readonly log: (line: string) => void;
 }
 
 export function fmtRate(n: number): string {

@@ -85,7 +85,7 @@ export function pack(frames: readonly Uint8Array[]): FramePool {
   });
   offsets[frames.length] = total;
   const data = new Uint8Array(total);
-  frames.forEach((f, i) => data.set(f, offsets[i]!));
+  frames.forEach((f, i) => data.set(f, offsets[i]));
   return { data, offsets, count: frames.length };
 }
 

@@ -52,7 +52,7 @@ function measure(
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const budget = BigInt(Math.round(seconds * 1e9));
-  let elapsed = 0n;
+  let elapsed: bigint;
   do {
     const v = verifier.verify(batch);
     if (stage === 'verify') {

@@ -92,14 +92,14 @@ export class ControlServer {
       } catch (err) {
         return void sock.end(JSON.stringify({ ok: false, error: `bad request: ${(err as Error).message}` }) + '\n');
       }
-      const streamer = this.#streams.get(req.cmd as string);
+      const streamer = this.#streams.get(req.cmd);
       if (streamer) {
         stop = streamer(req, (event) => {
           if (!sock.destroyed) sock.write(JSON.stringify(event) + '\n');
         });
         return;
       }
-      const h = this.#handlers.get(req.cmd as string);
+      const h = this.#handlers.get(req.cmd);
       if (!h) return void sock.end(JSON.stringify({ ok: false, error: `unknown command "${String(req.cmd)}"` }) + '\n');
       try {
         sock.end(JSON.stringify({ ok: true, result: h(req) }) + '\n');

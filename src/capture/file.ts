@@ -34,8 +34,8 @@ type CaptureCode = ConstructorParameters<typeof CaptureError>[0];
  */
 export async function* readCapture(path: string, opts: ReadCaptureOptions = {}): AsyncGenerator<CapturedPacket[], void, undefined> {
   const label = path === '-' ? 'standard input' : `capture file ${path}`;
-  const source = path === '-' ? (opts.stdin ?? process.stdin) : fileChunks(path, opts.chunkBytes ?? READ_CHUNK_BYTES);
-  const chunks = source[Symbol.asyncIterator]();
+  const source: AsyncIterable<Uint8Array | string> = path === '-' ? (opts.stdin ?? process.stdin) : fileChunks(path, opts.chunkBytes ?? READ_CHUNK_BYTES);
+  const chunks: AsyncIterator<Uint8Array | string, unknown> = source[Symbol.asyncIterator]();
   const parser = new CaptureParser({ transient: opts.transient === true });
   let finished = false;
   try {
@@ -45,9 +45,10 @@ export async function* readCapture(path: string, opts: ReadCaptureOptions = {}):
       let batch: CapturedPacket[] = [];
       try {
         const step = await chunks.next();
-        finished = step.done === true;
-        if (finished) parser.end();
-        else batch = parser.push(toBytes(step.value));
+        if (step.done === true) {
+          finished = true;
+          parser.end();
+        } else batch = parser.push(toBytes(step.value));
       } catch (err) {
         throw asCaptureError(err, label);
       }

@@ -86,7 +86,7 @@ export class UdpLiveCapture extends EventEmitter implements LiveCapture {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.taps.clear();
-    await Promise.all([this.sock4, this.sock6].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
+    await Promise.all([this.sock4, this.sock6].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
   }
 
   private async open(): Promise<void> {

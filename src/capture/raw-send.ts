@@ -76,7 +76,7 @@ export function openRawSender(state: BindingState = loadBinding()): RawSender {
       const data = new Uint8Array(total);
       const offsets = new Uint32Array(frames.length + 1);
       frames.forEach((f, i) => {
-        data.set(f, offsets[i]!);
+        data.set(f, offsets[i]);
         offsets[i + 1] = offsets[i]! + f.length;
       });
       try {

@@ -49,7 +49,13 @@ export async function replayJournalFile(path: string, opts: ReadJournalOptions =
 async function openLines(path: string, opts: ReadJournalOptions): Promise<{ lines: AsyncIterable<string>; close: () => Promise<void> }> {
   if (path === '-') {
     const rl = createInterface({ input: opts.stdin ?? process.stdin, crlfDelay: Infinity });
-    return { lines: rl, close: async () => rl.close() };
+    return {
+      lines: rl,
+      close: () => {
+        rl.close();
+        return Promise.resolve();
+      },
+    };
   }
   let fh;
   try {

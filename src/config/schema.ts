@@ -17,7 +17,17 @@ export class SchemaError extends Error {
 export type Check<T> = (value: unknown, path: string) => T;
 
 const show = (v: unknown): string =>
-  typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v);
+  typeof v === 'string'
+    ? JSON.stringify(v)
+    : v === null
+      ? 'null'
+      : Array.isArray(v)
+        ? 'a list'
+        : typeof v === 'object'
+          ? 'a mapping'
+          : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+            ? String(v)
+            : typeof v;
 
 export const str =
   (opts: { pattern?: RegExp; hint?: string } = {}): Check<string> =>

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../agent/control';
@@ -149,7 +149,7 @@ async function waitForFabrics(demo: Demo, o: DemoOptions): Promise<{ hosts: Host
 
 function readTail(path: string): string {
   try {
-    return require('node:fs').readFileSync(path, 'utf8').slice(-2000) as string;
+    return readFileSync(path, 'utf8').slice(-2000);
   } catch {
     return '(no log)';
   }

@@ -35,7 +35,8 @@ export function int32(b: Uint8Array, i: number): number {
 }
 
 // Buffer's own slicers work on any Uint8Array and make a flat string in one call.
-const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+// (Node's own, undeclared in @types/node.)
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
 /**
  * b[from..to) as a string, or undefined when it is not valid UTF-8 (or

@@ -19,7 +19,7 @@ let deserialize: typeof Deserialize | undefined;
 function bsonDeserialize(bytes: Uint8Array): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   deserialize ??= (require('bson') as typeof import('bson')).deserialize;
-  return deserialize(bytes, BSON_OPTIONS) as Record<string, unknown>;
+  return deserialize(bytes, BSON_OPTIONS);
 }
 
 export function decodeItem(batch: VerifiedBatch, i: number): BeaconVerdict {

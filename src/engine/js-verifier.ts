@@ -44,7 +44,7 @@ export class JsBatchVerifier implements BatchVerifier {
     }
     plainOffsets[count] = plainLength;
     const plain = new Uint8Array(plainLength);
-    for (let i = 0; i < count; i++) plain.set(plains[i]!, plainOffsets[i]!);
+    for (let i = 0; i < count; i++) plain.set(plains[i]!, plainOffsets[i]);
     return { count, status, version, headerType, plain, plainOffsets };
   }
 

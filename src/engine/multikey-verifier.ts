@@ -136,7 +136,7 @@ export class MultiKeyVerifier implements BatchVerifier {
     const now = new Float64Array(indices.length);
     let at = 0;
     indices.forEach((i, j) => {
-      const item = batch.data.subarray(batch.offsets[i]!, batch.offsets[i + 1]!);
+      const item = batch.data.subarray(batch.offsets[i], batch.offsets[i + 1]);
       offsets[j] = at;
       data.set(item, at);
       at += item.length;
@@ -167,14 +167,14 @@ function merge(base: VerifiedBatch, fixes: ReadonlyMap<number, { from: VerifiedB
     const src = fix ? fix.from : base;
     const j = fix ? fix.at : i;
     status[i] = src.status[j]!;
-    const part = src.plain.subarray(src.plainOffsets[j]!, src.plainOffsets[j + 1]!);
+    const part = src.plain.subarray(src.plainOffsets[j], src.plainOffsets[j + 1]);
     plainOffsets[i] = length;
     parts.push(part);
     length += part.length;
   }
   plainOffsets[base.count] = length;
   const plain = new Uint8Array(length);
-  parts.forEach((p, i) => plain.set(p, plainOffsets[i]!));
+  parts.forEach((p, i) => plain.set(p, plainOffsets[i]));
   // The header fields are in clear text: the same whichever key is tried.
   return { count: base.count, status, version: base.version, headerType: base.headerType, plain, plainOffsets };
 }

@@ -215,7 +215,7 @@ export class ProbeAnswerer {
 function withPayload(a: ReplyAction, extra: Record<string, unknown>): ReplyAction {
   if (Object.keys(extra).length === 0) return a;
   // The core types its reply payload as {remote, acks}; extra keys ride along.
-  return { ...a, payload: { ...a.payload, ...extra } as ReplyAction['payload'] };
+  return { ...a, payload: { ...a.payload, ...extra } };
 }
 
 /**

@@ -124,7 +124,11 @@ export class FabricGraph {
     const legs = new Map<string, { mac: string; vid?: number; seen: Map<string, { segment: Segment; hints: TopologyHint[] }> }>();
     for (const p of f.peers) {
       const legKey = `${p.mac}\u0000${p.vid ?? ''}`;
-      const leg = legs.get(legKey) ?? { mac: p.mac, ...(p.vid === undefined ? {} : { vid: p.vid }), seen: new Map() };
+      const leg = legs.get(legKey) ?? {
+        mac: p.mac,
+        ...(p.vid === undefined ? {} : { vid: p.vid }),
+        seen: new Map<string, { segment: Segment; hints: TopologyHint[] }>(),
+      };
       legs.set(legKey, leg);
       for (const s of p.seen_on) {
         if (!s.joins) continue;

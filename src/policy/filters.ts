@@ -107,7 +107,7 @@ class VidSet {
 }
 
 /** `10`, `"100-199"` or `untagged`; an error message otherwise. VIDs 0-4095 as a frame can carry them. */
-export function parseVidSpec(item: unknown): { from: number; to: number } | 'untagged' | string {
+export function parseVidSpec(item: unknown): { from: number; to: number } | string {
   if (item === 'untagged') return 'untagged';
   if (typeof item === 'number' && Number.isInteger(item) && item >= 0 && item <= 4095) return { from: item, to: item };
   const m = typeof item === 'string' ? /^\s*(\d{1,4})\s*-\s*(\d{1,4})\s*$/.exec(item) : null;

@@ -100,7 +100,7 @@ export class FernetOpener {
     // Without padding, ECB hands back every whole block at once and keeps no state between calls.
     const padded = this.ecb.update(b.subarray(ctAt, macAt));
     // CBC: each plaintext block is the ECB decryption XOR the previous ciphertext block (the IV first).
-    for (let i = 0; i < padded.length; i++) padded[i] ^= b[i < 16 ? start + 9 + i : ctAt + i - 16]!;
+    for (let i = 0; i < padded.length; i++) padded[i] = padded[i]! ^ b[i < 16 ? start + 9 + i : ctAt + i - 16]!;
     const pad = padded[padded.length - 1]!;
     if (pad < 1 || pad > 16) return 'padding';
     for (let i = padded.length - pad; i < padded.length; i++) if (padded[i] !== pad) return 'padding';

@@ -89,7 +89,7 @@ export function inflateFixed(input: Uint8Array, start: number, room: number): Ui
   let bits = 0; // bit buffer, LSB first
   let count = 0; // bits in it
   let out = 0;
-  let last = 0;
+  let last: number;
   do {
     while (count < 3) {
       if (pos >= end) return undefined;

@@ -126,7 +126,7 @@ export function buildTopology(hints: Iterable<TopologyHint>, opts: TopologyOptio
       // Joined on the leg (MAC and VID); listed by leg and name.
       if (joins) groups.union(`S${localKey}`, `P${h.related_mac}\u0000${h.related_vid ?? ''}`);
       const peerKey = `${h.related_mac}\u0000${h.related_vid ?? ''}\u0000${h.related_ifname}`;
-      const record = peers.get(peerKey) ?? { peer, sightings: new Map() };
+      const record = peers.get(peerKey) ?? { peer, sightings: new Map<string, { segment: Segment; joins: boolean; hints: TopologyHint[] }>() };
       peers.set(peerKey, record);
       const sighting = record.sightings.get(localKey) ?? { segment: local, joins: false, hints: [] };
       sighting.joins ||= joins;

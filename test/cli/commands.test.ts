@@ -12,7 +12,7 @@ const SECRET = vector('secret');
 t.test('every command has --help, and a wrong option is a usage error (exit 2)', async (t) => {
   const top = await runInProcess(['--help']);
   t.equal(top.code, 0);
-  const commands = [...top.stdout.slice(top.stdout.indexOf('Commands:')).matchAll(/^  ([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  const commands = [...top.stdout.slice(top.stdout.indexOf('Commands:')).matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
   for (const required of ['observe', 'encode', 'decode', 'doctor']) t.ok(commands.includes(required), `${required} listed`);
   for (const cmd of commands) {
     const help = await runInProcess([cmd, '--help']);
@@ -54,7 +54,7 @@ t.test('encode prints a beacon MAAS can read; decode reads it back', async (t) =
 
   const dec = await runCli(['decode', hex, '--secret-file', SECRET]);
   t.equal(dec.status, 0, dec.stderr);
-  t.same(JSON.parse(dec.stdout), { version: 2, type: 'advertisement', payload: { ...payload, ulid: doc.ulid, type: 2 } });
+  t.same(JSON.parse(dec.stdout), { version: 2, type: 'advertisement', payload: { ...payload, ulid: doc.ulid as string, type: 2 } });
 });
 
 t.test('decode judges age with --at, and exits 1 with the reason', async (t) => {
@@ -85,9 +85,18 @@ t.test('encode refuses bad input', async (t) => {
   t.match(noSecret.stderr, /\/nope/);
 });
 
+/** The keys of `doctor --json` this test reads. */
+interface DoctorReport {
+  secret: { found: boolean; fingerprint: string };
+  engine: { capture: { engine: string; why?: string; error?: string } };
+  interfaces: unknown;
+  tcpdump: { present: boolean };
+  can_run: boolean;
+}
+
 t.test('doctor explains itself and never shows the secret', async (t) => {
   const r = await runCli(['doctor', '--json', '--secret-file', SECRET]);
-  const report = JSON.parse(r.stdout) as Record<string, any>;
+  const report = JSON.parse(r.stdout) as DoctorReport;
   t.equal(report.secret.found, true);
   t.match(report.secret.fingerprint, /^[0-9a-f]{8}$/);
   t.notMatch(r.stdout, /00112233445566778899aabbccddeeff/);
@@ -102,5 +111,5 @@ t.test('doctor explains itself and never shows the secret', async (t) => {
   t.equal(none.status, 1, 'no secret: the agent cannot run');
   t.match(none.stdout, /NOT FOUND/);
   const forced = await runCli(['doctor', '--json', '--engine', 'js', '--secret-file', SECRET]);
-  t.equal(JSON.parse(forced.stdout).engine.capture.engine, 'js');
+  t.equal((JSON.parse(forced.stdout) as DoctorReport).engine.capture.engine, 'js');
 });

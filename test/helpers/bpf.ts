@@ -80,7 +80,7 @@ function run(prog: readonly Insn[], skb: Skb): number {
     const size = code & 0x18;
     const mode = code & 0xe0;
     const src = code & 0x08 ? x : k;
-    const sz = (size === 0x00 ? 4 : size === 0x08 ? 2 : 1) as 1 | 2 | 4;
+    const sz = size === 0x00 ? 4 : size === 0x08 ? 2 : 1;
     switch (cls) {
       case 0x00: // LD
         if (mode === 0x00)

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { tcpdumpAvailable } from '../../src/capture/live-open';
-import type { LiveEngineName } from '../../src/capture/live';
+import type { LiveEngineName, RingStats } from '../../src/capture/live';
 import { loadBinding } from '../../src/engine/binding';
 import { cliCommand } from './cli';
 import { jsonLines, nodeInNs } from './netns';
@@ -111,13 +111,13 @@ export class Receiver {
   }
 
   /** Closes the capture; resolves with the final stats. */
-  async close(): Promise<Record<string, Record<string, number>>> {
+  async close(): Promise<Record<string, RingStats>> {
     this.command('close');
     await this.waitFor('closed', () => this.events.some((e) => e.event === 'closed'));
     this.child.stdin!.end();
     await this.exited;
     const stats = this.events.filter((e) => e.event === 'stats').pop();
-    return (stats?.stats ?? {}) as Record<string, Record<string, number>>;
+    return (stats?.stats ?? {}) as Record<string, RingStats>;
   }
 
   kill(): void {

@@ -18,7 +18,7 @@ export interface NsPair {
   readonly ifB: string;
   readonly ip4A: string;
   readonly ip4B: string;
-  destroy(): void;
+  readonly destroy: () => void;
 }
 
 export function canUseNetns(): string | undefined {

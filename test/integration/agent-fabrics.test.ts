@@ -115,5 +115,5 @@ async function fabrics(t: Test, engine: string): Promise<void> {
     .map((l) => JSON.parse(l) as { direction: string });
   t.ok(journal.some((l) => l.direction === 'tx') && journal.some((l) => l.direction === 'rx'), 'the journal holds what R sent and received');
   p.kill('SIGTERM');
-  if (t.passing() === false) t.comment(`R's log:\n${logs.r.slice(-4000)}\nP's log:\n${logs.p.slice(-2000)}`);
+  if (t.passing() === false) t.comment(`R's log:\n${logs.r?.slice(-4000)}\nP's log:\n${logs.p?.slice(-2000)}`);
 }

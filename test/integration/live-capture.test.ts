@@ -29,7 +29,7 @@ const native = loadBinding();
 
 if (why) {
   console.log(`# live capture tests skipped: ${why}`);
-  t.skip(`live capture tests need root and network namespaces: ${why}`);
+  t.skip(`live capture tests need root and network namespaces: ${why}`, () => {});
 } else {
   // Child processes start slowly on a busy 2-core machine (TypeScript is
   // compiled at start-up): far more than tap's default per-file budget.

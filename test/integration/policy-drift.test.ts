@@ -96,7 +96,7 @@ async function drift(t: Test, engine: string): Promise<void> {
   const watch = spawn(node!, [main!, 'watch', '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => watch.kill('SIGTERM'));
   let buf = '';
-  watch.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  watch.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -163,5 +163,5 @@ async function drift(t: Test, engine: string): Promise<void> {
   const exited = new Promise<number | null>((res) => r.on('exit', (code) => res(code)));
   r.kill('SIGTERM');
   t.equal(await exited, 0, 'R exits 0 on SIGTERM');
-  if (t.passing() === false) t.comment(`R's log:\n${logs.r.slice(-4000)}`);
+  if (t.passing() === false) t.comment(`R's log:\n${logs.r?.slice(-4000)}`);
 }

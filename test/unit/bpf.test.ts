@@ -28,7 +28,7 @@ const QINQ_FILTER = 'udp dst port 5240 or (vlan and (udp dst port 5240 or (vlan 
 
 const state = loadBinding();
 if (!state.ok) {
-  t.skip(`native addon not available: ${state.detail}`);
+  t.skip(`native addon not available: ${state.detail}`, () => {});
 } else {
   const ours = (state.binding.bpfProgram as () => Insn[])();
   const compile = (filter: string): Insn[] | undefined => {

@@ -64,7 +64,7 @@ t.test('decodeRecords reads a hand-written batch', async (t) => {
   t.equal(out[1]!.frame.sourceIp, '10.0.0.1');
   t.notOk('vid' in out[1]!.frame, 'untagged: no vid key');
   plain.fill(0); // the addon reuses its memory: decoded values must not alias it
-  t.equal((out[0]!.verdict as { payload: { ulid: string } }).payload.ulid, '01M7Q5CQP8Q1G6HRZ22724C6AZ');
+  t.equal((out[0]!.verdict as unknown as { payload: { ulid: string } }).payload.ulid, '01M7Q5CQP8Q1G6HRZ22724C6AZ');
   t.throws(() => decodeRecords(records, 3, plain, 0), RangeError);
 });
 

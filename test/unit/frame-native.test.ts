@@ -27,7 +27,7 @@ interface NativeFields {
 
 const state = loadBinding();
 if (!state.ok) {
-  t.skip(`native addon not available: ${state.detail}`);
+  t.skip(`native addon not available: ${state.detail}`, () => {});
 } else {
   const native = state.binding.parseFrameNative as (f: Uint8Array, tci?: number) => NativeFields | null;
   const asInfo = (n: NativeFields | null): FrameInfo | null => {

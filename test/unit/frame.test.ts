@@ -377,7 +377,7 @@ t.test('IPv6', async (t) => {
 t.test('other ethertypes and runts', async (t) => {
   t.equal(parseFrame(new Uint8Array(0)), null);
   t.equal(parseFrame(new Uint8Array(13)), null);
-  t.equal(parseFrame(ether(0x0806, new Array(28).fill(0))), null, 'ARP');
+  t.equal(parseFrame(ether(0x0806, new Array<number>(28).fill(0))), null, 'ARP');
   t.equal(parseFrame(ether(0x0030, ipv4(udp()))), null, '802.3 length field');
 });
 

@@ -92,8 +92,8 @@ function packets(): CapturedPacket[] {
     };
     const bson = which === 1 ? undefined : serialize(which === 2 ? d : body);
     const at = which === 3 ? NOW - 3600 : NOW;
-    let dg = datagram(bson, 1 + int(2), at);
-    if (which === 4) dg[dg.length - 1] ^= 1; // forged
+    const dg = datagram(bson, 1 + int(2), at);
+    if (which === 4) dg[dg.length - 1] = dg[dg.length - 1]! ^ 1; // forged
     out.push({ time: NOW + random(), data: frameAround(dg), wireLength: 0 });
   }
   // Documents a JS object would print in another order or with fewer keys
@@ -117,7 +117,10 @@ function packets(): CapturedPacket[] {
   for (let k = 0; k < 3000; k++) {
     const src = out[int(n)]!;
     const b = Buffer.from(src.data);
-    for (let m = 1 + int(3); m > 0; m--) b[int(b.length)] ^= 1 << int(8);
+    for (let m = 1 + int(3); m > 0; m--) {
+      const at = int(b.length);
+      b[at] = b[at]! ^ (1 << int(8));
+    }
     out.push({ time: src.time, data: int(6) === 0 ? b.subarray(0, int(b.length)) : b, wireLength: 0 });
   }
   return out;
@@ -178,7 +181,7 @@ if (!engines.includes('native')) {
           1,
           NOW,
         ),
-        TAGS[i % 3]!,
+        TAGS[i % 3],
       ),
       wireLength: 0,
     }));

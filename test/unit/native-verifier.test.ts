@@ -258,13 +258,13 @@ function run(addon: Addon): void {
 
   t.test('NativeBatchVerifier explains an addon it cannot use', async (t) => {
     const modulePath = '../../src/engine/native-verifier';
-    const without = t.mockRequire(modulePath, {
+    const without = t.mockRequire<typeof import('../../src/engine/native-verifier')>(modulePath, {
       '../../src/engine/binding': { loadBinding: () => ({ ok: false, why: 'not-built', detail: 'no .node here' }) },
-    }) as typeof import('../../src/engine/native-verifier');
+    });
     t.throws(() => new without.NativeBatchVerifier(key), { message: /native engine is not available \(not-built\): no \.node here/ });
-    const old = t.mockRequire(modulePath, {
+    const old = t.mockRequire<typeof import('../../src/engine/native-verifier')>(modulePath, {
       '../../src/engine/binding': { loadBinding: () => ({ ok: true, binding: { abiVersion: 1 }, path: '/x.node' }) },
-    }) as typeof import('../../src/engine/native-verifier');
+    });
     t.throws(() => new old.NativeBatchVerifier(key), { message: /\/x\.node has no NativeVerifier export/ });
   });
 

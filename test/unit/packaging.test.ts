@@ -25,7 +25,7 @@ t.test('the systemd unit asks for least privilege and readiness', async (t) => {
 
 t.test('systemd-analyze verify accepts the unit', async (t) => {
   const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return t.skip('systemd-analyze is not installed here');
+  if (probe.error || probe.status !== 0) return void t.skip('systemd-analyze is not installed here', () => {});
   const r = spawnSync('systemd-analyze', ['verify', UNIT], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stderr.trim(), '', 'no warnings');

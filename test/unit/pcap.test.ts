@@ -177,7 +177,7 @@ t.test('classic pcap variants made from the corpus', async (t) => {
   }
 
   t.test('sub-microsecond times survive in nanosecond captures', async (t) => {
-    const o = feed(writePcap([{ time: 1795000000.000000125, data: corpus[0]!.data }], { nanosecond: true }));
+    const o = feed(writePcap([{ time: 1795000000 + 125 / 1e9, data: corpus[0]!.data }], { nanosecond: true }));
     t.equal(o.packets[0]!.time, 1795000000 + 125 / 1e9);
   });
 
@@ -279,7 +279,7 @@ t.test('pcapng made from the corpus', async (t) => {
         interfaces: [{ tsresol: 0 }, { tsresol: 9 }, { tsresol: 0x80 | 30 }, { tsresol: 0x80 }],
         packets: [
           { interfaceId: 0, time: 1795000007, data },
-          { interfaceId: 1, time: 1795000000.000000125, data },
+          { interfaceId: 1, time: 1795000000 + 125 / 1e9, data },
           { interfaceId: 2, time: 1795000000.5 + 2 ** -30, data },
           { interfaceId: 3, time: 1795000001, data },
         ],
@@ -723,7 +723,7 @@ t.test('error delivery', async (t) => {
       get(target, key) {
         if (typeof key === 'string' && /^\d+$/.test(key)) throw new RangeError('boom');
         const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function' ? value.bind(target) : value;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
     t.throws(() => parser.push(poisoned), RangeError);
@@ -746,7 +746,8 @@ t.test('property: any input gives packets or a CaptureError, nothing else', asyn
   ];
   const run = (bytes: Uint8Array, chunk: number): boolean => {
     const o = feed(bytes, () => chunk);
-    if (o.error !== undefined && !(o.error instanceof CaptureError)) throw o.error;
+    if (o.error !== undefined && !(o.error instanceof CaptureError))
+      throw o.error instanceof Error ? o.error : new Error('the parser threw a non-Error', { cause: o.error });
     return o.packets.every((p) => p.data.length <= MAX_PACKET_BYTES && Number.isFinite(p.time));
   };
   fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 64 }), run), { numRuns: 1000 });

@@ -36,7 +36,7 @@ const peer = { sourceMac: 'aa:00:00:00:00:01', sourceIp: '10.0.0.2' };
 const replay: AlarmSource = {
   segment: { ifname: 'eth0' },
   hints: [],
-  events: [{ kind: 'replay', ulid: '01J0000000000000000000000A', own: false, segment: { ifname: 'eth0' } } as AlarmSource['events'][number]],
+  events: [{ kind: 'replay', ulid: '01J0000000000000000000000A', own: false, segment: { ifname: 'eth0' } }],
 };
 
 t.test('filters change at once; drops keep counting', async (t) => {

@@ -97,6 +97,8 @@ t.test('errno codes become sentences an operator can act on', async (t) => {
   const plain = openRawSender(
     fake({
       sendFrame: () => {
+        // A thrown non-Error is what this case checks the message for.
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
         throw 'weird';
       },
       sendFrames: () => 0,

@@ -69,7 +69,7 @@ t.test('topology --journal prints the fabrics', async (t) => {
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^fabric-0: 3 segments, 2 peer interfaces$/m);
   t.match(r.stdout, /^fabric-1: 1 segment, 1 peer interface$/m);
-  t.match(r.stdout, /^  52:54:00:77:00:02  ens4       -    eth1 \(routable_to, not joined\)$/m);
+  t.match(r.stdout, /^ {2}52:54:00:77:00:02 {2}ens4 {7}- {4}eth1 \(routable_to, not joined\)$/m);
   const json = await runInProcess(['topology', '--journal', JOURNAL, '--json']);
   t.equal(json.code, 0);
   const topo = JSON.parse(json.stdout) as { fabrics: Array<{ name: string; segments: unknown[] }> };

@@ -183,12 +183,12 @@ t.test("the reference journal's hints: eth0-2 on one fabric, eth0 VID 42 apart",
 t.test('the table says why each segment landed where it did', async (t) => {
   const text = renderTopology(buildTopology(XY));
   t.match(text, /^fabric-0: 2 segments, 1 peer interface$/m);
-  t.match(text, /^  r0       r1: rx_own_beacon_on_other_interface, same_local_fabric_as$/m);
-  t.match(text, /^           peer p0 52:54:00:99:00:00: on_remote_network, routable_to, also heard on r1$/m);
-  t.match(text, /^  loop: r0 received its own beacon back on r0 \(rx_own_beacon_on_tx_interface\)$/m);
+  t.match(text, /^ {2}r0 {7}r1: rx_own_beacon_on_other_interface, same_local_fabric_as$/m);
+  t.match(text, /^ {11}peer p0 52:54:00:99:00:00: on_remote_network, routable_to, also heard on r1$/m);
+  t.match(text, /^ {2}loop: r0 received its own beacon back on r0 \(rx_own_beacon_on_tx_interface\)$/m);
   t.match(text, /^fabric-1: 1 segment, 2 peer interfaces$/m);
-  t.match(text, /^  r2       peer p1 52:54:00:99:00:01: on_remote_network$/m);
-  t.match(text, /^  52:54:00:99:00:00  p0         -    r2 \(routable_to, not joined\)$/m);
+  t.match(text, /^ {2}r2 {7}peer p1 52:54:00:99:00:01: on_remote_network$/m);
+  t.match(text, /^ {2}52:54:00:99:00:00 {2}p0 {9}- {4}r2 \(routable_to, not joined\)$/m);
   t.notMatch(text, / +$/m, 'no trailing blanks');
 
   const vlan = renderTopology(
@@ -198,12 +198,12 @@ t.test('the table says why each segment landed where it did', async (t) => {
       { hint: 'rx_own_beacon_on_tx_interface', ifname: 'eth2' },
     ]),
   );
-  t.match(vlan, /^  eth0 vid 42  peer ens5\.42 vid 42 52:54:00:99:00:00: on_remote_network$/m);
-  t.match(vlan, /^  52:54:00:99:00:00  ens5\.42    42   eth0 vid 42 \(on_remote_network\)$/m);
-  t.match(vlan, /^  eth1     alone: no hint joins it to another segment$/m);
-  t.match(vlan, /^  eth1 vid 3  alone: no hint joins it to another segment$/m, 'the far side of a loop is a segment too');
-  t.match(vlan, /^  loop: eth1 received its own beacon back on eth1 vid 3/m);
-  t.match(vlan, /^  loop: eth2 received its own beacon back on eth2 /m, 'a loop hint without its related side');
+  t.match(vlan, /^ {2}eth0 vid 42 {2}peer ens5\.42 vid 42 52:54:00:99:00:00: on_remote_network$/m);
+  t.match(vlan, /^ {2}52:54:00:99:00:00 {2}ens5\.42 {4}42 {3}eth0 vid 42 \(on_remote_network\)$/m);
+  t.match(vlan, /^ {2}eth1 {5}alone: no hint joins it to another segment$/m);
+  t.match(vlan, /^ {2}eth1 vid 3 {2}alone: no hint joins it to another segment$/m, 'the far side of a loop is a segment too');
+  t.match(vlan, /^ {2}loop: eth1 received its own beacon back on eth1 vid 3/m);
+  t.match(vlan, /^ {2}loop: eth2 received its own beacon back on eth2 /m, 'a loop hint without its related side');
   t.match(vlan, /^fabric-1: 1 segment, 0 peer interfaces$/m);
   t.equal(renderTopology({ fabrics: [] }), 'no fabrics: no topology hints\n');
 });
@@ -221,7 +221,7 @@ t.test('the hints table', async (t) => {
       '',
     ].join('\n'),
   );
-  t.match(renderHintsTable([{ hint: 'routable_to', ifname: 'e', vid: 4, related_vid: 5 }]), /routable_to  e       4    -               5            -/);
+  t.match(renderHintsTable([{ hint: 'routable_to', ifname: 'e', vid: 4, related_vid: 5 }]), /routable_to {2}e {7}4 {4}- {15}5 {12}-/);
   t.equal(renderHintsTable([]), 'no topology hints\n');
   t.same(
     formatTable(
