@@ -64,6 +64,24 @@ module.exports = {
     not('probe-below-cli', 'probe/', ['cli/', 'demo/', 'fleet/(?!model/)'], 'One-shot tools over the agent and the drivers.'),
     not('demo-below-cli', 'demo/', ['cli/'], 'The demo uses the tools; the CLI starts it.'),
     {
+      name: 'web-page-is-the-page',
+      comment:
+        'The fleet map (web/) is browser code: it draws what the server computed, so it imports only the graph library and the read API’s types (type-only, erased by the bundler), nothing that runs in Node.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: {
+        pathNot: ['^web/', 'node_modules/(cytoscape|cytoscape-fcose)/'],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'web-page-types-from-the-model',
+      comment: 'Of src/, the page may name only the read API’s types, which live in the pure fleet model.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: '^src/fleet/model/(types|segment|hosts|history)\\.ts$' },
+    },
+    {
       name: 'pure-does-no-io',
       comment: 'No sockets, files, processes, threads or HTTP in the pure folders: drivers own the I/O.',
       severity: 'error',

@@ -37,6 +37,19 @@ export default tseslint.config(
     },
   },
   {
+    // The fleet map's page: browser code with its own tsconfig (the DOM lib).
+    // Node's types are in that tsconfig only for the API's types; the page
+    // itself must not use Node's globals.
+    files: ['web/**/*.ts'],
+    languageOptions: { parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'require', 'module', '__dirname', 'global', 'setImmediate'].map((name) => ({ name, message: 'the page runs in a browser' })),
+      ],
+    },
+  },
+  {
     files: PURE,
     rules: {
       // No sockets, files, processes or threads (dependency-cruiser forbids

@@ -116,6 +116,15 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     else goals.push({ goal: g2, target: '≥ 0.6', value: (v.median! / f.median!).toFixed(2), met: v.median! / f.median! >= 0.6 });
   }
   goals.push(ratioGoal(rows, 'decode-forged: native / maas-python', 'decode-forged', 'native', 'maas-python', 40));
+  {
+    const m = find(rows, 'fleet-map', 'chromium');
+    const g = 'fleet-map: 1,000 hosts drawn in Chromium';
+    goals.push(
+      m
+        ? { goal: g, target: '< 3,000 ms', value: `${m.median} ms`, met: m.median! < 3000 }
+        : { goal: g, target: '< 3,000 ms', value: '—', met: null, why: 'fleet-map not measured' },
+    );
+  }
   goals.push(ratioGoal(rows, 'observe (whole process): native / maas-python', 'observe', 'native', 'maas-python', 10));
   {
     const s = find(rows, 'decode-stale', 'native');

@@ -16,12 +16,13 @@ export const CASE_NAMES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'fleet-map',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
 
 /** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline. */
-export type EngineLabel = 'native' | 'js' | 'maas-python';
+export type EngineLabel = 'native' | 'js' | 'maas-python' | 'chromium';
 
 export interface CaseResult {
   name: CaseName;

@@ -15,6 +15,7 @@ import { FleetState } from './state';
 import type { FleetStore } from './store';
 import type { FleetMetrics } from './metrics';
 import { formatListen, type ListenSpec } from './listen';
+import { FleetWeb, sendJsonCached } from './web';
 
 export const DEFAULT_MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const HISTORY_LIMIT = { default: 100, max: 10_000 };
@@ -30,6 +31,8 @@ export interface FleetServerOptions {
   readonly metrics: FleetMetrics;
   readonly clock?: () => number;
   readonly log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
+  /** The fleet map's built files (default: dist/web). */
+  readonly web?: FleetWeb;
 }
 
 class HttpError extends Error {
@@ -41,21 +44,18 @@ class HttpError extends Error {
   }
 }
 
-const PLACEHOLDER = `<!doctype html><html><head><meta charset="utf-8"><title>netbeacon fleet</title></head>
-<body><h1>netbeacon fleet service</h1><p>The fleet map is not built yet. The model is at
-<a href="/api/v1/topology">/api/v1/topology</a>, the hosts at <a href="/api/v1/hosts">/api/v1/hosts</a>,
-the history at <a href="/api/v1/history">/api/v1/history</a>.</p></body></html>
-`;
-
 export class FleetServer {
   readonly #o: FleetServerOptions;
   readonly #server: Server;
   readonly #clock: () => number;
+  readonly #web: FleetWeb;
   #unixPath: string | undefined;
 
   constructor(opts: FleetServerOptions) {
     this.#o = opts;
     this.#clock = opts.clock ?? Date.now;
+    this.#web = opts.web ?? FleetWeb.load();
+    if (this.#web.missing) opts.log?.('warn', this.#web.missing);
     this.#server = createServer((req, res) => void this.#handle(req, res));
     // Agents report every 30 s on a new connection; keep idle ones briefly.
     this.#server.keepAliveTimeout = 10_000;
@@ -119,15 +119,13 @@ export class FleetServer {
       res.writeHead(200, { 'content-type': this.#o.metrics.registry.contentType }).end(body);
       return 200;
     }
+    // The map's page and assets hold no data: open, like /healthz (src/fleet/web.ts).
+    if (this.#web.handles(path)) return this.#web.serve(req, res, path);
     if (!KNOWN_PATHS.has(path))
       throw new HttpError(404, { error: 'not_found', message: `no such path ${path} (see /api/v1/topology, /api/v1/hosts, /api/v1/history)` });
     this.#authorizeRead(req);
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PLACEHOLDER);
-      return 200;
-    }
-    if (path === '/api/v1/topology') return this.#bytes(res, FleetState.topologyJson(await this.#o.state.model()));
-    if (path === '/api/v1/hosts') return this.#bytes(res, FleetState.hostsJson(await this.#o.state.model()));
+    if (path === '/api/v1/topology') return sendJsonCached(req, res, FleetState.topologyJson(await this.#o.state.model()));
+    if (path === '/api/v1/hosts') return sendJsonCached(req, res, FleetState.hostsJson(await this.#o.state.model()));
     return this.#history(res, query);
   }
 

@@ -1,10 +1,11 @@
 /** `netbeacon fleet topology|hosts|history --server URL`: the read side, as tables or JSON. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { NetbeaconError, UsageError } from '../../errors';
 import { describeTarget, parseServiceUrl, sendRequest, ServiceUrlError, type ServiceTarget } from '../../net/http-client';
 import { readTokenFile } from '../../fleet/config';
 import { DEFAULT_FLEET_PORT } from '../../fleet/listen';
 import { renderFleetTopology, renderHistory, renderHosts, type HistoryEntry } from '../../fleet/model/render';
+import { renderDot } from '../../fleet/model/dot';
 import type { FleetTopology } from '../../fleet/model/types';
 import type { HostsDocument } from '../../fleet/model/hosts';
 import { writeOut } from '../output';
@@ -13,6 +14,12 @@ interface ReadOptions {
   server: string;
   json?: boolean;
   tokenFile?: string;
+}
+
+type TopologyFormat = 'text' | 'json' | 'dot';
+function topologyFormat(v: string): TopologyFormat {
+  if (v !== 'text' && v !== 'json' && v !== 'dot') throw new InvalidArgumentError('--format must be text, json or dot');
+  return v;
 }
 
 const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_FLEET_PORT}`;
@@ -55,15 +62,16 @@ async function fetchJson(opts: ReadOptions, path: string): Promise<{ text: strin
 }
 
 export function registerRead(fleet: Command): void {
-  withServer(fleet.command('topology').description("the fleet's fabrics (segments and the joins that prove them), MAAS placements and findings")).action(
-    async (opts: ReadOptions) => {
+  withServer(fleet.command('topology').description("the fleet's fabrics (segments and the joins that prove them), MAAS placements and findings"))
+    .option('--format <format>', 'text (default), json (as --json) or dot (Graphviz: `| dot -Tsvg > fleet.svg`)', topologyFormat)
+    .action(async (opts: ReadOptions & { format?: TopologyFormat }) => {
       const { text, doc } = await fetchJson(opts, '/api/v1/topology');
-      if (opts.json) return writeOut(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      if (opts.json || opts.format === 'json') return writeOut(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      if (opts.format === 'dot') return writeOut(renderDot(doc as FleetTopology));
       const t = doc as FleetTopology;
       const stale = new Set(t.findings.filter((f) => f.kind === 'stale_host').flatMap((f) => f.hosts));
       return writeOut(renderFleetTopology(t, stale));
-    },
-  );
+    });
   withServer(fleet.command('hosts').description('every host that reported: state, last report, interfaces, hint and peer counts')).action(
     async (opts: ReadOptions) => {
       const { text, doc } = await fetchJson(opts, '/api/v1/hosts');

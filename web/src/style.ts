@@ -1,0 +1,130 @@
+/**
+ * How the map looks: fabrics are tinted boxes, hosts white cards inside
+ * them, segments small tags (tagged ones in another shape and colour),
+ * joins lines styled by their evidence. Findings draw in red (native-VLAN
+ * mismatch), orange (duplicate MAC) and purple (unknown MAC); stale hosts
+ * are greyed and dashed. The SVG export (export.ts) reads the same colours.
+ */
+import type { StylesheetJson } from 'cytoscape';
+
+export const COLORS = {
+  fabricFill: ['#e8f1fb', '#eaf6ec', '#fbf1e6', '#f3ecfa', '#e9f6f6', '#fbeef2'],
+  fabricBorder: '#7a8ca3',
+  host: '#ffffff',
+  hostBorder: '#8d99a6',
+  segment: '#2f6fb3',
+  tagged: '#2a8a5b',
+  text: '#1b2733',
+  edge: { interface: '#9aa5b1', local: '#6b7c8f', remote: '#2f6fb3', peer: '#7d4fb0' },
+  mismatch: '#c62828',
+  duplicate: '#e67e00',
+  unknown: '#7d4fb0',
+  stale: '#9e9e9e',
+  selected: '#f2b400',
+  disagrees: '#c62828',
+} as const;
+
+export const FONT = 'DejaVu Sans, Verdana, sans-serif';
+
+export function fabricColor(i: number): string {
+  return COLORS.fabricFill[i % COLORS.fabricFill.length]!;
+}
+
+/** `haystack` edges (straight, drawn in one batch) for large maps: bezier edges cost per edge. */
+export function stylesheet(large: boolean): StylesheetJson {
+  return [
+    {
+      selector: 'node',
+      style: { 'font-family': FONT, color: COLORS.text, 'min-zoomed-font-size': large ? 8 : 0 },
+    },
+    {
+      selector: 'node.fabric',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': 'data(fill)',
+        'border-color': COLORS.fabricBorder,
+        'border-width': 1.5,
+        label: 'data(label)',
+        'font-size': 13,
+        'font-weight': 'bold',
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -4,
+        padding: '14px',
+      },
+    },
+    {
+      selector: 'node.host',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': COLORS.host,
+        'border-color': COLORS.hostBorder,
+        'border-width': 1,
+        label: 'data(label)',
+        'font-size': 11,
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -2,
+        padding: '8px',
+      },
+    },
+    { selector: 'node.host.stale', style: { 'border-style': 'dashed', 'border-color': COLORS.stale, color: COLORS.stale, 'background-opacity': 0.6 } },
+    {
+      selector: 'node.segment',
+      style: {
+        shape: 'round-rectangle',
+        width: 'data(w)',
+        height: 18,
+        'background-color': COLORS.segment,
+        color: '#ffffff',
+        label: 'data(label)',
+        'font-size': 10,
+        'text-valign': 'center',
+        'text-halign': 'center',
+        'border-width': 0,
+      },
+    },
+    { selector: 'node.segment.tagged', style: { shape: 'cut-rectangle', 'background-color': COLORS.tagged } },
+    { selector: 'node.segment.stale', style: { 'background-color': COLORS.stale } },
+    { selector: 'node.segment.p-disagrees', style: { 'outline-width': 2, 'outline-color': COLORS.disagrees, 'outline-style': 'dotted', 'outline-offset': 2 } },
+    { selector: 'node.segment.f-unknown_mac', style: { 'border-width': 3, 'border-color': COLORS.unknown, 'border-style': 'double' } },
+    { selector: 'node.segment.f-duplicate_mac', style: { 'border-width': 3, 'border-color': COLORS.duplicate } },
+    { selector: 'node.segment.f-native_vlan_mismatch', style: { 'border-width': 3, 'border-color': COLORS.mismatch } },
+    {
+      selector: 'edge',
+      style: {
+        'curve-style': large ? 'haystack' : 'bezier',
+        width: 1.5,
+        'line-color': COLORS.edge.remote,
+        opacity: 0.8,
+      },
+    },
+    { selector: 'edge.k-interface', style: { 'line-color': COLORS.edge.interface, width: 2 } },
+    { selector: 'edge.k-local', style: { 'line-color': COLORS.edge.local, 'line-style': large ? 'solid' : 'dotted', width: 2 } },
+    { selector: 'edge.k-peer', style: { 'line-color': COLORS.edge.peer, 'line-style': large ? 'solid' : 'dashed' } },
+    { selector: 'edge.f-native_vlan_mismatch', style: { 'line-color': COLORS.mismatch, width: 3.5, opacity: 1 } },
+    { selector: 'node.match', style: { 'outline-width': 4, 'outline-color': COLORS.selected, 'outline-opacity': 0.8 } },
+    { selector: 'node.was-here', style: { 'border-width': 3, 'border-style': 'dashed', 'border-color': COLORS.selected } },
+    {
+      selector: 'node.ghost',
+      style: {
+        shape: 'round-rectangle',
+        width: 'data(w)',
+        height: 18,
+        label: 'data(label)',
+        'font-size': 10,
+        'text-valign': 'center',
+        'text-halign': 'center',
+        'background-opacity': 0,
+        'border-width': 2,
+        'border-style': 'dashed',
+        'border-color': COLORS.selected,
+        color: COLORS.text,
+      },
+    },
+    { selector: '.faded', style: { opacity: 0.2 } },
+    { selector: '.hidden', style: { display: 'none' } },
+    { selector: 'node:selected', style: { 'border-width': 4, 'border-color': COLORS.selected, 'border-style': 'solid' } },
+    { selector: 'edge:selected', style: { 'line-color': COLORS.selected, width: 5, opacity: 1 } },
+  ];
+}
