@@ -16,13 +16,16 @@ export const CASE_NAMES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'fleet-ingest',
+  'fleet-topology',
+  'fleet-memory',
   'fleet-map',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
 
-/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline. */
-export type EngineLabel = 'native' | 'js' | 'maas-python' | 'chromium';
+/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline; the fleet cases' rows are its stores; fleet-map's the browser. */
+export type EngineLabel = 'native' | 'js' | 'maas-python' | 'sqlite' | 'postgres' | 'chromium';
 
 export interface CaseResult {
   name: CaseName;
