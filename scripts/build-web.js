@@ -24,7 +24,7 @@ async function main() {
     entryPoints: [join(root, 'web', 'src', 'main.ts')],
     outfile: join(out, 'map.js'),
     bundle: true,
-    minify: true,
+    minify: process.env.NETBEACON_WEB_MINIFY !== '0',
     format: 'iife',
     target: ['chrome100', 'firefox100', 'safari15'],
     // The licences of cytoscape.js, fcose and their layout bases, served beside the script.

@@ -88,6 +88,8 @@ export interface DemoDocument {
   readonly mtu: ProbeSection<MtuReport, MtuFinding>;
   readonly vlans: ProbeSection<VlanReport, VlanFinding>;
   kept: null | { remove: string; commands: readonly string[] };
+  /** `--fleet`: the map's URL (127.0.0.1), where the agents report, and what the fleet model has. */
+  fleet?: { url: string; agents: string; hosts: string[]; fabrics: number; findings: number; complete: boolean };
 }
 
 /** Compares one host's fabric view with what its bridges say it should be. */

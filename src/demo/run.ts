@@ -20,6 +20,7 @@ import type { EngineChoice } from '../engine/select';
 import type { MtuReport } from '../probe/mtu-report';
 import type { VlanReport } from '../probe/vlan-report';
 import { buildNetwork, DEMO_DIR_PREFIX, type BuiltNetwork } from './network';
+import { startDemoFleet, type DemoFleet } from './fleet';
 import { HOSTS, IGNORED_VIDS, interfacesOf, MTU_INTERFACE, MTU_PEER, PROBE_HOST, SWITCH, VLAN_INTERFACE, VLAN_VIDS } from './plan';
 import { checkHost, hostComplete, mtuFinding, mtuMeaning, vlanFinding, vlanMeaning, type DemoDocument, type HostResult } from './report';
 
@@ -29,6 +30,12 @@ export interface DemoOptions {
   readonly keep: boolean;
   /** Progress lines (stderr). */
   readonly progress: (line: string, final?: boolean) => void;
+  /**
+   * `--fleet`: the agents report to a fleet service whose map is on
+   * 127.0.0.1:`port` (src/demo/fleet.ts); `ready` gets the document once the
+   * fleet has every host, and the demo then stays up until SIGINT/SIGTERM.
+   */
+  readonly fleet?: { readonly port: number; readonly ready: (doc: DemoDocument) => Promise<void> };
 }
 
 /** argv that starts this very CLI (compiled or not). */
@@ -43,6 +50,7 @@ class Demo {
   readonly dir = mkdtempSync(join(tmpdir(), DEMO_DIR_PREFIX));
   readonly secretFile = join(this.dir, 'secret');
   net: BuiltNetwork | undefined;
+  fleet: DemoFleet | undefined;
   readonly agents = new Map<string, ChildProcess>();
   readonly children = new Set<ChildProcess>();
   #removed = false;
@@ -71,6 +79,7 @@ class Demo {
       join(this.dir, `${host}.jsonl`),
     ];
     for (const i of interfacesOf(host)) args.push('-i', i.name);
+    if (this.fleet) args.push('--fleet', this.fleet.agentUrl, '--name', host);
     const ignored = IGNORED_VIDS[host];
     if (ignored) args.push('--ignore-vids', ignored.join(','));
     // Detached, output to a file: with --keep the agents outlive this process.
@@ -119,6 +128,7 @@ class Demo {
     );
     for (const c of this.agents.values()) c.kill('SIGTERM');
     await Promise.race([Promise.all(exits), sleep(3000)]);
+    await this.fleet?.stop();
     this.remove();
   }
 }
@@ -206,6 +216,34 @@ async function probes(demo: Demo, o: DemoOptions): Promise<Pick<DemoDocument, 'm
   };
 }
 
+/** Until every demo host is in the fleet model (agents report at start), or 30 s. */
+async function waitForFleet(fleet: DemoFleet, o: DemoOptions): Promise<NonNullable<DemoDocument['fleet']>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const t = await fleet.topology();
+    const hosts = new Set(t.fabrics.flatMap((f) => f.hosts));
+    const complete = HOSTS.every((h) => hosts.has(h));
+    if (complete || Date.now() >= deadline) {
+      o.progress(`fleet: ${hosts.size} of ${HOSTS.length} hosts reported, ${t.fabrics.length} fabrics, ${t.findings.length} findings`, true);
+      return { url: fleet.url, agents: fleet.agentUrl, hosts: [...hosts].sort(), fabrics: t.fabrics.length, findings: t.findings.length, complete };
+    }
+    await sleep(500);
+  }
+}
+
+/** The name of the first SIGINT or SIGTERM from now on. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
 function keptCommands(demo: Demo): { remove: string; commands: string[] } {
   const lab = demo.net!.lab;
   const commands = [
@@ -238,6 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoDocument> {
   try {
     o.progress('building the network: a switch namespace with bridges brA and brB, hosts rack1, rack2, node1', true);
     demo.net = buildNetwork();
+    if (o.fleet) demo.fleet = await startDemoFleet(demo.dir, demo.secretFile, o.fleet.port);
     for (const h of HOSTS) demo.startAgent(h, o.engine.engine);
     o.progress(`started a ${o.engine.engine} agent in each host with a throw-away secret; waiting for the fabrics (at most ${o.timeoutSeconds} s)`, true);
     const wait = await waitForFabrics(demo, o);
@@ -253,6 +292,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoDocument> {
       kept: o.keep ? keptCommands(demo) : null,
     };
     ok = true;
+    if (o.fleet && demo.fleet) {
+      doc.fleet = await waitForFleet(demo.fleet, o);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      const stopped = untilSignal();
+      await o.fleet.ready(doc);
+      o.progress(`${await stopped}: removing the demo network and the fleet service`, true);
+    }
     return doc;
   } finally {
     process.off('SIGINT', onSignal);

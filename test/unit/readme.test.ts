@@ -76,7 +76,7 @@ interface Help {
 const helpCache = new Map<string, Help | null>();
 async function helpOf(sub: string): Promise<Help | null> {
   if (helpCache.has(sub)) return helpCache.get(sub)!;
-  const r = await runInProcess([sub, '--help']);
+  const r = await runInProcess([...sub.split(' '), '--help']);
   let help: Help | null = null;
   if (r.code === 0 && r.stdout.startsWith(`Usage: netbeacon ${sub}`)) {
     help = { long: new Set(['--help']), short: new Set(['-h']) };
@@ -91,9 +91,14 @@ async function helpOf(sub: string): Promise<Help | null> {
 
 /** What is wrong with one shown command: an unknown subcommand or option. */
 export async function problems(c: Shown): Promise<string[]> {
-  const [sub, ...rest] = c.argv;
+  let [sub, ...rest] = c.argv;
   if (sub === undefined) return [`README line ${c.line}: \`netbeacon\` without a subcommand`];
   if (sub === '--help' || sub === '--version') return [];
+  // A command with subcommands of its own (`fleet serve`): check the options against the subcommand's.
+  if (rest[0] !== undefined && /^[a-z][\w-]*$/.test(rest[0]) && (await helpOf(`${sub} ${rest[0]}`))) {
+    sub = `${sub} ${rest[0]}`;
+    rest = rest.slice(1);
+  }
   const help = await helpOf(sub);
   if (!help) return [`README line ${c.line}: \`netbeacon ${sub}\` is not a netbeacon command`];
   const out: string[] = [];

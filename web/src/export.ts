@@ -57,7 +57,7 @@ function edgeSvg(e: EdgeSingular): string {
 }
 
 export function svgOf(cy: Core): string {
-  const shown = cy.elements().not('.hidden');
+  const shown = cy.elements().filter((e) => !e.hasClass('hidden'));
   const bb = shown.boundingBox({});
   const pad = 20;
   const parts: string[] = [];

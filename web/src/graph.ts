@@ -9,12 +9,12 @@
  * packing of pack.ts, since fcose's time grows too fast for a first draw
  * in under 3 s (bench: `npm run bench -- --only fleet-map`).
  */
-import cytoscape, { type Core, type ElementDefinition, type NodeSingular, type LayoutOptions } from 'cytoscape';
+import cytoscape, { type Core, type ElementDefinition, type LayoutOptions } from 'cytoscape';
 import fcose from 'cytoscape-fcose';
-import { labelWidth, type MapModel } from './model';
+import { fabricId, hostId, labelWidth, type MapModel } from './model';
 import { packPositions, type PackNode } from './pack';
 import { stylesheet } from './style';
-import { segmentMatches, segmentPasses, type ViewState } from './view';
+import { hasFilters, segmentMatches, segmentPasses, type ViewState } from './view';
 
 cytoscape.use(fcose);
 
@@ -30,6 +30,8 @@ export class FleetGraph {
   readonly cy: Core;
   #large = false;
   #drawn = false;
+  /** Whether a filter or a search has touched the elements' classes. */
+  #viewed = false;
 
   constructor(container: HTMLElement, onSelect: (id: string | null) => void) {
     this.cy = cytoscape({
@@ -39,6 +41,9 @@ export class FleetGraph {
       boxSelectionEnabled: false,
       minZoom: 0.02,
       maxZoom: 4,
+      // Large maps: pan and zoom draw a cached texture without edges, as cytoscape.js advises.
+      hideEdgesOnViewport: true,
+      textureOnViewport: true,
     });
     this.cy.on('select', 'node, edge', (e) => onSelect((e.target as cytoscape.SingularElementArgument).id()));
     this.cy.on('tap', (e) => {
@@ -58,6 +63,15 @@ export class FleetGraph {
       this.#large = large;
       cy.style(stylesheet(large));
     }
+    if (!this.#drawn) {
+      // The first draw adds everything in one call: per-element adds cost far more at thousands.
+      cy.add([...m.nodes, ...m.edges].map((d): ElementDefinition => ({ group: d.group, data: this.#data(d.data), classes: d.classes })));
+      performance.mark('netbeacon:elements-added');
+      await this.#layout(true, []);
+      performance.mark('netbeacon:layout-done');
+      this.#drawn = true;
+      return { added: m.nodes.length + m.edges.length, removed: 0, moved: 0 };
+    }
     const wanted = new Set<string>();
     const fresh: string[] = [];
     let moved = 0;
@@ -66,18 +80,20 @@ export class FleetGraph {
       for (const def of [...m.nodes, ...m.edges]) {
         wanted.add(def.data.id);
         const el = cy.getElementById(def.data.id);
+        const data = this.#data(def.data);
         if (el.empty()) {
-          const add: ElementDefinition = { group: def.group, data: { ...def.data }, classes: def.classes };
+          const add: ElementDefinition = { group: def.group, data, classes: def.classes };
           cy.add(add);
           fresh.push(def.data.id);
           continue;
         }
-        const parent = 'parent' in def.data ? def.data.parent : undefined;
-        if (el.isNode() && (el.data('parent') as string | undefined) !== parent) {
+        const parent = data.parent as string | undefined;
+        if (el.isNode() && !large && (el.data('parent') as string | undefined) !== parent) {
           el.move({ parent: parent ?? null });
           moved++;
         }
-        el.data({ ...def.data });
+        if (large && el.data('owner') !== data.owner) moved++;
+        el.data(data);
         // Keep the view's own classes (filters, search) across updates.
         const keep = ['hidden', 'faded', 'match'].filter((c) => el.hasClass(c));
         el.classes([def.classes, ...keep].join(' '));
@@ -92,19 +108,42 @@ export class FleetGraph {
         .remove();
       gone.nodes().remove();
     });
-    if (!this.#drawn || fresh.length > 0 || moved > 0) await this.#layout(!this.#drawn, fresh);
-    this.#drawn = true;
+    if (fresh.length > 0 || moved > 0) await this.#layout(false, fresh);
     return { added: fresh.length, removed, moved };
+  }
+
+  /**
+   * A large map has no compound nodes: cytoscape.js recomputes a compound's
+   * bounds from its children whenever it draws, which at thousands of nodes
+   * is most of the time of a first draw. Fabrics and hosts become plain
+   * boxes behind their segments, sized and placed by the shelf packing; the
+   * would-be parent is kept as `owner`.
+   */
+  #data(d: MapModel['nodes'][number]['data'] | MapModel['edges'][number]['data']): Record<string, unknown> {
+    if (!this.#large || !('parent' in d)) return { ...d };
+    const { parent, ...rest } = d;
+    return { ...rest, owner: parent };
   }
 
   async #layout(first: boolean, fresh: readonly string[]): Promise<void> {
     const cy = this.cy;
     if (this.#large) {
-      const nodes: PackNode[] = cy.nodes().map((n) => ({ id: n.id(), parent: n.data('parent') as string | undefined, w: n.outerWidth(), h: n.outerHeight() }));
+      const nodes: PackNode[] = cy
+        .nodes()
+        .filter((n) => !n.hasClass('ghost'))
+        .map((n) => ({ id: n.id(), parent: n.data('owner') as string | undefined, w: (n.data('w') as number | undefined) ?? 40, h: 18 }));
       const pos = packPositions(nodes);
-      // cytoscape calls `positions` with the node, whatever its typings say.
-      const positions = ((n: NodeSingular) => pos.get(n.id()) ?? n.position()) as unknown as (id: string) => { x: number; y: number };
-      await run(cy, { name: 'preset', positions, fit: first, padding: 30, animate: false });
+      performance.mark('netbeacon:pack-computed');
+      cy.batch(() => {
+        cy.nodes().forEach((n) => {
+          const p = pos.get(n.id());
+          if (!p) return;
+          n.position({ x: p.x, y: p.y });
+          if (!n.hasClass('segment')) n.data({ w: p.w, h: p.h });
+        });
+      });
+      performance.mark('netbeacon:pack-placed');
+      if (first) this.#fitPlaced(pos.values());
       return;
     }
     if (!first) {
@@ -134,10 +173,33 @@ export class FleetGraph {
     } as unknown as LayoutOptions);
   }
 
+  /** Fits boxes whose extents are known, without asking the graph library for bounds. */
+  #fitPlaced(placed: Iterable<{ x: number; y: number; w: number; h: number }>): void {
+    let x1 = Infinity;
+    let y1 = Infinity;
+    let x2 = -Infinity;
+    let y2 = -Infinity;
+    for (const p of placed) {
+      x1 = Math.min(x1, p.x - p.w / 2);
+      x2 = Math.max(x2, p.x + p.w / 2);
+      y1 = Math.min(y1, p.y - p.h / 2);
+      y2 = Math.max(y2, p.y + p.h / 2);
+    }
+    if (!Number.isFinite(x1)) return;
+    const pad = 30;
+    const cy = this.cy;
+    const zoom = Math.min(cy.maxZoom(), Math.max(cy.minZoom(), Math.min((cy.width() - 2 * pad) / (x2 - x1), (cy.height() - 2 * pad) / (y2 - y1))));
+    cy.viewport({ zoom, pan: { x: cy.width() / 2 - zoom * ((x1 + x2) / 2), y: cy.height() / 2 - zoom * ((y1 + y2) / 2) } });
+  }
+
   /** Hides what the filters leave out and marks what the search finds; returns the matches. */
   applyView(v: ViewState, extraOf: (segmentId: string) => readonly string[]): number {
     const cy = this.cy;
     let matches = 0;
+    const idle = !hasFilters(v) && v.q.trim() === '';
+    // Nothing to hide or mark, and nothing hidden or marked: leave the elements alone (a large first draw).
+    if (idle && !this.#viewed) return 0;
+    this.#viewed = !idle;
     cy.batch(() => {
       const shown = new Set<string>();
       cy.nodes('.segment').forEach((n) => {
@@ -147,7 +209,7 @@ export class FleetGraph {
         const match = pass && segmentMatches(d, v.q, extraOf(n.id()));
         n.toggleClass('match', match);
         if (match) matches++;
-        if (pass) for (const a of n.ancestors()) shown.add(a.id());
+        if (pass) shown.add(hostId(d.fabric, d.host)).add(fabricId(d.fabric));
       });
       cy.nodes('.host, .fabric').forEach((n) => {
         n.toggleClass('hidden', !shown.has(n.id()));
@@ -156,14 +218,17 @@ export class FleetGraph {
         e.toggleClass('hidden', e.source().hasClass('hidden') || e.target().hasClass('hidden'));
       });
       cy.elements().removeClass('faded');
-      if (v.q.trim() !== '' && matches > 0) cy.nodes('.segment').not('.match').addClass('faded');
+      if (v.q.trim() !== '' && matches > 0)
+        cy.nodes('.segment')
+          .filter((n) => !n.hasClass('match'))
+          .addClass('faded');
     });
     return matches;
   }
 
   /** Fits the visible elements (after a filter, on the Fit button), or the search's matches. */
   fit(onlyMatches = false): void {
-    const target = onlyMatches && this.cy.nodes('.match').nonempty() ? this.cy.nodes('.match') : this.cy.elements().not('.hidden');
+    const target = onlyMatches && this.cy.nodes('.match').nonempty() ? this.cy.nodes('.match') : this.cy.elements().filter((e) => !e.hasClass('hidden'));
     this.cy.fit(target, 30);
   }
 
@@ -182,7 +247,7 @@ export class FleetGraph {
     const bb = f.boundingBox({});
     this.cy.add({
       group: 'nodes',
-      data: { id: 'ghost', parent: fabricNodeId, label: `was here: ${label}`, w: labelWidth(`was here: ${label}`) },
+      data: { id: 'ghost', ...(this.#large ? {} : { parent: fabricNodeId }), label: `was here: ${label}`, w: labelWidth(`was here: ${label}`) },
       classes: 'ghost',
       position: { x: bb.x1 + 70, y: bb.y2 },
     });
@@ -196,7 +261,10 @@ export class FleetGraph {
 
 function run(cy: Core, options: LayoutOptions): Promise<void> {
   return new Promise((resolve) => {
-    const layout = cy.elements().not('.ghost').layout(options);
+    const layout = cy
+      .elements()
+      .filter((e) => !e.hasClass('ghost'))
+      .layout(options);
     layout.one('layoutstop', () => resolve());
     layout.run();
   });

@@ -168,13 +168,13 @@ function fillLists(m: MapModel): void {
 async function refresh(): Promise<void> {
   try {
     const topo = await api.get<FleetTopology>('/api/v1/topology');
-    const hosts = await api.get<HostsDocument>('/api/v1/hosts');
-    state.hosts = hosts.doc;
     state.error = null;
     if (topo.changed || !state.model) {
       const first = state.model === null;
+      performance.mark('netbeacon:model-fetched');
       state.topology = topo.doc;
       state.model = buildMapModel(topo.doc);
+      performance.mark('netbeacon:model-built');
       const r = await graph.apply(state.model);
       if (first) {
         if (state.view.sel) graph.select(state.view.sel);
@@ -190,6 +190,8 @@ async function refresh(): Promise<void> {
         document.documentElement.dataset.updates = String(state.updates);
         if (r.added + r.removed + r.moved > 0) byId('announce').textContent = `The map changed: ${r.added} added, ${r.removed} removed, ${r.moved} moved.`;
       }
+      // The hosts (MACs, addresses: the evidence panel and the search) after the first draw.
+      state.hosts = (await api.get<HostsDocument>('/api/v1/hosts')).doc;
       fillLists(state.model);
       renderFindings();
       renderEvidence();

@@ -28,15 +28,23 @@ export interface PackOptions {
 
 export const DEFAULT_PACK: PackOptions = { gap: 12, padding: 10, label: 18, aspect: 1.6 };
 
+export interface Placed {
+  /** The centre. */
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
 interface Box {
   w: number;
   h: number;
-  /** Leaf positions relative to the box's top-left corner. */
-  leaves: Array<{ id: string; x: number; y: number }>;
+  /** Every node in the box (itself too), centres relative to the box's top-left corner. */
+  leaves: Array<{ id: string; x: number; y: number; w: number; h: number }>;
 }
 
-/** Centre positions of every leaf node. Children keep their order in `nodes`. */
-export function packPositions(nodes: readonly PackNode[], o: PackOptions = DEFAULT_PACK): Map<string, { x: number; y: number }> {
+/** The centre and size of every node, compounds included. Children keep their order in `nodes`. */
+export function packPositions(nodes: readonly PackNode[], o: PackOptions = DEFAULT_PACK): Map<string, Placed> {
   const children = new Map<string | undefined, PackNode[]>();
   const ids = new Set(nodes.map((n) => n.id));
   for (const n of nodes) {
@@ -47,12 +55,15 @@ export function packPositions(nodes: readonly PackNode[], o: PackOptions = DEFAU
   }
   const box = (n: PackNode): Box => {
     const kids = children.get(n.id);
-    if (!kids) return { w: n.w, h: n.h, leaves: [{ id: n.id, x: n.w / 2, y: n.h / 2 }] };
+    if (!kids) return { w: n.w, h: n.h, leaves: [{ id: n.id, x: n.w / 2, y: n.h / 2, w: n.w, h: n.h }] };
     const inner = rows(kids.map(box), o);
-    return { w: inner.w + 2 * o.padding, h: inner.h + 2 * o.padding + o.label, leaves: shift(inner.leaves, o.padding, o.padding + o.label) };
+    const w = inner.w + 2 * o.padding;
+    const h = inner.h + 2 * o.padding + o.label;
+    // The label sits inside the box's top edge, so a box without compound nodes can draw it.
+    return { w, h, leaves: [{ id: n.id, x: w / 2, y: h / 2, w, h }, ...shift(inner.leaves, o.padding, o.padding + o.label)] };
   };
   const top = rows((children.get(undefined) ?? []).map(box), o);
-  return new Map(top.leaves.map((l) => [l.id, { x: l.x, y: l.y }]));
+  return new Map(top.leaves.map((l) => [l.id, { x: l.x, y: l.y, w: l.w, h: l.h }]));
 }
 
 /** Boxes in rows of about the width that makes the whole `aspect` wide. */
@@ -72,7 +83,7 @@ function rows(boxes: Box[], o: PackOptions): Box {
       x = 0;
       rowH = 0;
     }
-    for (const l of b.leaves) leaves.push({ id: l.id, x: l.x + x, y: l.y + y });
+    for (const l of b.leaves) leaves.push({ ...l, x: l.x + x, y: l.y + y });
     x += b.w + o.gap;
     rowH = Math.max(rowH, b.h);
     w = Math.max(w, x - o.gap);
@@ -81,5 +92,5 @@ function rows(boxes: Box[], o: PackOptions): Box {
 }
 
 function shift(leaves: Box['leaves'], dx: number, dy: number): Box['leaves'] {
-  return leaves.map((l) => ({ id: l.id, x: l.x + dx, y: l.y + dy }));
+  return leaves.map((l) => ({ ...l, x: l.x + dx, y: l.y + dy }));
 }

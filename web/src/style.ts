@@ -30,6 +30,21 @@ export function fabricColor(i: number): string {
   return COLORS.fabricFill[i % COLORS.fabricFill.length]!;
 }
 
+/**
+ * Large maps draw fabrics and hosts as plain boxes (graph.ts says why),
+ * sized by the packing, their labels inside their top edge, stacked under
+ * the segments and joins.
+ */
+const boxes: StylesheetJson = [
+  {
+    selector: 'node.fabric, node.host',
+    style: { width: 'data(w)', height: 'data(h)', padding: '0px', 'text-margin-y': 16, 'z-index-compare': 'manual', 'z-index': 1 },
+  },
+  { selector: 'node.host', style: { 'text-margin-y': 14, 'z-index': 2 } },
+  { selector: 'node.segment, node.ghost', style: { 'z-index-compare': 'manual', 'z-index': 3 } },
+  { selector: 'edge', style: { 'z-index-compare': 'manual', 'z-index': 4 } },
+];
+
 /** `haystack` edges (straight, drawn in one batch) for large maps: bezier edges cost per edge. */
 export function stylesheet(large: boolean): StylesheetJson {
   return [
@@ -68,6 +83,7 @@ export function stylesheet(large: boolean): StylesheetJson {
         padding: '8px',
       },
     },
+    ...(large ? boxes : []),
     { selector: 'node.host.stale', style: { 'border-style': 'dashed', 'border-color': COLORS.stale, color: COLORS.stale, 'background-opacity': 0.6 } },
     {
       selector: 'node.segment',

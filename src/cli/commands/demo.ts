@@ -9,7 +9,9 @@ import { removeDemoNetworks } from '../../demo/network';
 import { renderDemo } from '../../demo/report';
 import { runDemo } from '../../demo/run';
 import { chooseEngine, engineRequest } from '../../engine/select';
-import { NetbeaconError } from '../../errors';
+import { NetbeaconError, UsageError } from '../../errors';
+import { DEFAULT_FLEET_PORT } from '../../fleet/listen';
+import type { DemoDocument } from '../../demo/report';
 import { netnsUnavailable } from '../../lab/netns';
 import { addEngineOption, numberArg } from '../options';
 import { writeOut } from '../output';
@@ -20,6 +22,8 @@ interface DemoOptions {
   remove?: boolean;
   engine?: string;
   timeout: number;
+  fleet?: boolean;
+  fleetPort: number;
 }
 
 export const ROOT_MESSAGE =
@@ -33,6 +37,13 @@ export function register(program: Command): void {
     .option('--keep', 'leave the network and agents running and print commands to explore them')
     .option('--remove', 'remove every demo network left by --keep (namespaces, agents, temporary files) and exit')
     .option('--timeout <seconds>', 'how long to wait for the fabrics to appear', numberArg('--timeout', 5, 600), 60)
+    .option('--fleet', 'also run a fleet service the agents report to, print its map URL (127.0.0.1) and stay up until Ctrl-C')
+    .option(
+      '--fleet-port <port>',
+      'the map’s port on 127.0.0.1 with --fleet (another free one if taken)',
+      numberArg('--fleet-port', 0, 65535, true),
+      DEFAULT_FLEET_PORT,
+    )
     .addHelpText(
       'after',
       [
@@ -41,8 +52,12 @@ export function register(program: Command): void {
         "sends on the host's interfaces. Everything is removed on exit, on Ctrl-C and on failure (unless --keep).",
         'Exit codes: 0 the agents found the fabrics the wiring implies, 1 they did not in time, 2 not root or usage error.',
         '',
-        'Example:',
+        'With --fleet the agents also report to a fleet service over a Unix socket (it crosses namespaces with no',
+        'packet on any interface); its map is served on 127.0.0.1 only. Open the printed URL in a browser on this machine.',
+        '',
+        'Examples:',
         '  sudo npx netbeacon demo',
+        '  sudo npx netbeacon demo --fleet',
       ].join('\n'),
     );
   addEngineOption(cmd).action(async (opts: DemoOptions) => {
@@ -54,6 +69,7 @@ export function register(program: Command): void {
       process.stderr.write(`netbeacon: removed ${r.namespaces.length} demo namespace(s), ${r.processes} process(es), ${r.dirs.length} temporary dir(s)\n`);
       return;
     }
+    if (opts.fleet && opts.keep) throw new UsageError('E_DEMO_FLEET_KEEP', '--fleet stays up until Ctrl-C by itself; it cannot be combined with --keep');
     const engine = chooseEngine(engineRequest(opts.engine), { capture: true });
     const tty = process.stderr.isTTY === true;
     let pending = false;
@@ -64,9 +80,25 @@ export function register(program: Command): void {
         pending = !final;
       } else process.stderr.write(`netbeacon: ${line}\n`);
     };
-    const doc = await runDemo({ engine, timeoutSeconds: opts.timeout, keep: opts.keep === true, progress });
+    const render = (doc: DemoDocument): string => (opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderDemo(doc));
+    const fleet = opts.fleet
+      ? {
+          port: opts.fleetPort,
+          ready: async (doc: DemoDocument): Promise<void> => {
+            if (pending) process.stderr.write('\n');
+            pending = false;
+            await writeOut(render(doc));
+            process.stderr.write(
+              `\nThe fleet map: ${doc.fleet!.url}\n(open it in a browser on this machine; the agents report to ${doc.fleet!.agents})\nEverything stays up until Ctrl-C.\n`,
+            );
+          },
+        }
+      : undefined;
+    const doc = await runDemo({ engine, timeoutSeconds: opts.timeout, keep: opts.keep === true, progress, ...(fleet ? { fleet } : {}) });
     if (pending) process.stderr.write('\n');
-    let text = opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderDemo(doc);
+    process.exitCode = doc.wait.complete ? 0 : 1;
+    if (fleet) return;
+    let text = render(doc);
     if (doc.kept && !opts.json) {
       text += `\nThe network and agents are still up. Explore:\n${doc.kept.commands.map((c) => `  ${c}\n`).join('')}Remove it all:\n  ${doc.kept.remove}\n`;
     }
