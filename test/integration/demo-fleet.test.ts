@@ -14,11 +14,12 @@ import { cliCommand } from '../helpers/cli';
 
 type W = { netbeaconMap: { cy: Core }; document: { documentElement: { dataset: Record<string, string | undefined> } } };
 
-const demoNamespaces = (): string[] =>
+/** This demo's namespaces (the Lab names them nb-demo-PID-…), not those of another run on the machine. */
+const demoNamespaces = (pid: number | undefined): string[] =>
   spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .stdout.split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith('nb-demo-'));
+    .filter((n) => n.startsWith(`nb-demo-${pid}-`));
 
 const why = netnsUnavailable() ?? chromiumUnavailable();
 if (why) t.comment(`demo --fleet skipped: ${why}`);
@@ -47,6 +48,7 @@ t.test('demo --fleet: the map on 127.0.0.1 draws the demo fleet; Ctrl-C removes 
     }, 250);
   });
   t.match(stderr, /agents report to unix:\//, 'the agents report over a Unix socket');
+  t.ok(demoNamespaces(child.pid).length > 0, 'the demo runs in namespaces named for its pid');
   t.match(stdout, /rack1/, 'the demo printed its report first');
 
   const browser = await launchChromium();
@@ -69,6 +71,6 @@ t.test('demo --fleet: the map on 127.0.0.1 draws the demo fleet; Ctrl-C removes 
 
   child.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C ends the demo with exit 0');
-  t.same(demoNamespaces(), [], 'no demo namespace left');
+  t.same(demoNamespaces(child.pid), [], 'no demo namespace left');
   t.match(stderr, /SIGINT: removing the demo network and the fleet service/);
 });

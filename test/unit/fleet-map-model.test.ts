@@ -8,7 +8,7 @@ import t from 'tap';
 import { buildFleetModel } from '../../src/fleet/model/model';
 import { buildMapModel, fabricId, hostId, joinId, joinLabel, labelWidth, segmentId } from '../../web/src/model';
 import { EMPTY_VIEW, formatView, hasFilters, parseView, segmentMatches, segmentPasses } from '../../web/src/view';
-import { packPositions } from '../../web/src/pack';
+import { packPositions, type PackNode } from '../../web/src/pack';
 import { rowOf, tsvOf, visibleSegments, COLUMNS } from '../../web/src/rows';
 import { stylesheet } from '../../web/src/style';
 import { seedReports } from '../helpers/fleet-map';
@@ -103,7 +103,7 @@ t.test('the view lives in the query string and survives a round trip', async (t)
 });
 
 t.test('the shelf packing: children inside parents, siblings apart', async (t) => {
-  const nodes = [
+  const nodes: PackNode[] = [
     { id: 'f', w: 0, h: 0 },
     ...[0, 1, 2, 3].map((i) => ({ id: `h${i}`, parent: 'f', w: 0, h: 0 })),
     ...[0, 1, 2, 3].flatMap((i) => [0, 1].map((j) => ({ id: `s${i}${j}`, parent: `h${i}`, w: 50, h: 18 }))),
