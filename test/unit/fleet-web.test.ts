@@ -12,7 +12,8 @@ import t, { type Test } from 'tap';
 import { CONTENT_SECURITY_POLICY, defaultWebDir, FleetWeb, sendJsonCached } from '../../src/fleet/web';
 import { dotString, renderDot } from '../../src/fleet/model/dot';
 import { buildFleetModel } from '../../src/fleet/model/model';
-import { seedReports } from '../helpers/fleet-map';
+import { seedReports, startSeededFleet } from '../helpers/fleet-map';
+import { runInProcess } from '../helpers/inprocess';
 import { record, T0 } from '../helpers/fleet-reports';
 
 async function serve(t: Test, web: FleetWeb, json: Buffer): Promise<string> {
@@ -103,4 +104,18 @@ t.test('--format dot: fabrics and hosts as clusters, joins as edges, findings dr
   t.ok(dot.includes('"rack1/eth0" [label="eth0"]'));
   t.equal(dotString('a "b" \\ c\nd'), '"a \\"b\\" \\\\ c\\nd"', 'quotes, backslashes and newlines escaped');
   t.match(renderDot({ ...topo, fabrics: [], findings: [] }), /graph fleet \{[^]*\}\n$/, 'an empty fleet is a valid graph');
+});
+
+t.test('netbeacon fleet topology --format dot|json, against a real service', async (t) => {
+  const fleet = await startSeededFleet();
+  t.teardown(() => fleet.stop());
+  const dot = await runInProcess(['fleet', 'topology', '--server', fleet.url, '--format', 'dot']);
+  t.equal(dot.code, 0, dot.stderr);
+  t.match(dot.stdout, /^graph fleet \{/);
+  t.match(dot.stdout, /"rack1\/eth0" -- "rack2\/ens3"/);
+  const json = await runInProcess(['fleet', 'topology', '--server', fleet.url, '--format', 'json']);
+  t.equal((JSON.parse(json.stdout) as { version: number }).version, 1);
+  const bad = await runInProcess(['fleet', 'topology', '--server', fleet.url, '--format', 'png']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--format must be text, json or dot/);
 });
