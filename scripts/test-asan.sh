@@ -57,7 +57,7 @@ reports="$(mktemp -d "${TMPDIR:-/tmp}/netbeacon-asan.XXXXXX")"
 # quarantine_size_mb=16 (default 256): freed memory stays poisoned, for
 # use-after-free reports, until 16 MiB more is freed. Every node process
 # allocates through the runtime, and the default quarantine was most of
-# its cost: \`netbeacon --help\` took 1.6 s of CPU with it, 1.0-1.2 s with
+# its cost: `netbeacon --help` took 1.6 s of CPU with it, 1.0-1.2 s with
 # 8-16 MiB, 0.4 s without the runtime.
 common="halt_on_error=1:log_path=$reports/report:quarantine_size_mb=16"
 san=(env "LD_PRELOAD=$runtime${LD_PRELOAD:+ $LD_PRELOAD}" "NETBEACON_ADDON=$addon" "UBSAN_OPTIONS=print_stacktrace=1:$common")
