@@ -27,7 +27,10 @@ authentic tokens and their BSON. The key is derived from
 Build: node scripts/native-cmake.js fuzz (cmake-js, clang, Node's own
 headers; needs cmake clang libclang-rt-dev).
 Environment: FUZZ_JOBS (parallel fuzzing processes, default 1),
-FUZZ_ARGS (extra libFuzzer flags).
+FUZZ_ARGS (extra libFuzzer flags), FUZZ_MERGE_INTO (after a run with no
+crash, merge into that directory the inputs that add coverage to it:
+FUZZ_MERGE_INTO=native/fuzz/corpus scripts/fuzz.sh 600 refreshes the kept
+corpus).
 EOF
 }
 
@@ -48,6 +51,11 @@ case "${1:-}" in
     ;;
 esac
 SECONDS_TO_RUN="${1:-60}"
+merge_into=""
+if [ -n "${FUZZ_MERGE_INTO:-}" ]; then
+  mkdir -p "$FUZZ_MERGE_INTO"
+  merge_into="$(cd "$FUZZ_MERGE_INTO" && pwd)"
+fi
 
 node "$root/scripts/native-cmake.js" fuzz
 mkdir -p "$out"
@@ -119,3 +127,8 @@ if [ $rc -ne 0 ]; then
   exit $rc
 fi
 echo "fuzz.sh: no crash in ${SECONDS_TO_RUN}s"
+if [ -n "$merge_into" ]; then
+  before=$(ls "$merge_into" | wc -l)
+  "$bin" -merge=1 -max_len=65600 "$merge_into" "$corpus" >/dev/null 2>&1
+  echo "fuzz.sh: $merge_into: $before inputs before the merge, $(ls "$merge_into" | wc -l) after"
+fi
