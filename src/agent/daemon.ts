@@ -98,6 +98,8 @@ export class Agent extends EventEmitter {
   #hintsDirty = true;
   #driftIdle = 0;
   readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
+  /** Sections other parts of the agent add to status() (the fleet link). */
+  readonly #statusSections = new Map<string, () => unknown>();
 
   constructor(opts: AgentOptions) {
     super();
@@ -437,6 +439,11 @@ export class Agent extends EventEmitter {
     return sortHints(this.core.correlator.hints());
   }
 
+  /** Adds `name` to status(), computed at each call. */
+  addStatusSection(name: string, section: () => unknown): void {
+    this.#statusSections.set(name, section);
+  }
+
   status(): Record<string, unknown> {
     const ring = this.#o.capture.stats();
     return {
@@ -455,6 +462,7 @@ export class Agent extends EventEmitter {
       correlation: this.core.correlator.stats(),
       ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
       ...(this.#o.policy && { policy: this.#o.policy.status(this.#now()) }),
+      ...Object.fromEntries([...this.#statusSections].map(([name, section]) => [name, section()])),
     };
   }
 

@@ -57,6 +57,12 @@ const shape = {
   advertise: obj({ role: oneOf(['region', 'rack', 'node'] as const), maas_url: str({ pattern: /^https?:\/\//, hint: 'must be an http(s) URL' }) }),
   notify: bool,
   policy,
+  fleet: obj({
+    url: str({ pattern: /^(https?:\/\/|unix:\/)/, hint: 'must be an http(s):// URL or unix:/path' }),
+    name: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, hint: 'must be a host name (letters, digits, ".", "_", "-")' }),
+    period: num(1, 3600),
+    secret_file: str(),
+  }),
 };
 
 export type ConfigFile = FromShape<typeof shape>;
@@ -80,6 +86,8 @@ export interface AgentConfig {
   notify: boolean;
   /** Filters, reply limits, alarms, keys, expected topology (policy/config.ts). */
   policy: PolicyConfig;
+  /** Reports to the fleet service (agent/fleet-reporter.ts); no url: none. */
+  fleet: { url: string | null; name: string | null; periodMs: number; secretFile?: string };
   /** Where it came from, for status and errors. */
   source: string | null;
 }
@@ -101,6 +109,7 @@ export function defaults(): AgentConfig {
     advertise: {},
     notify: true,
     policy: { filters: [], replies: {}, alarms: {} },
+    fleet: { url: null, name: null, periodMs: 30_000 },
     source: null,
   };
 }
@@ -152,6 +161,10 @@ export function applyFile(base: AgentConfig, f: ConfigFile, source: string): Age
   if (f.advertise) c.advertise = { ...f.advertise };
   if (f.notify !== undefined) c.notify = f.notify;
   if (f.policy !== undefined) c.policy = f.policy;
+  if (f.fleet?.url) c.fleet.url = f.fleet.url;
+  if (f.fleet?.name) c.fleet.name = f.fleet.name;
+  if (f.fleet?.period !== undefined) c.fleet.periodMs = f.fleet.period * 1000;
+  if (f.fleet?.secret_file) c.fleet.secretFile = f.fleet.secret_file;
   return c;
 }
 
@@ -186,6 +199,8 @@ export interface ConfigFlags {
   role?: string;
   maasUrl?: string;
   pollMs?: number;
+  fleet?: string;
+  name?: string;
 }
 
 export function applyFlags(base: AgentConfig, f: ConfigFlags): AgentConfig {
@@ -205,6 +220,8 @@ export function applyFlags(base: AgentConfig, f: ConfigFlags): AgentConfig {
   if (f.role) c.advertise.role = f.role;
   if (f.maasUrl) c.advertise.maas_url = f.maasUrl;
   if (f.pollMs) c.periods.interfacePollMs = f.pollMs;
+  if (f.fleet) c.fleet.url = f.fleet;
+  if (f.name) c.fleet.name = f.name;
   return c;
 }
 

@@ -19,6 +19,7 @@ import { MultiKeyVerifier } from '../../engine/multikey-verifier';
 import { keyObjects } from '../../protocol/fernet';
 import { NativeLiveCapture } from '../../capture/live-native';
 import { Keyring, keyringEntry } from '../../protocol/keyring';
+import { prepareFleetLink, startFleetReporter } from './agent-fleet';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
@@ -57,6 +58,8 @@ export function register(program: Command): void {
     )
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
     .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
+    .option('--fleet <url>', 'report to the fleet service at this URL (http://HOST:PORT or unix:/path): at start, on change, every 30 s')
+    .option('--name <name>', 'the name this host reports to the fleet under (default the hostname; namespaces share one, so give each its own)')
     .addHelpText(
       'after',
       [
@@ -100,6 +103,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
   const { policy, keyring } = readKeysAndPolicy(config);
+  const fleetLink = prepareFleetLink(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
   const key = keyring.signingKey().key;
   const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
@@ -143,6 +147,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
   agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
   await agent.start();
+  const reporter = fleetLink && startFleetReporter(agent, fleetLink, (level, msg, fields) => log[level]({ ...fields }, msg));
   let metrics: Server | undefined;
   if (config.metrics) {
     metrics = await serveMetrics(agentMetrics(agent), config.metrics);
@@ -163,7 +168,9 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
       if (config.notify) sdNotify('STOPPING=1');
       if (watchdog) clearInterval(watchdog);
       metrics?.close();
-      void agent.stop().then(resolve);
+      void Promise.resolve(reporter?.stop())
+        .then(() => agent.stop())
+        .then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -41,6 +41,7 @@ const MODULES: readonly CommandModule[] = [
   { names: ['mtu'], load: () => (require('./mtu') as typeof import('./mtu')).register },
   { names: ['vlans'], load: () => (require('./vlans') as typeof import('./vlans')).register },
   { names: ['demo'], load: () => (require('./demo') as typeof import('./demo')).register },
+  { names: ['fleet'], load: () => (require('./fleet') as typeof import('./fleet')).register },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

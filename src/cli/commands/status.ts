@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_SOCKET, request, subscribe } from '../../agent/control';
 import { formatHintsJson, type TopologyHint } from '../../topology/hints';
+import type { FleetLinkStatus } from '../../agent/fleet-reporter';
 
 export function register(program: Command): void {
   program
@@ -42,12 +43,14 @@ interface StatusAnswer {
   counters: { send_failures: number; replays: number };
   correlation: { hints: number; tx: { size: number }; rx: { size: number } };
   ring_drops: number;
+  fleet?: FleetLinkStatus;
 }
 
 export function renderStatus(s: StatusAnswer): string {
   const lines = [
     `netbeacon ${s.version}, up ${s.uptime_seconds} s, engine ${s.engine.name} (capture: ${s.engine.capture}) — ${s.engine.why}`,
     `hints ${s.correlation.hints}, tx queue ${s.correlation.tx.size}, rx queue ${s.correlation.rx.size}, replays ${s.counters.replays}, send failures ${s.counters.send_failures}, ring drops ${s.ring_drops}`,
+    ...(s.fleet ? [fleetLine(s.fleet)] : []),
     '',
   ];
   for (const i of s.interfaces) {
@@ -65,6 +68,13 @@ export function renderStatus(s: StatusAnswer): string {
     if (i.ring) lines.push(`  ring:     packets=${i.ring.packets} drops=${i.ring.drops}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `fleet http://…: as rack1, last report 3 s ago (seq N), failures 0, backlog 0`. */
+export function fleetLine(f: FleetLinkStatus): string {
+  const ago = (t: number | null): string => (t === null ? 'never' : `${Math.max(0, Math.round(Date.now() / 1000 - t))} s ago`);
+  const error = f.last_error ? `; last error: ${f.last_error}` : '';
+  return `fleet ${f.url} as ${f.name}: last success ${ago(f.last_success)} (${f.reports_sent} reports, seq ${f.seq}), failures ${f.failures} (${f.failures_total} in all), backlog ${f.backlog}${error}`;
 }
 
 export function registerWatch(program: Command): void {

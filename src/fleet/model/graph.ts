@@ -1,0 +1,205 @@
+/**
+ * The fleet's segment graph: every (host, interface, VID) segment the
+ * reports name, and every join between two of them with the hints that
+ * prove it. Pure: reports in, graph out.
+ *
+ * Joins:
+ * - `interface`: the untagged segment of an interface and each VID heard
+ *   on it. One cable carries them all, so MAAS puts an interface's VLANs
+ *   on one fabric; no hint is needed.
+ * - `local`: same_local_fabric_as and rx_own_beacon_on_other_interface,
+ *   within one host (one multicast beacon reached both segments).
+ * - `remote`: on_remote_network on host A naming the MAC of an interface
+ *   host B reported: A's segment and B's interface (untagged: a beacon is
+ *   sent from the interface that names itself in it) heard each other.
+ * - `peer`: segments (of any hosts) that heard multicast from one remote
+ *   interface no host reported, identified as `netbeacon topology` does,
+ *   by MAC and VID. Chained in segment order, so a MAAS rack heard by a
+ *   thousand hosts makes a thousand joins, not half a million.
+ * routable_to joins nothing (unicast may be routed), nor does
+ * rx_own_beacon_on_tx_interface (a loop). A MAC that two hosts report
+ * resolves to neither (a finding says so) unless the hint's interface
+ * name picks one.
+ */
+import { hintKey, type TopologyHint } from '../../topology/hints';
+import type { ReportInterface } from './report';
+import { compareFleetSegments, fleetSegmentKey, type FleetSegment } from './segment';
+import type { FleetHint, HostRecord, JoinKind, PeerRef } from './types';
+
+export interface InterfaceRef {
+  readonly host: string;
+  readonly iface: ReportInterface;
+}
+
+export interface GraphJoin {
+  readonly a: number;
+  readonly b: number;
+  kind: JoinKind;
+  readonly hints: FleetHint[];
+  peer?: PeerRef;
+}
+
+/** A hint naming a MAC that no host reported, with the segment that heard it. */
+export interface UnknownSighting {
+  readonly segment: number;
+  readonly hint: FleetHint;
+}
+
+export class SegmentGraph {
+  readonly segments: FleetSegment[] = [];
+  readonly #index = new Map<string, number>();
+  readonly #parent: number[] = [];
+  readonly joins = new Map<string, GraphJoin>();
+  /** host NUL ifname -> the reported interface. */
+  readonly interfaces = new Map<string, InterfaceRef>();
+  /** Lower-case MAC -> the interfaces that report it, in host and name order. */
+  readonly macs = new Map<string, InterfaceRef[]>();
+  /** MAC -> the sightings of hints naming it when no host reported it. */
+  readonly unknown = new Map<string, UnknownSighting[]>();
+
+  /** The segment's index, adding it when new. */
+  add(host: string, ifname: string, vid: number | null | undefined): number {
+    const key = fleetSegmentKey(host, ifname, vid);
+    let i = this.#index.get(key);
+    if (i === undefined) {
+      i = this.segments.length;
+      this.segments.push({ host, interface: ifname, vid: vid ?? null });
+      this.#index.set(key, i);
+      this.#parent.push(i);
+    }
+    return i;
+  }
+
+  indexOf(host: string, ifname: string, vid: number | null | undefined): number | undefined {
+    return this.#index.get(fleetSegmentKey(host, ifname, vid));
+  }
+
+  join(x: number, y: number, kind: JoinKind, hint?: FleetHint, peer?: PeerRef): void {
+    if (x === y) return;
+    const [a, b] = compareFleetSegments(this.segments[x]!, this.segments[y]!) < 0 ? [x, y] : [y, x];
+    const key = `${a}:${b}`;
+    let j = this.joins.get(key);
+    if (!j) {
+      j = { a, b, kind, hints: [] };
+      this.joins.set(key, j);
+      this.#union(a, b);
+    } else if (j.kind === 'interface' && kind !== 'interface') {
+      // Hints are stronger evidence than "one cable": say what they say.
+      j.kind = kind;
+    }
+    if (hint) j.hints.push(hint);
+    if (peer && !j.peer) j.peer = peer;
+  }
+
+  find(i: number): number {
+    const p = this.#parent;
+    while (p[i] !== i) {
+      p[i] = p[p[i]!]!;
+      i = p[i]!;
+    }
+    return i;
+  }
+
+  #union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.#parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+
+  /** The reported interface a hint's MAC and name point to, or why there is none. */
+  resolve(mac: string, ifname: string | undefined): InterfaceRef | 'unknown' | 'ambiguous' {
+    const all = this.macs.get(mac);
+    if (!all) return 'unknown';
+    const named = ifname === undefined ? [] : all.filter((r) => r.iface.name === ifname);
+    const pool = named.length > 0 ? named : all;
+    const hosts = new Set(pool.map((r) => r.host));
+    return hosts.size === 1 ? pool[0]! : 'ambiguous';
+  }
+}
+
+const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
+
+/** The graph of every host's reported interfaces and hints. `hosts` in name order. */
+export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
+  const g = new SegmentGraph();
+  for (const { report } of hosts) {
+    for (const iface of report.interfaces) {
+      const ref = { host: report.host, iface };
+      g.interfaces.set(`${report.host}\u0000${iface.name}`, ref);
+      if (iface.mac !== null) {
+        const list = g.macs.get(iface.mac);
+        if (list) list.push(ref);
+        else g.macs.set(iface.mac, [ref]);
+      }
+      const untagged = g.add(report.host, iface.name, null);
+      for (const vid of iface.vids) g.join(untagged, g.add(report.host, iface.name, vid), 'interface');
+    }
+  }
+  // Peer legs no host reported: (MAC, VID) -> sightings, joined after all hosts are in.
+  const peers = new Map<string, { peer: PeerRef; seen: Array<{ segment: number; hint: FleetHint }> }>();
+  for (const { report } of hosts) {
+    for (const h of report.hints) addHint(g, report.host, h, peers);
+  }
+  for (const { peer, seen } of peers.values()) {
+    seen.sort((x, y) => compareFleetSegments(g.segments[x.segment]!, g.segments[y.segment]!) || (x.hint.host < y.hint.host ? -1 : 1));
+    for (let i = 1; i < seen.length; i++) {
+      const prev = seen[i - 1]!;
+      const cur = seen[i]!;
+      if (prev.segment === cur.segment) continue;
+      g.join(prev.segment, cur.segment, 'peer', undefined, peer);
+      const j = g.joins.get(joinKey(g, prev.segment, cur.segment))!;
+      for (const s of [prev, cur]) if (!j.hints.includes(s.hint)) j.hints.push(s.hint);
+    }
+  }
+  for (const j of g.joins.values()) if (j.hints.length > 1) j.hints.sort(compareFleetHints);
+  return g;
+}
+
+function joinKey(g: SegmentGraph, x: number, y: number): string {
+  return compareFleetSegments(g.segments[x]!, g.segments[y]!) < 0 ? `${x}:${y}` : `${y}:${x}`;
+}
+
+function addHint(
+  g: SegmentGraph,
+  host: string,
+  h: TopologyHint,
+  peers: Map<string, { peer: PeerRef; seen: Array<{ segment: number; hint: FleetHint }> }>,
+): void {
+  const local = g.add(host, h.ifname, h.vid);
+  const hint: FleetHint = { host, ...h };
+  if (LOCAL.has(h.hint)) {
+    if (h.related_ifname !== undefined) g.join(local, g.add(host, h.related_ifname, h.related_vid), 'local', hint);
+    return;
+  }
+  if (h.hint === 'rx_own_beacon_on_tx_interface') {
+    if (h.related_ifname !== undefined) g.add(host, h.related_ifname, h.related_vid);
+    return;
+  }
+  if (h.related_mac === undefined) return;
+  const target = g.resolve(h.related_mac, h.related_ifname);
+  if (target === 'unknown') {
+    const list = g.unknown.get(h.related_mac);
+    if (list) list.push({ segment: local, hint });
+    else g.unknown.set(h.related_mac, [{ segment: local, hint }]);
+    if (h.hint !== 'on_remote_network' || h.related_ifname === undefined) return;
+    const key = `${h.related_mac}\u0000${h.related_vid ?? ''}`;
+    const entry = peers.get(key) ?? {
+      peer:
+        h.related_vid === undefined ? { mac: h.related_mac, ifname: h.related_ifname } : { mac: h.related_mac, ifname: h.related_ifname, vid: h.related_vid },
+      seen: [],
+    };
+    entry.seen.push({ segment: local, hint });
+    peers.set(key, entry);
+    return;
+  }
+  if (target === 'ambiguous' || h.hint !== 'on_remote_network') return;
+  g.join(local, g.add(target.host, target.iface.name, null), 'remote', hint);
+}
+
+/** By host, then MAAS's own order of hints. */
+export function compareFleetHints(a: FleetHint, b: FleetHint): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  const ka = hintKey(a);
+  const kb = hintKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}

@@ -1,0 +1,116 @@
+/**
+ * The fleet model: every host's last report joined into one set of
+ * data-center fabrics, with MAAS's placement of each interface and the
+ * findings. A pure function of the reports, the fabric names the segments
+ * had before, and the time: the service computes it from what its database
+ * holds, and anything else (a test, a replay of stored reports) gets the
+ * same answer from the same input.
+ */
+import { buildGraph, type SegmentGraph } from './graph';
+import { duplicateMacs, isStale, nativeVlanMismatches, staleHosts, unknownMacs } from './findings';
+import { nameFabrics } from './naming';
+import { placeInterface, placementValue } from './placement';
+import type { TopologyHint } from '../../topology/hints';
+import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
+import { TOPOLOGY_VERSION, type FleetFabric, type FleetFinding, type FleetJoin, type FleetModel, type HostRecord, type Presence } from './types';
+
+export interface ModelInput {
+  readonly hosts: readonly HostRecord[];
+  /** Segment key -> the fabric name it had (DerivedState.fabrics of the previous model). */
+  readonly names: ReadonlyMap<string, string>;
+  readonly nowMs: number;
+}
+
+export function buildFleetModel(input: ModelInput): FleetModel {
+  const hosts = [...input.hosts].sort((a, b) => (a.report.host < b.report.host ? -1 : a.report.host > b.report.host ? 1 : 0));
+  const g = buildGraph(hosts);
+  const { fabrics, fabricOfSegment } = groupFabrics(g, input.names);
+
+  const fabricOf = (host: string, ifname: string): string => fabricOfSegment[g.indexOf(host, ifname, null)!]!;
+  const placements = [];
+  const placementState = new Map<string, string | null>();
+  for (const { report } of hosts) {
+    const byIface = new Map<string, TopologyHint[]>();
+    for (const h of report.hints) {
+      const list = byIface.get(h.ifname);
+      if (list) list.push(h);
+      else byIface.set(h.ifname, [h]);
+    }
+    for (const iface of [...report.interfaces].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = placeInterface(g, report.host, iface.name, byIface.get(iface.name) ?? [], fabricOf);
+      placements.push(p);
+      placementState.set(`${report.host}\u0000${iface.name}`, placementValue(p));
+    }
+  }
+
+  const findings: FleetFinding[] = [...nativeVlanMismatches(g), ...unknownMacs(g), ...staleHosts(hosts, input.nowMs), ...duplicateMacs(g)];
+  findings.sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+
+  const presence = new Map<string, Presence>();
+  let validUntilMs = Infinity;
+  let stale = 0;
+  for (const h of hosts) {
+    const s = isStale(h, input.nowMs);
+    presence.set(h.report.host, s ? 'stale' : 'fresh');
+    if (s) stale++;
+    else validUntilMs = Math.min(validUntilMs, h.receivedAtMs + 3 * h.report.period_seconds * 1000 + 1);
+  }
+  const names = new Map<string, string>();
+  g.segments.forEach((s, i) => names.set(keyOf(s), fabricOfSegment[i]!));
+  return {
+    topology: {
+      version: TOPOLOGY_VERSION,
+      generated_at: new Date(input.nowMs).toISOString(),
+      hosts: { total: hosts.length, stale },
+      fabrics,
+      placements,
+      findings,
+    },
+    derived: { fabrics: names, placements: placementState, presence },
+    validUntilMs,
+  };
+}
+
+/** The graph's connected segments as named fabrics, in order of their first segment. */
+function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, string>): { fabrics: FleetFabric[]; fabricOfSegment: string[] } {
+  const order = g.segments.map((_, i) => i).sort((x, y) => compareFleetSegments(g.segments[x]!, g.segments[y]!));
+  const groupOfRoot = new Map<number, number>();
+  const members: number[][] = [];
+  for (const i of order) {
+    const root = g.find(i);
+    let group = groupOfRoot.get(root);
+    if (group === undefined) {
+      group = members.length;
+      groupOfRoot.set(root, group);
+      members.push([]);
+    }
+    members[group]!.push(i);
+  }
+  const names = nameFabrics(
+    members.map((m) => m.map((i) => keyOf(g.segments[i]!))),
+    previous,
+  );
+  const fabricOfSegment: string[] = new Array<string>(g.segments.length);
+  members.forEach((m, group) => m.forEach((i) => (fabricOfSegment[i] = names[group]!)));
+
+  const joinsOf: FleetJoin[][] = members.map(() => []);
+  for (const j of g.joins.values()) {
+    const join: FleetJoin = { a: g.segments[j.a]!, b: g.segments[j.b]!, kind: j.kind, hints: j.hints, ...(j.peer ? { peer: j.peer } : {}) };
+    joinsOf[groupOfRoot.get(g.find(j.a))!]!.push(join);
+  }
+  const fabrics = members.map((m, group): FleetFabric => {
+    const segments: FleetSegment[] = m.map((i) => g.segments[i]!);
+    const vids = [...new Set(segments.map((s) => s.vid))].sort((a, b) => (a ?? -1) - (b ?? -1));
+    const hosts = [...new Set(segments.map((s) => s.host))];
+    const joins = joinsOf[group]!.sort((x, y) => compareFleetSegments(x.a, y.a) || compareFleetSegments(x.b, y.b));
+    return { name: names[group]!, segments, vids, hosts, joins };
+  });
+  return { fabrics, fabricOfSegment };
+}
+
+/** The placement key of an interface in DerivedState.placements. */
+export function interfaceKey(host: string, ifname: string): string {
+  return `${host}\u0000${ifname}`;
+}
+
+export { fleetSegmentKey };

@@ -1,0 +1,296 @@
+/**
+ * An agent's report to the fleet service: its whole current state (its
+ * interfaces, the hints it holds now, the peers it hears, a summary of its
+ * counters), stamped with a per-host sequence number. docs/fleet-api.md
+ * documents the shape.
+ *
+ * A report comes from the network: parseReport checks every field, names
+ * the first wrong one by its key path (`interfaces[3].mtu`), and bounds
+ * every list, before anything is stored. Unknown keys are ignored, so an
+ * older service accepts a newer agent's report. Checking is one pass with
+ * no regular expression per hint, because it runs for every report.
+ */
+import { HINT_KINDS, type HintKind, type TopologyHint } from '../../topology/hints';
+import type { HostInterface } from '../../topology/interfaces';
+import { interfaceSummary } from '../../topology/interfaces';
+import { describe, formatPath, type KeyPath } from '../../policy/validate';
+
+export const REPORT_VERSION = 1;
+
+export const REPORT_LIMITS = {
+  interfaces: 4096,
+  hints: 100_000,
+  peers: 10_000,
+  addresses: 256,
+  counters: 64,
+  /** Linux interface names: IFNAMSIZ 16 with the NUL. */
+  ifnameBytes: 15,
+  /** Names peers put in their beacons (related_ifname, peer names): another implementation's interface names. */
+  remoteNameBytes: 255,
+  hostBytes: 253,
+} as const;
+
+export interface ReportInterface {
+  readonly name: string;
+  readonly mac: string | null;
+  readonly mtu: number;
+  readonly type: string;
+  /** The VID of a VLAN interface. */
+  readonly vid?: number;
+  readonly addresses: readonly string[];
+  /** VIDs of tagged frames heard on it. */
+  readonly vids: readonly number[];
+}
+
+export interface ReportPeer {
+  readonly interface: string;
+  readonly vid?: number;
+  readonly mac: string;
+  readonly name: string;
+  readonly last_seen: number;
+}
+
+export interface FleetReport {
+  readonly version: 1;
+  readonly host: string;
+  readonly seq: number;
+  /** This run of the agent (a ULID). */
+  readonly instance: string;
+  /** The agent's clock when it made the report, seconds since the epoch. */
+  readonly time: number;
+  readonly period_seconds: number;
+  readonly agent: { readonly version: string; readonly engine: string };
+  readonly interfaces: readonly ReportInterface[];
+  readonly hints: readonly TopologyHint[];
+  readonly peers: readonly ReportPeer[];
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/** A report that cannot be accepted; `field` is the key path of the first problem. */
+export class ReportError extends Error {
+  readonly code = 'E_REPORT_MALFORMED';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+    this.name = 'ReportError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function bad(path: KeyPath, what: string, got: unknown): never {
+  throw new ReportError(formatPath(path), `${what}, got ${describe(got)}`);
+}
+
+function obj(v: unknown, path: KeyPath): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'must be an object', v);
+  return v as Json;
+}
+
+function arr(v: unknown, path: KeyPath, max: number): unknown[] {
+  if (!Array.isArray(v)) bad(path, 'must be a list', v);
+  if (v.length > max) throw new ReportError(formatPath(path), `must have at most ${max} entries, has ${v.length}`);
+  return v;
+}
+
+function int(v: unknown, path: KeyPath, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(path, `must be an integer from ${min} to ${max}`, v);
+  return v;
+}
+
+function num(v: unknown, path: KeyPath, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(path, `must be a number from ${min} to ${max}`, v);
+  return v;
+}
+
+/** A non-empty string of at most `maxBytes` UTF-8 bytes, with no NUL or slash when it names something. */
+function name(v: unknown, path: KeyPath, maxBytes: number): string {
+  if (typeof v !== 'string' || v.length === 0) bad(path, 'must be a non-empty string', v);
+  if (v.length > maxBytes || Buffer.byteLength(v) > maxBytes) bad(path, `must be at most ${maxBytes} bytes`, v);
+  if (v.includes('\u0000')) bad(path, 'must not contain a NUL', v);
+  return v;
+}
+
+function text(v: unknown, path: KeyPath, maxLength: number): string {
+  if (typeof v !== 'string' || v.length > maxLength) bad(path, `must be a string of at most ${maxLength} characters`, v);
+  return v;
+}
+
+/** 52:54:00:0a:00:01, any case; returned lower-case so that MACs compare. */
+function mac(v: unknown, path: KeyPath): string {
+  if (typeof v !== 'string' || v.length !== 17) bad(path, 'must be a MAC address like 52:54:00:0a:00:01', v);
+  for (let i = 0; i < 17; i++) {
+    const c = v.charCodeAt(i);
+    const ok = i % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+    if (!ok) bad(path, 'must be a MAC address like 52:54:00:0a:00:01', v);
+  }
+  return v.toLowerCase();
+}
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const KINDS = new Set<string>(HINT_KINDS);
+
+function optionalVid(v: unknown, path: KeyPath): number | undefined {
+  return v === undefined || v === null ? undefined : int(v, path, 0, 4095);
+}
+
+function parseInterface(v: unknown, path: KeyPath): ReportInterface {
+  const o = obj(v, path);
+  const ifname = name(o.name, [...path, 'name'], REPORT_LIMITS.ifnameBytes);
+  if (ifname.includes('/')) bad([...path, 'name'], 'must not contain a slash', ifname);
+  const m = o.mac === null || o.mac === undefined ? null : mac(o.mac, [...path, 'mac']);
+  const addresses = arr(o.addresses ?? [], [...path, 'addresses'], REPORT_LIMITS.addresses).map((a, i) => text(a, [...path, 'addresses', i], 64));
+  const vids = arr(o.vids ?? [], [...path, 'vids'], 4096).map((x, i) => int(x, [...path, 'vids', i], 0, 4095));
+  const vid = optionalVid(o.vid, [...path, 'vid']);
+  const base = { name: ifname, mac: m, mtu: int(o.mtu, [...path, 'mtu'], 0, 65535), type: text(o.type ?? 'physical', [...path, 'type'], 32), addresses, vids };
+  return vid === undefined ? base : { ...base, vid };
+}
+
+function parseHint(v: unknown, path: KeyPath): TopologyHint {
+  const o = obj(v, path);
+  if (typeof o.hint !== 'string' || !KINDS.has(o.hint)) bad([...path, 'hint'], `must be one of ${HINT_KINDS.join(', ')}`, o.hint);
+  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = {
+    ifname: name(o.ifname, [...path, 'ifname'], REPORT_LIMITS.ifnameBytes),
+    hint: o.hint as HintKind,
+  };
+  const vid = optionalVid(o.vid, [...path, 'vid']);
+  if (vid !== undefined) h.vid = vid;
+  if (o.related_ifname !== undefined && o.related_ifname !== null)
+    h.related_ifname = name(o.related_ifname, [...path, 'related_ifname'], REPORT_LIMITS.remoteNameBytes);
+  const rvid = optionalVid(o.related_vid, [...path, 'related_vid']);
+  if (rvid !== undefined) h.related_vid = rvid;
+  if (o.related_mac !== undefined && o.related_mac !== null) h.related_mac = mac(o.related_mac, [...path, 'related_mac']);
+  return h;
+}
+
+function parsePeer(v: unknown, path: KeyPath): ReportPeer {
+  const o = obj(v, path);
+  const vid = optionalVid(o.vid, [...path, 'vid']);
+  const base = {
+    interface: name(o.interface, [...path, 'interface'], REPORT_LIMITS.ifnameBytes),
+    mac: mac(o.mac, [...path, 'mac']),
+    name: name(o.name, [...path, 'name'], REPORT_LIMITS.remoteNameBytes),
+    last_seen: num(o.last_seen, [...path, 'last_seen'], 0, 1e11),
+  };
+  return vid === undefined ? base : { ...base, vid };
+}
+
+/** Checks a parsed JSON document; throws ReportError naming the first wrong field. */
+export function checkReport(doc: unknown): FleetReport {
+  const o = obj(doc, []);
+  if (o.version !== REPORT_VERSION) bad(['version'], `must be ${REPORT_VERSION} (the report version this service knows)`, o.version);
+  const host = name(o.host, ['host'], REPORT_LIMITS.hostBytes);
+  if (!HOST_NAME.test(host)) bad(['host'], 'must be a host name (letters, digits, ".", "_", "-")', host);
+  const agent = o.agent === undefined ? {} : obj(o.agent, ['agent']);
+  const interfaces = arr(o.interfaces, ['interfaces'], REPORT_LIMITS.interfaces).map((x, i) => parseInterface(x, ['interfaces', i]));
+  const names = new Set<string>();
+  interfaces.forEach((i, n) => {
+    if (names.has(i.name)) bad(['interfaces', n, 'name'], 'must be unique in the report', i.name);
+    names.add(i.name);
+  });
+  const counters: Record<string, number> = {};
+  const c = o.counters === undefined ? {} : obj(o.counters, ['counters']);
+  const keys = Object.keys(c);
+  if (keys.length > REPORT_LIMITS.counters) throw new ReportError('counters', `must have at most ${REPORT_LIMITS.counters} keys, has ${keys.length}`);
+  for (const k of keys) counters[text(k, ['counters'], 64)] = num(c[k], ['counters', k], 0, Number.MAX_SAFE_INTEGER);
+  return {
+    version: REPORT_VERSION,
+    host,
+    seq: int(o.seq, ['seq'], 0, Number.MAX_SAFE_INTEGER),
+    instance: text(o.instance, ['instance'], 64),
+    time: num(o.time, ['time'], 0, 1e11),
+    period_seconds: num(o.period_seconds, ['period_seconds'], 1, 3600),
+    agent: { version: text(agent.version ?? '', ['agent', 'version'], 64), engine: text(agent.engine ?? '', ['agent', 'engine'], 32) },
+    interfaces,
+    hints: arr(o.hints, ['hints'], REPORT_LIMITS.hints).map((x, i) => parseHint(x, ['hints', i])),
+    peers: arr(o.peers ?? [], ['peers'], REPORT_LIMITS.peers).map((x, i) => parsePeer(x, ['peers', i])),
+    counters,
+  };
+}
+
+/** Parses and checks a report's bytes. */
+export function parseReport(body: string): FleetReport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch (err) {
+    throw new ReportError('(body)', `is not JSON: ${(err as Error).message}`);
+  }
+  return checkReport(doc);
+}
+
+export interface ReportState {
+  readonly host: string;
+  readonly seq: number;
+  readonly instance: string;
+  readonly timeMs: number;
+  readonly periodSeconds: number;
+  readonly agent: { readonly version: string; readonly engine: string };
+  readonly interfaces: readonly HostInterface[];
+  readonly hints: readonly TopologyHint[];
+  readonly peers: ReadonlyArray<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }>;
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/**
+ * The report an agent sends for its current state. The VIDs heard on an
+ * interface are those of its tagged segments in the hints and of the peers
+ * heard tagged on it.
+ */
+export function buildReport(s: ReportState): FleetReport {
+  const vids = new Map<string, Set<number>>();
+  const heard = (ifname: string, vid: number | undefined): void => {
+    if (vid === undefined) return;
+    const set = vids.get(ifname) ?? new Set<number>();
+    set.add(vid);
+    vids.set(ifname, set);
+  };
+  for (const h of s.hints) {
+    heard(h.ifname, h.vid);
+    if (h.hint === 'same_local_fabric_as' || h.hint.startsWith('rx_own_beacon')) heard(h.related_ifname ?? h.ifname, h.related_vid);
+  }
+  for (const p of s.peers) heard(p.interface, p.vid);
+  // What a peer put in its beacons reaches the hints and peers as it was
+  // sent; anything the service would refuse is left out here (and
+  // counted), so that one odd peer cannot get every report refused.
+  const hints = s.hints.filter((h, i) => acceptable(() => parseHint(h, ['hints', i])));
+  const peers = s.peers.filter((p, i) => acceptable(() => parsePeer(p, ['peers', i])));
+  const left = s.hints.length - hints.length + (s.peers.length - peers.length);
+  const interfaces = s.interfaces.map((i): ReportInterface => {
+    const sum = interfaceSummary(i);
+    const base = {
+      name: sum.name,
+      mac: sum.mac,
+      mtu: sum.mtu,
+      type: sum.type,
+      addresses: sum.addresses,
+      vids: [...(vids.get(i.name) ?? [])].sort((a, b) => a - b),
+    };
+    return i.vid === undefined ? base : { ...base, vid: i.vid };
+  });
+  return {
+    version: REPORT_VERSION,
+    host: s.host,
+    seq: s.seq,
+    instance: s.instance,
+    time: s.timeMs / 1000,
+    period_seconds: s.periodSeconds,
+    agent: s.agent,
+    interfaces,
+    hints,
+    peers: peers.map((p) => ({ ...p })),
+    counters: left > 0 ? { ...s.counters, not_reported: left } : s.counters,
+  };
+}
+
+function acceptable(check: () => unknown): boolean {
+  try {
+    check();
+    return true;
+  } catch (err) {
+    if (err instanceof ReportError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The service's view of the fleet: the model, computed from what the
+ * database holds, and the history written from it.
+ *
+ * How several servers over one PostgreSQL stay consistent: no server keeps
+ * anything only it knows. The model is a pure function of the stored
+ * reports, the stored fabric names and the time; each server computes it
+ * from the database and caches it under the database's fingerprint (the
+ * count and sum of the hosts' sequence numbers, which move with every
+ * stored report whichever server stored it, and the version of the derived
+ * state). A server whose cached fingerprint no longer matches recomputes,
+ * reading again only the hosts whose seq changed. The history is written
+ * as the difference between the stored derived state and the new model's,
+ * in one transaction that holds a lock and checks the derived state's
+ * version: a server that lost the race reloads and recomputes, so no change
+ * is written twice and none is lost.
+ */
+import type { FleetModel, HostRecord, DerivedState } from './model/types';
+import { buildFleetModel } from './model/model';
+import { diffDerived } from './model/history';
+import { hostsDocument } from './model/hosts';
+import { checkReport } from './model/report';
+import type { FleetStore } from './store';
+
+export interface BuiltModel {
+  readonly fingerprint: string;
+  readonly model: FleetModel;
+  readonly records: readonly HostRecord[];
+  readonly builtAtMs: number;
+  /** How long computing it took (ms). */
+  readonly buildMs: number;
+  topologyJson?: Buffer;
+  hostsJson?: Buffer;
+}
+
+export interface FleetStateOptions {
+  readonly clock?: () => number;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class FleetState {
+  readonly #store: FleetStore;
+  readonly #clock: () => number;
+  readonly #log: NonNullable<FleetStateOptions['log']>;
+  readonly #hosts = new Map<string, { seq: number; record: HostRecord }>();
+  #derived: { version: number; derived: DerivedState } | undefined;
+  #current: BuiltModel | undefined;
+  #building: Promise<BuiltModel> | undefined;
+  /** Changes written to the history by this server. */
+  changesWritten = 0;
+
+  constructor(store: FleetStore, opts: FleetStateOptions = {}) {
+    this.#store = store;
+    this.#clock = opts.clock ?? Date.now;
+    this.#log = opts.log ?? (() => undefined);
+  }
+
+  /** The last model computed, without asking the database (metrics). */
+  get cached(): BuiltModel | undefined {
+    return this.#current;
+  }
+
+  /** The model for what the database holds now. */
+  async model(): Promise<BuiltModel> {
+    const fingerprint = await this.#store.fingerprint();
+    const cur = this.#current;
+    if (cur && cur.fingerprint === fingerprint && this.#clock() < cur.model.validUntilMs) return cur;
+    // One computation at a time; callers during it share its result.
+    this.#building ??= this.#build(fingerprint).finally(() => (this.#building = undefined));
+    return this.#building;
+  }
+
+  async #build(fingerprint: string): Promise<BuiltModel> {
+    const started = this.#clock();
+    const seqs = await this.#store.hostSeqs();
+    for (const name of this.#hosts.keys()) if (!seqs.has(name)) this.#hosts.delete(name);
+    const changed = [...seqs].filter(([name, seq]) => this.#hosts.get(name)?.seq !== seq).map(([name]) => name);
+    for (const row of await this.#store.loadHosts(changed)) {
+      try {
+        const report = checkReport(JSON.parse(row.report));
+        const record: HostRecord = {
+          report,
+          receivedAtMs: Number(row.received_at),
+          firstSeenMs: Number(row.first_seen),
+          ...(row.address !== null ? { address: row.address } : {}),
+        };
+        this.#hosts.set(row.name, { seq: Number(row.seq), record });
+      } catch (err) {
+        // Stored by this service, so this is a bug or a hand edit: say so, keep serving the rest.
+        this.#log('error', `stored report of ${row.name} cannot be read: ${(err as Error).message}`, { host: row.name });
+      }
+    }
+    const version = Number(fingerprint.split(':')[2]);
+    if (this.#derived?.version !== version) this.#derived = await this.#store.loadDerived();
+    const records = [...this.#hosts.values()].map((h) => h.record);
+    const nowMs = this.#clock();
+    const model = buildFleetModel({ hosts: records, names: this.#derived.derived.fabrics, nowMs });
+    const built: BuiltModel = { fingerprint, model, records, builtAtMs: nowMs, buildMs: this.#clock() - started };
+    this.#current = built;
+    return built;
+  }
+
+  /**
+   * Brings the stored derived state and history up to the current model.
+   * Returns how many changes this call wrote.
+   */
+  async refresh(): Promise<number> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const built = await this.model();
+      const derived = this.#derived!;
+      const changes = diffDerived(derived.derived, built.model.derived);
+      if (changes.length === 0) return 0;
+      const version = await this.#store.commitChanges(derived.version, changes, built.builtAtMs);
+      if (version === undefined) {
+        // Another server committed first: start again from what it wrote.
+        this.#derived = undefined;
+        this.#current = undefined;
+        continue;
+      }
+      this.#derived = { version, derived: built.model.derived };
+      const [n, s] = built.fingerprint.split(':');
+      if (this.#current === built) this.#current = { ...built, fingerprint: `${n}:${s}:${version}` };
+      this.changesWritten += changes.length;
+      return changes.length;
+    }
+    this.#log('warn', 'the fleet history could not be brought up to date: other servers kept committing first; trying again later');
+    return 0;
+  }
+
+  /** The topology document's bytes, made once per model. */
+  static topologyJson(built: BuiltModel): Buffer {
+    built.topologyJson ??= Buffer.from(JSON.stringify(built.model.topology));
+    return built.topologyJson;
+  }
+
+  static hostsJson(built: BuiltModel): Buffer {
+    built.hostsJson ??= Buffer.from(JSON.stringify(hostsDocument(built.records, built.builtAtMs)));
+    return built.hostsJson;
+  }
+}
