@@ -1,7 +1,8 @@
 /**
  * The fleet store: every query the service makes, over Kysely, the same for
- * SQLite and PostgreSQL (the two differ only in the lock of commitChanges).
- * No SQL lives in the HTTP handlers.
+ * SQLite and PostgreSQL. No SQL lives in the HTTP handlers. Several servers
+ * may share a PostgreSQL database; a SQLite file is for one server (two
+ * processes writing one file would wait on each other's locks).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { FleetChange } from './model/history';
@@ -36,8 +37,6 @@ export interface HistoryRow {
   readonly change: FleetChange;
 }
 
-/** An advisory lock id for the derived-state commit (PostgreSQL); any constant of our own. */
-const COMMIT_LOCK = 0x6e62666c; // "nbfl"
 /** Rows per multi-row insert: below SQLite's and PostgreSQL's bound-parameter limits. */
 const CHUNK = 400;
 
@@ -168,14 +167,20 @@ export class FleetStore {
    * Records `changes` (and the derived state they lead to) if the stored
    * derived state is still version `base`; returns the new version, or
    * undefined when another server committed first (the caller reloads and
-   * recomputes). One transaction, under a lock, so two servers never write
-   * the same change twice.
+   * recomputes). One transaction that starts by moving the version from
+   * `base` on: the row lock that takes (PostgreSQL) or the write lock
+   * (SQLite) makes a second server wait, and its own compare then fails,
+   * so no change is written twice and none half.
    */
   async commitChanges(base: number, changes: readonly FleetChange[], timeMs: number): Promise<number | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      if (this.target.kind === 'postgres') await sql`select pg_advisory_xact_lock(${COMMIT_LOCK})`.execute(trx);
-      const { version } = await trx.selectFrom('fleet_state').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
-      if (Number(version) !== base) return undefined;
+      const moved = await trx
+        .updateTable('fleet_state')
+        .set({ version: base + 1 })
+        .where('id', '=', 1)
+        .where('version', '=', base)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) return undefined;
       await applyChanges(trx, changes);
       for (const part of chunks(changes)) {
         await trx
@@ -183,11 +188,6 @@ export class FleetStore {
           .values(part.map((c) => ({ time: timeMs, kind: c.kind, host: c.host, interface: c.interface, vid: c.vid, before: c.before, after: c.after })))
           .execute();
       }
-      await trx
-        .updateTable('fleet_state')
-        .set({ version: base + 1 })
-        .where('id', '=', 1)
-        .execute();
       return base + 1;
     });
   }

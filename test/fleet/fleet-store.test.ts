@@ -1,0 +1,209 @@
+/**
+ * The fleet store and the model state over it: the same tests over SQLite
+ * and a real PostgreSQL.
+ */
+import t, { type Test } from 'tap';
+import { sql } from 'kysely';
+import { FleetStore, type IngestInput } from '../../src/fleet/store';
+import { FleetState } from '../../src/fleet/state';
+import { parseDbUrl } from '../../src/fleet/db';
+import type { FleetChange } from '../../src/fleet/model/history';
+import { fleetBackends, type Backend } from '../helpers/fleet-backends';
+import { iface, local, remote, report } from '../helpers/fleet-reports';
+
+const A0 = '52:54:00:0a:00:00';
+const A1 = '52:54:00:0a:00:01';
+const B0 = '52:54:00:0b:00:00';
+
+function input(host: string, seq: number, body: string, digest = `d${seq}`, receivedAtMs = 1_000): IngestInput {
+  return { host, seq, instance: 'i1', periodMs: 30_000, digest, body, receivedAtMs, address: '10.0.0.1' };
+}
+
+async function open(t: Test, url: string): Promise<FleetStore> {
+  const { store } = await FleetStore.open(parseDbUrl(url));
+  t.teardown(() => store.close());
+  return store;
+}
+
+const body = (host: string, seq: number, interfaces = [iface('eth0', A0)], hints = [remote('eth0', 'ens3', B0)]): string =>
+  JSON.stringify(report(host, interfaces, hints, { seq }));
+
+for (const backend of fleetBackends(t, 'store')) {
+  t.test(`${backend.name}: migrations`, (t) => migrations(t, backend));
+  t.test(`${backend.name}: ingest`, (t) => ingest(t, backend));
+  t.test(`${backend.name}: derived state and history`, (t) => derivedAndHistory(t, backend));
+  t.test(`${backend.name}: two servers over one database agree and write each change once`, (t) => twoServers(t, backend));
+}
+
+async function migrations(t: Test, backend: Backend): Promise<void> {
+  const url = backend.fresh();
+  const first = await FleetStore.open(parseDbUrl(url));
+  t.same(first.applied, ['0001-initial'], 'a new database gets every migration');
+  await first.store.close();
+  const again = await FleetStore.open(parseDbUrl(url));
+  t.same(again.applied, [], 'an up-to-date one gets none');
+  // What a newer netbeacon would leave behind.
+  await sql`insert into kysely_migration (name, timestamp) values ('0002-from-the-future', '2030-01-01T00:00:00Z')`.execute(again.store.db);
+  await again.store.close();
+  await t.rejects(FleetStore.open(parseDbUrl(url)), {
+    code: 'E_FLEET_DB_NEWER',
+    message:
+      /was written by a newer netbeacon: it has schema migration 0002-from-the-future, which netbeacon [\d.]+ does not know \(it knows up to 0001-initial\)/,
+  });
+}
+
+async function ingest(t: Test, backend: Backend): Promise<void> {
+  const store = await open(t, backend.fresh());
+  const fp0 = await store.fingerprint();
+  t.same(await store.ingest(input('rack1', 10, body('rack1', 10))), { status: 'stored', seq: 10 });
+  const fp1 = await store.fingerprint();
+  t.not(fp1, fp0, 'a stored report moves the fingerprint');
+  t.same(await store.ingest(input('rack1', 10, body('rack1', 10))), { status: 'duplicate', seq: 10 }, 'a retry is idempotent');
+  t.equal(await store.fingerprint(), fp1, 'and changes nothing');
+  t.same(await store.ingest(input('rack1', 9, body('rack1', 9))), { status: 'stale', currentSeq: 10 }, 'an older report never overwrites');
+  t.same(
+    await store.ingest(input('rack1', 10, body('rack1', 10, []), 'other')),
+    { status: 'stale', currentSeq: 10 },
+    'nor one with the same seq and other bytes',
+  );
+  t.same(await store.ingest(input('rack1', 11, body('rack1', 11, []), 'd11', 2_000)), { status: 'stored', seq: 11 });
+  t.same(await store.ingest(input('rack2', 3, body('rack2', 3))), { status: 'stored', seq: 3 });
+  t.same(
+    await store.hostSeqs(),
+    new Map([
+      ['rack1', 11],
+      ['rack2', 3],
+    ]),
+  );
+  const [row] = await store.loadHosts(['rack1']);
+  t.equal(row!.report, body('rack1', 11, []), 'the newest report is stored as sent');
+  t.equal(row!.received_at, 2_000);
+  t.equal(row!.first_seen, 1_000, 'first_seen stays');
+  t.equal(row!.address, '10.0.0.1');
+}
+
+async function derivedAndHistory(t: Test, backend: Backend): Promise<void> {
+  const store = await open(t, backend.fresh());
+  const seg = (host: string, ifname: string, vid: number | null, before: string | null, after: string | null): FleetChange => ({
+    kind: 'segment_fabric',
+    host,
+    interface: ifname,
+    vid,
+    before,
+    after,
+  });
+  const v1 = await store.commitChanges(
+    0,
+    [
+      { kind: 'host_presence', host: 'rack1', interface: null, vid: null, before: null, after: 'fresh' },
+      seg('rack1', 'eth0', null, null, 'fabric-0'),
+      seg('rack1', 'eth0', 100, null, 'fabric-0'),
+      { kind: 'placement', host: 'rack1', interface: 'eth0', vid: null, before: null, after: 'fabric-0' },
+    ],
+    5_000,
+  );
+  t.equal(v1, 1);
+  t.equal(await store.commitChanges(0, [seg('rack1', 'eth1', null, null, 'fabric-1')], 5_500), undefined, 'a commit over an old version is refused');
+  const v2 = await store.commitChanges(
+    1,
+    [
+      seg('rack1', 'eth0', 100, 'fabric-0', null),
+      seg('rack1', 'eth0', null, 'fabric-0', 'fabric-3'),
+      { kind: 'host_presence', host: 'rack1', interface: null, vid: null, before: 'fresh', after: 'stale' },
+    ],
+    6_000,
+  );
+  t.equal(v2, 2);
+  const { version, derived } = await store.loadDerived();
+  t.equal(version, 2);
+  t.same([...derived.fabrics], [['rack1\u0000eth0', 'fabric-3']], 'a segment that went away is gone');
+  t.same([...derived.placements], [['rack1\u0000eth0', 'fabric-0']]);
+  t.same([...derived.presence], [['rack1', 'stale']]);
+
+  // All or nothing: a change the database refuses (no interface) takes the others with it.
+  const broken = [seg('rack1', 'eth5', null, null, 'fabric-9'), { ...seg('rack1', 'x', null, null, 'fabric-9'), interface: null }];
+  await t.rejects(store.commitChanges(2, broken, 7_000));
+  t.equal(await store.stateVersion(), 2, 'the version did not move');
+  t.equal((await store.history({ limit: 100 })).length, 7, 'no history row of the failed commit');
+  t.notOk((await store.loadDerived()).derived.fabrics.has('rack1\u0000eth5'));
+
+  const all = await store.history({ limit: 100 });
+  t.same(
+    all.map((r) => r.timeMs),
+    [6_000, 6_000, 6_000, 5_000, 5_000, 5_000, 5_000],
+    'newest first',
+  );
+  t.same(all[0]!.change, { kind: 'host_presence', host: 'rack1', interface: null, vid: null, before: 'fresh', after: 'stale' }, 'by id within one time');
+  t.equal((await store.history({ limit: 2 })).length, 2);
+  t.same(
+    (await store.history({ limit: 100, interface: 'eth0', sinceMs: 5_500 })).map((r) => [r.change.vid, r.change.after]),
+    [
+      [null, 'fabric-3'],
+      [100, null],
+    ],
+  );
+  t.same(await store.history({ limit: 100, host: 'rack9' }), []);
+}
+
+async function twoServers(t: Test, backend: Backend): Promise<void> {
+  const url = backend.fresh();
+  const a = await open(t, url);
+  const b = await open(t, url);
+  let now = 1_000;
+  const clock = (): number => now;
+  const sa = new FleetState(a, { clock });
+  const sb = new FleetState(b, { clock });
+  await a.ingest(
+    input('rack1', 1, JSON.stringify(report('rack1', [iface('eth0', A0), iface('eth1', A1)], [remote('eth0', 'ens3', B0), local('eth0', 'eth1')], { seq: 1 }))),
+  );
+  await b.ingest(input('rack2', 1, JSON.stringify(report('rack2', [iface('ens3', B0)], [], { seq: 1 }))));
+  // SQLite serves one server: there the two take turns (one process's two connections would wait on each other).
+  const both = async (): Promise<number[]> =>
+    backend.name === 'postgres' ? Promise.all([sa.refresh(), sb.refresh()]) : [await sa.refresh(), await sb.refresh()];
+  const [wa, wb] = (await both()) as [number, number];
+  t.ok(wa + wb === 6, `the first history is written once between them (${wa} + ${wb})`);
+  const ma = await sa.model();
+  const mb = await sb.model();
+  t.same(ma.model.topology, mb.model.topology, 'both serve the same model');
+  t.same(
+    ma.model.topology.fabrics.map((f) => f.segments.length),
+    [3],
+  );
+  // rack2 reports through server B only; server A sees it at once.
+  await b.ingest(input('rack3', 1, JSON.stringify(report('rack3', [iface('p0', '52:54:00:0c:00:00')], [], { seq: 1 }))));
+  const after = await sa.model();
+  t.equal(after.model.topology.hosts.total, 3, 'a report stored by another server is in the model');
+  t.equal(after.model.topology.fabrics[1]!.name, 'fabric-1');
+  // Both bring the history up to date; each change lands once.
+  await both();
+  await both();
+  const history = await a.history({ limit: 1000 });
+  const keys = history.map((r) => JSON.stringify(r.change));
+  t.equal(new Set(keys).size, keys.length, 'no change written twice');
+  t.equal(history.filter((r) => r.change.host === 'rack3').length, 2, 'rack3: presence and segment (placed nowhere: no change)');
+  // Time alone makes a host stale; the next refresh records it.
+  now += 91_000;
+  t.equal(await sb.refresh(), 3, 'three hosts went stale');
+  t.same(
+    (await a.history({ limit: 3 })).map((r) => [r.change.kind, r.change.after, r.timeMs]),
+    [
+      ['host_presence', 'stale', now],
+      ['host_presence', 'stale', now],
+      ['host_presence', 'stale', now],
+    ],
+  );
+  t.equal((await sa.model()).model.topology.hosts.stale, 3);
+
+  // The race itself: B computes its changes, A commits the same ones before B does.
+  await a.ingest(input('rack4', 1, JSON.stringify(report('rack4', [iface('q0', '52:54:00:0d:00:00')], [], { seq: 1 }))));
+  const commit = b.commitChanges.bind(b);
+  let raced = 0;
+  b.commitChanges = async (base, changes, timeMs) => {
+    raced++;
+    if (raced === 1) t.equal(await sa.refresh(), 2, 'A writes rack4 first');
+    return commit(base, changes, timeMs);
+  };
+  t.equal(await sb.refresh(), 0, 'B finds its changes already written and writes none');
+  t.equal(raced, 1, 'B tried once, then saw there was nothing left to write');
+  t.equal((await a.history({ limit: 1000, host: 'rack4' })).length, 2, 'each change of rack4 once');
+}
