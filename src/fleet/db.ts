@@ -79,8 +79,11 @@ export function connect(target: DbTarget, onPoolError: (err: Error) => void = ()
     return { db: new Kysely<FleetDatabase>({ dialect: new SqliteDialect({ database: file }) }), target };
   }
   const pool = new pg.Pool({ connectionString: target.location, max: 8, types: PG_TYPES, connectionTimeoutMillis: 5000 });
-  // An idle client whose server went away must not take the process down: the next query fails and says so.
+  // A client whose server went away emits 'error', idle or busy (its query
+  // fails too): that must not take the process down, so every client gets a
+  // listener, not only the pool's idle ones.
   pool.on('error', onPoolError);
+  pool.on('connect', (client) => client.on('error', onPoolError));
   return { db: new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool }) }), target };
 }
 
