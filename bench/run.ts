@@ -13,6 +13,7 @@ import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
+import { runFleet } from './cases/fleet';
 import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
@@ -45,6 +46,8 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const memory = (['memory-forged', 'memory-valid'] as const).filter((c) => only.has(c));
   if (memory.length) await guard(memory, 'MiB', ['native', 'js'], () => runMemory(ctx, memory));
   if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
+  const fleet = (['fleet-ingest', 'fleet-topology', 'fleet-memory'] as const).filter((c) => only.has(c));
+  if (fleet.length) await guard(fleet, 'reports/s', ['sqlite', 'postgres'], async () => (await runFleet(ctx)).filter((r) => only.has(r.name)));
   relateFloor(rows);
   return rows;
 }

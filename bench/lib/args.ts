@@ -19,19 +19,21 @@ prints a table (median, min-max, ratio to baseline) and the goals table.
 
   --quick        every case, briefly (a smoke test of the harness; numbers are rough)
   --json FILE    also write the results as JSON to FILE
-  --only LIST    run only these cases (comma-separated); "decode" and "memory"
-                 name their groups. Cases: ${CASE_NAMES.join(', ')}
+  --only LIST    run only these cases (comma-separated); "decode", "memory" and
+                 "fleet" name their groups. Cases: ${CASE_NAMES.join(', ')}
   --runs N       runs per measurement (default 5, 3 with --quick)
   --cpu N        the core measured processes are pinned to with taskset (default 1,
                  or 0 on a single-core machine)
   --help         this text
 
 live-capture and background need root (they make network namespaces); latency
-needs the agent daemon. Cases that cannot run say why instead of a number.`;
+needs the agent daemon; the fleet cases' PostgreSQL rows need root and Debian's
+postgresql (a throw-away cluster run as the postgres user). Cases that cannot run say why instead of a number.`;
 
 const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
   decode: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
   memory: ['memory-forged', 'memory-valid'],
+  fleet: ['fleet-ingest', 'fleet-topology', 'fleet-memory'],
 };
 
 export class ArgError extends Error {}

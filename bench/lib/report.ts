@@ -152,6 +152,19 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
         : { goal: g, target: '≈ 0 (< 1% of a core)', value: '—', met: null, why: 'background native not measured' },
     );
   }
+  for (const [name, engine, goal, target, ok] of [
+    ['fleet-ingest', 'postgres', 'fleet ingest with PostgreSQL (one server core)', '≥ 1,000 reports/s', (v: number) => v >= 1000],
+    ['fleet-topology', 'sqlite', 'fleet /api/v1/topology, 1,000 hosts (SQLite)', '< 250 ms', (v: number) => v < 250],
+    ['fleet-topology', 'postgres', 'fleet /api/v1/topology, 1,000 hosts (PostgreSQL)', '< 250 ms', (v: number) => v < 250],
+  ] as const) {
+    const r = find(rows, name, engine);
+    const unit = name === 'fleet-ingest' ? '/s' : ' ms';
+    goals.push(
+      r
+        ? { goal, target, value: `${name === 'fleet-ingest' ? fmtRate(r.median!) : r.median!.toFixed(0)}${unit}`, met: ok(r.median!) }
+        : { goal, target, value: '—', met: null, why: `${name} ${engine} not measured` },
+    );
+  }
   return goals;
 }
 

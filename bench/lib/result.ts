@@ -16,12 +16,15 @@ export const CASE_NAMES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'fleet-ingest',
+  'fleet-topology',
+  'fleet-memory',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
 
-/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline. */
-export type EngineLabel = 'native' | 'js' | 'maas-python';
+/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline; the fleet cases' rows are its stores. */
+export type EngineLabel = 'native' | 'js' | 'maas-python' | 'sqlite' | 'postgres';
 
 export interface CaseResult {
   name: CaseName;

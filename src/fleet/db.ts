@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { NetbeaconError, UsageError } from '../errors';
 import { VERSION } from '../version';
@@ -76,7 +76,7 @@ export function connect(target: DbTarget, onPoolError: (err: Error) => void = ()
     file.pragma('journal_mode = WAL');
     file.pragma('synchronous = NORMAL');
     file.pragma('busy_timeout = 5000');
-    return { db: new Kysely<FleetDatabase>({ dialect: new SqliteDialect({ database: file }) }), target };
+    return { db: new Kysely<FleetDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(file) }) }), target };
   }
   const pool = new pg.Pool({ connectionString: target.location, max: 8, types: PG_TYPES, connectionTimeoutMillis: 5000 });
   // A client whose server went away emits 'error', idle or busy (its query
@@ -85,6 +85,27 @@ export function connect(target: DbTarget, onPoolError: (err: Error) => void = ()
   pool.on('error', onPoolError);
   pool.on('connect', (client) => client.on('error', onPoolError));
   return { db: new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool }) }), target };
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs as much as a small
+ * insert. The service runs few distinct statements (the SQL of a query is
+ * the same whatever its values), so prepared statements are kept, bounded.
+ */
+function cachingStatements(file: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => file.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = file.prepare(text);
+        if (cache.size >= 256) cache.delete(cache.keys().next().value!);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /** The migrations the database has run, or none when it is new. */

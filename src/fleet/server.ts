@@ -164,9 +164,10 @@ export class FleetServer {
         message: `missing or wrong ${SIGNATURE_HEADER}: reports are signed with a key derived from the MAAS secret; does the agent use the service's secret?`,
       });
     }
+    const text = body.toString('utf8');
     let report;
     try {
-      report = parseReport(body.toString('utf8'));
+      report = parseReport(text);
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');
@@ -181,7 +182,7 @@ export class FleetServer {
         instance: report.instance,
         periodMs: Math.round(report.period_seconds * 1000),
         digest,
-        body: body.toString('utf8'),
+        body: text,
         receivedAtMs: this.#clock(),
         address: req.socket.remoteAddress ?? null,
       });

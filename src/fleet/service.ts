@@ -2,8 +2,9 @@
  * `netbeacon fleet serve` as one object: the store (migrated at open), the
  * model state, the HTTP server, and the loop that keeps the history up to
  * date. The loop recomputes at most every `refreshMs` and, when a model is
- * costly (a large fleet under a stream of reports), waits four times as
- * long as the last computation took, so that ingest keeps most of the core.
+ * costly (a large fleet under a stream of reports), waits nine times as
+ * long as the last computation took, so that the model takes at most a
+ * tenth of the core and ingest the rest.
  */
 import { FleetState } from './state';
 import { FleetStore } from './store';
@@ -76,7 +77,7 @@ export class FleetService {
   #schedule(delay: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      this.#refreshing = this.refresh().then((buildMs) => this.#schedule(Math.max(this.#refreshMs, 4 * buildMs)));
+      this.#refreshing = this.refresh().then((buildMs) => this.#schedule(Math.max(this.#refreshMs, 9 * buildMs)));
     }, delay);
   }
 

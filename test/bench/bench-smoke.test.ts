@@ -33,8 +33,12 @@ const CASES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'fleet-ingest',
+  'fleet-topology',
+  'fleet-memory',
 ];
 const ENGINES = ['native', 'js', 'maas-python'];
+const STORES = ['postgres', 'sqlite'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
 function stale(dir: string): string[] {
@@ -138,10 +142,19 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
     ['js', 'native'],
     'verify-valid: native and js (MAAS has no such stage)',
   );
+  for (const name of CASES.filter((c) => c.startsWith('fleet-')))
+    t.same(
+      report.cases
+        .filter((c) => c.name === name)
+        .map((c) => c.engine)
+        .sort(),
+      STORES,
+      `${name} has a row for each store`,
+    );
   for (const c of report.cases) {
     const id = `${c.name}/${c.engine}`;
     t.ok(CASES.includes(c.name), `${id}: a known case`);
-    t.ok(ENGINES.includes(c.engine), `${id}: a known engine`);
+    t.ok((c.name.startsWith('fleet-') ? STORES : ENGINES).includes(c.engine), `${id}: a known engine`);
     t.type(c.unit, 'string', `${id}: has a unit`);
     if (c.skipped !== undefined) {
       t.ok(typeof c.skipped === 'string' && c.skipped.length > 0, `${id}: says why it was skipped`);

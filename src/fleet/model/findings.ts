@@ -22,7 +22,7 @@ function capped(hints: FleetHint[]): Pick<FleetFinding, 'hints' | 'hints_total'>
 /** The VID a segment's frames carry on the wire: its own, or its VLAN interface's. */
 function wireVid(g: SegmentGraph, i: number): number | null {
   const s = g.segments[i]!;
-  return s.vid ?? g.interfaces.get(`${s.host}\u0000${s.interface}`)?.iface.vid ?? null;
+  return s.vid ?? g.iface(s.host, s.interface)?.iface.vid ?? null;
 }
 
 export function nativeVlanMismatches(g: SegmentGraph): FleetFinding[] {

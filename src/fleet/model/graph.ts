@@ -23,7 +23,7 @@
  */
 import { hintKey, type TopologyHint } from '../../topology/hints';
 import type { ReportInterface } from './report';
-import { compareFleetSegments, fleetSegmentKey, type FleetSegment } from './segment';
+import { compareFleetSegments, type FleetSegment } from './segment';
 import type { FleetHint, HostRecord, JoinKind, PeerRef } from './types';
 
 export interface InterfaceRef {
@@ -47,11 +47,12 @@ export interface UnknownSighting {
 
 export class SegmentGraph {
   readonly segments: FleetSegment[] = [];
-  readonly #index = new Map<string, number>();
+  /** host -> (ifname, or ifname NUL vid) -> segment index: no key string per lookup of an untagged segment. */
+  readonly #index = new Map<string, Map<string, number>>();
   readonly #parent: number[] = [];
   readonly joins = new Map<string, GraphJoin>();
-  /** host NUL ifname -> the reported interface. */
-  readonly interfaces = new Map<string, InterfaceRef>();
+  /** host -> ifname -> the reported interface. */
+  readonly #interfaces = new Map<string, Map<string, InterfaceRef>>();
   /** Lower-case MAC -> the interfaces that report it, in host and name order. */
   readonly macs = new Map<string, InterfaceRef[]>();
   /** MAC -> the sightings of hints naming it when no host reported it. */
@@ -59,19 +60,38 @@ export class SegmentGraph {
 
   /** The segment's index, adding it when new. */
   add(host: string, ifname: string, vid: number | null | undefined): number {
-    const key = fleetSegmentKey(host, ifname, vid);
-    let i = this.#index.get(key);
+    let byName = this.#index.get(host);
+    if (!byName) {
+      byName = new Map();
+      this.#index.set(host, byName);
+    }
+    const key = vid === undefined || vid === null ? ifname : `${ifname}\u0000${vid}`;
+    let i = byName.get(key);
     if (i === undefined) {
       i = this.segments.length;
       this.segments.push({ host, interface: ifname, vid: vid ?? null });
-      this.#index.set(key, i);
+      byName.set(key, i);
       this.#parent.push(i);
     }
     return i;
   }
 
   indexOf(host: string, ifname: string, vid: number | null | undefined): number | undefined {
-    return this.#index.get(fleetSegmentKey(host, ifname, vid));
+    return this.#index.get(host)?.get(vid === undefined || vid === null ? ifname : `${ifname}\u0000${vid}`);
+  }
+
+  /** The interface `host` reported under `ifname`. */
+  iface(host: string, ifname: string): InterfaceRef | undefined {
+    return this.#interfaces.get(host)?.get(ifname);
+  }
+
+  addInterface(ref: InterfaceRef): void {
+    let byName = this.#interfaces.get(ref.host);
+    if (!byName) {
+      byName = new Map();
+      this.#interfaces.set(ref.host, byName);
+    }
+    byName.set(ref.iface.name, ref);
   }
 
   join(x: number, y: number, kind: JoinKind, hint?: FleetHint, peer?: PeerRef): void {
@@ -125,7 +145,7 @@ export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
   for (const { report } of hosts) {
     for (const iface of report.interfaces) {
       const ref = { host: report.host, iface };
-      g.interfaces.set(`${report.host}\u0000${iface.name}`, ref);
+      g.addInterface(ref);
       if (iface.mac !== null) {
         const list = g.macs.get(iface.mac);
         if (list) list.push(ref);
@@ -166,9 +186,9 @@ function addHint(
   peers: Map<string, { peer: PeerRef; seen: Array<{ segment: number; hint: FleetHint }> }>,
 ): void {
   const local = g.add(host, h.ifname, h.vid);
-  const hint: FleetHint = { host, ...h };
+  // The host's copy of a hint is made only where it is kept (a join, a finding).
   if (LOCAL.has(h.hint)) {
-    if (h.related_ifname !== undefined) g.join(local, g.add(host, h.related_ifname, h.related_vid), 'local', hint);
+    if (h.related_ifname !== undefined) g.join(local, g.add(host, h.related_ifname, h.related_vid), 'local', { host, ...h });
     return;
   }
   if (h.hint === 'rx_own_beacon_on_tx_interface') {
@@ -178,6 +198,7 @@ function addHint(
   if (h.related_mac === undefined) return;
   const target = g.resolve(h.related_mac, h.related_ifname);
   if (target === 'unknown') {
+    const hint: FleetHint = { host, ...h };
     const list = g.unknown.get(h.related_mac);
     if (list) list.push({ segment: local, hint });
     else g.unknown.set(h.related_mac, [{ segment: local, hint }]);
@@ -193,7 +214,7 @@ function addHint(
     return;
   }
   if (target === 'ambiguous' || h.hint !== 'on_remote_network') return;
-  g.join(local, g.add(target.host, target.iface.name, null), 'remote', hint);
+  g.join(local, g.add(target.host, target.iface.name, null), 'remote', { host, ...h });
 }
 
 /** By host, then MAAS's own order of hints. */

@@ -6,13 +6,14 @@
  * interface it knows: by MAC (any node) for on_remote_network and
  * routable_to, by name on the same node for same_local_fabric_as and
  * rx_own_beacon_on_other_interface. Here "knows" means "some host
- * reported it", the order is MAAS's sort order of hints, and the related
+ * reported it", the order is the report's (as MAAS takes the rack's list;
+ * an agent sends its hints in MAAS's sort order), and the related
  * interface's VLAN is its fabric's untagged VLAN (or its own VID when it is
  * a VLAN interface). `agrees` compares that with the fleet model's own
  * fabric for the interface: they differ when only a routable_to (which the
  * model does not join on) points elsewhere.
  */
-import { hintKey, type TopologyHint } from '../../topology/hints';
+import type { TopologyHint } from '../../topology/hints';
 import type { InterfaceRef, SegmentGraph } from './graph';
 import type { FleetHint, FleetPlacement } from './types';
 
@@ -20,7 +21,7 @@ const BY_NAME = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interfa
 const BY_MAC = new Set(['on_remote_network', 'routable_to']);
 
 function relatedInterface(g: SegmentGraph, host: string, h: TopologyHint): InterfaceRef | undefined {
-  if (BY_NAME.has(h.hint)) return h.related_ifname === undefined ? undefined : g.interfaces.get(`${host}\u0000${h.related_ifname}`);
+  if (BY_NAME.has(h.hint)) return h.related_ifname === undefined ? undefined : g.iface(host, h.related_ifname);
   if (!BY_MAC.has(h.hint) || h.related_mac === undefined) return undefined;
   const all = g.macs.get(h.related_mac);
   if (!all) return undefined;
@@ -35,13 +36,14 @@ export function placeInterface(
   hints: readonly TopologyHint[],
   fabricOf: (host: string, ifname: string) => string,
 ): FleetPlacement {
-  let best: { hint: TopologyHint; key: string; ref: InterfaceRef } | undefined;
+  let best: { hint: TopologyHint; ref: InterfaceRef } | undefined;
   for (const h of hints) {
     if (h.vid !== undefined || h.related_vid !== undefined) continue;
     const ref = relatedInterface(g, host, h);
-    if (!ref) continue;
-    const key = hintKey(h);
-    if (!best || key < best.key) best = { hint: h, key, ref };
+    if (ref) {
+      best = { hint: h, ref };
+      break;
+    }
   }
   const own = fabricOf(host, ifname);
   if (!best) {

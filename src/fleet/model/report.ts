@@ -79,100 +79,105 @@ export class ReportError extends Error {
 }
 
 type Json = Record<string, unknown>;
+type Key = string | number | undefined;
 
-function bad(path: KeyPath, what: string, got: unknown): never {
-  throw new ReportError(formatPath(path), `${what}, got ${describe(got)}`);
+// Each check takes the parent's path and its own key, and builds the full
+// path only for a message: a report has thousands of fields.
+function bad(path: KeyPath, key: Key, what: string, got: unknown): never {
+  throw new ReportError(formatPath(key === undefined ? path : [...path, key]), `${what}, got ${describe(got)}`);
 }
 
-function obj(v: unknown, path: KeyPath): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'must be an object', v);
+function obj(v: unknown, path: KeyPath, key?: Key): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, key, 'must be an object', v);
   return v as Json;
 }
 
-function arr(v: unknown, path: KeyPath, max: number): unknown[] {
-  if (!Array.isArray(v)) bad(path, 'must be a list', v);
-  if (v.length > max) throw new ReportError(formatPath(path), `must have at most ${max} entries, has ${v.length}`);
+function arr(v: unknown, path: KeyPath, key: Key, max: number): unknown[] {
+  if (!Array.isArray(v)) bad(path, key, 'must be a list', v);
+  if (v.length > max) throw new ReportError(formatPath(key === undefined ? path : [...path, key]), `must have at most ${max} entries, has ${v.length}`);
   return v;
 }
 
-function int(v: unknown, path: KeyPath, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(path, `must be an integer from ${min} to ${max}`, v);
+function int(v: unknown, path: KeyPath, key: Key, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(path, key, `must be an integer from ${min} to ${max}`, v);
   return v;
 }
 
-function num(v: unknown, path: KeyPath, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(path, `must be a number from ${min} to ${max}`, v);
+function num(v: unknown, path: KeyPath, key: Key, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(path, key, `must be a number from ${min} to ${max}`, v);
   return v;
 }
 
-/** A non-empty string of at most `maxBytes` UTF-8 bytes, with no NUL or slash when it names something. */
-function name(v: unknown, path: KeyPath, maxBytes: number): string {
-  if (typeof v !== 'string' || v.length === 0) bad(path, 'must be a non-empty string', v);
-  if (v.length > maxBytes || Buffer.byteLength(v) > maxBytes) bad(path, `must be at most ${maxBytes} bytes`, v);
-  if (v.includes('\u0000')) bad(path, 'must not contain a NUL', v);
+/** A non-empty string of at most `maxBytes` UTF-8 bytes, with no NUL. */
+function name(v: unknown, path: KeyPath, key: Key, maxBytes: number): string {
+  if (typeof v !== 'string' || v.length === 0) bad(path, key, 'must be a non-empty string', v);
+  // Only a string longer than a third of the bound can have too many bytes.
+  if (v.length > maxBytes || (v.length * 3 > maxBytes && Buffer.byteLength(v) > maxBytes)) bad(path, key, `must be at most ${maxBytes} bytes`, v);
+  if (v.includes('\u0000')) bad(path, key, 'must not contain a NUL', v);
   return v;
 }
 
-function text(v: unknown, path: KeyPath, maxLength: number): string {
-  if (typeof v !== 'string' || v.length > maxLength) bad(path, `must be a string of at most ${maxLength} characters`, v);
+function text(v: unknown, path: KeyPath, key: Key, maxLength: number): string {
+  if (typeof v !== 'string' || v.length > maxLength) bad(path, key, `must be a string of at most ${maxLength} characters`, v);
   return v;
 }
 
 /** 52:54:00:0a:00:01, any case; returned lower-case so that MACs compare. */
-function mac(v: unknown, path: KeyPath): string {
-  if (typeof v !== 'string' || v.length !== 17) bad(path, 'must be a MAC address like 52:54:00:0a:00:01', v);
+function mac(v: unknown, path: KeyPath, key: Key): string {
+  if (typeof v !== 'string' || v.length !== 17) bad(path, key, 'must be a MAC address like 52:54:00:0a:00:01', v);
+  let upper = false;
   for (let i = 0; i < 17; i++) {
     const c = v.charCodeAt(i);
-    const ok = i % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-    if (!ok) bad(path, 'must be a MAC address like 52:54:00:0a:00:01', v);
+    const big = c >= 65 && c <= 70;
+    const ok = i % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || big;
+    if (!ok) bad(path, key, 'must be a MAC address like 52:54:00:0a:00:01', v);
+    if (big) upper = true;
   }
-  return v.toLowerCase();
+  return upper ? v.toLowerCase() : v;
 }
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const KINDS = new Set<string>(HINT_KINDS);
 
-function optionalVid(v: unknown, path: KeyPath): number | undefined {
-  return v === undefined || v === null ? undefined : int(v, path, 0, 4095);
+function optionalVid(v: unknown, path: KeyPath, key: Key): number | undefined {
+  return v === undefined || v === null ? undefined : int(v, path, key, 0, 4095);
 }
 
 function parseInterface(v: unknown, path: KeyPath): ReportInterface {
   const o = obj(v, path);
-  const ifname = name(o.name, [...path, 'name'], REPORT_LIMITS.ifnameBytes);
-  if (ifname.includes('/')) bad([...path, 'name'], 'must not contain a slash', ifname);
-  const m = o.mac === null || o.mac === undefined ? null : mac(o.mac, [...path, 'mac']);
-  const addresses = arr(o.addresses ?? [], [...path, 'addresses'], REPORT_LIMITS.addresses).map((a, i) => text(a, [...path, 'addresses', i], 64));
-  const vids = arr(o.vids ?? [], [...path, 'vids'], 4096).map((x, i) => int(x, [...path, 'vids', i], 0, 4095));
-  const vid = optionalVid(o.vid, [...path, 'vid']);
-  const base = { name: ifname, mac: m, mtu: int(o.mtu, [...path, 'mtu'], 0, 65535), type: text(o.type ?? 'physical', [...path, 'type'], 32), addresses, vids };
+  const ifname = name(o.name, path, 'name', REPORT_LIMITS.ifnameBytes);
+  if (ifname.includes('/')) bad(path, 'name', 'must not contain a slash', ifname);
+  const m = o.mac === null || o.mac === undefined ? null : mac(o.mac, path, 'mac');
+  const addrPath = [...path, 'addresses'];
+  const addresses = arr(o.addresses ?? [], path, 'addresses', REPORT_LIMITS.addresses).map((a, i) => text(a, addrPath, i, 64));
+  const vidPath = [...path, 'vids'];
+  const vids = arr(o.vids ?? [], path, 'vids', 4096).map((x, i) => int(x, vidPath, i, 0, 4095));
+  const vid = optionalVid(o.vid, path, 'vid');
+  const base = { name: ifname, mac: m, mtu: int(o.mtu, path, 'mtu', 0, 65535), type: text(o.type ?? 'physical', path, 'type', 32), addresses, vids };
   return vid === undefined ? base : { ...base, vid };
 }
 
 function parseHint(v: unknown, path: KeyPath): TopologyHint {
   const o = obj(v, path);
-  if (typeof o.hint !== 'string' || !KINDS.has(o.hint)) bad([...path, 'hint'], `must be one of ${HINT_KINDS.join(', ')}`, o.hint);
-  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = {
-    ifname: name(o.ifname, [...path, 'ifname'], REPORT_LIMITS.ifnameBytes),
-    hint: o.hint as HintKind,
-  };
-  const vid = optionalVid(o.vid, [...path, 'vid']);
+  if (typeof o.hint !== 'string' || !KINDS.has(o.hint)) bad(path, 'hint', `must be one of ${HINT_KINDS.join(', ')}`, o.hint);
+  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = { ifname: name(o.ifname, path, 'ifname', REPORT_LIMITS.ifnameBytes), hint: o.hint as HintKind };
+  const vid = optionalVid(o.vid, path, 'vid');
   if (vid !== undefined) h.vid = vid;
-  if (o.related_ifname !== undefined && o.related_ifname !== null)
-    h.related_ifname = name(o.related_ifname, [...path, 'related_ifname'], REPORT_LIMITS.remoteNameBytes);
-  const rvid = optionalVid(o.related_vid, [...path, 'related_vid']);
+  if (o.related_ifname !== undefined && o.related_ifname !== null) h.related_ifname = name(o.related_ifname, path, 'related_ifname', REPORT_LIMITS.remoteNameBytes);
+  const rvid = optionalVid(o.related_vid, path, 'related_vid');
   if (rvid !== undefined) h.related_vid = rvid;
-  if (o.related_mac !== undefined && o.related_mac !== null) h.related_mac = mac(o.related_mac, [...path, 'related_mac']);
+  if (o.related_mac !== undefined && o.related_mac !== null) h.related_mac = mac(o.related_mac, path, 'related_mac');
   return h;
 }
 
 function parsePeer(v: unknown, path: KeyPath): ReportPeer {
   const o = obj(v, path);
-  const vid = optionalVid(o.vid, [...path, 'vid']);
+  const vid = optionalVid(o.vid, path, 'vid');
   const base = {
-    interface: name(o.interface, [...path, 'interface'], REPORT_LIMITS.ifnameBytes),
-    mac: mac(o.mac, [...path, 'mac']),
-    name: name(o.name, [...path, 'name'], REPORT_LIMITS.remoteNameBytes),
-    last_seen: num(o.last_seen, [...path, 'last_seen'], 0, 1e11),
+    interface: name(o.interface, path, 'interface', REPORT_LIMITS.ifnameBytes),
+    mac: mac(o.mac, path, 'mac'),
+    name: name(o.name, path, 'name', REPORT_LIMITS.remoteNameBytes),
+    last_seen: num(o.last_seen, path, 'last_seen', 0, 1e11),
   };
   return vid === undefined ? base : { ...base, vid };
 }
@@ -180,32 +185,32 @@ function parsePeer(v: unknown, path: KeyPath): ReportPeer {
 /** Checks a parsed JSON document; throws ReportError naming the first wrong field. */
 export function checkReport(doc: unknown): FleetReport {
   const o = obj(doc, []);
-  if (o.version !== REPORT_VERSION) bad(['version'], `must be ${REPORT_VERSION} (the report version this service knows)`, o.version);
-  const host = name(o.host, ['host'], REPORT_LIMITS.hostBytes);
-  if (!HOST_NAME.test(host)) bad(['host'], 'must be a host name (letters, digits, ".", "_", "-")', host);
-  const agent = o.agent === undefined ? {} : obj(o.agent, ['agent']);
-  const interfaces = arr(o.interfaces, ['interfaces'], REPORT_LIMITS.interfaces).map((x, i) => parseInterface(x, ['interfaces', i]));
+  if (o.version !== REPORT_VERSION) bad([], 'version', `must be ${REPORT_VERSION} (the report version this service knows)`, o.version);
+  const host = name(o.host, [], 'host', REPORT_LIMITS.hostBytes);
+  if (!HOST_NAME.test(host)) bad([], 'host', 'must be a host name (letters, digits, ".", "_", "-")', host);
+  const agent = o.agent === undefined ? {} : obj(o.agent, [], 'agent');
+  const interfaces = arr(o.interfaces, [], 'interfaces', REPORT_LIMITS.interfaces).map((x, i) => parseInterface(x, ['interfaces', i]));
   const names = new Set<string>();
   interfaces.forEach((i, n) => {
-    if (names.has(i.name)) bad(['interfaces', n, 'name'], 'must be unique in the report', i.name);
+    if (names.has(i.name)) bad(['interfaces', n], 'name', 'must be unique in the report', i.name);
     names.add(i.name);
   });
   const counters: Record<string, number> = {};
-  const c = o.counters === undefined ? {} : obj(o.counters, ['counters']);
+  const c = o.counters === undefined ? {} : obj(o.counters, [], 'counters');
   const keys = Object.keys(c);
   if (keys.length > REPORT_LIMITS.counters) throw new ReportError('counters', `must have at most ${REPORT_LIMITS.counters} keys, has ${keys.length}`);
-  for (const k of keys) counters[text(k, ['counters'], 64)] = num(c[k], ['counters', k], 0, Number.MAX_SAFE_INTEGER);
+  for (const k of keys) counters[text(k, [], 'counters', 64)] = num(c[k], ['counters'], k, 0, Number.MAX_SAFE_INTEGER);
   return {
     version: REPORT_VERSION,
     host,
-    seq: int(o.seq, ['seq'], 0, Number.MAX_SAFE_INTEGER),
-    instance: text(o.instance, ['instance'], 64),
-    time: num(o.time, ['time'], 0, 1e11),
-    period_seconds: num(o.period_seconds, ['period_seconds'], 1, 3600),
-    agent: { version: text(agent.version ?? '', ['agent', 'version'], 64), engine: text(agent.engine ?? '', ['agent', 'engine'], 32) },
+    seq: int(o.seq, [], 'seq', 0, Number.MAX_SAFE_INTEGER),
+    instance: text(o.instance, [], 'instance', 64),
+    time: num(o.time, [], 'time', 0, 1e11),
+    period_seconds: num(o.period_seconds, [], 'period_seconds', 1, 3600),
+    agent: { version: text(agent.version ?? '', ['agent'], 'version', 64), engine: text(agent.engine ?? '', ['agent'], 'engine', 32) },
     interfaces,
-    hints: arr(o.hints, ['hints'], REPORT_LIMITS.hints).map((x, i) => parseHint(x, ['hints', i])),
-    peers: arr(o.peers ?? [], ['peers'], REPORT_LIMITS.peers).map((x, i) => parsePeer(x, ['peers', i])),
+    hints: arr(o.hints, [], 'hints', REPORT_LIMITS.hints).map((x, i) => parseHint(x, ['hints', i])),
+    peers: arr(o.peers ?? [], [], 'peers', REPORT_LIMITS.peers).map((x, i) => parsePeer(x, ['peers', i])),
     counters,
   };
 }

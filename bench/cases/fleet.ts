@@ -1,0 +1,214 @@
+/**
+ * Cases fleet-ingest, fleet-topology, fleet-memory: a real `netbeacon fleet
+ * serve` process (the built CLI, pinned to one core) on loopback, over
+ * SQLite and over PostgreSQL (a throw-away cluster, root only), fed 1,000
+ * hosts x 48 interfaces of generated reports (bench/lib/fleet-gen.ts) that
+ * this process makes, signs and POSTs over HTTP with 16 connections.
+ *
+ * - fleet-ingest: reports/s the server acknowledges, per round of one
+ *   report from every host (the first round, which creates the hosts, is a
+ *   warm-up); the server's CPU-seconds per round are in the notes.
+ * - fleet-topology: ms to answer GET /api/v1/topology for that fleet once
+ *   the server has caught up (its loop rebuilds the model after reports);
+ *   the first answer right after a round (a model still to compute) is in
+ *   the notes too.
+ * - fleet-memory: the server's peak RSS (VmHWM) at the end.
+ */
+import { Agent, request } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deriveFleetKey, signReport, SIGNATURE_HEADER } from '../../src/fleet/model/auth';
+import { postgresUnavailable, startPostgres, type PgCluster } from '../../src/lab/postgres';
+import { fleetReport, FLEET_INTERFACES } from '../lib/fleet-gen';
+import { fmtRate, type BenchContext } from '../lib/context';
+import { cpuSeconds, onCleanup, pinned, spawnTracked, killGroup } from '../lib/proc';
+import { repoRoot } from '../lib/paths';
+import { median, skippedRow, summarize, type CaseResult } from '../lib/result';
+
+const SECRET = '5ecc1e7a11ab0000111122223333444455556666777788889999aaaabbbbcccc';
+const CONCURRENCY = 16;
+
+interface Post {
+  readonly body: Buffer;
+  readonly signature: string;
+}
+
+function post(agent: Agent, port: number, p: Post): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/reports',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': p.body.length, [SIGNATURE_HEADER]: p.signature },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(p.body);
+  });
+}
+
+function get(agent: Agent, port: number, path: string): Promise<{ status: number; bytes: number; ms: number }> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function freePort(): number {
+  return 20_000 + Math.floor(Math.random() * 20_000);
+}
+
+async function waitHealthy(agent: Agent, port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const ok = await get(agent, port, '/healthz').catch(() => undefined);
+    if (ok?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('fleet serve did not become healthy in 60 s');
+}
+
+async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: number, rounds: number): Promise<CaseResult[]> {
+  let cluster: PgCluster | undefined;
+  let db = `sqlite:${join(ctx.tmp, `fleet-${Date.now()}.db`)}`;
+  if (kind === 'postgres') {
+    cluster = startPostgres('bench');
+    const c = cluster;
+    onCleanup(() => c.destroy());
+    db = c.url;
+  }
+  const secretFile = join(ctx.tmp, 'fleet-secret');
+  writeFileSync(secretFile, SECRET, { mode: 0o600 });
+  const key = deriveFleetKey(Buffer.from(SECRET, 'hex'));
+  const port = freePort();
+  const main = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  const argv = pinned(
+    [process.execPath, main, 'fleet', 'serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--secret-file', secretFile, '--log-level', 'warn'],
+    ctx.opts.cpu,
+  );
+  const server = spawnTracked(argv);
+  let stderr = '';
+  server.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  server.stdout!.resume();
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    await waitHealthy(agent, port);
+    const pid = server.pid!;
+    const rates: number[] = [];
+    const cpus: number[] = [];
+    const warm: number[] = [];
+    const cold: number[] = [];
+    let bytes = 0;
+    for (let round = 0; round <= rounds; round++) {
+      const now = Date.now();
+      const posts: Post[] = Array.from({ length: hosts }, (_, h) => {
+        const body = Buffer.from(JSON.stringify(fleetReport(h, hosts, now + round, now)));
+        return { body, signature: signReport(key, body) };
+      });
+      const cpu0 = cpuSeconds(pid) ?? 0;
+      const t0 = process.hrtime.bigint();
+      let next = 0;
+      let failed = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < posts.length) {
+            const status = await post(agent, port, posts[next++]!);
+            if (status !== 200) failed++;
+          }
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = (cpuSeconds(pid) ?? 0) - cpu0;
+      if (failed > 0) throw new Error(`${failed} of ${hosts} reports were not acknowledged (${stderr.trim().split('\n').pop() ?? ''})`);
+      const first = await get(agent, port, '/api/v1/topology');
+      // Let the server's loop catch up (rebuild and write the history), then ask again.
+      await new Promise((r) => setTimeout(r, 1500));
+      let again = await get(agent, port, '/api/v1/topology');
+      for (let i = 0; i < 3; i++) {
+        const t = await get(agent, port, '/api/v1/topology');
+        if (t.ms < again.ms) again = t;
+      }
+      bytes = again.bytes;
+      const label = round === 0 ? 'warm-up' : `round ${round}/${rounds}`;
+      ctx.log(
+        `fleet ${kind} ${label}: ${hosts} reports in ${seconds.toFixed(2)} s (${fmtRate(hosts / seconds)}/s, server ${cpu.toFixed(2)} CPU-s); topology ${first.ms.toFixed(0)} ms right after, ${again.ms.toFixed(0)} ms caught up (${(again.bytes / 1e6).toFixed(1)} MB)`,
+      );
+      if (round === 0) continue;
+      rates.push(hosts / seconds);
+      cpus.push(cpu);
+      cold.push(first.ms);
+      warm.push(again.ms);
+    }
+    const hwm = peakRssMiB(pid);
+    const fleet = `${hosts} hosts x ${FLEET_INTERFACES} interfaces`;
+    return [
+      {
+        name: 'fleet-ingest',
+        engine: kind,
+        unit: 'reports/s',
+        ...summarize(rates),
+        note: `${fleet}; server ${fmtRate(hosts / median(cpus))} reports per CPU-second; ${CONCURRENCY} connections`,
+      },
+      {
+        name: 'fleet-topology',
+        engine: kind,
+        unit: 'ms',
+        ...summarize(warm),
+        note: `GET /api/v1/topology once caught up, ${(bytes / 1e6).toFixed(1)} MB; right after a round (model still to compute): ${median(cold).toFixed(0)} ms`,
+      },
+      { name: 'fleet-memory', engine: kind, unit: 'MiB', median: hwm, min: hwm, max: hwm, runs: 1, note: `server peak RSS after ${rounds + 1} rounds` },
+    ];
+  } finally {
+    agent.destroy();
+    killGroup(server, 'SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
+    cluster?.destroy();
+  }
+}
+
+export async function runFleet(ctx: BenchContext): Promise<CaseResult[]> {
+  const hosts = ctx.opts.quick ? 40 : 1000;
+  const rows: CaseResult[] = [];
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    const why = kind === 'postgres' ? postgresUnavailable() : undefined;
+    if (why) {
+      for (const [name, unit] of [
+        ['fleet-ingest', 'reports/s'],
+        ['fleet-topology', 'ms'],
+        ['fleet-memory', 'MiB'],
+      ] as const)
+        rows.push(skippedRow(name, kind, unit, `skipped: ${why}`));
+      continue;
+    }
+    try {
+      rows.push(...(await runOne(ctx, kind, hosts, ctx.opts.runs)));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      ctx.log(`fleet ${kind} FAILED: ${msg}`);
+      for (const [name, unit] of [
+        ['fleet-ingest', 'reports/s'],
+        ['fleet-topology', 'ms'],
+        ['fleet-memory', 'MiB'],
+      ] as const)
+        rows.push(skippedRow(name, kind, unit, `failed: ${msg}`));
+    }
+  }
+  return rows;
+}

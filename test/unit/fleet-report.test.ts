@@ -1,0 +1,140 @@
+/** Fleet reports: the checks that name a field, building one from an agent's state, and the HMAC. */
+import t from 'tap';
+import { buildReport, checkReport, parseReport, ReportError, REPORT_LIMITS } from '../../src/fleet/model/report';
+import { deriveFleetKey, signReport, verifyReport } from '../../src/fleet/model/auth';
+import { deriveKey } from '../../src/protocol/key';
+import type { HostInterface } from '../../src/topology/interfaces';
+import { iface, report } from '../helpers/fleet-reports';
+
+const good = (): Record<string, unknown> =>
+  JSON.parse(
+    JSON.stringify(
+      report(
+        'rack1',
+        [iface('eth0', '52:54:00:0A:00:01', { vids: [7], vid: 3, addresses: ['10.0.0.1/24'] })],
+        [{ hint: 'on_remote_network', ifname: 'eth0', vid: 7, related_ifname: 'ens3', related_vid: 9, related_mac: '52:54:00:0B:00:01' }],
+        { peers: [{ interface: 'eth0', vid: 7, mac: '52:54:00:0b:00:01', name: 'ens3', last_seen: 1 }], counters: { sent: 3 } },
+      ),
+    ),
+  ) as Record<string, unknown>;
+
+function fieldOf(doc: unknown): string {
+  try {
+    checkReport(doc);
+  } catch (err) {
+    if (err instanceof ReportError) return `${err.field} | ${err.message}`;
+    throw err;
+  }
+  return 'accepted';
+}
+
+t.test('a good report is accepted, MACs lower-cased', async (t) => {
+  const r = checkReport(good());
+  t.equal(r.interfaces[0]!.mac, '52:54:00:0a:00:01');
+  t.equal(r.hints[0]!.related_mac, '52:54:00:0b:00:01');
+  t.equal(r.interfaces[0]!.vid, 3);
+  t.same(r.peers[0], { interface: 'eth0', vid: 7, mac: '52:54:00:0b:00:01', name: 'ens3', last_seen: 1 });
+  t.same(r.counters, { sent: 3 });
+  const withExtra = { ...good(), from_the_future: true };
+  t.equal(fieldOf(withExtra), 'accepted', 'unknown keys are ignored');
+  const minimal = { ...good(), agent: undefined, counters: undefined, peers: undefined };
+  t.same(checkReport(minimal).agent, { version: '', engine: '' });
+});
+
+t.test('every wrong field is named', async (t) => {
+  const cases: Array<[string, (d: Record<string, unknown>) => void, RegExp]> = [
+    ['version', (d) => (d.version = 2), /^version \| version: must be 1/],
+    ['host', (d) => (d.host = 'bad host'), /^host \| .*must be a host name/],
+    ['host empty', (d) => (d.host = ''), /^host \| .*non-empty string/],
+    ['seq', (d) => (d.seq = -1), /^seq \| .*integer from 0/],
+    ['time', (d) => (d.time = 'now'), /^time \| .*must be a number/],
+    ['period', (d) => (d.period_seconds = 0.5), /^period_seconds \|/],
+    ['instance', (d) => (d.instance = 'x'.repeat(65)), /^instance \| .*at most 64 characters/],
+    ['interfaces', (d) => (d.interfaces = {}), /^interfaces \| .*must be a list, got a mapping/],
+    ['interface', (d) => (d.interfaces = [3]), /^interfaces\[0\] \| .*must be an object, got 3/],
+    ['ifname long', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.name = 'x'.repeat(16)), /^interfaces\[0\]\.name \| .*at most 15 bytes/],
+    ['ifname bytes', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.name = 'é'.repeat(8)), /^interfaces\[0\]\.name \| .*at most 15 bytes/],
+    ['ifname slash', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.name = 'a/b'), /^interfaces\[0\]\.name \| .*slash/],
+    ['ifname nul', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.name = 'a\u0000'), /^interfaces\[0\]\.name \| .*NUL/],
+    ['mac', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.mac = '52:54:00:0a:00:0g'), /^interfaces\[0\]\.mac \| .*MAC address/],
+    ['mac sep', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.mac = '52-54-00-0a-00-01'), /^interfaces\[0\]\.mac \|/],
+    ['address', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.addresses = [1]), /^interfaces\[0\]\.addresses\[0\] \|/],
+    ['vids', (d) => ((d.interfaces as Array<Record<string, unknown>>)[0]!.vids = [1, 4096]), /^interfaces\[0\]\.vids\[1\] \| .*0 to 4095/],
+    ['dup', (d) => (d.interfaces = [iface('eth0', null), iface('eth0', null)]), /^interfaces\[1\]\.name \| .*unique/],
+    ['hint kind', (d) => ((d.hints as Array<Record<string, unknown>>)[0]!.hint = 'guess'), /^hints\[0\]\.hint \| .*one of on_remote_network/],
+    ['hint vid', (d) => ((d.hints as Array<Record<string, unknown>>)[0]!.related_vid = 1.5), /^hints\[0\]\.related_vid \|/],
+    ['hint mac', (d) => ((d.hints as Array<Record<string, unknown>>)[0]!.related_mac = 7), /^hints\[0\]\.related_mac \|/],
+    ['peer', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.last_seen = -1), /^peers\[0\]\.last_seen \|/],
+    ['counter', (d) => (d.counters = { sent: 'many' }), /^counters\.sent \|/],
+    ['counters', (d) => (d.counters = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 1]))), /^counters \| .*at most 64 keys/],
+    ['agent', (d) => (d.agent = 'x'), /^agent \| .*must be an object/],
+    ['hints many', (d) => (d.hints = { length: 1 }), /^hints \|/],
+  ];
+  for (const [what, change, want] of cases) {
+    const d = good();
+    change(d);
+    t.match(fieldOf(d), want, what);
+  }
+  const many = good();
+  many.peers = Array.from({ length: REPORT_LIMITS.peers + 1 }, () => ({}));
+  t.match(fieldOf(many), /^peers \| .*at most 10000 entries, has 10001/);
+  t.match(fieldOf(null), /^\(top level\) \| .*must be an object/);
+  t.throws(() => parseReport('{'), { field: '(body)', message: /is not JSON/ });
+});
+
+t.test('buildReport: the VIDs heard per interface, and what a service would refuse left out', async (t) => {
+  const eth0: HostInterface = {
+    name: 'eth0',
+    ifindex: 2,
+    mac: '52:54:00:0a:00:01',
+    mtu: 9000,
+    type: 'physical',
+    parents: [],
+    up: true,
+    loopback: false,
+    addresses: [{ family: 6, address: 'fe80::1', prefixlen: 64, scope: 'link' }],
+  };
+  const vlan: HostInterface = { ...eth0, name: 'eth0.5', type: 'vlan', vid: 5, parents: ['eth0'] };
+  const r = buildReport({
+    host: 'rack1',
+    seq: 9,
+    instance: 'i',
+    timeMs: 1_795_000_000_500,
+    periodSeconds: 30,
+    agent: { version: '0.1.0', engine: 'native' },
+    interfaces: [eth0, vlan],
+    hints: [
+      { hint: 'on_remote_network', ifname: 'eth0', vid: 20, related_ifname: 'p', related_mac: '52:54:00:0b:00:01' },
+      { hint: 'same_local_fabric_as', ifname: 'eth0', vid: 10, related_ifname: 'eth0.5', related_vid: 30 },
+      { hint: 'on_remote_network', ifname: 'eth0', related_ifname: 'p', related_mac: 'weird' },
+    ],
+    peers: [{ interface: 'eth0', vid: 40, mac: '52:54:00:0b:00:01', name: 'p', last_seen: 1 }],
+    counters: { sent: 1 },
+  });
+  t.same(r.interfaces[0], { name: 'eth0', mac: '52:54:00:0a:00:01', mtu: 9000, type: 'physical', addresses: ['fe80::1/64'], vids: [10, 20, 40] });
+  t.same(r.interfaces[1]!.vids, [30]);
+  t.equal(r.interfaces[1]!.vid, 5);
+  t.equal(r.hints.length, 2, 'the hint with an odd MAC is left out');
+  t.same(r.counters, { sent: 1, not_reported: 1 });
+  t.equal(r.time, 1_795_000_000.5);
+  t.equal(checkReport(JSON.parse(JSON.stringify(r))).host, 'rack1', 'what it builds, a service accepts');
+});
+
+t.test('the fleet key: derived from the secret, apart from the beacon key; signatures verify only with it', async (t) => {
+  const secret = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+  const key = deriveFleetKey(secret);
+  t.equal(key.length, 32);
+  const beacon = deriveKey(secret);
+  t.notSame(Buffer.from(key.subarray(0, 16)), Buffer.from(beacon.signing), 'not the beacon signing key');
+  t.same(deriveFleetKey(secret), key, 'the same secret, the same key');
+  const body = '{"version":1}';
+  const sig = signReport(key, body);
+  t.match(sig, /^hmac-sha256=[0-9a-f]{64}$/);
+  t.ok(verifyReport(key, Buffer.from(body), sig));
+  t.notOk(verifyReport(key, body + ' ', sig), 'another body');
+  t.notOk(verifyReport(deriveFleetKey(Buffer.from('01', 'hex')), body, sig), 'another key');
+  t.notOk(verifyReport(key, body, undefined));
+  t.notOk(verifyReport(key, body, sig.replace('hmac-sha256=', 'hmac-sha1=')));
+  t.notOk(verifyReport(key, body, `hmac-sha256=${'zz'.repeat(32)}`), 'not hex');
+  t.throws(() => deriveFleetKey(new Uint8Array(0)), RangeError);
+});
