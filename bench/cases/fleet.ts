@@ -19,6 +19,7 @@
 import { Agent, request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { deriveFleetKey, signReport, SIGNATURE_HEADER } from '../../src/fleet/model/auth';
 import { postgresUnavailable, startPostgres, type PgCluster } from '../../src/lab/postgres';
 import { fleetReport, FLEET_INTERFACES } from '../lib/fleet-gen';
@@ -44,7 +45,7 @@ function post(agent: Agent, port: number, p: Post): Promise<number> {
         method: 'POST',
         path: '/api/v1/reports',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': p.body.length, [SIGNATURE_HEADER]: p.signature },
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': p.body.length, [SIGNATURE_HEADER]: p.signature },
       },
       (res) => {
         res.resume();
@@ -122,7 +123,7 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
     for (let round = 0; round <= rounds; round++) {
       const now = Date.now();
       const posts: Post[] = Array.from({ length: hosts }, (_, h) => {
-        const body = Buffer.from(JSON.stringify(fleetReport(h, hosts, now + round, now)));
+        const body = gzipSync(JSON.stringify(fleetReport(h, hosts, now + round, now)));
         return { body, signature: signReport(key, body) };
       });
       const cpu0 = cpuSeconds(pid) ?? 0;

@@ -20,16 +20,12 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('first_seen', 'bigint', (c) => c.notNull())
     .addColumn('period_ms', 'integer', (c) => c.notNull())
     .addColumn('address', 'text')
-    .addColumn('report', 'text', (c) => c.notNull())
+    .addColumn('report', postgres ? 'bytea' : 'blob', (c) => c.notNull())
+    .addColumn('encoding', 'text', (c) => c.notNull())
     .execute();
-  // Reports are tens of kilobytes of JSON rewritten every period: PostgreSQL
-  // compresses them with pglz by default, which costs the server more CPU
-  // than the rest of the insert; lz4 (PostgreSQL 14+, when built with it) is
-  // several times cheaper.
-  if (postgres) {
-    const lz4 = await sql<{ ok: number }>`select 1 as ok from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)`.execute(db);
-    if (lz4.rows.length > 0) await sql`alter table fleet_hosts alter column report set compression lz4`.execute(db);
-  }
+  // Agents send their reports gzip'd and they are stored so: compressing
+  // them again (PostgreSQL's TOAST would) costs CPU for nothing.
+  if (postgres) await sql`alter table fleet_hosts alter column report set storage external`.execute(db);
   await db.schema
     .createTable('fleet_state')
     .addColumn('id', 'integer', (c) => c.primaryKey())
