@@ -57,10 +57,11 @@ function post(agent: Agent, port: number, p: Post): Promise<number> {
   });
 }
 
-function get(agent: Agent, port: number, path: string): Promise<{ status: number; bytes: number; ms: number }> {
+/** A GET on a connection of its own (the reports' pool may sit idle past the server's keep-alive while a model computes). */
+function get(_agent: Agent, port: number, path: string): Promise<{ status: number; bytes: number; ms: number }> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       let bytes = 0;
       res.on('data', (d: Buffer) => (bytes += d.length));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
@@ -110,7 +111,9 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
   let stderr = '';
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   server.stdout!.resume();
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  // A fresh connection pool per phase: the server closes connections idle
+  // for 10 s, and making a round's reports can take longer than that.
+  let agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
     await waitHealthy(agent, port);
     const pid = server.pid!;
@@ -126,6 +129,8 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
         const body = gzipSync(JSON.stringify(fleetReport(h, hosts, now + round, now)));
         return { body, signature: signReport(key, body) };
       });
+      agent.destroy();
+      agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
       const cpu0 = cpuSeconds(pid) ?? 0;
       const t0 = process.hrtime.bigint();
       let next = 0;
