@@ -160,7 +160,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     packet.assign(data + 1, data + size);
   }
-  std::unique_ptr<uint8_t[]> out(cap ? new uint8_t[cap] : nullptr);
+  // One output block per capacity, kept across inputs: still exactly cap
+  // bytes (ASan's redzone follows), without an mmap and munmap of up to
+  // 1 MiB per input, which cost two thirds of the run time.
+  static std::unique_ptr<uint8_t[]> outs[8];
+  std::unique_ptr<uint8_t[]>& out = outs[(data[0] >> 2) & 7];
+  if (cap && !out) out.reset(new uint8_t[cap]);
   // The packet itself in an exact-size heap block too.
   std::unique_ptr<uint8_t[]> in(new uint8_t[packet.size()]);
   if (!packet.empty()) std::memcpy(in.get(), packet.data(), packet.size());

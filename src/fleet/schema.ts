@@ -24,7 +24,9 @@ export interface HostsTable {
   first_seen: number;
   period_ms: number;
   address: string | null;
-  report: string;
+  /** The report's bytes as the agent signed them; `encoding` says whether they are gzip'd. */
+  report: Buffer;
+  encoding: 'gzip' | 'identity';
 }
 
 export interface StateTable {

@@ -6,6 +6,7 @@
  * state the model.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -162,7 +163,22 @@ export class FleetServer {
         message: `missing or wrong ${SIGNATURE_HEADER}: reports are signed with a key derived from the MAAS secret; does the agent use the service's secret?`,
       });
     }
-    const text = body.toString('utf8');
+    // Decompressed only once the signature is good: an unauthenticated
+    // client cannot make the service inflate anything.
+    const encoding = req.headers['content-encoding'] ?? 'identity';
+    if (encoding !== 'gzip' && encoding !== 'identity') {
+      this.#o.metrics.report('malformed');
+      throw new HttpError(415, { error: 'encoding', message: `Content-Encoding ${encoding} is not gzip or identity` });
+    }
+    let text: string;
+    try {
+      text = (encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: limit }) : body).toString('utf8');
+    } catch (err) {
+      const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      this.#o.metrics.report(over ? 'too_large' : 'malformed');
+      if (over) throw new HttpError(413, { error: 'too_large', limit, message: `the report inflates past the limit (max_report_bytes) of ${limit} bytes` });
+      throw new HttpError(400, { error: 'malformed', field: '(body)', message: `report refused: (body): is not gzip: ${(err as Error).message}` });
+    }
     let report;
     try {
       report = parseReport(text);
@@ -180,7 +196,8 @@ export class FleetServer {
         instance: report.instance,
         periodMs: Math.round(report.period_seconds * 1000),
         digest,
-        body: text,
+        body,
+        encoding,
         receivedAtMs: this.#clock(),
         address: req.socket.remoteAddress ?? null,
       });

@@ -20,7 +20,7 @@ import { buildFleetModel } from './model/model';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
 import { checkReport } from './model/report';
-import type { FleetStore } from './store';
+import { storedReportText, type FleetStore } from './store';
 
 export interface BuiltModel {
   readonly fingerprint: string;
@@ -77,7 +77,7 @@ export class FleetState {
     const changed = [...seqs].filter(([name, seq]) => this.#hosts.get(name)?.seq !== seq).map(([name]) => name);
     for (const row of await this.#store.loadHosts(changed)) {
       try {
-        const report = checkReport(JSON.parse(row.report));
+        const report = checkReport(JSON.parse(storedReportText(row)));
         const record: HostRecord = {
           report,
           receivedAtMs: Number(row.received_at),

@@ -4,6 +4,7 @@
  * may share a PostgreSQL database; a SQLite file is for one server (two
  * processes writing one file would wait on each other's locks).
  */
+import { gunzipSync } from 'node:zlib';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { FleetChange } from './model/history';
 import type { DerivedState, Presence } from './model/types';
@@ -17,7 +18,9 @@ export interface IngestInput {
   readonly instance: string;
   readonly periodMs: number;
   readonly digest: string;
-  readonly body: string;
+  /** The bytes as signed: gzip'd JSON or plain JSON. */
+  readonly body: Buffer;
+  readonly encoding: 'gzip' | 'identity';
   readonly receivedAtMs: number;
   readonly address: string | null;
 }
@@ -90,6 +93,7 @@ export class FleetStore {
       period_ms: r.periodMs,
       address: r.address,
       report: r.body,
+      encoding: r.encoding,
     };
     const stored = await this.db
       .insertInto('fleet_hosts')
@@ -105,6 +109,7 @@ export class FleetStore {
             period_ms: eb.ref('excluded.period_ms'),
             address: eb.ref('excluded.address'),
             report: eb.ref('excluded.report'),
+            encoding: eb.ref('excluded.encoding'),
           }))
           .where('fleet_hosts.seq', '<', (eb) => eb.ref('excluded.seq')),
       )
@@ -204,6 +209,12 @@ export class FleetStore {
       change: { kind: r.kind as FleetChange['kind'], host: r.host, interface: r.interface, vid: r.vid, before: r.before, after: r.after },
     }));
   }
+}
+
+/** A stored report's JSON text. */
+export function storedReportText(row: Pick<HostsTable, 'report' | 'encoding'>): string {
+  const bytes = Buffer.from(row.report);
+  return (row.encoding === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 async function applyChanges(trx: Transaction<FleetDatabase>, changes: readonly FleetChange[]): Promise<void> {

@@ -19,6 +19,7 @@ import { parseDbUrl } from '../../src/fleet/db';
 import { deriveFleetKey } from '../../src/fleet/model/auth';
 import { parseReport } from '../../src/fleet/model/report';
 import { parseServiceUrl } from '../../src/net/http-client';
+import { storedReportText } from '../../src/fleet/store';
 import { postReport, report, iface } from '../helpers/fleet-reports';
 
 const KEY = deriveFleetKey(Buffer.from('00112233445566778899aabbccddeeff', 'hex'));
@@ -90,7 +91,7 @@ function setup(t: Test): { dir: string; agent: FakeAgent; reporter: (opts?: Part
 
 async function stored(s: FleetService): Promise<ReturnType<typeof parseReport> | undefined> {
   const [row] = await s.store.loadHosts(['rack1']);
-  return row && parseReport(row.report);
+  return row && parseReport(storedReportText(row));
 }
 
 t.test('reports at start and after each change, with the whole state', async (t) => {
@@ -110,7 +111,8 @@ t.test('reports at start and after each change, with the whole state', async (t)
     counters: { received_valid: 7, received_rejected: 2, sent: 7, replays: 0, send_failures: 1, ring_drops: 5 },
   });
   t.ok(first.seq >= Date.now() - 60_000, 'seq starts at the time in ms');
-  t.equal(r.status().reports_sent, 1);
+  // Stored comes before the answer reaches the reporter.
+  await until('the answer', () => r.status().reports_sent === 1);
   t.equal(r.status().backlog, 0);
 
   agent.hintList = [{ hint: 'on_remote_network', ifname: 'eth0', related_ifname: 'ens3', related_mac: '52:54:00:0b:00:00' }];
@@ -122,6 +124,7 @@ t.test('reports at start and after each change, with the whole state', async (t)
   agent.hintList = [];
   agent.emit('event', { event: 'hint_expired', hint: second.hints[0], time: 0 });
   await until('a report without it', async () => (await stored(s))!.hints.length === 0);
+  await until('its answer', () => r.status().reports_sent === 3);
   // Events that change nothing a report says do not make one.
   const sent = r.status().reports_sent;
   agent.fire({ event: 'replay', interface: 'eth0', ulid: 'x', own: false, time: 0 });

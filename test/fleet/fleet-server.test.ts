@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FleetService } from '../../src/fleet/service';
 import { parseDbUrl } from '../../src/fleet/db';
-import { deriveFleetKey } from '../../src/fleet/model/auth';
+import { deriveFleetKey, signReport } from '../../src/fleet/model/auth';
 import { parseServiceUrl, sendRequest, type ServiceTarget } from '../../src/net/http-client';
 import type { FleetTopology } from '../../src/fleet/model/types';
 import { fleetBackends, type Backend } from '../helpers/fleet-backends';
@@ -123,16 +123,30 @@ async function reports(t: Test, backend: Backend): Promise<void> {
     req.end();
   });
   t.equal(chunked.status, 413);
-  t.same([...(await service.store.hostSeqs()).keys()], ['rack1'], 'nothing refused was stored');
+  // gzip'd, as agents send them; the limit holds for what a body inflates to.
+  t.equal((await postReport(target, KEY, rack2(1), true, 'gzip')).status, 200, 'a gzip report is taken');
+  const bomb = await postReport(target, KEY, padded, true, 'gzip');
+  t.equal(bomb.status, 413);
+  t.match(JSON.parse(bomb.body.toString()).message, /inflates past the limit/);
+  const notGzip = await sendRequest(target, {
+    method: 'POST',
+    path: '/api/v1/reports',
+    headers: { 'content-encoding': 'gzip', 'x-netbeacon-signature': signReport(KEY, 'plain') },
+    body: 'plain',
+    timeoutMs: 5000,
+  });
+  t.match(JSON.parse(notGzip.body.toString()), { error: 'malformed', field: '(body)', message: /is not gzip/ });
+  t.equal((await postReport(target, KEY, rack2(2), true, 'br')).status, 415, 'an encoding it does not know');
+  t.same([...(await service.store.hostSeqs()).keys()].sort(), ['rack1', 'rack2'], 'nothing refused was stored');
 
   const metrics = (await sendRequest(target, { method: 'GET', path: '/metrics', timeoutMs: 5000 })).body.toString();
   for (const [result, n] of [
-    ['stored', 1],
+    ['stored', 2],
     ['duplicate', 1],
     ['stale', 1],
     ['unauthorized', 2],
-    ['malformed', 2],
-    ['too_large', 2],
+    ['malformed', 4],
+    ['too_large', 3],
   ] as const)
     t.match(metrics, new RegExp(`netbeacon_fleet_reports_total\\{result="${result}"\\} ${n}\\n`), `metrics count ${result}`);
 }

@@ -4,7 +4,8 @@
  */
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
-import { FleetStore, type IngestInput } from '../../src/fleet/store';
+import { gzipSync } from 'node:zlib';
+import { FleetStore, storedReportText, type IngestInput } from '../../src/fleet/store';
 import { FleetState } from '../../src/fleet/state';
 import { parseDbUrl } from '../../src/fleet/db';
 import type { FleetChange } from '../../src/fleet/model/history';
@@ -16,7 +17,19 @@ const A1 = '52:54:00:0a:00:01';
 const B0 = '52:54:00:0b:00:00';
 
 function input(host: string, seq: number, body: string, digest = `d${seq}`, receivedAtMs = 1_000): IngestInput {
-  return { host, seq, instance: 'i1', periodMs: 30_000, digest, body, receivedAtMs, address: '10.0.0.1' };
+  // Half of the hosts' reports stored gzip'd, as agents send them.
+  const gzip = host.endsWith('1');
+  return {
+    host,
+    seq,
+    instance: 'i1',
+    periodMs: 30_000,
+    digest,
+    body: gzip ? gzipSync(body) : Buffer.from(body),
+    encoding: gzip ? 'gzip' : 'identity',
+    receivedAtMs,
+    address: '10.0.0.1',
+  };
 }
 
 async function open(t: Test, url: string): Promise<FleetStore> {
@@ -76,7 +89,8 @@ async function ingest(t: Test, backend: Backend): Promise<void> {
     ]),
   );
   const [row] = await store.loadHosts(['rack1']);
-  t.equal(row!.report, body('rack1', 11, []), 'the newest report is stored as sent');
+  t.equal(row!.encoding, 'gzip');
+  t.equal(storedReportText(row!), body('rack1', 11, []), 'the newest report is stored as sent');
   t.equal(row!.received_at, 2_000);
   t.equal(row!.first_seen, 1_000, 'first_seen stays');
   t.equal(row!.address, '10.0.0.1');

@@ -2,6 +2,7 @@
 import type { TopologyHint } from '../../src/topology/hints';
 import type { FleetReport, ReportInterface } from '../../src/fleet/model/report';
 import type { HostRecord } from '../../src/fleet/model/types';
+import { gzipSync } from 'node:zlib';
 import { signReport, SIGNATURE_HEADER } from '../../src/fleet/model/auth';
 import { sendRequest, type HttpResponse, type ServiceTarget } from '../../src/net/http-client';
 
@@ -47,16 +48,20 @@ export const local = (ifname: string, related_ifname: string, extra: Partial<Top
   ...extra,
 });
 
-
 /** POSTs a report (or any body) signed with `key`. */
-export function postReport(target: ServiceTarget, key: Uint8Array, body: FleetReport | string, sign = true): Promise<HttpResponse> {
-  const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+export function postReport(target: ServiceTarget, key: Uint8Array, body: FleetReport | string, sign = true, encoding?: string): Promise<HttpResponse> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const bytes = encoding === 'gzip' ? gzipSync(text) : Buffer.from(text);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(encoding ? { 'content-encoding': encoding } : {}) };
   if (sign) headers[SIGNATURE_HEADER] = signReport(key, bytes);
   return sendRequest(target, { method: 'POST', path: '/api/v1/reports', headers, body: bytes, timeoutMs: 10_000 });
 }
 
-export async function getJson(target: ServiceTarget, path: string, headers: Record<string, string> = {}): Promise<{ status: number; doc: Record<string, unknown> }> {
+export async function getJson(
+  target: ServiceTarget,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; doc: Record<string, unknown> }> {
   const res = await sendRequest(target, { method: 'GET', path, headers, timeoutMs: 10_000 });
   return { status: res.status, doc: JSON.parse(res.body.toString('utf8')) as Record<string, unknown> };
 }

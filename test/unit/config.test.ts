@@ -71,6 +71,7 @@ t.test('file over defaults, flags over file', async (t) => {
     advertise: { role: 'rack', maas_url: 'http://10.0.0.2:5240/MAAS' },
     notify: false,
     policy: { filters: [], replies: {}, alarms: {} },
+    fleet: { url: null, name: null, periodMs: 30_000 },
     source: 'f',
   });
   const f = applyFlags(c, {

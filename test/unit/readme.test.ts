@@ -74,11 +74,12 @@ interface Help {
 }
 
 const helpCache = new Map<string, Help | null>();
+/** `sub` may name a subcommand of a command (`fleet serve`). */
 async function helpOf(sub: string): Promise<Help | null> {
   if (helpCache.has(sub)) return helpCache.get(sub)!;
   const r = await runInProcess([...sub.split(' '), '--help']);
   let help: Help | null = null;
-  if (r.code === 0 && r.stdout.startsWith(`Usage: netbeacon ${sub}`)) {
+  if (r.code === 0 && r.stdout.startsWith(`Usage: netbeacon ${sub} `)) {
     help = { long: new Set(['--help']), short: new Set(['-h']) };
     for (const m of r.stdout.matchAll(/^ {2}(?:(-\w), )?(--[\w-]+)/gm)) {
       if (m[1]) help.short.add(m[1]);
@@ -91,14 +92,12 @@ async function helpOf(sub: string): Promise<Help | null> {
 
 /** What is wrong with one shown command: an unknown subcommand or option. */
 export async function problems(c: Shown): Promise<string[]> {
-  let [sub, ...rest] = c.argv;
+  const [first, ...rest] = c.argv;
+  let sub = first;
   if (sub === undefined) return [`README line ${c.line}: \`netbeacon\` without a subcommand`];
   if (sub === '--help' || sub === '--version') return [];
-  // A command with subcommands of its own (`fleet serve`): check the options against the subcommand's.
-  if (rest[0] !== undefined && /^[a-z][\w-]*$/.test(rest[0]) && (await helpOf(`${sub} ${rest[0]}`))) {
-    sub = `${sub} ${rest[0]}`;
-    rest = rest.slice(1);
-  }
+  // A command with subcommands of its own (`netbeacon fleet serve …`): check against the subcommand's options.
+  if (rest[0] !== undefined && !rest[0].startsWith('-') && (await helpOf(`${sub} ${rest[0]}`))) sub = `${sub} ${rest.shift()!}`;
   const help = await helpOf(sub);
   if (!help) return [`README line ${c.line}: \`netbeacon ${sub}\` is not a netbeacon command`];
   const out: string[] = [];
@@ -135,6 +134,9 @@ t.test('the checker fails on a command or option that does not exist', async (t)
   t.match(await problems(fake[0]!), [/`netbeacon frobnicate` is not a netbeacon command/]);
   t.same((await problems(fake[1]!)).length, 2, '--bogus and -q');
   t.same(await problems(fake[2]!), []);
+  const nested = shownCommands('```sh\n$ netbeacon fleet serve --db sqlite:/x --nope\n$ netbeacon fleet history --since 1 --host h\n```\n');
+  t.match(await problems(nested[0]!), [/`netbeacon fleet serve` has no option --nope/], 'a subcommand is checked against its own options');
+  t.same(await problems(nested[1]!), []);
 });
 
 /** The shown command with README's file names pointed at the MAAS vectors. */

