@@ -1,0 +1,111 @@
+#include "xchacha.h"
+
+#include <openssl/evp.h>
+
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+namespace netbeacon {
+
+namespace {
+
+inline uint32_t Load32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+inline void Store32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+  p[2] = static_cast<uint8_t>(v >> 16);
+  p[3] = static_cast<uint8_t>(v >> 24);
+}
+
+inline uint32_t Rotl(uint32_t v, int n) { return (v << n) | (v >> (32 - n)); }
+
+inline void QuarterRound(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d) {
+  a += b;
+  d = Rotl(d ^ a, 16);
+  c += d;
+  b = Rotl(b ^ c, 12);
+  a += b;
+  d = Rotl(d ^ a, 8);
+  c += d;
+  b = Rotl(b ^ c, 7);
+}
+
+}  // namespace
+
+void HChaCha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32]) {
+  // "expand 32-byte k", the key, then the 16 input bytes where ChaCha20 has
+  // its counter and nonce.
+  uint32_t x[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+  for (int i = 0; i < 8; i++) x[4 + i] = Load32(key + 4 * i);
+  for (int i = 0; i < 4; i++) x[12 + i] = Load32(in + 4 * i);
+  for (int round = 0; round < 10; round++) {
+    QuarterRound(x[0], x[4], x[8], x[12]);
+    QuarterRound(x[1], x[5], x[9], x[13]);
+    QuarterRound(x[2], x[6], x[10], x[14]);
+    QuarterRound(x[3], x[7], x[11], x[15]);
+    QuarterRound(x[0], x[5], x[10], x[15]);
+    QuarterRound(x[1], x[6], x[11], x[12]);
+    QuarterRound(x[2], x[7], x[8], x[13]);
+    QuarterRound(x[3], x[4], x[9], x[14]);
+  }
+  for (int i = 0; i < 4; i++) Store32(out + 4 * i, x[i]);
+  for (int i = 0; i < 4; i++) Store32(out + 16 + 4 * i, x[12 + i]);
+}
+
+void XChaCha20Poly1305::CtxFree::operator()(evp_cipher_ctx_st* p) const { EVP_CIPHER_CTX_free(p); }
+void XChaCha20Poly1305::CipherFree::operator()(evp_cipher_st* p) const { EVP_CIPHER_free(p); }
+
+XChaCha20Poly1305::XChaCha20Poly1305()
+    : cipher_(EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr)), ctx_(EVP_CIPHER_CTX_new()) {
+  if (!cipher_ || !ctx_) throw std::runtime_error("OpenSSL has no ChaCha20-Poly1305");
+  // Bind the cipher once, so that each message only sets key and IV.
+  if (EVP_CipherInit_ex2(ctx_.get(), cipher_.get(), nullptr, nullptr, 0, nullptr) != 1) {
+    throw std::runtime_error("cannot set up ChaCha20-Poly1305");
+  }
+}
+
+XChaCha20Poly1305::~XChaCha20Poly1305() = default;
+
+bool XChaCha20Poly1305::Init(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], int enc) {
+  uint8_t subkey[32];
+  uint8_t iv[12] = {0, 0, 0, 0};
+  HChaCha20(key, nonce, subkey);
+  std::memcpy(iv + 4, nonce + 16, 8);
+  const bool ok = EVP_CipherInit_ex2(ctx_.get(), nullptr, subkey, iv, enc, nullptr) == 1;
+  OPENSSL_cleanse(subkey, sizeof subkey);
+  return ok;
+}
+
+bool XChaCha20Poly1305::Open(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad,
+                             size_t ad_len, const uint8_t* ct, size_t len, const uint8_t tag[kXTagLen], uint8_t* out) {
+  // EVP takes int lengths; a datagram never comes near, but say no rather than wrap.
+  if (ad_len > INT_MAX || len > INT_MAX) return false;
+  if (!Init(key, nonce, 0)) return false;
+  int n = 0;
+  if (ad_len > 0 && EVP_DecryptUpdate(ctx_.get(), nullptr, &n, ad, static_cast<int>(ad_len)) != 1) return false;
+  if (len > 0 && EVP_DecryptUpdate(ctx_.get(), out, &n, ct, static_cast<int>(len)) != 1) return false;
+  if (EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kXTagLen), const_cast<uint8_t*>(tag)) !=
+      1) {
+    return false;
+  }
+  // The tag is compared here, in constant time (CRYPTO_memcmp).
+  return EVP_DecryptFinal_ex(ctx_.get(), out + len, &n) == 1;
+}
+
+bool XChaCha20Poly1305::Seal(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad,
+                             size_t ad_len, const uint8_t* pt, size_t len, uint8_t* out, uint8_t tag[kXTagLen]) {
+  if (ad_len > INT_MAX || len > INT_MAX) return false;
+  if (!Init(key, nonce, 1)) return false;
+  int n = 0;
+  if (ad_len > 0 && EVP_EncryptUpdate(ctx_.get(), nullptr, &n, ad, static_cast<int>(ad_len)) != 1) return false;
+  if (len > 0 && EVP_EncryptUpdate(ctx_.get(), out, &n, pt, static_cast<int>(len)) != 1) return false;
+  if (EVP_EncryptFinal_ex(ctx_.get(), out + len, &n) != 1) return false;
+  return EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kXTagLen), tag) == 1;
+}
+
+}  // namespace netbeacon
