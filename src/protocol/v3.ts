@@ -16,6 +16,7 @@ import { constants, gzipSync } from 'node:zlib';
 import { gunzipLikePython } from './gzip';
 import { HEADER_LENGTH, writeHeader } from './header';
 import type { FernetKey, V3Key } from './key';
+import { Keyring, type KeyringEntry } from './keyring';
 import { MAX_CLOCK_SKEW_SECONDS, MAX_INFLATED, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 import { sodium } from './sodium';
 
@@ -64,6 +65,12 @@ export function keyId(key: Uint8Array): { id: Uint8Array; idHex: string } {
 export function withV3(fernet: FernetKey): FernetKey {
   if (fernet.v3) return fernet;
   return Object.freeze({ signing: fernet.signing, encryption: fernet.encryption, v3: deriveV3Key(fernet) });
+}
+
+/** The same keyring with every key's v3 key attached (fingerprints stay: they name the secret). */
+export function keyringWithV3(keyring: Keyring): Keyring {
+  const entries: KeyringEntry[] = [keyring.signingKey(), ...keyring.previousKeys()];
+  return new Keyring(entries.map((e) => ({ ...e, key: withV3(e.key) })));
 }
 
 export interface V3SealOptions {
