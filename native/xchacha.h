@@ -8,8 +8,16 @@
 // on node shows only ChaCha20_ctr32, an internal), so it is here, checked
 // against libsodium's own test vectors (test/unit/v3-kat.test.ts).
 //
-// The cipher is fetched once; each message re-keys the same context (the
-// subkey changes with every nonce). Not thread-safe: one per thread.
+// Two ways to the same bytes. The fast one calls OpenSSL's own ChaCha20 and
+// Poly1305 routines, which the node binary exports (ChaCha20_ctr32,
+// Poly1305_Init/Update/Final: not public API, so they are looked up with
+// dlsym, never linked): it checks the tag before decrypting anything, so a
+// forged datagram costs HChaCha20, one ChaCha20 block and Poly1305, and
+// skips EVP's per-message dispatch (~0.5 us of a ~1 us open here). Where
+// they are not exported, the EVP cipher "ChaCha20-Poly1305" does the work
+// (fetched once; each message re-keys the same context, as the subkey
+// changes with every nonce). Tests run both (ForceEvp). Not thread-safe:
+// one per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -47,7 +55,19 @@ class XChaCha20Poly1305 {
   bool Seal(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
             const uint8_t* pt, size_t len, uint8_t* out, uint8_t tag[kXTagLen]);
 
+  // Whether Open uses OpenSSL's exported ChaCha20/Poly1305 routines (else EVP).
+  bool direct() const { return direct_ != nullptr; }
+  // Use EVP whatever is exported (tests: both paths must agree).
+  void ForceEvp() { direct_ = nullptr; }
+
+  struct Direct;  // the exported routines (xchacha.cc)
+
  private:
+  const Direct* direct_;
+  std::unique_ptr<unsigned char[]> poly_;  // a POLY1305 context, of the size OpenSSL says
+  bool DirectOpen(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
+                  const uint8_t* ct, size_t len, const uint8_t tag[kXTagLen], uint8_t* out);
+
   struct CtxFree {
     void operator()(evp_cipher_ctx_st* p) const;
   };

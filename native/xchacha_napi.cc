@@ -3,7 +3,9 @@
 // hot path (one call per message); the verifier uses xchacha.h directly.
 //   xchacha.hchacha20(key32, in16) -> Uint8Array(32)
 //   xchacha.seal(key32, nonce24, ad, plaintext) -> Uint8Array(ciphertext || tag)
-//   xchacha.open(key32, nonce24, ad, ciphertextAndTag) -> Uint8Array | null
+//   xchacha.open(key32, nonce24, ad, ciphertextAndTag, evp?) -> Uint8Array | null
+//     (evp true: through the EVP cipher even where OpenSSL's routines are exported)
+//   xchacha.direct() -> whether Open uses OpenSSL's exported ChaCha20/Poly1305 routines
 #include <napi.h>
 
 #include <cstring>
@@ -52,6 +54,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   const size_t n = ct.ElementLength() - kXTagLen;
   std::vector<uint8_t> plain(n + 1);
   XChaCha20Poly1305 aead;
+  if (info.Length() > 4 && info[4].ToBoolean()) aead.ForceEvp();
   if (!aead.Open(key.Data(), nonce.Data(), ad.Data(), ad.ElementLength(), ct.Data(), n, ct.Data() + n, plain.data())) {
     return info.Env().Null();
   }
@@ -60,11 +63,16 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value Direct(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), XChaCha20Poly1305().direct());
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   Napi::Object x = Napi::Object::New(env);
   x.Set("hchacha20", Napi::Function::New(env, HChaCha, "hchacha20"));
   x.Set("seal", Napi::Function::New(env, Seal, "seal"));
   x.Set("open", Napi::Function::New(env, Open, "open"));
+  x.Set("direct", Napi::Function::New(env, Direct, "direct"));
   exports.Set("xchacha", x);
 }
 

@@ -80,7 +80,8 @@ const bytes = (h: string) => Buffer.from(h, 'hex');
 interface NativeXChaCha {
   hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array;
   seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plain: Uint8Array): Uint8Array;
-  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | null;
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array, evp?: boolean): Uint8Array | null;
+  direct(): boolean;
 }
 
 t.test('libsodium-wrappers (the JS engine)', async (t) => {
@@ -94,38 +95,38 @@ t.test('libsodium-wrappers (the JS engine)', async (t) => {
 });
 
 const state = loadBinding();
-t.test('native (native/xchacha.cc over Node’s OpenSSL)', { skip: state.ok ? false : 'the addon is not built here' }, async (t) => {
-  if (!state.ok) return;
-  const x = state.binding.xchacha as NativeXChaCha;
-  for (const [key, input, out] of HCHACHA20) t.equal(hex(x.hchacha20(bytes(key), bytes(input))), out, `HChaCha20 ${key.slice(0, 8)}…`);
-  t.equal(hex(x.seal(AEAD.key, AEAD.nonce, AEAD.ad, AEAD.message)), AEAD.sealed, 'draft A.3.1 seal');
-  t.equal(Buffer.from(x.open(AEAD.key, AEAD.nonce, AEAD.ad, bytes(AEAD.sealed))!).toString(), AEAD.message.toString(), 'opens');
-  // Every single-byte change anywhere is refused (libsodium's test does the same).
-  const sealed = bytes(AEAD.sealed);
-  let opened = 0;
-  for (let i = 0; i < sealed.length; i++) {
-    sealed[i]! ^= i + 1;
-    if (x.open(AEAD.key, AEAD.nonce, AEAD.ad, sealed) !== null) opened++;
-    sealed[i]! ^= i + 1;
-  }
-  t.equal(opened, 0, `none of ${sealed.length} altered messages opens`);
-  t.equal(x.open(AEAD.key, AEAD.nonce, AEAD.ad.subarray(1), sealed), null, 'other associated data');
-  t.equal(x.open(AEAD.key, AEAD.nonce, AEAD.ad, sealed.subarray(0, 15)), null, 'shorter than a tag');
-  t.same(
-    Buffer.from(x.open(AEAD.key, AEAD.nonce, new Uint8Array(0), x.seal(AEAD.key, AEAD.nonce, new Uint8Array(0), new Uint8Array(0)))!),
-    Buffer.alloc(0),
-    'empty message, no AD',
-  );
-  t.throws(() => x.hchacha20(new Uint8Array(31), new Uint8Array(16)), RangeError);
-  t.throws(() => x.seal(AEAD.key, new Uint8Array(12), AEAD.ad, AEAD.message), RangeError, 'a 12-byte nonce is not XChaCha');
-  // Random messages: native and libsodium seal alike.
-  await sodiumReady();
-  for (let n = 0; n < 300; n += 37) {
-    const m = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
-    t.equal(
-      hex(x.seal(AEAD.key, AEAD.nonce, AEAD.ad, m)),
-      hex(sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(m, AEAD.ad, null, AEAD.nonce, AEAD.key)),
-      `${n} bytes`,
-    );
-  }
-});
+const x = state.ok ? (state.binding.xchacha as NativeXChaCha) : undefined;
+// Open has two paths (native/xchacha.h): OpenSSL's exported routines, tag first, and the EVP cipher.
+for (const evp of [false, true]) {
+  const skip = !x ? 'the addon is not built here' : !evp && !x.direct() ? "this node exports no ChaCha20_ctr32/Poly1305_*: only EVP's path runs" : false;
+  t.test(`native (native/xchacha.cc over Node's OpenSSL, ${evp ? 'EVP' : 'exported routines'})`, { skip }, async (t) => {
+    if (!x) return;
+    for (const [key, input, out] of HCHACHA20) t.equal(hex(x.hchacha20(bytes(key), bytes(input))), out, `HChaCha20 ${key.slice(0, 8)}…`);
+    t.equal(hex(x.seal(AEAD.key, AEAD.nonce, AEAD.ad, AEAD.message)), AEAD.sealed, 'draft A.3.1 seal');
+    t.equal(Buffer.from(x.open(AEAD.key, AEAD.nonce, AEAD.ad, bytes(AEAD.sealed), evp)!).toString(), AEAD.message.toString(), 'opens');
+    // Every single-byte change anywhere is refused (libsodium's test does the same).
+    const sealed = bytes(AEAD.sealed);
+    let opened = 0;
+    for (let i = 0; i < sealed.length; i++) {
+      sealed[i]! ^= i + 1;
+      if (x.open(AEAD.key, AEAD.nonce, AEAD.ad, sealed, evp) !== null) opened++;
+      sealed[i]! ^= i + 1;
+    }
+    t.equal(opened, 0, `none of ${sealed.length} altered messages opens`);
+    t.equal(x.open(AEAD.key, AEAD.nonce, AEAD.ad.subarray(1), sealed, evp), null, 'other associated data');
+    t.equal(x.open(AEAD.key, AEAD.nonce, AEAD.ad, sealed.subarray(0, 15), evp), null, 'shorter than a tag');
+    const empty = x.seal(AEAD.key, AEAD.nonce, new Uint8Array(0), new Uint8Array(0));
+    t.same(Buffer.from(x.open(AEAD.key, AEAD.nonce, new Uint8Array(0), empty, evp)!), Buffer.alloc(0), 'empty message, no AD');
+    t.throws(() => x.hchacha20(new Uint8Array(31), new Uint8Array(16)), RangeError);
+    t.throws(() => x.seal(AEAD.key, new Uint8Array(12), AEAD.ad, AEAD.message), RangeError, 'a 12-byte nonce is not XChaCha');
+    // Messages of every length class (partial blocks, AD padding): native and libsodium alike, both ways.
+    await sodiumReady();
+    for (let n = 0; n < 600; n += 37) {
+      const m = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
+      const ad = AEAD.ad.subarray(0, n % 13);
+      const theirs = sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(m, ad, null, AEAD.nonce, AEAD.key);
+      t.equal(hex(x.seal(AEAD.key, AEAD.nonce, ad, m)), hex(theirs), `${n} bytes sealed alike`);
+      t.equal(hex(x.open(AEAD.key, AEAD.nonce, ad, theirs, evp)!), hex(m), `${n} bytes opened`);
+    }
+  });
+}
