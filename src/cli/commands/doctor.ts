@@ -125,7 +125,7 @@ export async function formatsReport(secretFile: string | undefined, socket: stri
   const secret = attempt(() => loadSecret(secretFile));
   const report: FormatsReport = {
     available: ['v2', 'v3'],
-    v3: { js: `libsodium-wrappers (libsodium ${sodium().sodium_version_string()})`, native },
+    v3: { js: `libsodium ${sodium().sodium_version_string()} via libsodium-wrappers`, native },
   };
   if (!('error' in secret)) report.v3.key_id = deriveV3Key(deriveKey(secret.bytes)).idHex;
   try {
