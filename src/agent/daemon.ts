@@ -96,6 +96,8 @@ export class Agent extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #formats: readonly BeaconFormat[];
+  /** Whether the keys in use have a v3 key: v3 is then accepted (and may be sent). */
+  #acceptsV3: boolean;
   readonly #startedAt: number;
   /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
   readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number; formats: Set<BeaconFormat> }>();
@@ -113,6 +115,7 @@ export class Agent extends EventEmitter {
     this.#o = opts;
     this.#selection = opts.selection;
     this.#formats = opts.formats ?? ['v2'];
+    this.#acceptsV3 = opts.keys.v3 !== undefined;
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload, formats: opts.formats });
     this.#watcher = new InterfaceWatcher(opts.pollMs, this.#reader.read);
@@ -249,6 +252,7 @@ export class Agent extends EventEmitter {
     if (next.keys) {
       this.#sender.setKeys(next.keys);
       this.#raw.setKeys(next.keys);
+      this.#acceptsV3 = next.keys.v3 !== undefined;
     }
     if (next.formats) {
       this.#formats = next.formats;
@@ -489,7 +493,7 @@ export class Agent extends EventEmitter {
         sent: this.counters.sent[i.name] ?? {},
       })),
       peers: this.peers(),
-      formats: { sending: this.#formats, accepting: this.#o.keys.v3 ? ['v2', 'v3'] : ['v2'] },
+      formats: { sending: this.#formats, accepting: this.#acceptsV3 ? ['v2', 'v3'] : ['v2'] },
       counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays, replays_by_format: { ...this.counters.replaysByFormat } },
       probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),

@@ -73,7 +73,8 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     // SIGINT lets the bench clean up its namespaces and children.
-    const timer = setTimeout(() => child.kill('SIGINT'), 100_000);
+    // 150 s: every case, v3's four decode rows included, on a busy 2-core machine.
+    const timer = setTimeout(() => child.kill('SIGINT'), 150_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

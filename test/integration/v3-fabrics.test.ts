@@ -79,7 +79,9 @@ if (why) {
     const has = (hints: TopologyHint[], w: Partial<TopologyHint>) =>
       hints.some((h) => Object.entries(w).every(([k, v]) => (h as unknown as Record<string, unknown>)[k] === v));
     const hints: Record<string, TopologyHint[]> = { r: [], p: [], c: [] };
-    const deadline = Date.now() + 20_000;
+    // Past one 30 s solicitation round: on a loaded machine an agent can still
+    // be starting while the others send their first beacons and retries.
+    const deadline = Date.now() + 45_000;
     while (Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 500));
       for (const h of ['r', 'p', 'c'] as const) hints[h] = (await request(join(dir, `${h}.sock`), 'hints').catch(() => [])) as TopologyHint[];
@@ -157,6 +159,16 @@ if (why) {
       d.formats.agent.peers.some((x) => x.mac === mac.c0 && x.formats.join() === 'v2'),
       'doctor: per peer formats',
     );
+
+    // SIGHUP: R's config now says [v2, v3]; the formats change at once, nothing restarts.
+    writeFileSync(config, 'beacons:\n  formats: [v2, v3]\n');
+    agents[0]!.kill('SIGHUP');
+    let after = r;
+    for (let i = 0; i < 40 && after.formats.sending.length < 2; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      after = await status('r');
+    }
+    t.same(after.formats, { sending: ['v2', 'v3'], accepting: ['v2', 'v3'] }, 'R after SIGHUP: sending both');
 
     for (const a of agents) a.kill('SIGTERM');
     if (t.passing() === false) t.comment(`R's log:\n${logs.r?.slice(-4000)}\nP's log:\n${logs.p?.slice(-2000)}\nC's log:\n${logs.c?.slice(-2000)}`);
