@@ -16,9 +16,6 @@ export async function sodiumReady(): Promise<void> {
   loaded = true;
 }
 
-export function sodiumIsReady(): boolean {
-  return loaded;
-}
 
 /** The library, once `sodiumReady()` has settled. */
 export function sodium(): typeof libsodium {
