@@ -37,14 +37,8 @@ inline void QuarterRound(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d) {
   b = Rotl(b ^ c, 7);
 }
 
-}  // namespace
-
-void HChaCha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32]) {
-  // "expand 32-byte k", the key, then the 16 input bytes where ChaCha20 has
-  // its counter and nonce.
-  uint32_t x[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
-  for (int i = 0; i < 8; i++) x[4 + i] = Load32(key + 4 * i);
-  for (int i = 0; i < 4; i++) x[12 + i] = Load32(in + 4 * i);
+// ChaCha's 20 rounds (10 double rounds) over the 16-word state, in place.
+void DoubleRounds(uint32_t x[16]) {
   for (int round = 0; round < 10; round++) {
     QuarterRound(x[0], x[4], x[8], x[12]);
     QuarterRound(x[1], x[5], x[9], x[13]);
@@ -55,6 +49,17 @@ void HChaCha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32]) {
     QuarterRound(x[2], x[7], x[8], x[13]);
     QuarterRound(x[3], x[4], x[9], x[14]);
   }
+}
+
+}  // namespace
+
+void HChaCha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32]) {
+  // "expand 32-byte k", the key, then the 16 input bytes where ChaCha20 has
+  // its counter and nonce.
+  uint32_t x[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+  for (int i = 0; i < 8; i++) x[4 + i] = Load32(key + 4 * i);
+  for (int i = 0; i < 4; i++) x[12 + i] = Load32(in + 4 * i);
+  DoubleRounds(x);
   for (int i = 0; i < 4; i++) Store32(out + 4 * i, x[i]);
   for (int i = 0; i < 4; i++) Store32(out + 16 + 4 * i, x[12 + i]);
 }
@@ -114,6 +119,19 @@ const XChaCha20Poly1305::Direct* FindDirect() {
   return found;
 }
 
+// ChaCha20 block 0 (RFC 8439 2.3), the Poly1305 key's 32 bytes only: OpenSSL's
+// ChaCha20_ctr32 takes its wide vector path even for one block, which
+// costs more than the 20 rounds themselves.
+void PolyKey(const unsigned int key[8], const unsigned int counter[4], uint8_t out[32]) {
+  uint32_t x[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+  for (int i = 0; i < 8; i++) x[4 + i] = key[i];
+  for (int i = 0; i < 4; i++) x[12 + i] = counter[i];
+  uint32_t s[16];
+  for (int i = 0; i < 16; i++) s[i] = x[i];
+  DoubleRounds(x);
+  for (int i = 0; i < 8; i++) Store32(out + 4 * i, x[i] + s[i]);
+}
+
 void Words(unsigned int* w, const uint8_t* b, int n) {
   for (int i = 0; i < n; i++) w[i] = Load32(b + 4 * i);
 }
@@ -132,7 +150,7 @@ bool XChaCha20Poly1305::DirectOpen(const uint8_t key[kXKeyLen], const uint8_t no
   HChaCha20(key, nonce, subkey);
   Words(k, subkey, 8);
   Words(counter + 2, nonce + 16, 2);
-  direct_->chacha(block, kZero, sizeof block, k, counter);
+  PolyKey(k, counter, block);
   void* poly = poly_.get();
   direct_->poly_init(poly, block);
   direct_->poly_update(poly, ad, ad_len);
