@@ -16,7 +16,6 @@ export async function sodiumReady(): Promise<void> {
   loaded = true;
 }
 
-
 /** The library, once `sodiumReady()` has settled. */
 export function sodium(): typeof libsodium {
   if (!loaded) throw new Error('libsodium is not ready: the driver must await sodiumReady() before beacon format v3 is used');
