@@ -63,8 +63,6 @@ class XChaCha20Poly1305 {
   struct Direct;  // the exported routines (xchacha.cc)
 
  private:
-  const Direct* direct_;
-  std::unique_ptr<unsigned char[]> poly_;  // a POLY1305 context, of the size OpenSSL says
   bool DirectOpen(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
                   const uint8_t* ct, size_t len, const uint8_t tag[kXTagLen], uint8_t* out);
 
@@ -76,6 +74,8 @@ class XChaCha20Poly1305 {
   };
   std::unique_ptr<evp_cipher_st, CipherFree> cipher_;
   std::unique_ptr<evp_cipher_ctx_st, CtxFree> ctx_;
+  const Direct* direct_;                   // after ctx_: the constructor initialises them in this order
+  std::unique_ptr<unsigned char[]> poly_;  // a POLY1305 context, of the size OpenSSL says
   bool Init(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], int enc);
 };
 
