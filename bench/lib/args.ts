@@ -31,7 +31,18 @@ needs the agent daemon; the fleet cases' PostgreSQL rows need root and Debian's
 postgresql (a throw-away cluster run as the postgres user). Cases that cannot run say why instead of a number.`;
 
 const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
-  decode: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
+  decode: [
+    'decode-valid',
+    'verify-valid',
+    'decode-forged',
+    'decode-stale',
+    'decode-garbage',
+    'decode-valid-v3',
+    'verify-valid-v3',
+    'decode-forged-v3',
+    'decode-wrongkey-v3',
+  ],
+  v3: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-valid-v3', 'verify-valid-v3', 'decode-forged-v3', 'decode-wrongkey-v3'],
   memory: ['memory-forged', 'memory-valid'],
   fleet: ['fleet-ingest', 'fleet-topology', 'fleet-memory'],
 };

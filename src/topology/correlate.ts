@@ -125,14 +125,16 @@ export class Correlator {
     if (this.#rx.isExpired(ulid.timeMs, nowMs)) return this.#drop('expired', seg, ulid.text);
 
     const own = this.#tx.get(ulid.key);
-    const earlier = this.#rx.get(ulid.key) ?? [];
+    // v3 beacons are (key id, ULID): see ReceivedBeacon.key_id.
+    const rxKey = rx.key_id === undefined ? ulid.key : `${rx.key_id}/${ulid.key}`;
+    const earlier = this.#rx.get(rxKey) ?? [];
     if (earlier.some((s) => sameSegment(s, seg))) {
       this.#replays++;
       const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
       return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: [], added: [], events: [event] };
     }
     if (earlier.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, ulid.text);
-    this.#rx.set(ulid.key, ulid.timeMs, [...earlier, seg]);
+    this.#rx.set(rxKey, ulid.timeMs, [...earlier, seg]);
 
     const hints = deriveHints(rx, seg, own, earlier);
     const added = hints.filter((h) => this.#hints.add(h));

@@ -37,8 +37,8 @@ async function serve(t: Test, dir: string, db: string, extra: string[] = []): Pr
   );
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const end = Date.now() + 30_000;
   const target = parseServiceUrl(`unix:${join(dir, 'fleet.sock')}`);
   for (;;) {
@@ -140,7 +140,7 @@ t.test('fleet topology, hosts, history: tables, --json, and errors', async (t) =
   t.match(topo.stdout, /rack1\/eth0 vid 100\s+rack1\/eth0: same interface/);
   t.match(topo.stdout, /rack2\/ens3\s+rack1\/eth0: on_remote_network/);
   t.match(topo.stdout, /rack1\s+eth0\s+fabric-0\s+-\s+yes\s+on_remote_network names rack2\/ens3/);
-  t.match(topo.stdout, /findings \(1\):\n  unknown_mac: 52:54:00:ff:00:01 \(gone0\) is named by 1 hint of rack2/);
+  t.match(topo.stdout, /findings \(1\):\n {2}unknown_mac: 52:54:00:ff:00:01 \(gone0\) is named by 1 hint of rack2/);
   const json = await runCli(['fleet', 'topology', '--server', server, '--json']);
   t.equal((JSON.parse(json.stdout) as { version: number }).version, 1);
   const hosts = await runCli(['fleet', 'hosts', '--server', server]);

@@ -39,7 +39,13 @@ class FakeAgent extends EventEmitter implements FleetReportSource {
     },
   ];
   engineName = 'js';
-  counters: AgentCounters = { received: { eth0: { valid: 7, mac: 2 } }, sent: { eth0: { solicitation: 3, advertisement: 4 } }, sendFailures: 1, replays: 0 };
+  counters: AgentCounters = {
+    received: { eth0: { valid: 7, mac: 2 } },
+    sent: { eth0: { solicitation: 3, advertisement: 4 } },
+    sendFailures: 1,
+    replays: 0,
+    replaysByFormat: { v2: 0, v3: 0 },
+  };
   hintList: TopologyHint[] = [];
   hints(): TopologyHint[] {
     return this.hintList;

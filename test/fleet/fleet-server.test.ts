@@ -96,7 +96,7 @@ async function reports(t: Test, backend: Backend): Promise<void> {
   t.equal(unsigned.status, 401);
   const forged = await postReport(target, OTHER_KEY, rack2(1));
   t.equal(forged.status, 401, 'a report signed with another secret is refused');
-  t.match(JSON.parse(forged.body.toString()).message, /key derived from the MAAS secret/);
+  t.match((JSON.parse(forged.body.toString()) as { message: string }).message, /key derived from the MAAS secret/);
   t.same([...(await service.store.hostSeqs()).keys()], ['rack1'], 'and stored nowhere');
 
   const badMtu = { ...rack2(1), interfaces: [{ ...iface('ens3', B0), mtu: 'big' }] };
@@ -127,7 +127,7 @@ async function reports(t: Test, backend: Backend): Promise<void> {
   t.equal((await postReport(target, KEY, rack2(1), true, 'gzip')).status, 200, 'a gzip report is taken');
   const bomb = await postReport(target, KEY, padded, true, 'gzip');
   t.equal(bomb.status, 413);
-  t.match(JSON.parse(bomb.body.toString()).message, /inflates past the limit/);
+  t.match((JSON.parse(bomb.body.toString()) as { message: string }).message, /inflates past the limit/);
   const notGzip = await sendRequest(target, {
     method: 'POST',
     path: '/api/v1/reports',

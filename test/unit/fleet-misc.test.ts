@@ -109,7 +109,7 @@ t.test('the tables', async (t) => {
   t.match(text, /\n\s+rack3\/p0: on_remote_network from unreported x 52:54:00:ee:ee:ee\n/);
   t.match(text, /rack3\/lonely\s+alone: nothing joins it to another segment/);
   t.match(text, /rack3 \(stale\)\s+p0\s+\(new fabric\)/);
-  t.match(text, /findings \(3\):\n  stale_host: rack3 has not reported for 100 s/);
+  t.match(text, /findings \(3\):\n {2}stale_host: rack3 has not reported for 100 s/);
   t.equal(renderFleetTopology({ ...m.topology, fabrics: [], placements: [], findings: [] }).includes('no fabrics: no host has reported yet'), true);
   const hosts = renderHosts(hostsDocument([record(r1), record(r3, T0 - 100_000)], T0));
   t.match(hosts, /rack3\s+stale\s+\S+\s+1\s+p0,lonely\s+2\s+0\s+0\.1\.0 js/);
