@@ -71,7 +71,7 @@ t.test('the read token, a Unix socket, and paths that do not exist', async (t) =
   t.equal((await getJson(target, '/healthz')).status, 200, '/healthz stays open');
   t.equal((await sendRequest(target, { method: 'GET', path: '/metrics', timeoutMs: 5000 })).status, 200, '/metrics stays open');
   const page = await sendRequest(target, { method: 'GET', path: '/', headers: { authorization: `Bearer ${TOKEN}` }, timeoutMs: 5000 });
-  t.match(page.body.toString(), /netbeacon fleet service/);
+  t.match(page.body.toString(), /<title>netbeacon fleet map<\/title>/, 'the map is the page at /');
   const missing = await getJson(target, '/api/v2/anything', { authorization: `Bearer ${TOKEN}` });
   t.equal(missing.status, 404);
   t.equal((await getJson(target, '/api/v1/reports')).status, 405, 'reports are POSTed');
