@@ -482,6 +482,7 @@ export class Agent extends EventEmitter {
 
   status(): Record<string, unknown> {
     const ring = this.#o.capture.stats();
+    const shared = this.#o.capture.sharedRing?.();
     return {
       version: VERSION,
       engine: { name: this.#o.engine, capture: this.#o.capture.engine, why: this.#o.engineWhy },
@@ -497,7 +498,9 @@ export class Agent extends EventEmitter {
       counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays, replays_by_format: { ...this.counters.replaysByFormat } },
       probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),
-      ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
+      // Per interface (exact: what the worker shed) plus what the kernel dropped, which names no interface.
+      ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0) + (shared?.drops ?? 0),
+      ...(shared && { capture_ring: shared }),
       ...(this.#o.policy && { policy: this.#o.policy.status(this.#now()) }),
     };
   }
