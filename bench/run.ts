@@ -13,6 +13,8 @@ import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
+import { runManyInterfaces } from './cases/many-interfaces';
+import { runInterfaceEvents } from './cases/interface-events';
 import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
@@ -45,6 +47,8 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const memory = (['memory-forged', 'memory-valid'] as const).filter((c) => only.has(c));
   if (memory.length) await guard(memory, 'MiB', ['native', 'js'], () => runMemory(ctx, memory));
   if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
+  if (only.has('interface-events')) await guard(['interface-events'], 'ms', ['native', 'js'], () => runInterfaceEvents(ctx));
+  if (only.has('many-interfaces')) await guard(['many-interfaces'], 'MiB', ['native'], () => runManyInterfaces(ctx));
   relateFloor(rows);
   return rows;
 }

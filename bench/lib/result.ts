@@ -20,6 +20,8 @@ export const CASE_NAMES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'many-interfaces',
+  'interface-events',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
