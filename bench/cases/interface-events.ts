@@ -41,7 +41,7 @@ export async function runInterfaceEvents(ctx: BenchContext): Promise<CaseResult[
   const main = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
   const blocked = netnsUnavailable() ?? (existsSync(main) ? null : `needs the built CLI (${main}): run npm run build:ts`);
   if (blocked) return engines.map((e) => skippedRow('interface-events', e, UNIT, blocked));
-  const rounds = ctx.opts.quick ? 3 : 15;
+  const rounds = ctx.opts.quick ? 1 : 15;
   const runs = ctx.opts.quick ? 1 : Math.min(ctx.opts.runs, 3);
   const ns = `nbb-${process.pid}-ie`;
   run(['ip', 'netns', 'add', ns]);
