@@ -106,7 +106,7 @@ export class Receiver {
     return this.waitFor('ready', () => this.events.some((e) => e.event === 'ready'), 90_000);
   }
 
-  command(cmd: 'stats' | 'close' | `remove ${string}`): void {
+  command(cmd: 'stats' | 'close' | `add ${string}` | `remove ${string}`): void {
     this.child.stdin!.write(cmd + '\n');
   }
 

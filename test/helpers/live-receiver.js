@@ -2,7 +2,7 @@
 // stdout, one JSON object a line: {event:'ready'} once every interface is
 // capturing, {event:'record', ...} per received datagram, {event:'gone'},
 // {event:'error'}, and on the stdin command `stats` {event:'stats'} (with
-// the native capture's shared ring), `remove IFNAME` {event:'removed'}; on
+// the native capture's shared ring), `add IFNAME` {event:'added'}, `remove IFNAME` {event:'removed'}; on
 // `close` (or stdin end) it closes the capture, prints {event:'closed'} and
 // exits. Usage: node live-receiver.js ENGINE KEYHEX IFNAME...
 // Plain JS over the compiled dist/ (live-harness.ts checks it is fresh):
@@ -80,6 +80,12 @@ async function main() {
       buf = buf.slice(nl + 1);
       if (cmd === 'stats') say({ event: 'stats', stats: cap.stats(), ring: cap.sharedRing?.() });
       if (cmd === 'close') void close();
+      if (cmd.startsWith('add ')) {
+        void cap.add(cmd.slice(4)).then(
+          () => say({ event: 'added', interface: cmd.slice(4) }),
+          (e) => say({ event: 'error', message: e.message }),
+        );
+      }
       if (cmd.startsWith('remove ')) {
         cap.remove(cmd.slice(7));
         say({ event: 'removed', interface: cmd.slice(7) });
