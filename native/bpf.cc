@@ -75,6 +75,7 @@ class Assembler {
 
 using Label = Assembler::Label;
 
+constexpr uint16_t kLdImm = BPF_LD | BPF_W | BPF_IMM;
 constexpr uint16_t kLdAbsW = BPF_LD | BPF_W | BPF_ABS;
 constexpr uint16_t kLdAbsH = BPF_LD | BPF_H | BPF_ABS;
 constexpr uint16_t kLdAbsB = BPF_LD | BPF_B | BPF_ABS;
@@ -181,6 +182,9 @@ std::vector<sock_filter> BeaconFilterOn(const std::vector<int>& ifindexes) {
   a.Bind(drop);
   a.Stmt(kRet, 0);
   a.Bind(beacon);
+  // A = 0 first: on an skb with no device the kernel ends the program at
+  // this load and returns A as it stands, which would keep the frame.
+  a.Stmt(kLdImm, 0);
   a.Stmt(kLdAbsW, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_IFINDEX));
   for (size_t from = 0; from < ifindexes.size(); from += kChunk) {
     const size_t to = std::min(ifindexes.size(), from + kChunk);

@@ -46,6 +46,9 @@ uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vl
     const sock_filter& f = prog[pc];
     bool ok = true;
     switch (f.code) {
+      case BPF_LD | BPF_W | BPF_IMM:
+        a = f.k;
+        break;
       case BPF_LD | BPF_W | BPF_ABS:
         a = load(f.k, 4, &ok);
         break;
@@ -236,7 +239,8 @@ TEST(Bpf, OnChosenInterfacesOnly) {
     const auto prog = netbeacon::BeaconFilterOn(list);
     EXPECT_LE(prog.size(), static_cast<size_t>(BPF_MAXINSNS)) << list.size();
     // The kernel checks it (size, jumps) when it is attached; an AF_UNIX
-    // skb has no device, so SKF_AD_IFINDEX ends the program: dropped.
+    // skb has no device, so SKF_AD_IFINDEX ends the program, returning A
+    // as it stands (the kernel's conversion to eBPF): zeroed first, dropped.
     KernelFilter kernel(prog);
     EXPECT_FALSE(kernel.Keeps(nbtest::Udp4Frame(kPayload))) << "no device, no interface to match";
     for (const Case& c : Cases()) {
