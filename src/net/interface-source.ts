@@ -1,6 +1,7 @@
 /**
- * Where the agent learns the host's interfaces, decided once and recorded
- * with why, as engine/select.ts does for the hot path:
+ * Where the agent learns the host's interfaces, decided once (by
+ * engine/select.ts, which decides every native-or-JS question) and
+ * recorded with why:
  * - netlink: rtnetlink events through the addon (netlink.ts); no process
  *   is started and a change arrives when the kernel makes it;
  * - poll: `ip -j -d addr show` every 2 s (discover.ts), the fallback when
@@ -9,21 +10,19 @@
  * and `status` say which one runs.
  */
 import type { EventEmitter } from 'node:events';
-import { UsageError } from '../errors';
+import {
+  chooseInterfaceSource as choose,
+  netlinkBlocker,
+  parseInterfaceSourceRequest,
+  type InterfaceSourceChoice,
+  type InterfaceSourceName,
+  type InterfaceSourceRequest,
+} from '../engine/select';
 import type { HostInterface } from '../topology/interfaces';
 import { DEFAULT_POLL_MS, InterfaceWatcher, OffThreadReader } from './discover';
-import { netlinkWatcherCtor, NetlinkInterfaceWatcher } from './netlink';
+import { NetlinkInterfaceWatcher } from './netlink';
 
-export type InterfaceSourceName = 'netlink' | 'poll';
-export type InterfaceSourceRequest = InterfaceSourceName | 'auto';
-const REQUESTS: readonly InterfaceSourceRequest[] = ['auto', 'netlink', 'poll'];
-
-export interface InterfaceSourceChoice {
-  readonly source: InterfaceSourceName;
-  readonly requested: InterfaceSourceRequest;
-  /** One sentence an operator can act on. */
-  readonly why: string;
-}
+export { parseInterfaceSourceRequest, type InterfaceSourceChoice, type InterfaceSourceName, type InterfaceSourceRequest };
 
 /** What both sources offer the daemon: 'change' (HostInterface[]) at start and on every change, 'error' (Error). */
 export interface InterfaceSource extends EventEmitter {
@@ -35,31 +34,13 @@ export interface InterfaceSource extends EventEmitter {
   poll(): Promise<void>;
 }
 
-export function parseInterfaceSourceRequest(value: string | undefined): InterfaceSourceRequest {
-  const v = value === undefined || value === '' ? 'auto' : value;
-  if ((REQUESTS as readonly string[]).includes(v)) return v as InterfaceSourceRequest;
-  throw new UsageError('E_INTERFACES_SOURCE', `NETBEACON_INTERFACES: must be one of ${REQUESTS.join(', ')}, got "${v}"`);
-}
-
-/** The source to use; `available` says why the addon's watcher cannot serve (a string) or that it can (undefined). */
+/** engine/select.ts's choice, with $NETBEACON_INTERFACES, the addon as it loads and the poll's period as defaults. */
 export function chooseInterfaceSource(
   requested: InterfaceSourceRequest = parseInterfaceSourceRequest(process.env.NETBEACON_INTERFACES),
-  unavailable: string | undefined = netlinkUnavailable(),
+  unavailable: string | undefined = netlinkBlocker(),
   pollMs = DEFAULT_POLL_MS,
 ): InterfaceSourceChoice {
-  const poll = `\`ip -j -d addr show\` every ${pollMs / 1000} s`;
-  if (requested === 'poll') return { source: 'poll', requested, why: `${poll}: the poll was requested (NETBEACON_INTERFACES=poll)` };
-  if (unavailable === undefined) {
-    return { source: 'netlink', requested, why: 'rtnetlink link and address events through the addon (no process is started)' };
-  }
-  if (requested === 'netlink')
-    throw new UsageError('E_INTERFACES_NETLINK', `NETBEACON_INTERFACES=netlink, but the rtnetlink watcher cannot run: ${unavailable}`);
-  return { source: 'poll', requested, why: `${poll}, falling back: ${unavailable}` };
-}
-
-function netlinkUnavailable(): string | undefined {
-  const c = netlinkWatcherCtor();
-  return typeof c === 'string' ? c : undefined;
+  return choose(requested, unavailable, pollMs);
 }
 
 /** The watcher for a choice. */

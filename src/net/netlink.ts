@@ -8,7 +8,8 @@
  * when the kernel makes it (coalesced over 10 ms, at most 50).
  */
 import { EventEmitter } from 'node:events';
-import { loadBinding } from '../engine/binding';
+import { loadBinding, type BindingState } from '../engine/binding';
+import { netlinkBlocker } from '../engine/select';
 import { interfacesSignature, type HostInterface } from '../topology/interfaces';
 import { LinkTable, type RtnlBatch } from '../topology/link-table';
 
@@ -18,12 +19,12 @@ interface NetlinkWatcherHandle {
 }
 type NetlinkWatcherCtor = new (onEvent: (kind: string, arg: unknown) => void) => NetlinkWatcherHandle;
 
-/** The constructor, or why the addon cannot serve. */
+/** The constructor, or why the addon cannot serve (engine/select.ts's netlinkBlocker). */
 export function netlinkWatcherCtor(): NetlinkWatcherCtor | string {
   const state = loadBinding();
-  if (!state.ok) return state.detail;
-  const ctor = state.binding.NetlinkWatcher;
-  return typeof ctor === 'function' ? (ctor as NetlinkWatcherCtor) : 'the addon has no NetlinkWatcher (rebuild it: npm run build:native)';
+  const blocked = netlinkBlocker(state);
+  if (blocked !== undefined) return blocked;
+  return (state as Extract<BindingState, { ok: true }>).binding.NetlinkWatcher as NetlinkWatcherCtor;
 }
 
 /** How long start() waits for the first dump. */

@@ -14,6 +14,7 @@ import { NetlinkInterfaceWatcher, netlinkWatcherCtor } from '../../src/net/netli
 import { chooseInterfaceSource, createInterfaceSource, parseInterfaceSourceRequest } from '../../src/net/interface-source';
 import { InterfaceWatcher } from '../../src/net/discover';
 import { loadBinding } from '../../src/engine/binding';
+import { netlinkBlocker } from '../../src/engine/select';
 
 const IFF = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, RUNNING: 0x40, MULTICAST: 0x1000, LOWER_UP: 0x10000 };
 const ETHER = 1;
@@ -276,6 +277,17 @@ t.test('where interfaces come from: netlink when the addon serves, else the poll
   t.match(chooseInterfaceSource('auto', 'the addon is not built'), { source: 'poll', why: /every 2 s, falling back: the addon is not built/ });
   t.match(chooseInterfaceSource('poll', undefined, 500), { source: 'poll', why: /every 0.5 s: the poll was requested/ });
   t.throws(() => chooseInterfaceSource('netlink', 'not Linux'), { code: 'E_INTERFACES_NETLINK', message: /cannot run: not Linux/ });
+  // The blocker, decided in engine/select.ts like every native-or-JS question.
+  t.equal(
+    netlinkBlocker({ ok: false, why: 'not-built', detail: 'build/Release/netbeacon.node does not exist' }),
+    'build/Release/netbeacon.node does not exist',
+  );
+  t.match(netlinkBlocker({ ok: true, binding: { abiVersion: 1 }, path: '/old.node' }), /no NetlinkWatcher \(rebuild it/);
+  t.equal(netlinkBlocker({ ok: true, binding: { abiVersion: 1, NetlinkWatcher: class {} }, path: '/new.node' }), undefined);
+  t.match(chooseInterfaceSource(undefined, netlinkBlocker({ ok: false, why: 'not-linux', detail: 'not Linux' })), {
+    source: 'poll',
+    why: /falling back: not Linux/,
+  });
   const poll = createInterfaceSource({ source: 'poll', requested: 'poll', why: '' }, 60_000);
   t.ok(poll instanceof InterfaceWatcher);
   t.equal(poll.source, 'poll');
