@@ -44,7 +44,9 @@ export interface FormatsReport {
 export function register(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('explain what netbeacon will do on this host: engine and why, how interfaces are discovered, privileges, interfaces, secret, tcpdump, beacon formats')
+    .description(
+      'explain what netbeacon will do on this host: engine and why, how interfaces are discovered, privileges, interfaces, secret, tcpdump, beacon formats',
+    )
     .option('--json', 'print the report as JSON')
     .option('--socket <path>', 'ask the agent on this control socket which beacon formats it and its peers use', DEFAULT_SOCKET)
     .addHelpText(
