@@ -13,6 +13,8 @@ import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
+import { LIFECYCLE_CASES, runLifecycle } from './cases/lifecycle';
+import { runCliStartup } from './cases/cli-startup';
 import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
@@ -45,6 +47,9 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const memory = (['memory-forged', 'memory-valid'] as const).filter((c) => only.has(c));
   if (memory.length) await guard(memory, 'MiB', ['native', 'js'], () => runMemory(ctx, memory));
   if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
+  const lifecycle = LIFECYCLE_CASES.filter((c) => only.has(c));
+  if (lifecycle.length) await guard(lifecycle, 'ms', ['native', 'js'], () => runLifecycle(ctx, lifecycle));
+  if (only.has('cli-startup')) await guard(['cli-startup'], 'ms', ['bin', 'npx'], () => runCliStartup(ctx));
   relateFloor(rows);
   return rows;
 }

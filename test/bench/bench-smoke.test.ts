@@ -37,8 +37,11 @@ const CASES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'start-to-ready',
+  'sigterm-to-exit',
+  'cli-startup',
 ];
-const ENGINES = ['native', 'js', 'maas-python'];
+const ENGINES = ['native', 'js', 'maas-python', 'bin', 'npx'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
 function stale(dir: string): string[] {
