@@ -4,9 +4,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN } from '../helpers/cli';
+import { COMMAND_NAMES } from '../../src/cli/commands';
 
 const PACKAGING = join(__dirname, '..', '..', 'packaging');
 const UNIT = join(PACKAGING, 'netbeacon.service');
+const ROOT = join(__dirname, '..', '..');
 /** Every unit the .deb installs (scripts/package-deb.sh takes packaging/*.service). */
 const UNITS = readdirSync(PACKAGING)
   .filter((f) => f.endsWith('.service'))
@@ -66,7 +68,7 @@ t.test('a crash loop backs off and then stops; a config error is not restarted',
  * systemd-analyze verify must accept every unit without a warning: an
  * unknown key (RestartSteps= on systemd 252) is only a warning, with exit 0.
  * ExecStart's /usr/bin/netbeacon exists only once installed (CI verifies the
- * installed units, .ci/check-deb.sh); until then the check runs on a copy
+ * installed units, scripts/check-deb.sh); until then the check runs on a copy
  * whose ExecStart points at this checkout's netbeacon, as `npm install -g`
  * links it, and without looking for the man page (Documentation=man:…), which
  * the .deb installs.
@@ -88,4 +90,42 @@ t.test('systemd-analyze verify accepts every unit, with no warning', async (t) =
     t.equal(r.status, 0, `${path}: ${r.stderr}`);
     t.equal((r.stdout + r.stderr).trim(), '', `${path}: no warnings`);
   }
+});
+
+/**
+ * What `npm pack` puts in the tarball that `npm install -g` installs (the
+ * whole install is checked by scripts/check-npm-install.sh in CI): the
+ * compiled CLI, what the install-time addon build needs, every unit and the
+ * example config, the runtime dependencies bundled (an offline machine has
+ * no registry), and nothing of the tests or the bench.
+ */
+t.test('npm pack ships what a global install needs, and no tests', async (t) => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const files = new Set((JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
+  for (const f of [
+    pkg.bin.netbeacon!,
+    'binding.gyp',
+    'scripts/build-native.js',
+    'native/verify.cc',
+    'native/registry.h',
+    'packaging/netbeacon.yaml',
+    'package.json',
+  ])
+    t.ok(files.has(f), f);
+  for (const u of UNITS) t.ok(files.has(`packaging/${u.split('/').at(-1)!}`), `${u.split('/').at(-1)!} (every packaging/*.service)`);
+  for (const dep of Object.keys(pkg.dependencies)) t.ok(files.has(`node_modules/${dep}/package.json`), `${dep} is bundled`);
+  const stray = [...files].filter(
+    (f) => /^(test|bench|coverage|dist\/(test|bench))\//.test(f) || /^native\/fuzz_/.test(f) || (f.startsWith('dist/') && f.endsWith('.map')),
+  );
+  t.same(stray, [], 'no tests, bench, fuzz harnesses or source maps');
+});
+
+t.test('the man page covers every command, from the CLI itself', async (t) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'manpage.js'), '2026-01-01'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^\.TH NETBEACON 1 "2026-01-01" "netbeacon [\d.]+"/);
+  for (const c of COMMAND_NAMES) t.match(r.stdout, new RegExp(`^\\.SS netbeacon ${c}\\b`, 'm'), `netbeacon ${c}`);
+  t.match(r.stdout, /\\-\\-secret\\-file/, 'options, with their dashes escaped for roff');
 });
