@@ -24,7 +24,7 @@ log "npm pack"
 tgz=$work/$(npm pack --silent --pack-destination "$work" | tail -1)
 listing=$(tar -tzf "$tgz")
 if grep -qE '^package/(test|bench|dist/bench|dist/test|coverage)/' <<<"$listing"; then fail "the tarball carries tests or the bench: $(grep -E '^package/(test|bench|dist/bench|dist/test)/' <<<"$listing" | head -3)"; fi
-for f in package/dist/src/cli/main.js package/binding.gyp package/scripts/build-native.js package/native/verify.cc package/packaging/netbeacon.service package/packaging/netbeacon.yaml package/node_modules/commander/package.json; do
+for f in package/dist/src/cli/main.js package/binding.gyp package/scripts/build-native.js package/scripts/native-sources.js package/native/verify.cc package/packaging/netbeacon.service package/packaging/netbeacon.yaml package/node_modules/commander/package.json; do
   grep -qx "$f" <<<"$listing" || fail "the tarball lacks $f"
 done
 log "$(basename "$tgz"): $(du -k "$tgz" | cut -f1) KiB, $(wc -l <<<"$listing") files"

@@ -108,6 +108,7 @@ t.test('npm pack ships what a global install needs, and no tests', async (t) => 
     pkg.bin.netbeacon!,
     'binding.gyp',
     'scripts/build-native.js',
+    'scripts/native-sources.js',
     'native/verify.cc',
     'native/registry.h',
     'packaging/netbeacon.yaml',
@@ -115,6 +116,9 @@ t.test('npm pack ships what a global install needs, and no tests', async (t) => 
   ])
     t.ok(files.has(f), f);
   for (const u of UNITS) t.ok(files.has(`packaging/${u.split('/').at(-1)!}`), `${u.split('/').at(-1)!} (every packaging/*.service)`);
+  // The install-time build runs binding.gyp, and binding.gyp runs scripts of its own.
+  for (const m of readFileSync(join(ROOT, 'binding.gyp'), 'utf8').matchAll(/node (scripts\/[\w.-]+\.js)/g))
+    t.ok(files.has(m[1]!), `${m[1]!} (binding.gyp runs it)`);
   for (const dep of Object.keys(pkg.dependencies)) t.ok(files.has(`node_modules/${dep}/package.json`), `${dep} is bundled`);
   const stray = [...files].filter(
     (f) => /^(test|bench|coverage|dist\/(test|bench))\//.test(f) || /^native\/fuzz_/.test(f) || (f.startsWith('dist/') && f.endsWith('.map')),
