@@ -12,8 +12,9 @@
 #
 # Nothing Debian provides is copied in: not Node.js (Depends: nodejs >= 20),
 # not OpenSSL or zlib (the addon uses the ones node itself exports), not
-# node-gyp or any devDependency. Runs offline when npm's cache holds the
-# locked dependencies (it does after `npm ci`).
+# node-gyp or any devDependency. The npm packages that are bundled Debian
+# lacks or has at other versions than the lock (README, Installing). Runs
+# offline when npm's cache holds the locked dependencies (it does after `npm ci`).
 #
 # Usage: scripts/package-deb.sh [OUTDIR]   (default: the repository root)
 # Env:   DEBFULLNAME / DEBEMAIL for the Maintainer field.
