@@ -69,7 +69,7 @@ t.test('a counter must be named *_total, and table helpers give labelled samples
 /** An agent's metrics source over a real correlator, with counters the test moves. */
 function agentLike(): { source: AgentMetricsSource; core: AgentCore; counters: AgentCounters; ring: Record<string, RingStats> } {
   const core = new AgentCore();
-  const counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
+  const counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0, replaysByFormat: { v2: 0, v3: 0 } };
   const ring: Record<string, RingStats> = {};
   return { source: { counters, core, engineName: 'native', policy: undefined, ringStats: () => ring }, core, counters, ring };
 }
