@@ -7,9 +7,11 @@
 #   3. scripts/check-deb.sh on that .deb: lintian, apt-get install, doctor,
 #      systemd-analyze verify, --version, remove, purge.
 #
-# Each failed check counts as one: the exit status is the number that failed
-# (0 to 2; the .deb check cannot run when package:deb failed), which .ci/run
-# adds to its totals line. Root (check-deb.sh installs and purges the .deb).
+# All of them run whatever one does; the exit status is the number that
+# failed (0 to 2; the .deb check cannot run when package:deb failed). .ci/run
+# counts a non-zero status as one failed step in its totals line
+# (scripts/ci-totals.js, which prints the status). Root (check-deb.sh
+# installs and purges the .deb).
 #
 # Usage: scripts/check-install.sh
 set -uo pipefail
