@@ -39,8 +39,13 @@ const CASES = [
   'observe',
   'many-interfaces',
   'interface-events',
+  'start-to-ready',
+  'sigterm-to-exit',
+  'cli-startup',
 ];
-const ENGINES = ['native', 'js', 'maas-python'];
+/** netbeacon's engines and the MAAS baseline; cli-startup's rows name how the command was started (bin, npx). */
+const DECODE_ENGINES = ['native', 'js', 'maas-python'];
+const ENGINES = [...DECODE_ENGINES, 'bin', 'npx'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
 function stale(dir: string): string[] {
@@ -133,7 +138,7 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
         .filter((c) => c.name === name)
         .map((c) => c.engine)
         .sort(),
-      [...ENGINES].sort(),
+      [...DECODE_ENGINES].sort(),
       `${name} has a row for every engine`,
     );
   }
@@ -169,6 +174,14 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
       t.type(c.baseline, 'string', `${id}: names its baseline`);
     }
   }
+  t.same(
+    report.cases
+      .filter((c) => c.name === 'cli-startup')
+      .map((c) => c.engine)
+      .sort(),
+    ['bin', 'npx'],
+    'cli-startup: the installed command and npx (skipped by --quick, with the reason)',
+  );
   t.ok(report.goals.length >= 7, 'judges the goals');
   for (const g of report.goals) t.ok(g.met === true || g.met === false || g.met === null, `goal "${g.goal}" is met, not met, or not measured`);
 });
