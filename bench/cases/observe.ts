@@ -56,7 +56,7 @@ export function writeCapture(path: string, count: number): void {
 }
 
 /** Wall-clock and CPU seconds of one whole process, and what it printed. */
-function timed(
+export function timed(
   argv: readonly string[],
   stdinFile?: string,
 ): Promise<{ seconds: number; cpuSeconds: number; stdout: string; stderr: string; code: number | null }> {

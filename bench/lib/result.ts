@@ -24,12 +24,22 @@ export const CASE_NAMES = [
   'fleet-topology',
   'fleet-memory',
   'fleet-map',
+  'many-interfaces',
+  'interface-events',
+  'start-to-ready',
+  'sigterm-to-exit',
+  'cli-startup',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
 
-/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline; the fleet cases' rows are its stores; fleet-map's the browser. */
-export type EngineLabel = 'native' | 'js' | 'maas-python' | 'sqlite' | 'postgres' | 'chromium';
+/**
+ * Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent
+ * baseline; cli-startup's rows name how the command was started instead
+ * (the installed bin, or npx in a checkout); the fleet cases' rows are its
+ * stores, fleet-map's the browser.
+ */
+export type EngineLabel = 'native' | 'js' | 'maas-python' | 'bin' | 'npx' | 'sqlite' | 'postgres' | 'chromium';
 
 export interface CaseResult {
   name: CaseName;

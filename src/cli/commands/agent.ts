@@ -3,11 +3,14 @@ import { chownSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { Agent } from '../../agent/daemon';
-import { agentMetrics, serveMetrics } from '../../agent/metrics';
+import { agentMetrics } from '../../agent/metrics';
+import { serveMetrics } from '../../metrics/http';
+import { runSupervised } from '../../agent/exit';
 import { dropPrivileges, resolveAccount, sdNotify, watchdogIntervalMs } from '../../agent/system';
 import { openLiveCapture } from '../../capture/live-open';
 import { applyFlags, loadConfigFile, type AgentConfig, type ConfigFlags } from '../../config/config';
 import { chooseEngine, engineRequest } from '../../engine/select';
+import { chooseInterfaceSource } from '../../net/interface-source';
 import { createVerifier } from '../../engine/verifier';
 import { createLogger, LOG_LEVELS, type Logger } from '../../log';
 import { locateSecret } from '../../secret/secret';
@@ -59,7 +62,11 @@ export function register(program: Command): void {
       vidListArg('--ignore-vids'),
     )
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
-    .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
+    .option(
+      '--poll-ms <ms>',
+      'how often the fallback polls `ip` for interface changes (only when rtnetlink events cannot be had; see doctor)',
+      numberArg('--poll-ms', 200, 60_000, true),
+    )
     .option('--fleet <url>', 'report to the fleet service at this URL (http://HOST:PORT or unix:/path): at start, on change, every 30 s')
     .option('--name <name>', 'the name this host reports to the fleet under (default the hostname; namespaces share one, so give each its own)')
     .option('--formats <list>', 'beacon formats to send: v2 (MAAS, the default), v3 or v2,v3 (config beacons.formats); v2 is always accepted, v3 when listed')
@@ -93,7 +100,8 @@ export function register(program: Command): void {
       if (policy.expected) process.stdout.write(`expected topology: ${config.policy.expected} (${policy.expected.fabrics.length} fabrics)\n`);
       return;
     }
-    await runAgent(config, opts);
+    const log = createLogger(config.logLevel);
+    await runSupervised(log, () => runAgent(config, opts, log));
   });
 }
 
@@ -101,13 +109,13 @@ function resolveConfig(opts: AgentCliOptions): AgentConfig {
   return applyFlags(loadConfigFile(opts.config), opts);
 }
 
-async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<void> {
-  const log = createLogger(config.logLevel);
+async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger): Promise<void> {
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
   const { policy, keyring } = await readKeysAndPolicy(config);
   const fleetLink = prepareFleetLink(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
+  const discovery = chooseInterfaceSource(undefined, undefined, config.periods.interfacePollMs);
   const key = keyring.signingKey().key;
   const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
   const capture = openLiveCapture({
@@ -128,6 +136,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     journalPath: config.journal ?? undefined,
     port: opts.port,
     pollMs: config.periods.interfacePollMs,
+    interfaceSource: discovery,
     extraPayload: config.advertise,
     ignoreVids: opts.ignoreVids,
     policy: new PolicyDriver({
@@ -146,30 +155,45 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     log: (level, msg, fields) => log[level]({ ...fields }, msg),
   });
   log.info(
-    { engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source, formats: config.beacons.formats },
+    {
+      engine: choice.engine,
+      capture: capture.engine,
+      why: choice.why,
+      discovery: discovery.source,
+      socket: config.socket,
+      config: config.source,
+      formats: config.beacons.formats,
+    },
     'netbeacon agent starting',
   );
   if (policy.keyring)
     log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
   agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
-  await agent.start();
-  const reporter = fleetLink && startFleetReporter(agent, fleetLink, (level, msg, fields) => log[level]({ ...fields }, msg));
   let metrics: Server | undefined;
-  if (config.metrics) {
-    metrics = await serveMetrics(agentMetrics(agent), config.metrics);
-    log.info({ listen: config.metrics }, 'metrics served at /metrics');
+  try {
+    await agent.start();
+    if (config.metrics) {
+      metrics = await serveMetrics(agentMetrics(agent), config.metrics);
+      log.info({ listen: config.metrics }, 'metrics served at /metrics');
+    }
+    if (config.user) {
+      const account = resolveAccount(config.user);
+      // What the agent must still remove or append to after the drop becomes the user's.
+      for (const f of [config.socket, config.journal, madeSocketDir ? dirname(config.socket) : null]) if (f) chownSync(f, account.uid, account.gid);
+      dropPrivileges(account);
+      log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
+    }
+  } catch (err) {
+    // A half-started agent holds sockets and timers: without this the process would hang, never READY.
+    metrics?.close();
+    await agent.stop();
+    throw err;
   }
-  if (config.user) {
-    const account = resolveAccount(config.user);
-    // What the agent must still remove or append to after the drop becomes the user's.
-    for (const f of [config.socket, config.journal, madeSocketDir ? dirname(config.socket) : null]) if (f) chownSync(f, account.uid, account.gid);
-    dropPrivileges(account);
-    log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
-  }
+  const reporter = fleetLink && startFleetReporter(agent, fleetLink, (level, msg, fields) => log[level]({ ...fields }, msg));
   log.info({ interfaces: agent.interfaces.map((i) => i.name) }, 'netbeacon agent running');
   const watchdog = config.notify ? startSupervision(log) : undefined;
-  await new Promise<void>((resolve) => {
+  const signal = await new Promise<string>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
       if (config.notify) sdNotify('STOPPING=1');
@@ -177,14 +201,14 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
       metrics?.close();
       void Promise.resolve(reporter?.stop())
         .then(() => agent.stop())
-        .then(resolve);
+        .then(() => resolve(signal));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const setCaptureKeys = (k: Keyring): void => (capture instanceof NativeLiveCapture ? capture.setKeys(k) : multiKey.setKeyring(k));
     process.on('SIGHUP', () => void reload(agent, opts, log, setCaptureKeys));
   });
-  log.info('netbeacon agent stopped');
+  log.info({ signal }, `netbeacon agent stopped (${signal})`);
   log.flush();
 }
 

@@ -27,7 +27,7 @@ interface DemoOptions {
 }
 
 export const ROOT_MESSAGE =
-  "the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host's interfaces, and all of it is removed afterwards. Run: sudo npx netbeacon demo";
+  "the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host's interfaces, and all of it is removed afterwards. Run: sudo netbeacon demo";
 
 export function register(program: Command): void {
   const cmd = program
@@ -56,8 +56,8 @@ export function register(program: Command): void {
         'packet on any interface); its map is served on 127.0.0.1 only. Open the printed URL in a browser on this machine.',
         '',
         'Examples:',
-        '  sudo npx netbeacon demo',
-        '  sudo npx netbeacon demo --fleet',
+        '  sudo netbeacon demo',
+        '  sudo netbeacon demo --fleet',
       ].join('\n'),
     );
   addEngineOption(cmd).action(async (opts: DemoOptions) => {
