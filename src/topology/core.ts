@@ -6,6 +6,7 @@
  */
 import type { InterfaceDescription, ReceivedBeacon, SentBeacon } from './beacons';
 import { Correlator, type Correlation, type CorrelatorOptions } from './correlate';
+import type { TopologyHint } from './hints';
 import { Scheduler, type ScheduledAction, type SchedulerOptions } from './schedule';
 
 /**
@@ -78,6 +79,16 @@ export class AgentCore {
 
   tick(nowMs: number): AgentAction[] {
     return this.scheduler.tick(nowMs);
+  }
+
+  /** Ages the hints to `nowMs` (the driver's ageing timer); returns the hints that went. */
+  expire(nowMs: number): TopologyHint[] {
+    return this.correlator.expire(nowMs);
+  }
+
+  /** When a hint can next age out (ms), for the driver's ageing timer; undefined while none is held. */
+  nextExpiryMs(): number | undefined {
+    return this.correlator.nextExpiryMs();
   }
 
   nextDueMs(): number | undefined {

@@ -7,6 +7,7 @@
  * entry with the oldest ULID goes first (the one closest to aging out anyway)
  * and the eviction is counted.
  */
+import { heapPop, heapPush, type Stamped } from './heap';
 
 /** How long a beacon is remembered after its ULID's timestamp. */
 export const BEACON_TTL_MS = 120_000;
@@ -25,19 +26,14 @@ export interface QueueStats {
   readonly evicted: number;
 }
 
-interface Slot<V> {
+interface Slot<V> extends Stamped {
   readonly key: string;
-  readonly timeMs: number;
-  /** Insertion order: breaks ties between equal ULID times, so eviction is deterministic. */
-  readonly seq: number;
   value: V;
 }
 
 export class BeaconQueue<V> {
   readonly #slots = new Map<string, Slot<V>>();
-  // A binary min-heap on (timeMs, seq). Entries only ever leave from its
-  // minimum (expiry and eviction both take the oldest), so no other removal
-  // is needed; arrival order is only roughly ULID order, hence not a FIFO.
+  // Oldest ULID first (heap.ts): expiry and eviction both take the minimum.
   readonly #heap: Slot<V>[] = [];
   readonly #capacity: number;
   readonly #ttlMs: number;
@@ -75,9 +71,9 @@ export class BeaconQueue<V> {
     }
     const fresh: Slot<V> = { key, timeMs, seq: this.#seq++, value };
     this.#slots.set(key, fresh);
-    this.#push(fresh);
+    heapPush(this.#heap, fresh);
     while (this.#slots.size > this.#capacity) {
-      this.#slots.delete(this.#pop().key);
+      this.#slots.delete(heapPop(this.#heap).key);
       this.#evicted++;
     }
   }
@@ -91,7 +87,7 @@ export class BeaconQueue<V> {
   expire(nowMs: number): number {
     let n = 0;
     while (this.#heap.length > 0 && this.isExpired(this.#heap[0]!.timeMs, nowMs)) {
-      this.#slots.delete(this.#pop().key);
+      this.#slots.delete(heapPop(this.#heap).key);
       n++;
     }
     this.#expired += n;
@@ -105,41 +101,4 @@ export class BeaconQueue<V> {
   stats(): QueueStats {
     return { size: this.#slots.size, expired: this.#expired, evicted: this.#evicted };
   }
-
-  #push(slot: Slot<V>): void {
-    const h = this.#heap;
-    h.push(slot);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): Slot<V> {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before<V>(a: Slot<V>, b: Slot<V>): boolean {
-  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
 }
