@@ -131,6 +131,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,
       maxHints: config.queues.hints,
+      maxHintSupport: config.queues.support,
+      ttlMs: config.queues.ttlMs,
       solicitationPeriodMs: config.periods.solicitationMs,
       solicitationRetryMs: config.periods.retryMs,
       advertisementIntervalMs: config.periods.advertisementMs,
