@@ -10,7 +10,7 @@
  * the oldest insertion and stopping at the first fresh one. Here the same
  * support is kept per ULID (a SupportSlot: the hints that ULID's receptions
  * derived), each hint counts the slots holding it, and slots leave in ULID
- * time order, from a heap, at the exact moment they pass the TTL rather
+ * time order (heap.ts), at the exact moment they pass the TTL rather
  * than at the next arrival: that is the strict reading of MAAS's lazy
  * ageing, and the two agree whenever a beacon arrives (which is when MAAS
  * looks).
@@ -38,17 +38,30 @@
  * with the oldest ULIDs go first (counted as evicted), and their hints with
  * them unless a fresher ULID supports them too.
  */
-import { heapPop, heapPush, type Stamped } from './heap';
+import { AgeQueue, type Stamped } from './heap';
 import type { HintEntry, HintTable } from './hint-table';
 import type { TopologyHint } from './hints';
 
 export const DEFAULT_MAX_HINT_SUPPORT = 100_000;
 
-/** The hints one received ULID supports. */
+/**
+ * The hints one received ULID supports. The caller owns the object (the
+ * correlator makes it part of its receive-queue entry, so that a new ULID
+ * costs no extra allocation); the ageing files it on the heap when it first
+ * holds a hint.
+ */
 export interface SupportSlot extends Stamped {
-  readonly entries: HintEntry[];
-  /** False once the slot has left (expired or evicted): the next reception of its ULID starts a new one. */
+  readonly timeMs: number;
+  seq: number;
+  /** The entries it holds while filed; undefined before and after. */
+  entries: HintEntry[] | undefined;
+  /** True while filed: once it leaves (expired or evicted) the next reception of its ULID files it anew. */
   live: boolean;
+}
+
+/** A slot for a ULID stamped `timeMs`, not filed yet. */
+export function supportSlot(timeMs: number): SupportSlot {
+  return { timeMs, seq: 0, entries: undefined, live: false };
 }
 
 export interface AgeingStats {
@@ -66,7 +79,7 @@ export class HintAgeing {
   readonly #table: HintTable;
   readonly #ttlMs: number;
   readonly #capacity: number;
-  readonly #heap: SupportSlot[] = [];
+  readonly #order = new AgeQueue<SupportSlot>();
   #seq = 0;
   #support = 0;
   #expired = 0;
@@ -82,53 +95,57 @@ export class HintAgeing {
   }
 
   /**
-   * Files `entries` under the slot of a ULID stamped `timeMs` (a new slot
-   * when `slot` is undefined or has left) and returns the slot. Entries
-   * whose count goes from 0 to 1 are new hints: they are pushed on `added`.
-   * Hints that leave because the bound evicted old slots go on `gone`.
-   * The caller never files one entry twice under one ULID.
+   * Files `entries` under `slot` (its ULID's slot; filed anew when it is not
+   * live). Entries whose count goes from 0 to 1 are new hints: they are
+   * pushed on `added`. Hints that leave because the bound evicted old slots
+   * go on `gone`. The caller never files one entry twice under one ULID.
    */
-  support(slot: SupportSlot | undefined, timeMs: number, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[]): SupportSlot {
-    let s = slot;
-    if (!s || !s.live) {
-      s = { timeMs, seq: this.#seq++, entries: [], live: true };
-      heapPush(this.#heap, s);
+  support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[]): void {
+    let held = slot.entries;
+    if (!slot.live || !held) {
+      held = slot.entries = [];
+      slot.live = true;
+      slot.seq = this.#seq++;
+      this.#order.push(slot);
     }
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (e.refs++ === 0) added.push(e.hint);
-      s.entries.push(e);
+      held.push(e);
     }
     this.#support += entries.length;
     while (this.#support > this.#capacity) {
-      this.#release(heapPop(this.#heap), gone);
+      this.#release(this.#order.pop(), gone);
       this.#evicted++;
     }
-    return s;
   }
 
   /** Drops the slots more than the TTL old at `nowMs`; the hints that went with them are pushed on `gone`. */
   expire(nowMs: number, gone: TopologyHint[]): void {
-    const h = this.#heap;
     const before = gone.length;
-    while (h.length > 0 && nowMs - h[0]!.timeMs > this.#ttlMs) this.#release(heapPop(h), gone);
+    for (let oldest = this.#order.peek(); oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = this.#order.peek())
+      this.#release(this.#order.pop(), gone);
     this.#expired += gone.length - before;
   }
 
   /** The first time (ms) at which expire() will drop something, or undefined when nothing is held. */
   nextExpiryMs(): number | undefined {
-    const top = this.#heap[0];
+    const top = this.#order.peek();
     // Strictly more than the TTL: the first whole ms past it.
     return top === undefined ? undefined : Math.floor(top.timeMs + this.#ttlMs) + 1;
   }
 
   stats(): AgeingStats {
-    return { ulids: this.#heap.length, support: this.#support, expired: this.#expired, evicted: this.#evicted };
+    return { ulids: this.#order.size, support: this.#support, expired: this.#expired, evicted: this.#evicted };
   }
 
   #release(slot: SupportSlot, gone: TopologyHint[]): void {
+    const held = slot.entries ?? [];
     slot.live = false;
-    this.#support -= slot.entries.length;
-    for (const e of slot.entries) {
+    slot.entries = undefined;
+    this.#support -= held.length;
+    for (let i = 0; i < held.length; i++) {
+      const e = held[i]!;
       if (--e.refs === 0) {
         this.#table.remove(e);
         gone.push(e.hint);

@@ -105,14 +105,12 @@ export interface CorrelatorStats {
   readonly ageing: AgeingStats;
 }
 
-/** What the receive queue holds per ULID. */
-interface Received {
+/** What the receive queue holds per ULID; it is also the ULID's support slot (the hints its receptions support). */
+interface Received extends SupportSlot {
   /** The distinct segments it was received on, in arrival order. */
   readonly segments: SegmentNode[];
   /** How many of `segments` have been paired with each other (same_local_fabric_as). */
   paired: number;
-  /** The hints its receptions support. */
-  support: SupportSlot | undefined;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -125,6 +123,10 @@ export class Correlator {
   readonly #ageing: HintAgeing;
   readonly #ttlMs: number;
   readonly #maxSegments: number;
+  /** Reused for each reception's hints (copied out where they are kept). */
+  readonly #derived: HintEntry[] = [];
+  readonly #newly: TopologyHint[] = [];
+  readonly #evicted: TopologyHint[] = [];
   #received = 0;
   #replays = 0;
   #own = 0;
@@ -154,50 +156,66 @@ export class Correlator {
     this.#received++;
     const node = this.#table.segment(rx.interface, isVid(rx.vid) ? rx.vid : undefined);
     const seg = node.segment;
-    if (!(rx.version >= 2)) return this.#drop('old_version', seg, NONE, parseUlid(rx.payload?.ulid)?.text);
-    const ulid = parseUlid(rx.payload?.ulid);
+    const payload = rx.payload;
+    if (!(rx.version >= 2)) return this.#drop('old_version', seg, NONE, parseUlid(payload?.ulid)?.text);
+    const ulid = parseUlid(payload?.ulid);
     if (!ulid) return this.#drop('no_ulid', seg, NONE);
-    const expired: TopologyHint[] = [];
-    this.#ageing.expire(nowMs, expired);
-    this.#tx.expire(nowMs);
-    this.#rx.expire(nowMs);
-    const gone = expired.length > 0 ? expired : NONE;
+    const gone = this.#age(nowMs);
     if (nowMs - ulid.timeMs > this.#ttlMs) return this.#drop('expired', seg, gone, ulid.text);
     if (ulid.timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid.text);
 
     const own = this.#tx.get(ulid.key);
     let entry = this.#rx.get(ulid.key);
-    if (entry?.segments.includes(node)) {
-      this.#replays++;
-      const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
-      return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: NONE, added: NONE, expired: gone, events: [event] };
-    }
-    if (entry && entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid.text);
     const duplicate = entry !== undefined;
-    if (entry) entry.segments.push(node);
-    else {
-      entry = { segments: [node], paired: 0, support: undefined };
-      this.#rx.set(ulid.key, ulid.timeMs, entry);
+    if (entry) {
+      if (entry.segments.includes(node)) {
+        this.#replays++;
+        const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
+        return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: NONE, added: NONE, expired: gone, events: [event] };
+      }
+      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid.text);
+      entry.segments.push(node);
+    } else {
+      entry = { segments: [node], paired: 0, timeMs: ulid.timeMs, seq: 0, entries: undefined, live: false };
+      this.#rx.insert(ulid.key, ulid.timeMs, entry);
     }
 
-    const derived: HintEntry[] = [];
+    const derived = this.#derived;
+    if (derived.length > 0) derived.length = 0;
     const refused = this.#derive(rx, node, own, entry, derived);
-    const added: TopologyHint[] = [];
-    if (derived.length > 0) entry.support = this.#ageing.support(entry.support, ulid.timeMs, derived, added, expired);
+    let added: readonly TopologyHint[] = NONE;
+    let expired = gone;
+    if (derived.length > 0) {
+      const newly = this.#newly;
+      const evicted = this.#evicted;
+      if (newly.length > 0) newly.length = 0;
+      if (evicted.length > 0) evicted.length = 0;
+      this.#ageing.support(entry, derived, newly, evicted);
+      if (newly.length > 0) added = newly.slice();
+      if (evicted.length > 0) expired = [...gone, ...evicted];
+    }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;
-    const verdict: Verdict = own ? 'own' : duplicate ? 'duplicate' : 'new';
-    const hints = sortEntries(derived).map((e) => e.hint);
-    if (refused) hints.push(...refused);
-    return {
-      verdict,
-      segment: seg,
-      ulid: ulid.text,
-      hints: refused ? sortHints(hints) : hints,
-      added: added.length > 0 ? added : NONE,
-      expired: expired.length > 0 ? expired : NONE,
-      events: NONE,
-    };
+    let hints: TopologyHint[];
+    if (derived.length === 1) hints = [derived[0]!.hint];
+    else {
+      sortEntries(derived);
+      hints = new Array<TopologyHint>(derived.length);
+      for (let k = 0; k < derived.length; k++) hints[k] = derived[k]!.hint;
+    }
+    if (refused) hints = sortHints([...hints, ...refused]);
+    return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid: ulid.text, hints, added, expired, events: NONE };
+  }
+
+  /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
+  #age(nowMs: number): readonly TopologyHint[] {
+    this.#tx.expire(nowMs);
+    this.#rx.expire(nowMs);
+    const due = this.#ageing.nextExpiryMs();
+    if (due === undefined || due > nowMs) return NONE;
+    const gone: TopologyHint[] = [];
+    this.#ageing.expire(nowMs, gone);
+    return gone.length > 0 ? gone : NONE;
   }
 
   /**
@@ -246,15 +264,13 @@ export class Correlator {
     const multicast = isMulticastAddress(rx.destination_ip);
     const table = this.#table;
     let refused: TopologyHint[] | undefined;
-    const keep = (e: HintEntry | undefined, plain: () => TopologyHint): void => {
-      if (e) out.push(e);
-      else (refused ??= []).push(plain());
-    };
     if (own) {
       // A unicast beacon of ours coming back says nothing about the wiring.
       if (multicast) {
         const kind = own.segment.ifname === node.segment.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface';
-        keep(table.pair(kind, own, node), () => makeHint(kind, own.segment, { ifname: node.segment.ifname, vid: node.segment.vid }));
+        const e = table.pair(kind, own, node);
+        if (e) out.push(e);
+        else (refused ??= []).push(makeHint(kind, own.segment, { ifname: node.segment.ifname, vid: node.segment.vid }));
       }
     } else {
       const remote = rx.payload?.remote;
@@ -263,11 +279,13 @@ export class Correlator {
         if (typeof name === 'string' && name !== '' && typeof mac === 'string' && mac !== '') {
           const kind = multicast ? 'on_remote_network' : 'routable_to';
           const rvid = isVid(vid) ? vid : undefined;
-          keep(table.remote(kind, node, name, mac, rvid), () => makeHint(kind, node.segment, { ifname: name, vid: rvid, mac }));
+          const e = table.remote(kind, node, name, mac, rvid);
+          if (e) out.push(e);
+          else (refused ??= []).push(makeHint(kind, node.segment, { ifname: name, vid: rvid, mac }));
         }
       }
     }
-    if (multicast) {
+    if (multicast && entry.segments.length > 1) {
       // Every pair not derived yet for this ULID: those with a segment that
       // arrived since the last multicast duplicate (this one at least).
       const segs = entry.segments;
@@ -275,13 +293,25 @@ export class Correlator {
         const a = segs[i]!;
         for (let j = 0; j < i; j++) {
           const b = segs[j]!;
-          keep(table.pair('same_local_fabric_as', a, b), () => makeHint('same_local_fabric_as', a.segment, { ifname: b.segment.ifname, vid: b.segment.vid }));
-          keep(table.pair('same_local_fabric_as', b, a), () => makeHint('same_local_fabric_as', b.segment, { ifname: a.segment.ifname, vid: a.segment.vid }));
+          refused = this.#pair(a, b, out, refused);
+          refused = this.#pair(b, a, out, refused);
         }
       }
-      entry.paired = segs.length;
     }
+    if (multicast) entry.paired = entry.segments.length;
     return refused;
+  }
+
+  /** same_local_fabric_as from `a` to `b`, onto `out` (or onto the refused list, returned, when the table is full). */
+  #pair(a: SegmentNode, b: SegmentNode, out: HintEntry[], refused: TopologyHint[] | undefined): TopologyHint[] | undefined {
+    const e = this.#table.pair('same_local_fabric_as', a, b);
+    if (e) {
+      out.push(e);
+      return refused;
+    }
+    const list = refused ?? [];
+    list.push(makeHint('same_local_fabric_as', a.segment, { ifname: b.segment.ifname, vid: b.segment.vid }));
+    return list;
   }
 
   #drop(reason: DropReason, seg: Segment, expired: readonly TopologyHint[], ulid?: string): Correlation {

@@ -7,7 +7,7 @@
  * entry with the oldest ULID goes first (the one closest to aging out anyway)
  * and the eviction is counted.
  */
-import { heapPop, heapPush, type Stamped } from './heap';
+import { AgeQueue, type Stamped } from './heap';
 
 /** How long a beacon is remembered after its ULID's timestamp. */
 export const BEACON_TTL_MS = 120_000;
@@ -34,7 +34,7 @@ interface Slot<V> extends Stamped {
 export class BeaconQueue<V> {
   readonly #slots = new Map<string, Slot<V>>();
   // Oldest ULID first (heap.ts): expiry and eviction both take the minimum.
-  readonly #heap: Slot<V>[] = [];
+  readonly #order = new AgeQueue<Slot<V>>();
   readonly #capacity: number;
   readonly #ttlMs: number;
   #seq = 0;
@@ -69,11 +69,16 @@ export class BeaconQueue<V> {
       slot.value = value;
       return;
     }
+    this.insert(key, timeMs, value);
+  }
+
+  /** set() for a key the caller just found absent: one map operation fewer on every new beacon. */
+  insert(key: string, timeMs: number, value: V): void {
     const fresh: Slot<V> = { key, timeMs, seq: this.#seq++, value };
     this.#slots.set(key, fresh);
-    heapPush(this.#heap, fresh);
+    this.#order.push(fresh);
     while (this.#slots.size > this.#capacity) {
-      this.#slots.delete(heapPop(this.#heap).key);
+      this.#slots.delete(this.#order.pop().key);
       this.#evicted++;
     }
   }
@@ -86,8 +91,8 @@ export class BeaconQueue<V> {
   /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
   expire(nowMs: number): number {
     let n = 0;
-    while (this.#heap.length > 0 && this.isExpired(this.#heap[0]!.timeMs, nowMs)) {
-      this.#slots.delete(heapPop(this.#heap).key);
+    for (let oldest = this.#order.peek(); oldest !== undefined && this.isExpired(oldest.timeMs, nowMs); oldest = this.#order.peek()) {
+      this.#slots.delete(this.#order.pop().key);
       n++;
     }
     this.#expired += n;

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { Correlator } from '../../src/topology/correlate';
 import { HintTable } from '../../src/topology/hint-table';
-import { HintAgeing } from '../../src/topology/ageing';
+import { HintAgeing, supportSlot } from '../../src/topology/ageing';
 import { T0, rx, ulidAt } from '../helpers/agent';
 
 const TTL = 120_000;
@@ -151,8 +151,7 @@ t.test('a peer inventing names leaves nothing behind once its hints age out', as
     const b = table.remote('routable_to', vlan, 'same', `mac${i}`, undefined);
     const p = table.pair('same_local_fabric_as', eth0, vlan);
     ageing.support(
-      undefined,
-      T0 + i,
+      supportSlot(T0 + i),
       [a!, b!, p!].filter((e, k, all) => all.indexOf(e) === k),
       added as never[],
       gone as never[],
