@@ -9,7 +9,6 @@
  * as readline splits them.
  */
 import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { JournalError, parseJournalLine } from '../topology/journal';
 import { JournalReplay } from '../topology/replay';
@@ -84,25 +83,36 @@ class JournalBytes {
     this.#input = input;
   }
 
-  /** One array of complete lines per chunk read; the last line may lack its end. */
+  /**
+   * One array of complete lines per chunk read; the last line may lack its
+   * end. Lines are found in the bytes (LF and CR are ASCII, never inside a
+   * UTF-8 sequence), and each chunk's complete lines are decoded at once.
+   */
   async *lines(): AsyncGenerator<string[]> {
-    const decoder = new StringDecoder('utf8');
-    let carry = '';
-    // A CR at a chunk's end may be the first half of a CRLF.
+    let carry: Buffer | undefined;
+    // A CR that ended the last chunk's text may be the first half of a CRLF.
     let pendingCr = false;
-    for await (const text of this.#text(decoder)) {
-      let s = carry + text;
-      if (pendingCr && s.startsWith('\n')) s = s.slice(1);
-      pendingCr = false;
+    for await (const chunk of this.#bytes()) {
+      let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      if (pendingCr && buf.length > 0) {
+        if (buf[0] === 10) buf = buf.subarray(1);
+        pendingCr = false;
+      }
+      const end = Math.max(buf.lastIndexOf(10), buf.lastIndexOf(13));
+      if (end < 0) {
+        carry = buf;
+        continue;
+      }
+      carry = end + 1 < buf.length ? buf.subarray(end + 1) : undefined;
+      const s = buf.toString('utf8', 0, end + 1);
       const out: string[] = [];
       let start = 0;
       // The next CR, found once per chunk and again only when passed (CRs are rare).
       let cr = s.indexOf('\r');
-      for (;;) {
+      while (start < s.length) {
         if (cr >= 0 && cr < start) cr = s.indexOf('\r', start);
         const lf = s.indexOf('\n', start);
         const nl = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
-        if (nl < 0) break;
         out.push(s.slice(start, nl));
         if (nl !== cr) start = nl + 1;
         else if (nl + 1 === s.length) {
@@ -110,11 +120,9 @@ class JournalBytes {
           start = nl + 1;
         } else start = s.charCodeAt(nl + 1) === 10 ? nl + 2 : nl + 1;
       }
-      carry = s.slice(start);
-      if (out.length > 0) yield out;
+      yield out;
     }
-    const tail = carry + decoder.end();
-    if (tail !== '') yield [tail];
+    if (carry && carry.length > 0) yield [carry.toString('utf8')];
   }
 
   close(): void {
@@ -123,7 +131,7 @@ class JournalBytes {
     if (input !== process.stdin) input.destroy?.();
   }
 
-  async *#text(decoder: StringDecoder): AsyncGenerator<string> {
+  async *#bytes(): AsyncGenerator<Buffer> {
     let head: Buffer | undefined;
     const it = (this.#input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
     // Enough of the start to see the magic (a stream may hand over one byte at a time).
@@ -151,10 +159,10 @@ class JournalBytes {
       })();
       // A read error of the input ends the decompression with it.
       feed.catch((err: Error) => gunzip.destroy(err));
-      for await (const chunk of gunzip as AsyncIterable<Buffer>) yield decoder.write(chunk);
+      yield* gunzip as AsyncIterable<Buffer>;
       await feed;
       return;
     }
-    for await (const chunk of rest()) yield decoder.write(chunk);
+    yield* rest();
   }
 }

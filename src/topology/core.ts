@@ -65,16 +65,21 @@ export class AgentCore {
 
   onReceive(rx: ReceivedBeacon, nowMs: number): ReceiveResult {
     const c = this.correlator.onReceive(rx, nowMs);
-    const actions: AgentAction[] = [];
+    let reply: ReplyAction | undefined;
     // Own, replayed and dropped solicitations get no answer; a duplicate
     // does, because each answer names a different receiving segment and so
     // tells the solicitor something new.
     if (rx.type === 'solicitation' && (c.verdict === 'new' || c.verdict === 'duplicate')) {
-      actions.push(this.#reply(rx, c));
+      reply = this.#reply(rx, c);
       this.scheduler.requestAdvertisement(nowMs);
     }
-    actions.push(...this.scheduler.tick(nowMs));
-    return { ...c, actions };
+    const due = this.scheduler.tick(nowMs);
+    const actions: AgentAction[] = reply ? [reply, ...due] : due;
+    // Field by field, not a spread: this runs for every received beacon.
+    const { verdict, segment, ulid, hints, added, expired, events } = c;
+    return ulid === undefined
+      ? { verdict, segment, hints, added, expired, events, actions }
+      : { verdict, segment, ulid, hints, added, expired, events, actions };
   }
 
   tick(nowMs: number): AgentAction[] {

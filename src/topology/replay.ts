@@ -59,7 +59,7 @@ export class JournalReplay {
     this.#received++;
     const result = this.#core.onReceive(record, nowMs);
     this.#expired += result.expired.length;
-    this.#replies += result.actions.filter((a) => a.kind === 'unicast_advertisement').length;
+    for (const a of result.actions) if (a.kind === 'unicast_advertisement') this.#replies++;
     for (const event of result.events) {
       if (this.#events.length < MAX_REPORTED_EVENTS) this.#events.push({ line, event });
       else this.#eventsOmitted++;

@@ -125,6 +125,15 @@ t.test('lines end in LF, CRLF or a lone CR, wherever the chunks are cut', async 
   t.equal(trickle.error, undefined);
   t.same(trickle.replay.summary().received, whole.replay.summary().received);
   t.same(trickle.replay.hints(), whole.replay.hints());
+  // Lines are cut in the bytes: a UTF-8 character split across chunks stays whole.
+  const utf8 = Buffer.from(text.replaceAll('ens3', 'ens3ü€'));
+  const split = await replayJournalFile('-', { stdin: Readable.from([...utf8].map((b) => Buffer.from([b]))) });
+  t.equal(split.error, undefined);
+  t.ok(
+    split.replay.hints().some((h) => h.related_ifname === 'ens3ü€'),
+    'the name decoded whole',
+  );
+  t.same(split.replay.hints().length, whole.replay.hints().length);
   const empty = await replayJournalFile('-', { stdin: Readable.from([]) });
   t.same([empty.error, empty.replay.summary().received], [undefined, 0], 'an empty journal');
 });
