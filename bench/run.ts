@@ -13,6 +13,7 @@ import { runLatency } from './cases/latency';
 import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
+import { runCorrelate } from './cases/correlate';
 import { addonStamp } from './lib/addon';
 import { ArgError, parseArgs, USAGE, type BenchOptions } from './lib/args';
 import type { BenchContext } from './lib/context';
@@ -45,6 +46,8 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const memory = (['memory-forged', 'memory-valid'] as const).filter((c) => only.has(c));
   if (memory.length) await guard(memory, 'MiB', ['native', 'js'], () => runMemory(ctx, memory));
   if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
+  if (only.has('correlate') || only.has('correlate-replay'))
+    await guard(['correlate', 'correlate-replay'], 'receptions/s', ['js', 'maas-python'], () => runCorrelate(ctx));
   relateFloor(rows);
   return rows;
 }

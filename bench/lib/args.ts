@@ -19,7 +19,7 @@ prints a table (median, min-max, ratio to baseline) and the goals table.
 
   --quick        every case, briefly (a smoke test of the harness; numbers are rough)
   --json FILE    also write the results as JSON to FILE
-  --only LIST    run only these cases (comma-separated); "decode" and "memory"
+  --only LIST    run only these cases (comma-separated); "decode", "memory" and "correlate"
                  name their groups. Cases: ${CASE_NAMES.join(', ')}
   --runs N       runs per measurement (default 5, 3 with --quick)
   --cpu N        the core measured processes are pinned to with taskset (default 1,
@@ -32,6 +32,7 @@ needs the agent daemon. Cases that cannot run say why instead of a number.`;
 const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
   decode: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
   memory: ['memory-forged', 'memory-valid'],
+  correlate: ['correlate', 'correlate-replay'],
 };
 
 export class ArgError extends Error {}

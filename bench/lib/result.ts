@@ -16,6 +16,8 @@ export const CASE_NAMES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'correlate',
+  'correlate-replay',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];

@@ -33,6 +33,8 @@ const CASES = [
   'memory-forged',
   'memory-valid',
   'observe',
+  'correlate',
+  'correlate-replay',
 ];
 const ENGINES = ['native', 'js', 'maas-python'];
 
@@ -156,6 +158,17 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
       t.type(c.baseline, 'string', `${id}: names its baseline`);
     }
   }
+  t.same(
+    report.cases
+      .filter((c) => c.name.startsWith('correlate'))
+      .map((c) => `${c.name}/${c.engine}`)
+      .sort(),
+    ['correlate-replay/js', 'correlate/js', 'correlate/maas-python'],
+    'correlate: the correlator, replay as a process, and the MAAS-equivalent side by side',
+  );
+  const correlator = report.cases.find((c) => c.name === 'correlate' && c.engine === 'js') as Row & Record<string, unknown>;
+  if (correlator.skipped === undefined)
+    for (const k of ['heapStartMiB', 'heapEndMiB', 'rssStartMiB', 'rssEndMiB']) t.ok(Number(correlator[k]) > 0, `correlate js reports ${k} of its long run`);
   t.ok(report.goals.length >= 7, 'judges the goals');
   for (const g of report.goals) t.ok(g.met === true || g.met === false || g.met === null, `goal "${g.goal}" is met, not met, or not measured`);
 });
