@@ -1,13 +1,15 @@
 {
-  # The hot path. Sources are every native/*.cc except fuzz harnesses; each
-  # file registers its exports with native/registry.h, so adding a file needs
-  # no edit here. OpenSSL 3 and zlib come from Node's own headers and the
-  # symbols the node binary exports: no second copy is linked.
+  # The hot path. Sources: scripts/native-sources.js, the one list that the
+  # cmake-js build (CMakeLists.txt: ASan addon, C++ tests, fuzz) reads too:
+  # every native/*.cc except fuzz harnesses. Each file registers its exports
+  # with native/registry.h, so adding a file needs no edit here. OpenSSL 3
+  # and zlib come from Node's own headers and the symbols the node binary
+  # exports: no second copy is linked.
   "targets": [
     {
       "target_name": "netbeacon",
       "sources": [
-        "<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.cc') && !f.startsWith('fuzz_')).map(f => 'native/' + f).join(' ')\")"
+        "<!@(node scripts/native-sources.js)"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

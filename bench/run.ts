@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   const py = pythonUnavailable();
   if (py) log(`maas-python baseline NOT AVAILABLE: ${py}`);
   const inputsPath = join(tmp, 'inputs.json');
-  writeInputs(inputsPath, buildInputs());
+  writeInputs(inputsPath, await buildInputs());
   const ctx: BenchContext = { opts, tmp, inputsPath, log };
   const machine = describeMachine(opts.cpu, taskset() !== null);
   const started = Date.now();

@@ -76,11 +76,27 @@ int64_t WholeSeconds(Napi::Object o, const char* key) {
   return static_cast<int64_t>(d);
 }
 
-// {signingKey, encryptionKey, previousKeys?} to the ring's keys, current first.
+// v3Key (32 bytes) and v3KeyId (4), both or neither: v3 accepted with this key.
+void V3Keys(Napi::Object o, KeyMaterial* m) {
+  Napi::Value key = o.Get("v3Key"), id = o.Get("v3KeyId");
+  if (key.IsUndefined() && id.IsUndefined()) return;
+  if (!key.IsTypedArray() || key.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      key.As<Napi::Uint8Array>().ElementLength() != 32 || !id.IsTypedArray() ||
+      id.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      id.As<Napi::Uint8Array>().ElementLength() != 4) {
+    throw Napi::TypeError::New(o.Env(), "v3Key and v3KeyId must be a 32-byte and a 4-byte Uint8Array");
+  }
+  m->has_v3 = true;
+  std::memcpy(m->v3.key, key.As<Napi::Uint8Array>().Data(), 32);
+  std::memcpy(m->v3.id, id.As<Napi::Uint8Array>().Data(), 4);
+}
+
+// {signingKey, encryptionKey, v3Key?, v3KeyId?, previousKeys?} to the ring's keys, current first.
 std::vector<KeyMaterial> Keys(Napi::Object o) {
   std::vector<KeyMaterial> keys(1);
   std::memcpy(keys[0].signing, Key16(o, "signingKey"), 16);
   std::memcpy(keys[0].encryption, Key16(o, "encryptionKey"), 16);
+  V3Keys(o, &keys[0]);
   keys[0].accept_until = INT64_MAX;
   Napi::Value prev = o.Get("previousKeys");
   if (prev.IsUndefined()) return keys;
@@ -95,6 +111,7 @@ std::vector<KeyMaterial> Keys(Napi::Object o) {
     std::memcpy(m.signing, Key16(k, "signingKey"), 16);
     std::memcpy(m.encryption, Key16(k, "encryptionKey"), 16);
     m.accept_until = WholeSeconds(k, "acceptUntil");
+    V3Keys(k, &m);
     keys.push_back(m);
   }
   return keys;

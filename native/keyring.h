@@ -6,7 +6,8 @@
 // that key (0 = current) travels in the capture record.
 //
 // A forged flood during a rotation costs one HMAC per open key per packet;
-// outside a rotation there is only the current key.
+// outside a rotation there is only the current key. A forged v3 flood costs
+// one AEAD at most, with the key its key id names, and none for an unknown id.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -19,6 +20,10 @@ namespace netbeacon {
 struct KeyMaterial {
   uint8_t signing[16];
   uint8_t encryption[16];
+  // The v3 key, when v3 is accepted: a v3 datagram goes straight to the
+  // key its key id names, with no trial of the others.
+  bool has_v3 = false;
+  V3Key v3{};
   // Seconds since the epoch: accepted while now < accept_until. The
   // current key (index 0) is always accepted whatever this says.
   int64_t accept_until;

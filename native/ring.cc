@@ -39,6 +39,13 @@ std::unique_ptr<Ring> Ring::Open(const std::string& ifname, int ifindex, const R
   return r;
 }
 
+std::unique_ptr<Ring> Ring::Adopt(uint8_t* map, const RingOptions& opts) {
+  std::unique_ptr<Ring> r(new Ring("synthetic", 0, opts));
+  r->map_ = map;
+  r->map_len_ = static_cast<size_t>(opts.block_size) * opts.block_count;
+  return r;
+}
+
 int Ring::Setup(const char** step) {
   // Protocol 0: the socket is hooked into no receive path until bind()
   // names one, so nothing is queued while we configure it.

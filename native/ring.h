@@ -56,6 +56,10 @@ class Ring {
   // race-free. On failure returns null and sets *err (errno) and *step.
   static std::unique_ptr<Ring> Open(const std::string& ifname, int ifindex, const RingOptions& opts, int* err,
                                     const char** step);
+  // A ring with no socket over `map` (mmap()ed, block_count x block_size
+  // bytes, laid out as the kernel lays out a TPACKET_V3 ring), which it
+  // adopts: the C++ tests' synthetic rings (native/test/ring_test.cc).
+  static std::unique_ptr<Ring> Adopt(uint8_t* map, const RingOptions& opts);
   ~Ring();
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;

@@ -4,10 +4,12 @@
 #include "verify.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "fernet_crypto.h"
 #include "gunzip.h"
+#include "xchacha.h"
 
 namespace netbeacon {
 
@@ -23,6 +25,16 @@ constexpr size_t kMinToken = kCtOffset + kAesBlock + kMacLen;  // 73
 // The header's length field is 16 bits, so no token exceeds this and a
 // scratch buffer of this size holds any ciphertext's decryption.
 constexpr size_t kMaxToken = 0xffff;
+
+// v3 (docs/beacon-v3.md): header | key id (4) | nonce (24) | ciphertext |
+// tag (16); the first 32 bytes are the associated data; the plaintext is
+// flags (1) | timestamp (8, BE seconds) | body.
+constexpr uint8_t kV3Version = 3;
+constexpr size_t kV3NonceOffset = kHeaderLen + kV3KeyIdLen;
+constexpr size_t kV3ClearLen = kV3NonceOffset + kXNonceLen;  // 32
+constexpr size_t kV3PlainPrefix = 9;
+constexpr size_t kV3MinLen = kV3KeyIdLen + kXNonceLen + kV3PlainPrefix + kXTagLen;  // 53
+constexpr uint8_t kV3FlagGzip = 0x01;
 
 uint64_t ReadBe64(const uint8_t* p) {
   uint64_t v = 0;
@@ -44,13 +56,52 @@ Reason CheckAge(uint64_t ts, int64_t now_sec) {
 }  // namespace
 
 struct Verifier::Impl {
-  Impl(const uint8_t* sign, const uint8_t* enc) : crypto(sign, enc) {}
+  Impl(const uint8_t* sign, const uint8_t* enc, const V3Key* key) : crypto(sign, enc) {
+    if (key != nullptr) {
+      v3 = *key;
+      aead.reset(new XChaCha20Poly1305());
+    }
+  }
   FernetCrypto crypto;
   Gunzip gunzip;
-  uint8_t scratch[kMaxToken];  // AES-CBC output for one token
+  uint8_t scratch[kMaxToken];  // AES-CBC (or XChaCha20) output for one token
+  V3Key v3{};
+  std::unique_ptr<XChaCha20Poly1305> aead;  // only with a v3 key
 
   Reason Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out, size_t out_cap, uint32_t* plain_len);
+  Reason V3(const uint8_t* d, size_t payload_len, int64_t now_sec, uint8_t* out, size_t out_cap, uint32_t* plain_len);
 };
+
+// d is the whole datagram, whose header said version 3 and a payload of
+// payload_len bytes that the datagram holds.
+Reason Verifier::Impl::V3(const uint8_t* d, size_t payload_len, int64_t now_sec, uint8_t* out, size_t out_cap,
+                          uint32_t* plain_len) {
+  if (payload_len < kV3MinLen || payload_len > kMaxToken) return kToken;
+  // The key id is clear text on the wire: no need for a constant-time compare.
+  if (std::memcmp(d + kHeaderLen, v3.id, kV3KeyIdLen) != 0) return kKey;
+  const size_t ct_len = payload_len - kV3KeyIdLen - kXNonceLen - kXTagLen;  // >= kV3PlainPrefix
+  const uint8_t* ct = d + kV3ClearLen;
+  if (!aead->Open(v3.key, d + kV3NonceOffset, d, kV3ClearLen, ct, ct_len, ct + ct_len, scratch)) return kMac;
+  const uint8_t flags = scratch[0];
+  if ((flags & ~kV3FlagGzip) != 0) return kToken;
+  Reason r = CheckAge(ReadBe64(scratch + 1), now_sec);
+  if (r != kOk) return r;
+  const uint8_t* body = scratch + kV3PlainPrefix;
+  const size_t body_len = ct_len - kV3PlainPrefix;
+  const size_t cap = std::min(out_cap, kMaxInflated);
+  size_t n = 0;
+  if (flags & kV3FlagGzip) {
+    r = gunzip.Inflate(body, body_len, out, cap, &n);
+    if (r != kOk) return r;
+  } else {
+    if (body_len > cap) return kSize;
+    if (body_len > 0) std::memcpy(out, body, body_len);
+    n = body_len;
+  }
+  if (n == 0) return kBson;
+  *plain_len = static_cast<uint32_t>(n);
+  return kOk;
+}
 
 Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out, size_t out_cap,
                              uint32_t* plain_len) {
@@ -74,8 +125,12 @@ Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec, uint
   return kOk;
 }
 
-Verifier::Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[16])
-    : impl_(new Impl(signing_key, encryption_key)) {}
+Verifier::Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[16], const V3Key* v3)
+    : impl_(new Impl(signing_key, encryption_key, v3)) {}
+
+bool Verifier::HasV3Id(const uint8_t id[kV3KeyIdLen]) const {
+  return impl_->aead != nullptr && std::memcmp(id, impl_->v3.id, kV3KeyIdLen) == 0;
+}
 
 Verifier::~Verifier() { delete impl_; }
 
@@ -91,6 +146,8 @@ VerifyResult Verifier::Verify(const uint8_t* data, size_t len, int64_t now_sec, 
   // MAAS checks the length before the version; bytes past it are ignored.
   if (payload_len > len - kHeaderLen) {
     res.status = kLength;
+  } else if (res.version == kV3Version && impl_->aead) {
+    res.status = impl_->V3(data, payload_len, now_sec, out, out_cap, &res.plain_len);
   } else if (res.version != 1 && res.version != 2) {
     res.status = kVersion;
   } else if (payload_len != 0) {

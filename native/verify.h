@@ -1,6 +1,9 @@
 // Batched beacon verification: header checks, the pre-MAC age check,
 // HMAC-SHA256 (constant-time compare), AES-128-CBC with PKCS7, and gunzip to
 // the BSON bytes. The BSON itself is decoded in JS (src/engine/decode.ts).
+// With a v3 key, version-3 datagrams (docs/beacon-v3.md) are opened in the
+// same call: key id, XChaCha20-Poly1305 (xchacha.h), flags, sealed age,
+// then the body (gunzipped only when its flag says so).
 //
 // A Verifier holds OpenSSL contexts and a zlib stream keyed and fetched once;
 // it is not thread-safe: each thread (main thread, capture worker) owns one.
@@ -25,6 +28,15 @@ enum Reason : uint8_t {
   kSize = 10,
   kBson = 11,
   kType = 12,
+  kKey = 13,  // v3: the key id names no key of this verifier
+};
+
+constexpr size_t kV3KeyIdLen = 4;
+
+// A beacon format v3 key, derived in TypeScript (src/protocol/v3.ts).
+struct V3Key {
+  uint8_t key[32];
+  uint8_t id[kV3KeyIdLen];
 };
 
 constexpr size_t kMaxInflated = 256 * 1024;  // MAX_INFLATED in reasons.ts
@@ -41,7 +53,8 @@ struct VerifyResult {
 class Verifier {
  public:
   // Throws std::runtime_error when OpenSSL or zlib cannot be set up.
-  Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[16]);
+  // Without v3 (nullptr) version 3 is kVersion, exactly as before.
+  Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[16], const V3Key* v3 = nullptr);
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -57,7 +70,14 @@ class Verifier {
   // (including an empty plaintext) is kBson: zero bytes on kOk means only
   // "the header declared no payload".
   // Never allocates; never throws.
+  // v3 datagrams keep the same contract: kToken when too short for a v3
+  // payload or the flags are unknown, kKey for another key id (no AEAD is
+  // run), kMac when the tag does not match, then kExpired/kFuture (the
+  // timestamp is sealed), kGzip/kSize, and kBson for an empty body.
   VerifyResult Verify(const uint8_t* data, size_t len, int64_t now_sec, uint8_t* out, size_t out_cap);
+
+  // Whether v3 datagrams with this key id are this verifier's to open.
+  bool HasV3Id(const uint8_t id[kV3KeyIdLen]) const;
 
  private:
   struct Impl;

@@ -1,6 +1,8 @@
 // JS class NativeVerifier: one Verifier per instance and one boundary
 // crossing per batch. JS:
 //   const v = new NativeVerifier(signing, encryption);   // Uint8Array(16) x2
+//   const v3 = new NativeVerifier(signing, encryption, v3Key, v3KeyId);  // + Uint8Array(32), Uint8Array(4):
+//                                                        // version 3 accepted too (docs/beacon-v3.md)
 //   const r = v.verify(data, offsets, now, count);
 //   // r: {count, status, version, headerType: Uint8Array(count),
 //   //     plainOffsets: Uint32Array(count + 1), plain: Uint8Array}
@@ -59,8 +61,18 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
   explicit NativeVerifier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeVerifier>(info) {
     const uint8_t* signing = KeyArg(info, 0, "signing");
     const uint8_t* encryption = KeyArg(info, 1, "encryption");
+    V3Key v3{};
+    const bool has_v3 = info.Length() > 2 && !info[2].IsUndefined();
+    if (has_v3) {
+      Napi::Uint8Array key = TypedArg<uint8_t>(info, 2, "v3Key");
+      Napi::Uint8Array id = TypedArg<uint8_t>(info, 3, "v3KeyId");
+      if (key.ElementLength() != sizeof v3.key) throw Napi::RangeError::New(info.Env(), "v3Key must be 32 bytes");
+      if (id.ElementLength() != sizeof v3.id) throw Napi::RangeError::New(info.Env(), "v3KeyId must be 4 bytes");
+      std::memcpy(v3.key, key.Data(), sizeof v3.key);
+      std::memcpy(v3.id, id.Data(), sizeof v3.id);
+    }
     try {
-      verifier_.reset(new Verifier(signing, encryption));
+      verifier_.reset(new Verifier(signing, encryption, has_v3 ? &v3 : nullptr));
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), std::string("cannot set up the verifier: ") + e.what());
     }

@@ -1,95 +1,76 @@
 #!/usr/bin/env bash
-# Builds native/fuzz_verify.cc with libFuzzer, ASan and UBSan and runs it.
+# Fuzzes the native verifier and observe's line writers: builds the cmake-js
+# `fuzz` target (CMakeLists.txt), seeds it and runs it.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/fuzz.sh [SECONDS]      (default 60)
+Usage: scripts/fuzz.sh [SECONDS]      fuzz for SECONDS (default 60)
+       scripts/fuzz.sh --repro FILE   run one input (a crash-* file) and show what it does
        scripts/fuzz.sh --help
 
-Fuzzes netbeacon::Verifier::Verify and KeyRing::Verify (native/verify.cc, keyring.cc and what they use),
-and observe's C++ line writers (BsonToJson, ParseFrame, LinePrefix/Suffix in native/observe_lines.cc) for
-SECONDS with libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer.
-Exits non-zero when the fuzzer finds a crash, a sanitizer report, a leak or
-a broken contract check; the reproducer is left in build/fuzz/.
+Fuzzes netbeacon::Verifier::Verify and KeyRing::Verify (native/verify.cc,
+keyring.cc and what they use), and observe's C++ line writers (BsonToJson,
+ParseFrame, LinePrefix/Suffix in native/observe_lines.cc) with libFuzzer
+under AddressSanitizer and UndefinedBehaviorSanitizer (native/fuzz_verify.cc
+says how an input is used). Exits non-zero when the fuzzer finds a crash, a
+sanitizer report, a leak or a broken contract check; the reproducer is left
+in build-cmake/fuzz/ (replay it with --repro). Prints the number of
+executions at the end.
 
-Seeds: every UDP payload and frame of ../shared/vectors/maas/corpus.cases.jsonl,
-the gzip plaintexts inside its authentic tokens and their BSON, in a fresh temporary
-corpus directory. The key is derived from ../shared/vectors/maas/secret.
+Seeds, in a fresh temporary corpus: native/fuzz/corpus/ (a minimised corpus
+kept in the repo), every UDP payload and frame of
+../shared/vectors/maas/corpus.cases.jsonl, the gzip plaintexts inside its
+authentic tokens and their BSON. The key is derived from
+../shared/vectors/maas/secret.
 
-Headers: OpenSSL 3 and zlib from Node's own include directory, as the addon
-uses. The fuzz binary is not loaded into node, so it links the system's
-runtime libraries by path (libcrypto.so.3 and libz.so.1 from the libssl3
-and zlib1g packages; OpenSSL 3.x keeps its ABI across minor versions), so
-no -dev package is needed. Missing clang, compiler-rt (libFuzzer) or those
-runtimes are installed with apt-get.
-
+Build: node scripts/native-cmake.js fuzz (cmake-js, clang, Node's own
+headers; needs cmake clang libclang-rt-dev).
 Environment: FUZZ_JOBS (parallel fuzzing processes, default 1),
-FUZZ_ARGS (extra libFuzzer flags).
+FUZZ_ARGS (extra libFuzzer flags), FUZZ_MERGE_INTO (after a run with no
+crash, merge into that directory the inputs that add coverage to it:
+FUZZ_MERGE_INTO=native/fuzz/corpus scripts/fuzz.sh 600 refreshes the kept
+corpus).
 EOF
 }
 
-case "${1:-}" in
-  -h | --help) usage; exit 0 ;;
-esac
-SECONDS_TO_RUN="${1:-60}"
-[[ "$SECONDS_TO_RUN" =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
-
 root="$(cd "$(dirname "$0")/.." && pwd)"
 vectors="$root/../shared/vectors/maas"
-out="$root/build/fuzz"
-mkdir -p "$out"
+out="$root/build-cmake/fuzz"
+bin="$root/build-cmake/fuzz_verify"
 
-apt_install() {
-  echo "fuzz.sh: installing $*" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-# --- toolchain ---------------------------------------------------------------
-if ! command -v clang++ >/dev/null; then apt_install clang; fi
-major="$(clang++ -dumpversion | cut -d. -f1)"
-probe="$out/probe.cc"
-echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe"
-if ! clang++ -fsanitize=fuzzer,address,undefined "$probe" -o "$out/probe" 2>/dev/null; then
-  apt_install "libclang-rt-$major-dev" || apt_install libclang-rt-dev
-  clang++ -fsanitize=fuzzer,address,undefined "$probe" -o "$out/probe"
+repro=""
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  --repro)
+    [ $# -eq 2 ] && [ -f "$2" ] || { usage >&2; exit 2; }
+    repro="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+    ;;
+  *)
+    [ $# -le 1 ] && [[ "${1:-60}" =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
+    ;;
+esac
+SECONDS_TO_RUN="${1:-60}"
+merge_into=""
+if [ -n "${FUZZ_MERGE_INTO:-}" ]; then
+  mkdir -p "$FUZZ_MERGE_INTO"
+  merge_into="$(cd "$FUZZ_MERGE_INTO" && pwd)"
 fi
 
-# --- headers: Node's own ---------------------------------------------------------
-node_inc=""
-for dir in "${npm_config_nodedir:-}" "$(npm config get nodedir 2>/dev/null || true)" "$(dirname "$(dirname "$(command -v node)")")"; do
-  if [ -n "$dir" ] && [ -f "$dir/include/node/openssl/evp.h" ] && [ -f "$dir/include/node/zlib.h" ]; then
-    node_inc="$dir/include/node"
-    break
-  fi
-done
-[ -n "$node_inc" ] || { echo "fuzz.sh: Node's headers (include/node with openssl/ and zlib.h) were not found" >&2; exit 1; }
+node "$root/scripts/native-cmake.js" fuzz
+mkdir -p "$out"
+export NETBEACON_FUZZ_SECRET_FILE="$vectors/secret"
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
-# --- runtime libraries, by path ------------------------------------------------------
-# awk reads to the end: an early exit would SIGPIPE ldconfig, and with
-# pipefail that fails the script (it did, now and then, in CI).
-find_lib() { ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && !found { print $NF; found = 1 }'; }
-crypto="$(find_lib libcrypto.so.3)"
-[ -n "$crypto" ] || { apt_install libssl3; crypto="$(find_lib libcrypto.so.3)"; }
-zlib="$(find_lib libz.so.1)"
-[ -n "$zlib" ] || { apt_install zlib1g; zlib="$(find_lib libz.so.1)"; }
-[ -n "$crypto" ] && [ -n "$zlib" ] || { echo "fuzz.sh: libcrypto.so.3 or libz.so.1 not found" >&2; exit 1; }
-
-# --- build ---------------------------------------------------------------------------
-bin="$out/fuzz_verify"
-echo "fuzz.sh: building $bin (clang $major, headers $node_inc, $crypto, $zlib)"
-clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Wall -Wextra -Werror \
-  -I"$node_inc" \
-  "$root/native/fuzz_verify.cc" "$root/native/verify.cc" "$root/native/keyring.cc" "$root/native/fernet_crypto.cc" "$root/native/gunzip.cc" \
-  "$root/native/frame.cc" "$root/native/observe_lines.cc" \
-  "$crypto" "$zlib" -o "$bin"
+if [ -n "$repro" ]; then
+  exec "$bin" -runs=1 "$repro"
+fi
 
 # --- seeds ---------------------------------------------------------------------------
 corpus="$(mktemp -d "${TMPDIR:-/tmp}/netbeacon-fuzz.XXXXXX")"
 trap 'rm -rf "$corpus"' EXIT
+if [ -d "$root/native/fuzz/corpus" ]; then cp "$root/native/fuzz/corpus/"* "$corpus/" 2>/dev/null || true; fi
 node - "$vectors" "$corpus" <<'JS'
 const fs = require('fs'), path = require('path'), crypto = require('crypto');
 const [vectors, dir] = process.argv.slice(2);
@@ -116,26 +97,38 @@ for (const line of fs.readFileSync(path.join(vectors, 'corpus.cases.jsonl'), 'ut
     try { seed(3, require('zlib').gunzipSync(plain)); } catch { /* not gzip: the other seeds cover it */ }
   } catch { /* bad padding: the datagram seed covers it */ }
 }
-console.log(`fuzz.sh: ${n} seeds in ${dir}`);
+console.log(`fuzz.sh: ${n} seeds from the MAAS vectors, ${fs.readdirSync(dir).length} inputs in all, in ${dir}`);
 JS
 
 # --- run -------------------------------------------------------------------------------
-# -jobs sends each worker's output to a log file; only ask for it when
-# parallel fuzzing is wanted.
+# -jobs sends each worker's output to a log file (fuzz-N.log in $out); only
+# ask for it when parallel fuzzing is wanted.
+jobs=${FUZZ_JOBS:-1}
 jobs_args=()
-if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then jobs_args=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
+if [ "$jobs" -gt 1 ]; then jobs_args=(-jobs="$jobs" -workers="$jobs"); fi
 echo "fuzz.sh: fuzzing for ${SECONDS_TO_RUN}s"
 cd "$out"
+rm -f fuzz-*.log
+log="$(mktemp "${TMPDIR:-/tmp}/netbeacon-fuzz-log.XXXXXX")"
 set +e
-NETBEACON_FUZZ_SECRET_FILE="$vectors/secret" \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-  "$bin" -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=65600 \
-  ${jobs_args[@]+"${jobs_args[@]}"} ${FUZZ_ARGS:-} "$corpus"
-rc=$?
+"$bin" -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=65600 \
+  ${jobs_args[@]+"${jobs_args[@]}"} ${FUZZ_ARGS:-} "$corpus" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
 set -e
+# libFuzzer's final stats, per process: stat::number_of_executed_units.
+logs=("$log")
+for f in fuzz-*.log; do [ -f "$f" ] && logs+=("$f"); done
+execs=$(awk '/^stat::number_of_executed_units:/ { n += $2 } END { print n + 0 }' "${logs[@]}")
+rm -f "$log"
+echo "fuzz.sh: $execs executions in ${SECONDS_TO_RUN}s ($jobs process(es), $((execs / (SECONDS_TO_RUN > 0 ? SECONDS_TO_RUN : 1)))/s)"
 if [ $rc -ne 0 ]; then
   echo "fuzz.sh: FAILED (libFuzzer exit $rc); reproducers: $(ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2>/dev/null | tr '\n' ' ')" >&2
+  echo "fuzz.sh: replay one with: scripts/fuzz.sh --repro FILE" >&2
   exit $rc
 fi
 echo "fuzz.sh: no crash in ${SECONDS_TO_RUN}s"
+if [ -n "$merge_into" ]; then
+  before=$(ls "$merge_into" | wc -l)
+  "$bin" -merge=1 -max_len=65600 "$merge_into" "$corpus" >/dev/null 2>&1
+  echo "fuzz.sh: $merge_into: $before inputs before the merge, $(ls "$merge_into" | wc -l) after"
+fi

@@ -30,7 +30,18 @@ live-capture and background need root (they make network namespaces); latency
 needs the agent daemon. Cases that cannot run say why instead of a number.`;
 
 const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
-  decode: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-stale', 'decode-garbage'],
+  decode: [
+    'decode-valid',
+    'verify-valid',
+    'decode-forged',
+    'decode-stale',
+    'decode-garbage',
+    'decode-valid-v3',
+    'verify-valid-v3',
+    'decode-forged-v3',
+    'decode-wrongkey-v3',
+  ],
+  v3: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-valid-v3', 'verify-valid-v3', 'decode-forged-v3', 'decode-wrongkey-v3'],
   memory: ['memory-forged', 'memory-valid'],
   correlate: ['correlate', 'correlate-replay'],
 };

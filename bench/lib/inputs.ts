@@ -11,6 +11,11 @@
  *   clock (expired; the age is in clear text, no MAC needed to reject it).
  * - garbage: 256 datagrams of random bytes (seeded, so identical every run)
  *   of the valid datagram's length.
+ * - valid-v3: the same document (same ULID) in beacon format v3, sealed at
+ *   the same time: what v3 costs against v2 on the same payload.
+ * - forged-v3: that datagram with one bit of the tag flipped and the right
+ *   key id (copied from any real beacon), so every engine pays one AEAD.
+ * - wrongkey-v3: a key id that names no key: rejected with no AEAD.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,13 +23,29 @@ import { encodeBeacon } from '../../src/protocol/beacon';
 import { keyObjects } from '../../src/protocol/fernet';
 import { deriveKey } from '../../src/protocol/key';
 import type { FernetKey } from '../../src/protocol/key';
+import { HEADER_LENGTH } from '../../src/protocol/header';
+import { sodiumReady } from '../../src/protocol/sodium';
+import { withV3 } from '../../src/protocol/v3';
 import { vectorsDir } from './paths';
 
-export const DECODE_INPUTS = ['valid', 'forged', 'stale', 'garbage'] as const;
+export const DECODE_INPUTS = ['valid', 'forged', 'stale', 'garbage', 'valid-v3', 'forged-v3', 'wrongkey-v3'] as const;
 export type DecodeInput = (typeof DECODE_INPUTS)[number];
 
 /** The verdict each input must get, in netbeacon's reason names (garbage: anything but ok). */
-export const EXPECTED: Readonly<Record<DecodeInput, string>> = { valid: 'ok', forged: 'mac', stale: 'expired', garbage: '!ok' };
+export const EXPECTED: Readonly<Record<DecodeInput, string>> = {
+  valid: 'ok',
+  forged: 'mac',
+  stale: 'expired',
+  garbage: '!ok',
+  'valid-v3': 'ok',
+  'forged-v3': 'mac',
+  'wrongkey-v3': 'key',
+};
+
+/** Inputs in beacon format v3: the worker's verifier must accept v3 for them. */
+export function isV3Input(input: DecodeInput): boolean {
+  return input.endsWith('-v3');
+}
 
 export interface CorpusBeacon {
   /** The UDP payload. */
@@ -79,7 +100,8 @@ export interface InputsFile {
   readonly sets: Readonly<Record<DecodeInput, readonly string[]>>;
 }
 
-export function buildInputs(): InputsFile {
+export async function buildInputs(): Promise<InputsFile> {
+  await sodiumReady();
   const key = corpusKey();
   const beacon = firstCorpusBeacon();
   const valid = beacon.datagram;
@@ -89,10 +111,23 @@ export function buildInputs(): InputsFile {
   const stale = encodeBeacon(keyObjects(key), 'solicitation', rest, { nowMs: (Math.floor(beacon.time) - 3600) * 1000, ulid }).bytes;
   const garbage: string[] = [];
   for (let i = 0; i < 256; i++) garbage.push(seededBytes(0x5240 + i, valid.length).toString('hex'));
+  const v3 = encodeBeacon(keyObjects(withV3(key)), 'solicitation', rest, { nowMs: Math.floor(beacon.time) * 1000, ulid, format: 'v3' }).bytes;
+  const forgedV3 = Buffer.from(v3);
+  forgedV3[forgedV3.length - 1]! ^= 0x01;
+  const wrongKeyV3 = Buffer.from(v3);
+  wrongKeyV3[HEADER_LENGTH]! ^= 0xff;
   return {
     keyHex: keyHex(key),
     clock: beacon.time,
-    sets: { valid: [valid.toString('hex')], forged: [forged.toString('hex')], stale: [stale.toString('hex')], garbage },
+    sets: {
+      valid: [valid.toString('hex')],
+      forged: [forged.toString('hex')],
+      stale: [stale.toString('hex')],
+      garbage,
+      'valid-v3': [v3.toString('hex')],
+      'forged-v3': [forgedV3.toString('hex')],
+      'wrongkey-v3': [wrongKeyV3.toString('hex')],
+    },
   };
 }
 
@@ -117,7 +152,7 @@ export function verdictProblem(input: DecodeInput, verdicts: Record<string, numb
   const total = Object.values(verdicts).reduce((a, b) => a + b, 0);
   if (total === 0) return 'no items were decoded';
   const ok = verdicts[okName] ?? 0;
-  if (input === 'valid') return ok === total ? undefined : `valid input not all accepted: ${JSON.stringify(verdicts)}`;
+  if (EXPECTED[input] === 'ok') return ok === total ? undefined : `valid input not all accepted: ${JSON.stringify(verdicts)}`;
   if (ok > 0) return `${input} input was accepted ${ok} times: ${JSON.stringify(verdicts)}`;
   return undefined;
 }

@@ -118,6 +118,21 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
   goals.push(ratioGoal(rows, 'decode-forged: native / maas-python', 'decode-forged', 'native', 'maas-python', 40));
   goals.push(ratioGoal(rows, 'observe (whole process): native / maas-python', 'observe', 'native', 'maas-python', 10));
   goals.push(...correlateGoals(rows));
+  // Issue 18's: v3 against v2 on the same payload, and forged v3 on one core.
+  {
+    const v3 = find(rows, 'decode-valid-v3', 'native');
+    const v2 = find(rows, 'decode-valid', 'native');
+    const g = 'decode-valid-v3 native / decode-valid native';
+    if (!v3 || !v2) goals.push({ goal: g, target: '≥ 3×', value: '—', met: null, why: `${!v3 ? 'decode-valid-v3' : 'decode-valid'} native not measured` });
+    else goals.push({ goal: g, target: '≥ 3×', value: fmtRatio(v3.median! / v2.median!), met: v3.median! / v2.median! >= 3 });
+    const f = find(rows, 'decode-forged-v3', 'native');
+    const gf = 'decode-forged-v3: native (right key id, bad tag)';
+    goals.push(
+      f
+        ? { goal: gf, target: '≥ 3,000,000/s', value: `${fmtRate(f.median!)}/s`, met: f.median! >= 3_000_000 }
+        : { goal: gf, target: '≥ 3,000,000/s', value: '—', met: null, why: 'decode-forged-v3 native not measured' },
+    );
+  }
   {
     const s = find(rows, 'decode-stale', 'native');
     const g = 'decode-stale: native';

@@ -14,7 +14,9 @@ import { decodeItem } from '../../src/engine/decode';
 import { reasonName } from '../../src/protocol/reasons';
 import type { BatchVerifier, EngineName, PayloadBatch } from '../../src/engine/types';
 import { createVerifier } from '../../src/engine/verifier';
-import { DECODE_INPUTS, readInputs, type DecodeInput } from '../lib/inputs';
+import { DECODE_INPUTS, isV3Input, readInputs, type DecodeInput } from '../lib/inputs';
+import { sodiumReady } from '../../src/protocol/sodium';
+import { withV3 } from '../../src/protocol/v3';
 import { answer, flag, numberFlag, optionalFlag, workerMain } from '../lib/worker-args';
 
 const BATCH = 256;
@@ -75,12 +77,14 @@ function measure(
   return { items, cpuSeconds: (cpu.user + cpu.system) / 1e6, verdicts };
 }
 
-workerMain(() => {
+workerMain(async () => {
   const engine = flag('--engine') as EngineName;
   const input = flag('--input') as DecodeInput;
   if (!DECODE_INPUTS.includes(input)) throw new Error(`unknown input ${input}`);
   const inputs = readInputs(flag('--inputs'));
-  const verifier = createVerifier(engine, inputs.key);
+  // v2 inputs are verified as before, v3 ones by a verifier that accepts v3 too.
+  if (isV3Input(input)) await sodiumReady();
+  const verifier = createVerifier(engine, isV3Input(input) ? withV3(inputs.key) : inputs.key);
   const batch = makeBatch(inputs.sets[input], inputs.clock);
   const stage = (optionalFlag('--stage') ?? 'decode') as 'decode' | 'verify';
   if (stage !== 'decode' && stage !== 'verify') throw new Error(`unknown stage ${String(stage)}`);

@@ -21,6 +21,8 @@ import { rawSendUnavailable } from '../capture/raw-send';
 import type { LiveCapture, LiveRecord, InterfaceGone, RingStats } from '../capture/live';
 import type { SchedulerOptions } from '../topology/schedule';
 import type { FernetKeyObjects } from '../protocol/fernet';
+import { BEACON_FORMATS, type BeaconFormat } from '../protocol/beacon';
+import { V3_VERSION } from '../protocol/v3';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
 import { cidrOf, describeInterface, interfaceSummary, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../topology/interfaces';
@@ -32,6 +34,8 @@ import type { DriftEvent } from '../policy/drift';
 
 export interface AgentOptions {
   readonly keys: FernetKeyObjects;
+  /** Beacon formats multicast (config beacons.formats); default [v2]. v3 needs `keys` with a v3 key. */
+  readonly formats?: readonly BeaconFormat[];
   readonly capture: LiveCapture;
   readonly engine: string;
   readonly engineWhy: string;
@@ -58,7 +62,9 @@ export interface AgentCounters {
   received: Record<string, Record<string, number>>; // interface -> valid | reason -> n
   sent: Record<string, Record<string, number>>; // interface -> type -> n
   sendFailures: number;
+  /** Every replay; `replaysByFormat` splits them: a v3 replay is of (key, ULID), both authenticated. */
   replays: number;
+  replaysByFormat: Record<BeaconFormat, number>;
 }
 
 /** Events for `watch` and logs. */
@@ -90,9 +96,12 @@ export class Agent extends EventEmitter {
   #selection: Selection;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #formats: readonly BeaconFormat[];
+  /** Whether the keys in use have a v3 key: v3 is then accepted (and may be sent). */
+  #acceptsV3: boolean;
   readonly #startedAt: number;
   /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
-  readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number }>();
+  readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number; formats: Set<BeaconFormat> }>();
   #sweep: NodeJS.Timeout | undefined;
   #driftTimer: NodeJS.Timeout | undefined;
   /** Hints changed since drift was last computed. */
@@ -100,14 +109,18 @@ export class Agent extends EventEmitter {
   #driftIdle = 0;
   /** Ages the hints when one can expire (the core says when). */
   readonly #expiry: HintExpiryTimer;
-  readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0 };
+  readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0, replaysByFormat: { v2: 0, v3: 0 } };
+  /** Replies to v3 solicitations go out in v3, every other one in v2 (what MAAS reads). */
+  readonly #replyFormat = new WeakMap<AnswerAction, BeaconFormat>();
 
   constructor(opts: AgentOptions) {
     super();
     this.#o = opts;
     this.#selection = opts.selection;
+    this.#formats = opts.formats ?? ['v2'];
+    this.#acceptsV3 = opts.keys.v3 !== undefined;
     this.core = new AgentCore(opts.core);
-    this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload });
+    this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload, formats: opts.formats });
     this.#watcher = new InterfaceWatcher(opts.pollMs, this.#reader.read);
     this.#control = opts.socketPath === undefined ? undefined : new ControlServer(opts.socketPath);
     this.#answers = new ProbeAnswerer({ rawAvailable: rawSendUnavailable() === undefined, ignoreVids: opts.ignoreVids }, (opts.clock ?? Date.now)());
@@ -224,7 +237,13 @@ export class Agent extends EventEmitter {
    * re-selected at once, and drift is checked against the new declaration.
    * The capture's own keys are the caller's to change (it made the capture).
    */
-  async reload(next: { selection?: Selection; periods?: SchedulerOptions; keys?: FernetKeyObjects; policy?: LoadedPolicy }): Promise<void> {
+  async reload(next: {
+    selection?: Selection;
+    periods?: SchedulerOptions;
+    keys?: FernetKeyObjects;
+    formats?: readonly BeaconFormat[];
+    policy?: LoadedPolicy;
+  }): Promise<void> {
     if (next.policy) {
       if (!this.#o.policy) throw new Error('this agent was started without a policy driver');
       const cleared = this.#o.policy.reload(next.policy, this.#now());
@@ -242,6 +261,11 @@ export class Agent extends EventEmitter {
     if (next.keys) {
       this.#sender.setKeys(next.keys);
       this.#raw.setKeys(next.keys);
+      this.#acceptsV3 = next.keys.v3 !== undefined;
+    }
+    if (next.formats) {
+      this.#formats = next.formats;
+      this.#sender.setFormats(next.formats);
     }
     if (next.selection) this.#selection = next.selection;
     if (next.periods) this.core.scheduler.setPeriods(next.periods, this.#now());
@@ -312,15 +336,19 @@ export class Agent extends EventEmitter {
         version: o.version,
         type: o.type,
         payload: o.payload,
+        // v3: a beacon is (key, ULID), both authenticated; the key that opened it names the key id's key.
+        ...(o.version === V3_VERSION && { key_id: r.keyFingerprint ?? 'current' }),
       };
       const now = this.#now();
       const c = this.core.onReceive(rx, now);
       for (const h of c.expired) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
+      if (c.verdict === 'replay') this.counters.replaysByFormat[o.version === V3_VERSION ? 'v3' : 'v2']++;
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now);
       if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
       this.#notePeer(rx);
       const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
+      if (o.version === V3_VERSION) for (const a of planned) this.#replyFormat.set(a, 'v3');
       if (!policy) {
         actions.push(...planned);
         continue;
@@ -350,15 +378,24 @@ export class Agent extends EventEmitter {
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
     const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
     const now = this.#now();
+    const format: BeaconFormat = rx.version === V3_VERSION ? 'v3' : 'v2';
     const known = this.#peers.get(key);
     if (known) {
       known.lastMs = now;
+      known.formats.add(format);
       return;
     }
     if (this.#peers.size >= MAX_PEERS) return; // bounded: a flood of authentic names cannot grow it
-    const peer = { interface: rx.interface, ...(rx.vid !== undefined ? { vid: rx.vid } : {}), mac: remote.mac_address, name: remote.name, lastMs: now };
+    const peer = {
+      interface: rx.interface,
+      ...(rx.vid !== undefined ? { vid: rx.vid } : {}),
+      mac: remote.mac_address,
+      name: remote.name,
+      lastMs: now,
+      formats: new Set([format]),
+    };
     this.#peers.set(key, peer);
-    const { lastMs: _l, ...shown } = peer;
+    const { lastMs: _l, formats: _f, ...shown } = peer;
     this.#emit({ event: 'peer_seen', ...shown, time: now / 1000 });
   }
 
@@ -368,13 +405,18 @@ export class Agent extends EventEmitter {
     for (const [key, p] of this.#peers) {
       if (now - p.lastMs < PEER_TIMEOUT_MS) continue;
       this.#peers.delete(key);
-      const { lastMs: _l, ...shown } = p;
+      const { lastMs: _l, formats: _f, ...shown } = p;
       this.#emit({ event: 'peer_gone', ...shown, time: now / 1000 });
     }
   }
 
-  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }> {
-    return [...this.#peers.values()].map(({ lastMs, ...p }) => ({ ...p, last_seen: lastMs / 1000 }));
+  /** Peers heard, each with the beacon formats it was heard in (v2, v3 or both). */
+  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number; formats: BeaconFormat[] }> {
+    return [...this.#peers.values()].map(({ lastMs, formats, ...p }) => ({
+      ...p,
+      last_seen: lastMs / 1000,
+      formats: BEACON_FORMATS.filter((f) => formats.has(f)),
+    }));
   }
 
   #onCorrelationEvent(e: CorrelationEvent, now: number): void {
@@ -407,7 +449,8 @@ export class Agent extends EventEmitter {
       if (a.kind === 'unicast_advertisement') {
         const iface = this.#selected.get(a.interface);
         if (!iface || !isIP(a.destination_ip)) continue;
-        this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port));
+        const format = this.#replyFormat.get(a) ?? 'v2';
+        this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port, format));
       } else {
         const type = a.kind === 'multicast_solicitation' ? 'solicitation' : 'advertisement';
         for (const iface of this.#selected.values()) this.#sent(await this.#sender.multicast(iface, type));
@@ -470,7 +513,8 @@ export class Agent extends EventEmitter {
         sent: this.counters.sent[i.name] ?? {},
       })),
       peers: this.peers(),
-      counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays },
+      formats: { sending: this.#formats, accepting: this.#acceptsV3 ? ['v2', 'v3'] : ['v2'] },
+      counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays, replays_by_format: { ...this.counters.replaysByFormat } },
       probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),
       ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),

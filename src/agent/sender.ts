@@ -14,7 +14,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { encodeBeacon } from '../protocol/beacon';
+import { encodeBeacon, FORMAT_VERSION, type BeaconFormat } from '../protocol/beacon';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import type { BeaconTypeName } from '../protocol/header';
 import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../topology/interfaces';
@@ -47,6 +47,8 @@ export interface SenderOptions {
   readonly clock?: () => number; // ms
   /** Extra keys every payload carries (role, maas_url, …). MAAS ignores keys it does not know. */
   readonly extraPayload?: Record<string, unknown>;
+  /** The formats multicast beacons go out in, each its own beacon (own ULID); default [v2]. */
+  readonly formats?: readonly BeaconFormat[];
 }
 
 export class BeaconSender {
@@ -56,6 +58,7 @@ export class BeaconSender {
   readonly #port: number;
   readonly #clock: () => number;
   readonly #extra: Record<string, unknown>;
+  #formats: readonly BeaconFormat[];
   sent = 0;
   failed = 0;
 
@@ -66,11 +69,17 @@ export class BeaconSender {
     this.#port = opts.port ?? BEACON_PORT;
     this.#clock = opts.clock ?? Date.now;
     this.#extra = opts.extraPayload ?? {};
+    this.#formats = opts.formats ?? ['v2'];
   }
 
   /** Signs what is sent from now on with these keys (a reload with a new current secret). */
   setKeys(keys: FernetKeyObjects): void {
     this.keys = keys;
+  }
+
+  /** Multicasts in these formats from now on (a reload). */
+  setFormats(formats: readonly BeaconFormat[]): void {
+    this.#formats = formats;
   }
 
   /** Bind both sockets. A family that cannot bind (no IPv6 here) is left out, not fatal. */
@@ -90,29 +99,36 @@ export class BeaconSender {
   async multicast(iface: HostInterface, type: BeaconTypeName, extra: Record<string, unknown> = {}): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
     const sent: SentRecord[] = [];
     const failed: SendFailure[] = [];
-    for (const a of ipv4Addresses(iface)) {
-      const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) };
-      await this.#send(iface, type, payload, MCAST_V4, this.#port, a.address, sent, failed);
+    for (const format of this.#formats) {
+      for (const a of ipv4Addresses(iface)) {
+        const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) };
+        await this.#send(iface, type, payload, MCAST_V4, this.#port, a.address, sent, failed, format);
+      }
+      const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
+      const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) };
+      await this.#send(iface, type, payload, `${MCAST_V6}%${iface.name}`, this.#port, undefined, sent, failed, format);
     }
-    const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
-    const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) };
-    await this.#send(iface, type, payload, `${MCAST_V6}%${iface.name}`, this.#port, undefined, sent, failed);
     return { sent, failed };
   }
 
-  /** A unicast beacon (the answer to a solicitation) to `ip`:`port`, leaving by `iface`'s route. */
+  /**
+   * A unicast beacon (the answer to a solicitation) to `ip`:`port`, leaving
+   * by `iface`'s route, in `format`: the solicitation's, so that a MAAS rack
+   * is answered in v2 whatever this host multicasts.
+   */
   async unicast(
     iface: HostInterface,
     type: BeaconTypeName,
     payload: Record<string, unknown>,
     ip: string,
     port: number,
+    format: BeaconFormat = 'v2',
   ): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
     const sent: SentRecord[] = [];
     const failed: SendFailure[] = [];
     // A link-local IPv6 peer is reachable only through the interface it was heard on.
     const dest = isIPv6(ip) && /^fe[89ab]/i.test(ip) && !ip.includes('%') ? `${ip}%${iface.name}` : ip;
-    await this.#send(iface, type, { ...this.#extra, ...payload }, dest, port, undefined, sent, failed);
+    await this.#send(iface, type, { ...this.#extra, ...payload }, dest, port, undefined, sent, failed, format);
     return { sent, failed };
   }
 
@@ -125,11 +141,12 @@ export class BeaconSender {
     mcastIf: string | undefined,
     sent: SentRecord[],
     failed: SendFailure[],
+    format: BeaconFormat,
   ): Promise<void> {
     const run = async () => {
       const sock = isIPv6(dest.split('%')[0]!) ? this.#v6 : this.#v4;
       const nowMs = this.#clock();
-      const { bytes, ulid } = encodeBeacon(this.keys, type, payload, { nowMs });
+      const { bytes, ulid } = encodeBeacon(this.keys, type, payload, { nowMs, format });
       try {
         if (!sock) throw new Error('no socket for this address family');
         if (mcastIf) sock.setMulticastInterface(mcastIf);
@@ -141,7 +158,7 @@ export class BeaconSender {
           time: nowMs / 1000,
           destination_ip: dest.split('%')[0]!,
           destination_port: port,
-          version: 2,
+          version: FORMAT_VERSION[format],
           type,
           payload: { ...payload, ulid, type: type === 'solicitation' ? 1 : 2 },
           ...(iface.vid !== undefined ? { vid: iface.vid } : {}),

@@ -47,8 +47,10 @@ type Queued =
 
 interface NativeKeys {
   signingKey: Uint8Array;
+  v3Key?: Uint8Array;
+  v3KeyId?: Uint8Array;
   encryptionKey: Uint8Array;
-  previousKeys?: Array<{ signingKey: Uint8Array; encryptionKey: Uint8Array; acceptUntil: number }>;
+  previousKeys?: Array<{ signingKey: Uint8Array; encryptionKey: Uint8Array; v3Key?: Uint8Array; v3KeyId?: Uint8Array; acceptUntil: number }>;
 }
 
 /** Generations of keys whose records may still be in flight (the pool holds at most 64 batches). */
@@ -245,15 +247,26 @@ function fingerprintsOf(k: Keyring): string[] {
 }
 
 function nativeKeys(k: FernetKey | Keyring): NativeKeys {
-  if (isFernetKey(k)) return { signingKey: k.signing, encryptionKey: k.encryption };
+  if (isFernetKey(k)) return { signingKey: k.signing, encryptionKey: k.encryption, ...v3Of(k) };
   const [current, ...previous] = keyringOrder(k);
   return {
     signingKey: current!.key.signing,
     encryptionKey: current!.key.encryption,
+    ...v3Of(current!.key),
     // The worker judges windows at whole seconds (the packet's second), so
     // a fractional end is rounded up: at most one second more, never less.
-    previousKeys: previous.map((e) => ({ signingKey: e.key.signing, encryptionKey: e.key.encryption, acceptUntil: Math.ceil(e.acceptUntil!) })),
+    previousKeys: previous.map((e) => ({
+      signingKey: e.key.signing,
+      encryptionKey: e.key.encryption,
+      ...v3Of(e.key),
+      acceptUntil: Math.ceil(e.acceptUntil!),
+    })),
   };
+}
+
+/** A key's v3 key for the worker (native/capture_napi.cc), when v3 is accepted. */
+function v3Of(k: FernetKey): { v3Key?: Uint8Array; v3KeyId?: Uint8Array } {
+  return k.v3 ? { v3Key: k.v3.key, v3KeyId: k.v3.id } : {};
 }
 
 function checkOptions(o: NativeCaptureOptions): void {

@@ -9,6 +9,7 @@ import { describeFsError, UsageError } from '../errors';
 import { LOG_LEVELS, type LogLevel } from '../log';
 import { bool, list, nullable, num, obj, oneOf, SchemaError, str, type Check, type FromShape } from './schema';
 import { parsePolicyConfig, type PolicyConfig } from '../policy/config';
+import { BEACON_FORMATS, type BeaconFormat } from '../protocol/beacon';
 
 /** Placeholder file name for policy errors, swapped for the key path form of this schema. */
 const POLICY_SOURCE = { name: '\u0000policy', code: 'E_CONFIG' };
@@ -32,6 +33,14 @@ const LISTEN = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([0-9A-Za-z.-]+)):)?(\d{1,5})$/;
 const listenString = str({ pattern: LISTEN, hint: 'must be PORT or HOST:PORT (e.g. 127.0.0.1:9240)' });
 /** YAML reads `metrics: 9240` as a number; a port alone is fine. */
 const listen: Check<string> = (v, path) => listenString(typeof v === 'number' && Number.isInteger(v) ? String(v) : v, path);
+
+/** beacons.formats: which beacon formats to send; v2 is accepted whatever it says (MAAS racks speak it). */
+const formatList: Check<BeaconFormat[]> = (v, path) => {
+  const formats = list(oneOf(BEACON_FORMATS), { max: BEACON_FORMATS.length })(v, path);
+  if (formats.length === 0) throw new SchemaError(path, `must name at least one format (${BEACON_FORMATS.join(', ')})`);
+  if (new Set(formats).size !== formats.length) throw new SchemaError(path, `names a format twice: ${formats.join(', ')}`);
+  return formats;
+};
 
 const shape = {
   interfaces: obj({ include: list(str(), { max: 1024 }), exclude: list(str(), { max: 1024 }) }),
@@ -64,6 +73,7 @@ const shape = {
   advertise: obj({ role: oneOf(['region', 'rack', 'node'] as const), maas_url: str({ pattern: /^https?:\/\//, hint: 'must be an http(s) URL' }) }),
   notify: bool,
   policy,
+  beacons: obj({ formats: formatList }),
 };
 
 export type ConfigFile = FromShape<typeof shape>;
@@ -87,6 +97,11 @@ export interface AgentConfig {
   notify: boolean;
   /** Filters, reply limits, alarms, keys, expected topology (policy/config.ts). */
   policy: PolicyConfig;
+  /**
+   * Beacon formats sent (docs/beacon-v3.md). [v2] is MAAS's alone; with v3
+   * in the list v3 is accepted too. v2 is always accepted.
+   */
+  beacons: { formats: BeaconFormat[] };
   /** Where it came from, for status and errors. */
   source: string | null;
 }
@@ -108,6 +123,7 @@ export function defaults(): AgentConfig {
     advertise: {},
     notify: true,
     policy: { filters: [], replies: {}, alarms: {} },
+    beacons: { formats: ['v2'] },
     source: null,
   };
 }
@@ -161,6 +177,7 @@ export function applyFile(base: AgentConfig, f: ConfigFile, source: string): Age
   if (f.advertise) c.advertise = { ...f.advertise };
   if (f.notify !== undefined) c.notify = f.notify;
   if (f.policy !== undefined) c.policy = f.policy;
+  if (f.beacons?.formats) c.beacons.formats = f.beacons.formats;
   return c;
 }
 
@@ -195,6 +212,8 @@ export interface ConfigFlags {
   role?: string;
   maasUrl?: string;
   pollMs?: number;
+  /** --formats v2,v3 */
+  formats?: string;
 }
 
 export function applyFlags(base: AgentConfig, f: ConfigFlags): AgentConfig {
@@ -214,6 +233,17 @@ export function applyFlags(base: AgentConfig, f: ConfigFlags): AgentConfig {
   if (f.role) c.advertise.role = f.role;
   if (f.maasUrl) c.advertise.maas_url = f.maasUrl;
   if (f.pollMs) c.periods.interfacePollMs = f.pollMs;
+  if (f.formats !== undefined) {
+    try {
+      c.beacons.formats = formatList(
+        f.formats.split(',').map((x) => x.trim()),
+        '--formats',
+      );
+    } catch (err) {
+      if (err instanceof SchemaError) throw new UsageError('E_CONFIG', err.message);
+      throw err;
+    }
+  }
   return c;
 }
 

@@ -7,15 +7,19 @@ import { gunzipLikePython } from '../protocol/gzip';
 import { HEADER_LENGTH } from '../protocol/header';
 import { MAX_INFLATED, REASON_CODE, type RejectReason } from '../protocol/reasons';
 import type { BatchVerifier, PayloadBatch, VerifiedBatch } from './types';
-import type { FernetKey } from '../protocol/key';
+import type { FernetKey, V3Key } from '../protocol/key';
+import { openV3, V3_VERSION } from '../protocol/v3';
 
 const EMPTY = new Uint8Array(0);
 
 export class JsBatchVerifier implements BatchVerifier {
   private readonly opener: FernetOpener;
+  /** Present when the key has a v3 key: v3 beacons are then accepted, else they are an unknown version. */
+  private readonly v3: V3Key | undefined;
 
   constructor(key: FernetKey) {
     this.opener = new FernetOpener(keyObjects(key));
+    this.v3 = key.v3;
   }
 
   verify(batch: PayloadBatch): VerifiedBatch {
@@ -54,6 +58,7 @@ export class JsBatchVerifier implements BatchVerifier {
     const tokenStart = start + HEADER_LENGTH;
     if (tokenStart + declared > end) return 'length';
     const v = b[start]!;
+    if (v === V3_VERSION && this.v3) return openV3(this.v3, b, start, nowSeconds);
     if (v !== 1 && v !== 2) return 'version';
     if (declared === 0) return EMPTY;
     const tokenEnd = tokenStart + declared;

@@ -11,11 +11,16 @@
  * the capture time), the same clock its token age is judged by, so a batch
  * that straddles the end of a window is cut exactly there.
  *
+ * Beacon format v3 needs no trial: its key id names the key. An item the
+ * current key answers with 'key' (another key id) goes to the one previous
+ * key, still in its window, whose v3 key id it carries, or stays 'key'.
+ *
  * Per item the result says which key's HMAC matched (its fingerprint), so
  * that `status` can show which secret each peer still uses. The engine
  * (native or JS) stays the engine module's choice: verifiers come from the
  * factory passed in, one per key, made once and kept.
  */
+import { HEADER_LENGTH } from '../protocol/header';
 import { REASON_CODE } from '../protocol/reasons';
 import type { BatchVerifier, PayloadBatch, VerifiedBatch } from './types';
 import type { FernetKey } from '../protocol/key';
@@ -44,6 +49,7 @@ export interface MultiKeyStats {
 }
 
 const MAC = REASON_CODE.mac;
+const KEY = REASON_CODE.key;
 // Reasons decided before the HMAC is computed: no key was involved.
 const BEFORE_MAC = new Set<number>([
   REASON_CODE.short,
@@ -53,6 +59,7 @@ const BEFORE_MAC = new Set<number>([
   REASON_CODE.expired,
   REASON_CODE.future,
   MAC,
+  KEY,
 ]);
 
 export class MultiKeyVerifier implements BatchVerifier {
@@ -113,8 +120,28 @@ export class MultiKeyVerifier implements BatchVerifier {
       });
       pending = pending.filter((i) => !matched.has(i));
     }
+    this.#byKeyId(batch, base, keys, fixes);
     for (const k of keys) if (k !== null) this.#matched.set(k, (this.#matched.get(k) ?? 0) + 1);
     return fixes.size === 0 ? { ...base, keyFingerprints: keys } : { ...merge(base, fixes), keyFingerprints: keys };
+  }
+
+  /** v3 items with another key id: each to the previous key that id names, if any is still accepted. */
+  #byKeyId(batch: PayloadBatch, base: VerifiedBatch, keys: (string | null)[], fixes: Map<number, { from: VerifiedBatch; at: number }>): void {
+    const byEntry = new Map<KeyringEntry, number[]>();
+    for (let i = 0; i < base.count; i++) {
+      if (base.status[i] !== KEY) continue;
+      // 'key' is only given once the datagram was seen to hold a whole v3 header.
+      const at = batch.offsets[i]! + HEADER_LENGTH;
+      const entry = this.#keyring.previousKeys().find((e) => e.key.v3 && sameId(e.key.v3.id, batch.data, at) && accepts(e, batch.now[i]!));
+      if (entry) byEntry.set(entry, [...(byEntry.get(entry) ?? []), i]);
+    }
+    for (const [entry, indices] of byEntry) {
+      const result = this.#retry(entry, batch, indices);
+      indices.forEach((i, j) => {
+        fixes.set(i, { from: result, at: j });
+        if (authenticated(result, j)) keys[i] = entry.fingerprint;
+      });
+    }
   }
 
   stats(): MultiKeyStats {
@@ -147,6 +174,11 @@ export class MultiKeyVerifier implements BatchVerifier {
     this.#retried += indices.length;
     return this.#verifiers.get(entry.fingerprint)!.verify({ count: indices.length, data, offsets, now });
   }
+}
+
+function sameId(id: Uint8Array, data: Uint8Array, at: number): boolean {
+  for (let k = 0; k < id.length; k++) if (data[at + k] !== id[k]) return false;
+  return true;
 }
 
 /** Whether a key's HMAC matched item i: a rejection after the MAC, or success with a payload. */

@@ -26,7 +26,7 @@ interface NativeVerifierInstance {
   verify(data: Uint8Array, offsets: Uint32Array, now: Float64Array, count: number): VerifiedBatch;
   observeLines(frames: Uint8Array, offsets: Uint32Array, times: Float64Array, count: number, out: Uint8Array): NativeLines;
 }
-type NativeVerifierClass = new (signing: Uint8Array, encryption: Uint8Array) => NativeVerifierInstance;
+type NativeVerifierClass = new (signing: Uint8Array, encryption: Uint8Array, v3Key?: Uint8Array, v3KeyId?: Uint8Array) => NativeVerifierInstance;
 
 /** The addon's verifier class, or an Error saying why it is not available. */
 export function nativeVerifierClass(): NativeVerifierClass | Error {
@@ -48,7 +48,8 @@ export class NativeBatchVerifier implements BatchVerifier {
     }
     const cls = nativeVerifierClass();
     if (cls instanceof Error) throw cls;
-    this.native = new cls(key.signing, key.encryption);
+    // With a v3 key the addon accepts version 3 too; without, exactly as before.
+    this.native = key.v3 ? new cls(key.signing, key.encryption, key.v3.key, key.v3.id) : new cls(key.signing, key.encryption);
   }
 
   verify(batch: PayloadBatch): VerifiedBatch {

@@ -7,6 +7,12 @@ import { constants, gzipSync } from 'node:zlib';
 import { monotonicFactory } from 'ulid';
 import { fernetEncrypt, type FernetKeyObjects } from './fernet';
 import { BEACON_TYPES, HEADER_LENGTH, PROTOCOL_VERSION, writeHeader, type BeaconTypeName } from './header';
+import { sealV3 } from './v3';
+
+/** The beacon formats: MAAS's v2, and netbeacon's v3 (docs/beacon-v3.md). */
+export type BeaconFormat = 'v2' | 'v3';
+export const BEACON_FORMATS: readonly BeaconFormat[] = ['v2', 'v3'];
+export const FORMAT_VERSION: Readonly<Record<BeaconFormat, number>> = { v2: PROTOCOL_VERSION, v3: 3 };
 
 export interface EncodeOptions {
   /** Clock in ms since the epoch; stamps the ULID and (in seconds) the token. */
@@ -14,6 +20,10 @@ export interface EncodeOptions {
   /** A fixed ULID (tests, replies that must reuse one); fresh otherwise. */
   readonly ulid?: string;
   readonly iv?: Uint8Array;
+  /** v2 (the default, MAAS's) or v3, which needs keys made from a key with a v3 key (src/protocol/v3.ts). */
+  readonly format?: BeaconFormat;
+  /** v3: a fixed nonce (test vectors only). */
+  readonly nonce?: Uint8Array;
 }
 
 const nextUlid = monotonicFactory();
@@ -37,6 +47,11 @@ export function encodeBeacon(
   const code = BEACON_TYPES[type];
   const ulid = opts.ulid ?? nextUlid(opts.nowMs);
   const bson = serialize({ ...payload, ulid, type: code });
+  if (opts.format === 'v3') {
+    if (!keys.v3) throw new Error('beacon format v3 needs a v3 key: derive it with withV3() once libsodium is ready');
+    const timestamp = Math.floor(opts.nowMs / 1000);
+    return { bytes: sealV3(keys.v3, bson, { type: code, timestamp, ...(opts.nonce && { nonce: opts.nonce }) }), ulid };
+  }
   const token = fernetEncrypt(keys, gzipSync(bson, { level: 9, strategy: constants.Z_FIXED }), Math.floor(opts.nowMs / 1000), opts.iv);
   const bytes = Buffer.allocUnsafe(HEADER_LENGTH + token.length);
   writeHeader(bytes, PROTOCOL_VERSION, code, token.length);

@@ -4,7 +4,7 @@
  * Pure functions over bytes; the key is passed in, the clock too.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
-import type { FernetKey } from './key';
+import type { FernetKey, V3Key } from './key';
 import { MAX_CLOCK_SKEW_SECONDS, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 
 export const TOKEN_VERSION = 0x80;
@@ -15,10 +15,13 @@ const MIN_TOKEN = TOKEN_OVERHEAD + 16;
 export interface FernetKeyObjects {
   readonly signing: KeyObject;
   readonly encryption: KeyObject;
+  /** The v3 key, when the key it was made from has one (it is not a Node key: libsodium takes bytes). */
+  readonly v3?: V3Key;
 }
 
 export function keyObjects(key: FernetKey): FernetKeyObjects {
-  return { signing: createSecretKey(key.signing), encryption: createSecretKey(key.encryption) };
+  const objects = { signing: createSecretKey(key.signing), encryption: createSecretKey(key.encryption) };
+  return key.v3 ? { ...objects, v3: key.v3 } : objects;
 }
 
 /** Encrypt `plaintext` into a raw Fernet token stamped `nowSeconds`. */

@@ -1,9 +1,23 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
 
-/** The 32-byte Fernet key: bytes 0-15 sign, 16-31 encrypt. */
+/**
+ * The 32-byte Fernet key: bytes 0-15 sign, 16-31 encrypt. With `v3`, the
+ * beacon format v3 key derived from it (src/protocol/v3.ts) rides along:
+ * verifiers built from a key that has it accept v3 beacons too, and
+ * without it v3 is an unknown version, exactly as before.
+ */
 export interface FernetKey {
   readonly signing: Uint8Array; // 16 bytes
   readonly encryption: Uint8Array; // 16 bytes
+  readonly v3?: V3Key;
+}
+
+/** A beacon format v3 key (docs/beacon-v3.md): the AEAD key and the key id that names it on the wire. */
+export interface V3Key {
+  readonly key: Uint8Array; // 32 bytes, XChaCha20-Poly1305-IETF
+  readonly id: Uint8Array; // 4 bytes, in every v3 header
+  /** `id` in hex, for status and logs. */
+  readonly idHex: string;
 }
 
 /** MAAS derives its beacon key with PBKDF2-HMAC-SHA256, an empty salt and 100,000 iterations. */

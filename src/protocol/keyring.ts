@@ -60,7 +60,11 @@ export class Keyring {
     const current = entries.filter((e) => e.role === 'current');
     if (current.length !== 1) throw new RangeError(`a keyring needs exactly one current key, got ${current.length}`);
     const seen = new Set<string>();
+    const ids = new Set<string>();
     for (const e of entries) {
+      // A v3 key id names one key: two keys with one id would make the receiver guess.
+      if (e.key.v3 && ids.has(e.key.v3.idHex)) throw new RangeError(`v3 key id ${e.key.v3.idHex} is shared by two keys of the keyring`);
+      if (e.key.v3) ids.add(e.key.v3.idHex);
       if (keyFingerprint(e.key) !== e.fingerprint) throw new RangeError(`fingerprint ${e.fingerprint} is not that of its key`);
       if (seen.has(e.fingerprint)) throw new RangeError(`key ${e.fingerprint} is listed twice`);
       seen.add(e.fingerprint);

@@ -24,6 +24,12 @@ export interface ReceivedBeacon {
   readonly version: number;
   readonly type: BeaconTypeName;
   readonly payload: Readonly<Record<string, unknown>> | null;
+  /**
+   * Beacon format v3 only: which key authenticated it. A v3 beacon is
+   * (key id, ULID), both authenticated, so the receive queue keys it by
+   * both: a v2 and a v3 beacon never collide, and a v3 replay is certain.
+   */
+  readonly key_id?: string;
 }
 
 export interface SentBeacon {

@@ -165,7 +165,9 @@ export class Correlator {
     if (ulid.timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid.text);
 
     const own = this.#tx.get(ulid.key);
-    let entry = this.#rx.get(ulid.key);
+    // v3 beacons are (key id, ULID): see ReceivedBeacon.key_id.
+    const rxKey = rx.key_id === undefined ? ulid.key : `${rx.key_id}/${ulid.key}`;
+    let entry = this.#rx.get(rxKey);
     const duplicate = entry !== undefined;
     if (entry) {
       if (entry.segments.includes(node)) {
@@ -177,7 +179,7 @@ export class Correlator {
       entry.segments.push(node);
     } else {
       entry = { segments: [node], paired: 0, timeMs: ulid.timeMs, seq: 0, entries: undefined, live: false };
-      this.#rx.insert(ulid.key, ulid.timeMs, entry);
+      this.#rx.insert(rxKey, ulid.timeMs, entry);
     }
 
     const derived = this.#derived;

@@ -53,7 +53,7 @@ t.test('a named file must exist; the default may be absent', async (t) => {
 
 t.test('file over defaults, flags over file', async (t) => {
   const file = parseConfig(
-    'interfaces: {include: [eth*], exclude: [eth9]}\nsecret_file: /s\nsocket: /run/x.sock\nmetrics: 9240\nlog_level: debug\njournal: /j\nengine: js\nuser: nobody\nperiods: {solicitation: 10, retry: 1, advertisement: 2, interface_poll: 0.5}\nqueues: {tx: 100, rx: 200, hints: 300, support: 400, ttl: 20}\nring: {block_size: 65536, block_count: 8, retire_ms: 5}\nadvertise: {role: rack, maas_url: "http://10.0.0.2:5240/MAAS"}\nnotify: false\n',
+    'interfaces: {include: [eth*], exclude: [eth9]}\nsecret_file: /s\nsocket: /run/x.sock\nmetrics: 9240\nlog_level: debug\njournal: /j\nengine: js\nuser: nobody\nperiods: {solicitation: 10, retry: 1, advertisement: 2, interface_poll: 0.5}\nqueues: {tx: 100, rx: 200, hints: 300, support: 400, ttl: 20}\nring: {block_size: 65536, block_count: 8, retire_ms: 5}\nadvertise: {role: rack, maas_url: "http://10.0.0.2:5240/MAAS"}\nnotify: false\nbeacons: {formats: [v2, v3]}\n',
     'f',
   );
   const c = applyFile(defaults(), file, 'f');
@@ -72,6 +72,7 @@ t.test('file over defaults, flags over file', async (t) => {
     advertise: { role: 'rack', maas_url: 'http://10.0.0.2:5240/MAAS' },
     notify: false,
     policy: { filters: [], replies: {}, alarms: {} },
+    beacons: { formats: ['v2', 'v3'] },
     source: 'f',
   });
   const f = applyFlags(c, {
@@ -121,4 +122,15 @@ t.test('agent --check-config', async (t) => {
   const noSecret = await runInProcess(['agent', '--config', join(dir, 'ok.yaml'), '--check-config']);
   t.equal(noSecret.code, 0);
   t.match(noSecret.stdout, /warning: no MAAS secret found|secret: /);
+});
+
+t.test('beacons.formats: v2 by default, v3 on request, nothing else', async (t) => {
+  t.same(defaults().beacons.formats, ['v2'], 'MAAS only unless asked');
+  t.same(applyFile(defaults(), parseConfig('beacons: {formats: [v3]}\n', 'f'), 'f').beacons.formats, ['v3']);
+  t.throws(() => parseConfig('beacons: {formats: [v4]}\n', 'f'), /beacons\.formats\[0\]: must be one of v2, v3, got "v4"/);
+  t.throws(() => parseConfig('beacons: {formats: []}\n', 'f'), /beacons\.formats: must name at least one format/);
+  t.throws(() => parseConfig('beacons: {formats: [v3, v3]}\n', 'f'), /beacons\.formats: names a format twice/);
+  t.throws(() => parseConfig('beacons: {format: [v3]}\n', 'f'), /beacons\.format/);
+  t.same(applyFlags(defaults(), { formats: 'v2, v3' }).beacons.formats, ['v2', 'v3'], '--formats overrides the file');
+  t.throws(() => applyFlags(defaults(), { formats: 'v3,v9' }), { code: 'E_CONFIG', message: /--formats\[1\]: must be one of v2, v3/ });
 });

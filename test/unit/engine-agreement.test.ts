@@ -5,6 +5,11 @@
  * re-sealed around mutated plaintexts (padding, gzip and size paths), and
  * stamps at the edges of the age window and of 64 bits.
  *
+ * Both engines accept beacon format v3 here, and a fifth of the items are
+ * v3: sealed around random flags, stamps and bodies (mutated plaintexts,
+ * gzip'd or not), then often mutated or given another header, key id or
+ * nonce; v2's items are verified exactly as without v3.
+ *
  * Deterministic: a fixed seed (printed; NETBEACON_AGREEMENT_SEED overrides,
  * NETBEACON_AGREEMENT_ITEMS sets the count) drives every choice; with
  * NETBEACON_AGREEMENT_DUMP=file, items the engines disagree on are appended
@@ -22,6 +27,9 @@ import { NativeBatchVerifier } from '../../src/engine/native-verifier';
 import type { BatchVerifier, VerifiedBatch } from '../../src/engine/types';
 import { fernetVerifyDecrypt, keyObjects } from '../../src/protocol/fernet';
 import { MAX_INFLATED, REASONS } from '../../src/protocol/reasons';
+import { sodium, sodiumReady } from '../../src/protocol/sodium';
+import { V3_CLEAR_LENGTH, withV3 } from '../../src/protocol/v3';
+import type { FernetKey } from '../../src/protocol/key';
 import { corpusCases, corpusKey } from '../helpers/corpus';
 import { prng } from '../helpers/prng';
 
@@ -67,7 +75,7 @@ function material() {
   return { corpus, plains };
 }
 
-function generator(seed: number) {
+function generator(seed: number, v3key: FernetKey) {
   const rnd = prng(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;
@@ -135,8 +143,42 @@ function generator(seed: number) {
     return token.length > 0xffff ? undefined : { kind: padded ? 'resealed' : 'raw-blocks', bytes: frame(token), now };
   };
 
+  /** A v3 datagram around `plain` (flags | stamp | body), sealed for real. */
+  const sealV3 = (plain: Uint8Array, type: number): Buffer => {
+    const v3 = v3key.v3!;
+    const length = 4 + 24 + plain.length + 16;
+    const head = Buffer.concat([Buffer.from([3, type, (length >> 8) & 0xff, length & 0xff]), v3.id, bytes(24)]);
+    const sealed = sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(plain, head, null, head.subarray(8, V3_CLEAR_LENGTH), v3.key);
+    return Buffer.concat([head, sealed]);
+  };
+  const v3Item = (): Item => {
+    const now = clock();
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(stampNear(now) & ((1n << 64n) - 1n));
+    const gz = int(3) === 0;
+    const inner = int(4) === 0 ? mutate(pick(plains)) : pick(plains);
+    // The plains are gzip streams: sent with the flag, or their BSON raw.
+    const body = gz ? inner : int(2) === 0 ? Buffer.from(serialize({ type: pick([1, 2]), ulid: '01M7Q5CQP8Q1G6HRZ22724C6AZ', n: int(1000) })) : inner;
+    const flags = pick([0, 0, 1, 1, 2, 0x80, 0xff]) & (gz ? 0xff : 0xfe);
+    const plain = Buffer.concat([Buffer.from([gz ? flags | 1 : flags]), stamp, body]);
+    if (plain.length + 53 > 0xffff) return { kind: 'v3-sealed', bytes: sealV3(Buffer.concat([Buffer.from([0]), stamp]), 1), now };
+    const d = sealV3(int(8) === 0 ? plain.subarray(0, int(9)) : plain, pick([1, 2, 2, 0, 9]));
+    switch (int(6)) {
+      case 0:
+        return { kind: 'v3-mutated', bytes: mutate(d), now };
+      case 1: {
+        const h = Buffer.from(d);
+        h[int(32)] = int(256); // header, key id or nonce: all authenticated
+        return { kind: 'v3-header', bytes: h, now };
+      }
+      default:
+        return { kind: 'v3-sealed', bytes: d, now };
+    }
+  };
+
   return (): Item => {
     for (;;) {
+      if (int(5) === 0) return v3Item();
       const r = int(100);
       if (r < 25) {
         const c = pick(corpus);
@@ -259,8 +301,15 @@ const state = loadBinding();
 if (!state.ok) {
   t.plan(0, `the native addon is not built here (${state.why}): ${state.detail}`);
 } else {
-  const js = new JsBatchVerifier(key);
-  const native = new NativeBatchVerifier(key);
+  let js: BatchVerifier;
+  let native: BatchVerifier;
+  let v3key: FernetKey;
+  t.before(async () => {
+    await sodiumReady();
+    v3key = withV3(key);
+    js = new JsBatchVerifier(v3key);
+    native = new NativeBatchVerifier(v3key);
+  });
 
   t.test('the corpus, as one batch', async (t) => {
     const { corpus } = material();
@@ -277,7 +326,7 @@ if (!state.ok) {
 
   t.test(`${ITEMS} random mutations agree (seed ${SEED})`, async (t) => {
     t.comment(`seed ${SEED} (set NETBEACON_AGREEMENT_SEED to replay another)`);
-    const next = generator(SEED);
+    const next = generator(SEED, v3key);
     const tally: Tally = { unknown: 0, known: 0, seen: new Map() };
     for (let done = 0; done < ITEMS && tally.unknown < 20; done += BATCH) {
       compare(t, js, native, Array.from({ length: Math.min(BATCH, ITEMS - done) }, next), tally);
@@ -287,7 +336,9 @@ if (!state.ok) {
     // The mutations must reach every verdict the engines give (the JS-only
     // BSON step's 'bson' and 'type' aside; kBson here is an empty plaintext).
     const reached = new Set([...tally.seen.keys()].map((k) => k.split(':')[1]));
-    for (const r of REASONS.slice(0, 12)) t.ok(reached.has(r), `some item gave "${r}"`);
+    for (const r of [...REASONS.slice(0, 12), 'key']) t.ok(reached.has(r), `some item gave "${r}"`);
+    const v3Reached = new Set([...tally.seen.keys()].filter((k) => k.startsWith('v3-')).map((k) => k.split(':')[1]));
+    for (const r of ['ok', 'token', 'key', 'mac', 'expired', 'future', 'gzip', 'size', 'bson']) t.ok(v3Reached.has(r), `some v3 item gave "${r}"`);
     t.comment(
       [...tally.seen.entries()]
         .sort()

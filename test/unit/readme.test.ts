@@ -212,3 +212,16 @@ t.test('every subcommand has --help', async (t) => {
   const subs = new Set(shown.map((c) => c.argv[0]!));
   for (const s of subs) t.ok(await helpOf(s), `netbeacon ${s} --help`);
 });
+
+t.test('encode --format v3 prints a v3 beacon that decodes back as version 3', async (t) => {
+  const c = find('encode', (x) => x.argv.includes('--format'));
+  const r = await runInProcess(onVectors(c));
+  t.equal(r.code, 0, r.stderr);
+  const hex = r.stdout.trim();
+  t.match(hex, /^030100[0-9a-f]+$/, 'a v3 solicitation header');
+  t.equal(hex.slice(0, 6), c.output[0]!.slice(0, 6), 'the README shows the same header');
+  t.equal(hex.slice(8, 16), c.output[0]!.slice(8, 16), "and the vector secret's key id");
+  const back = await runInProcess(['decode', '--secret-file', vector('secret'), hex]);
+  t.equal(back.code, 0, back.stderr);
+  t.match(JSON.parse(back.stdout), { version: 3, type: 'solicitation', payload: { remote: { name: 'eth0' }, type: 1 } });
+});

@@ -19,6 +19,8 @@ import { MultiKeyVerifier } from '../../engine/multikey-verifier';
 import { keyObjects } from '../../protocol/fernet';
 import { NativeLiveCapture } from '../../capture/live-native';
 import { Keyring, keyringEntry } from '../../protocol/keyring';
+import { sodiumReady } from '../../protocol/sodium';
+import { keyringWithV3 } from '../../protocol/v3';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
@@ -57,6 +59,7 @@ export function register(program: Command): void {
     )
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
     .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
+    .option('--formats <list>', 'beacon formats to send: v2 (MAAS, the default), v3 or v2,v3 (config beacons.formats); v2 is always accepted, v3 when listed')
     .addHelpText(
       'after',
       [
@@ -99,7 +102,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   const log = createLogger(config.logLevel);
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
-  const { policy, keyring } = readKeysAndPolicy(config);
+  const { policy, keyring } = await readKeysAndPolicy(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
   const key = keyring.signingKey().key;
   const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
@@ -112,6 +115,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
   });
   const agent = new Agent({
     keys: keyObjects(key),
+    formats: config.beacons.formats,
     capture,
     engine: choice.engine,
     engineWhy: choice.why,
@@ -139,7 +143,10 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     },
     log: (level, msg, fields) => log[level]({ ...fields }, msg),
   });
-  log.info({ engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source }, 'netbeacon agent starting');
+  log.info(
+    { engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source, formats: config.beacons.formats },
+    'netbeacon agent starting',
+  );
   if (policy.keyring)
     log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
@@ -188,9 +195,13 @@ function captureKeyring(config: AgentConfig, policy: LoadedPolicy): Keyring {
 }
 
 /** Reading the files and checking them, before anything running changes; throws what is wrong. */
-function readKeysAndPolicy(config: AgentConfig): { policy: LoadedPolicy; keyring: Keyring } {
+async function readKeysAndPolicy(config: AgentConfig): Promise<{ policy: LoadedPolicy; keyring: Keyring }> {
   const policy = loadPolicy(config.policy);
-  return { policy, keyring: captureKeyring(config, policy) };
+  const keyring = captureKeyring(config, policy);
+  // With v3 in use every key gets its v3 key: libsodium is made ready here, once, before any packet.
+  if (!config.beacons.formats.includes('v3')) return { policy, keyring };
+  await sodiumReady();
+  return { policy, keyring: keyringWithV3(keyring) };
 }
 
 function startSupervision(log: Logger): NodeJS.Timeout | undefined {
@@ -214,7 +225,7 @@ async function reload(agent: Agent, opts: AgentCliOptions, log: Logger, setCaptu
   sdNotify('RELOADING=1');
   try {
     const next = resolveConfig(opts);
-    const { policy, keyring } = readKeysAndPolicy(next);
+    const { policy, keyring } = await readKeysAndPolicy(next);
     setCaptureKeys(keyring);
     log.level = next.logLevel;
     await agent.reload({
@@ -225,6 +236,7 @@ async function reload(agent: Agent, opts: AgentCliOptions, log: Logger, setCaptu
         advertisementIntervalMs: next.periods.advertisementMs,
       },
       keys: keyObjects(keyring.signingKey().key),
+      formats: next.beacons.formats,
       policy,
     });
     log.info(

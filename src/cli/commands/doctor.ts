@@ -9,6 +9,9 @@ import { loadSecret } from '../../secret/secret';
 import { listSysInterfaces, type SysInterface } from '../../net/sysfs';
 import { VERSION } from '../../version';
 import { addEngineOption, addSecretOption } from '../options';
+import { DEFAULT_SOCKET, request } from '../../agent/control';
+import { sodium, sodiumReady } from '../../protocol/sodium';
+import { deriveV3Key } from '../../protocol/v3';
 
 export interface DoctorReport {
   version: string;
@@ -18,22 +21,36 @@ export interface DoctorReport {
   interfaces: SysInterface[];
   secret: { found: boolean; path?: string; from?: string; fingerprint?: string; warning?: string; error?: string };
   tcpdump: { present: boolean; path?: string; version?: string };
+  /** Beacon formats (docs/beacon-v3.md): what this host can speak, and what a running agent does, per peer. */
+  formats?: FormatsReport;
   limitations: string[];
   can_run: boolean;
   problems: string[];
 }
 
+export interface FormatsReport {
+  /** v2 always; v3 once libsodium and (for the native engine) the addon's v3 code are there. */
+  available: string[];
+  v3: { js: string; native: boolean; key_id?: string };
+  /** The agent on the control socket, when one answers: formats it sends and accepts, and each peer's. */
+  agent?:
+    | { socket: string; sending: string[]; accepting: string[]; peers: Array<{ name: string; mac: string; interface: string; formats: string[] }> }
+    | { socket: string; error: string };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('explain what netbeacon will do on this host: engine and why, privileges, interfaces, secret, tcpdump')
+    .description('explain what netbeacon will do on this host: engine and why, privileges, interfaces, secret, tcpdump, beacon formats')
     .option('--json', 'print the report as JSON')
+    .option('--socket <path>', 'ask the agent on this control socket which beacon formats it and its peers use', DEFAULT_SOCKET)
     .addHelpText(
       'after',
       '\nExits 0 when the agent can run here, 1 when it cannot (the report says why).\n\nExample:\n  sudo netbeacon doctor --secret-file /var/lib/maas/secret',
     );
-  addEngineOption(addSecretOption(cmd)).action((opts: { json?: boolean; secretFile?: string; engine?: string }) => {
+  addEngineOption(addSecretOption(cmd)).action(async (opts: { json?: boolean; secretFile?: string; engine?: string; socket: string }) => {
     const report = doctor(opts);
+    report.formats = await formatsReport(opts.secretFile, opts.socket);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report));
     process.exitCode = report.can_run ? 0 : 1;
   });
@@ -80,7 +97,11 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
   return {
     version: VERSION,
     platform: { os: process.platform, arch: process.arch, kernel: kernel.status === 0 ? kernel.stdout.trim() : null, node: process.version },
-    engine: { capture, decode, addon: binding.ok ? `loaded from ${binding.path}` : `${binding.why}: ${binding.detail}` },
+    engine: {
+      capture,
+      decode,
+      addon: binding.ok ? `loaded from ${binding.path}${binding.via ? ` (named by $${binding.via})` : ''}` : `${binding.why}: ${binding.detail}`,
+    },
     capabilities: {
       uid: typeof process.getuid === 'function' ? process.getuid() : null,
       net_raw: netRaw,
@@ -94,6 +115,34 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
     can_run: secretReport.found && !('error' in capture),
     problems,
   };
+}
+
+/** What `doctor` says about beacon formats; an agent that is not running is not a problem. */
+export async function formatsReport(secretFile: string | undefined, socket: string): Promise<FormatsReport> {
+  await sodiumReady();
+  const binding = loadBinding();
+  const native = binding.ok && typeof binding.binding.xchacha === 'object';
+  const secret = attempt(() => loadSecret(secretFile));
+  const report: FormatsReport = {
+    available: ['v2', 'v3'],
+    v3: { js: `libsodium ${sodium().sodium_version_string()} via libsodium-wrappers`, native },
+  };
+  if (!('error' in secret)) report.v3.key_id = deriveV3Key(deriveKey(secret.bytes)).idHex;
+  try {
+    const s = (await request(socket, 'status', {}, 1000)) as {
+      formats?: { sending: string[]; accepting: string[] };
+      peers?: Array<{ name: string; mac: string; interface: string; formats?: string[] }>;
+    };
+    report.agent = {
+      socket,
+      sending: s.formats?.sending ?? ['v2'],
+      accepting: s.formats?.accepting ?? ['v2'],
+      peers: (s.peers ?? []).map((p) => ({ name: p.name, mac: p.mac, interface: p.interface, formats: p.formats ?? ['v2'] })),
+    };
+  } catch (err) {
+    report.agent = { socket, error: (err as Error).message };
+  }
+  return report;
 }
 
 function findTcpdump(): DoctorReport['tcpdump'] {
@@ -127,6 +176,19 @@ export function renderDoctor(r: DoctorReport): string {
   for (const i of r.interfaces) {
     const skip = i.loopback ? ' (loopback: skipped)' : !i.up ? ' (down: skipped)' : '';
     out += `  ${i.name.padEnd(16)} ${(i.mac ?? '-').padEnd(18)} mtu ${String(i.mtu ?? '?').padEnd(6)} ${i.operstate}${skip}\n`;
+  }
+  if (r.formats) {
+    const f = r.formats;
+    out += line(
+      'formats',
+      `v2 (MAAS) and v3 (${f.v3.js}; native ${f.v3.native ? 'yes' : 'no: the addon has no v3 code, rebuild it'})${f.v3.key_id ? `, v3 key id ${f.v3.key_id}` : ''}`,
+    );
+    const a = f.agent;
+    if (a && 'error' in a) out += line('', `no agent on ${a.socket} to ask (${a.error})`);
+    else if (a) {
+      out += line('', `agent on ${a.socket}: sending ${a.sending.join(', ')}, accepting ${a.accepting.join(', ')}`);
+      for (const p of a.peers) out += `  ${p.name.padEnd(16)} ${p.mac.padEnd(18)} on ${p.interface.padEnd(10)} ${p.formats.join(', ')}\n`;
+    }
   }
   for (const l of r.limitations) out += line('note', l);
   for (const p of r.problems) out += line('problem', p);

@@ -13,6 +13,8 @@ import { observedBeacon, observedLine } from '../../protocol/observe';
 import type { InterfaceGone, LiveRecord } from '../../capture/live';
 import { openLiveCapture } from '../../capture/live-open';
 import { loadKey } from '../../secret/load-key';
+import { sodiumReady } from '../../protocol/sodium';
+import { withV3 } from '../../protocol/v3';
 import { stdoutClosed, writeOut } from '../output';
 
 export interface LiveObserveOptions {
@@ -23,7 +25,9 @@ export interface LiveObserveOptions {
 
 export async function observeLive(interfaces: readonly string[], opts: LiveObserveOptions): Promise<void> {
   const choice = chooseEngine(engineRequest(opts.engine), { capture: true });
-  const { key } = loadKey(opts.secretFile);
+  // Live, v3 is always recognised: libsodium's start-up is paid once.
+  await sodiumReady();
+  const key = withV3(loadKey(opts.secretFile).key);
   const capture = openLiveCapture({ engine: choice.engine, key, verifier: createVerifier('js', key) });
   const stats = newStats();
   const live = new Set<string>();

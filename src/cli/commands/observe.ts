@@ -6,6 +6,9 @@ import { formatStats, newStats, type ObserveStats } from '../../engine/pipeline'
 import { UsageError } from '../../errors';
 import { addEngineOption, addSecretOption } from '../options';
 import { loadKey } from '../../secret/load-key';
+import { sodiumReady } from '../../protocol/sodium';
+import { beaconVersionOf } from '../../protocol/sniff';
+import { V3_VERSION, withV3 } from '../../protocol/v3';
 import { stdoutClosed, writeOutAndWait } from '../output';
 import { observeLive } from './observe-live';
 
@@ -49,11 +52,19 @@ export function register(program: Command): void {
 async function observeFile(path: string, opts: ObserveOptions): Promise<void> {
   const choice = chooseEngine(engineRequest(opts.engine), { capture: false });
   const { key } = loadKey(opts.secretFile);
-  const encoder = createLineEncoder(choice.engine, key);
+  let encoder = createLineEncoder(choice.engine, key);
+  let v3 = false;
   const stats = newStats();
   try {
     // Each batch is encoded (its frames copied) before the next is read: views will do.
     for await (const packets of readCapture(path, { transient: true })) {
+      // v3 is recognised by its version byte; libsodium (~0.1 s of CPU to
+      // start) is loaded only for a capture that holds a v3 beacon.
+      if (!v3 && packets.some((p) => beaconVersionOf(p.data) === V3_VERSION)) {
+        await sodiumReady();
+        v3 = true;
+        encoder = createLineEncoder(choice.engine, withV3(key));
+      }
       // The encoder reuses its buffer: the write must be done before the next batch.
       await writeOutAndWait(encoder.encode(packets, stats));
       if (stdoutClosed()) break;

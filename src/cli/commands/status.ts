@@ -39,7 +39,10 @@ interface StatusAnswer {
     received: Record<string, number>;
     sent: Record<string, number>;
   }>;
-  counters: { send_failures: number; replays: number };
+  counters: { send_failures: number; replays: number; replays_by_format?: Record<string, number> };
+  /** Beacon formats (docs/beacon-v3.md); absent from agents before v3. */
+  formats?: { sending: string[]; accepting: string[] };
+  peers?: Array<{ interface: string; vid?: number; mac: string; name: string; formats?: string[] }>;
   correlation: { hints: number; tx: { size: number }; rx: { size: number } };
   ring_drops: number;
 }
@@ -48,8 +51,14 @@ export function renderStatus(s: StatusAnswer): string {
   const lines = [
     `netbeacon ${s.version}, up ${s.uptime_seconds} s, engine ${s.engine.name} (capture: ${s.engine.capture}) — ${s.engine.why}`,
     `hints ${s.correlation.hints}, tx queue ${s.correlation.tx.size}, rx queue ${s.correlation.rx.size}, replays ${s.counters.replays}, send failures ${s.counters.send_failures}, ring drops ${s.ring_drops}`,
-    '',
   ];
+  if (s.formats) {
+    const byFormat = Object.entries(s.counters.replays_by_format ?? {})
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', ');
+    lines.push(`formats: sending ${s.formats.sending.join(', ')}; accepting ${s.formats.accepting.join(', ')}${byFormat ? `; replays ${byFormat}` : ''}`);
+  }
+  lines.push('');
   for (const i of s.interfaces) {
     const rx =
       Object.entries(i.received)
@@ -63,6 +72,12 @@ export function renderStatus(s: StatusAnswer): string {
     lines.push(`  received: ${rx}`);
     lines.push(`  sent:     ${tx}`);
     if (i.ring) lines.push(`  ring:     packets=${i.ring.packets} drops=${i.ring.drops}`);
+  }
+  const peers = s.peers ?? [];
+  if (peers.length > 0) lines.push('', 'peers:');
+  for (const p of peers) {
+    const where = `${p.interface}${p.vid !== undefined ? ` (vid ${p.vid})` : ''}`;
+    lines.push(`  ${p.name}  ${p.mac}  heard on ${where}${p.formats ? `  formats ${p.formats.join(', ')}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
