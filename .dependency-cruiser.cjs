@@ -6,7 +6,7 @@
  *   cli ─▶ demo ─▶ probe ─▶ agent ───────────────┐
  *                    │        │  fleet (service) ─┤
  *                    ▼        ▼                   ▼
- *   drivers: capture ─▶ engine     net  config  secret  lab
+ *   drivers: capture ─▶ engine     net  config  secret  lab  metrics
  *                    │        │                   │
  *                    ▼        ▼                   ▼
  *   pure:    fleet/model ─▶ policy ─▶ topology ─▶ protocol
@@ -54,6 +54,12 @@ module.exports = {
     only('secret-driver', 'secret/', ['secret/', 'protocol/'], 'Finds and reads the secret.'),
     only('config-driver', 'config/', ['config/', 'policy/', 'protocol/', 'log\\.ts$'], 'Reads and checks the config file.'),
     only('lab-driver', 'lab/', ['lab/'], 'Network namespaces for the demo.'),
+    only(
+      'metrics-driver',
+      'metrics/',
+      ['metrics/', 'config/'],
+      'Prometheus metrics computed at scrape time, shared by the agent and the fleet service: it knows neither.',
+    ),
     not(
       'agent-is-a-driver',
       'agent/',

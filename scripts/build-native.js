@@ -25,12 +25,16 @@ if (process.platform !== 'linux') {
   process.exit(0);
 }
 
+// node-gyp: the pinned devDependency in a checkout; in an installed package
+// (npm install -g, the .deb's npm ci --omit=dev) the one npm runs scripts
+// with, which npm names in npm_config_node_gyp; else npm's own copy.
 let gyp;
 try {
   gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
 } catch {
   const npmGyp = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  gyp = fs.existsSync(npmGyp) ? npmGyp : null;
+  const fromNpm = process.env.npm_config_node_gyp;
+  gyp = fromNpm && fs.existsSync(fromNpm) ? fromNpm : fs.existsSync(npmGyp) ? npmGyp : null;
 }
 if (!gyp) {
   record({ built: false, reason: 'node-gyp was not found' });

@@ -22,12 +22,19 @@ export const CASE_NAMES = [
   'observe',
   'correlate',
   'correlate-replay',
+  'start-to-ready',
+  'sigterm-to-exit',
+  'cli-startup',
 ] as const;
 
 export type CaseName = (typeof CASE_NAMES)[number];
 
-/** Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent baseline. */
-export type EngineLabel = 'native' | 'js' | 'maas-python';
+/**
+ * Engines as the JSON names them: netbeacon's two, and the MAAS-equivalent
+ * baseline; cli-startup's rows name how the command was started instead
+ * (the installed bin, or npx in a checkout).
+ */
+export type EngineLabel = 'native' | 'js' | 'maas-python' | 'bin' | 'npx';
 
 export interface CaseResult {
   name: CaseName;

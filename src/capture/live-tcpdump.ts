@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BatchVerifier } from '../engine/types';
 import { CaptureParser } from './pcap';
@@ -19,6 +20,18 @@ import { framesToDatagrams, verifyDatagrams, type Datagram } from './live-js';
 
 /** MAAS's capture filter (src/provisioningserver/utils/beaconing.py). */
 export const MAAS_FILTER = 'udp dst port 5240 or (vlan and udp dst port 5240)';
+
+/**
+ * What a tcpdump that stopped on its own died of, from all it said on stderr
+ * and whether the interface still exists. Deleting an interface can reach
+ * libpcap as ENETDOWN ("The interface went down") before the device is
+ * unregistered, so the interface's absence decides ENODEV too.
+ */
+export function tcpdumpExitCode(stderr: string, interfaceExists: boolean): 'ENODEV' | 'ENETDOWN' | 'EPIPE' {
+  if (/disappeared|No such device/i.test(stderr) || !interfaceExists) return 'ENODEV';
+  if (/went down|Network is down/i.test(stderr)) return 'ENETDOWN';
+  return 'EPIPE';
+}
 
 export interface TcpdumpOptions {
   /** The tcpdump binary (default: `tcpdump` from PATH). */
@@ -92,7 +105,7 @@ export class TcpdumpLiveCapture extends EventEmitter implements LiveCapture {
         this.taps.delete(ifname);
         this.emit('interface-gone', {
           interface: ifname,
-          code: /disappeared|No such device/i.test(why) ? 'ENODEV' : 'EPIPE',
+          code: tcpdumpExitCode(stderr, existsSync(`/sys/class/net/${ifname}`)),
           message: `tcpdump on ${ifname} exited ${code ?? signal}: ${why}`,
         });
       });

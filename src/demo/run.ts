@@ -209,12 +209,12 @@ async function probes(demo: Demo, o: DemoOptions): Promise<Pick<DemoDocument, 'm
 function keptCommands(demo: Demo): { remove: string; commands: string[] } {
   const lab = demo.net!.lab;
   const commands = [
-    ...HOSTS.map((h) => `sudo ip netns exec ${lab.ns(h)} npx netbeacon status --socket ${demo.socket(h)}`),
-    `sudo ip netns exec ${lab.ns(PROBE_HOST)} npx netbeacon topology --socket ${demo.socket(PROBE_HOST)}`,
-    `sudo ip netns exec ${lab.ns(PROBE_HOST)} npx netbeacon discover -i ${MTU_INTERFACE} --secret-file ${demo.secretFile}`,
+    ...HOSTS.map((h) => `sudo ip netns exec ${lab.ns(h)} netbeacon status --socket ${demo.socket(h)}`),
+    `sudo ip netns exec ${lab.ns(PROBE_HOST)} netbeacon topology --socket ${demo.socket(PROBE_HOST)}`,
+    `sudo ip netns exec ${lab.ns(PROBE_HOST)} netbeacon discover -i ${MTU_INTERFACE} --secret-file ${demo.secretFile}`,
     `sudo ip netns exec ${lab.ns(SWITCH)} bridge link`,
   ];
-  return { remove: 'sudo npx netbeacon demo --remove', commands };
+  return { remove: 'sudo netbeacon demo --remove', commands };
 }
 
 /**

@@ -39,8 +39,13 @@ const CASES = [
   'observe',
   'correlate',
   'correlate-replay',
+  'start-to-ready',
+  'sigterm-to-exit',
+  'cli-startup',
 ];
-const ENGINES = ['native', 'js', 'maas-python'];
+/** netbeacon's engines and the MAAS baseline; cli-startup's rows name how the command was started (bin, npx). */
+const DECODE_ENGINES = ['native', 'js', 'maas-python'];
+const ENGINES = [...DECODE_ENGINES, 'bin', 'npx'];
 
 /** Source .ts files under dir whose dist .js is missing or older. */
 function stale(dir: string): string[] {
@@ -133,7 +138,7 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
         .filter((c) => c.name === name)
         .map((c) => c.engine)
         .sort(),
-      [...ENGINES].sort(),
+      [...DECODE_ENGINES].sort(),
       `${name} has a row for every engine`,
     );
   }
@@ -180,6 +185,14 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
   const correlator = report.cases.find((c) => c.name === 'correlate' && c.engine === 'js') as Row & Record<string, unknown>;
   if (correlator.skipped === undefined)
     for (const k of ['heapStartMiB', 'heapEndMiB', 'rssStartMiB', 'rssEndMiB']) t.ok(Number(correlator[k]) > 0, `correlate js reports ${k} of its long run`);
+  t.same(
+    report.cases
+      .filter((c) => c.name === 'cli-startup')
+      .map((c) => c.engine)
+      .sort(),
+    ['bin', 'npx'],
+    'cli-startup: the installed command and npx (skipped by --quick, with the reason)',
+  );
   t.ok(report.goals.length >= 7, 'judges the goals');
   for (const g of report.goals) t.ok(g.met === true || g.met === false || g.met === null, `goal "${g.goal}" is met, not met, or not measured`);
 });

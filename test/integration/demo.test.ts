@@ -33,7 +33,7 @@ t.test('not root: a clear message, exit 2', async (t) => {
   const r = await runInProcess(['demo']);
   t.equal(r.code, 2);
   t.match(r.stderr, /needs root/);
-  t.match(r.stderr, /sudo npx netbeacon demo/);
+  t.match(r.stderr, /sudo netbeacon demo/);
 });
 
 if (why) {
@@ -137,7 +137,7 @@ async function keep(t: Test): Promise<void> {
   const r = await runCli(['demo', '--keep', '--json', '--timeout', '60'], { timeoutMs: 170_000 });
   t.equal(r.status, 0, r.stderr);
   const d = JSON.parse(r.stdout) as DemoDocument;
-  t.match(d.kept?.remove, 'sudo npx netbeacon demo --remove');
+  t.match(d.kept?.remove, 'sudo netbeacon demo --remove');
   t.ok(d.kept?.commands.some((c) => c.includes('netbeacon status --socket')));
   t.equal(demoNamespaces().length, before.length + 4, 'switch, rack1, rack2, node1 are still there');
   const status = (await request(d.hosts[0]!.socket, 'status')) as { interfaces: unknown[] };

@@ -11,7 +11,7 @@ import { loadBinding } from '../../src/engine/binding';
 import { JsBatchVerifier } from '../../src/engine/js-verifier';
 import { NativeLiveCapture } from '../../src/capture/live-native';
 import { openLiveCapture, tcpdumpAvailable } from '../../src/capture/live-open';
-import { MAAS_FILTER, TcpdumpLiveCapture } from '../../src/capture/live-tcpdump';
+import { MAAS_FILTER, TcpdumpLiveCapture, tcpdumpExitCode } from '../../src/capture/live-tcpdump';
 import { UdpLiveCapture } from '../../src/capture/live-udp';
 import type { InterfaceGone, LiveRecord } from '../../src/capture/live';
 import { corpusCases, corpusKey, vector } from '../helpers/corpus';
@@ -137,6 +137,14 @@ t.test('tcpdump: a capture stream is verified like a file', async (t) => {
   await cap.close();
   await cap.close();
   await t.rejects(cap.add('eth1'), /closed/);
+});
+
+t.test('tcpdump: what a capture that stopped died of', async (t) => {
+  t.equal(tcpdumpExitCode('tcpdump: pcap_loop: The interface disappeared\n', true), 'ENODEV');
+  t.equal(tcpdumpExitCode('tcpdump: eth0: No such device exists\n3 packets captured\n', true), 'ENODEV', 'found in any line, not only the last');
+  t.equal(tcpdumpExitCode('tcpdump: pcap_loop: The interface went down\n', false), 'ENODEV', 'went down, and then deleted: gone');
+  t.equal(tcpdumpExitCode('tcpdump: pcap_loop: The interface went down\n', true), 'ENETDOWN', 'went down and still there');
+  t.equal(tcpdumpExitCode('tcpdump: killed\n', true), 'EPIPE');
 });
 
 t.test('tcpdump: failures', async (t) => {

@@ -3,7 +3,9 @@ import { chownSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { Agent } from '../../agent/daemon';
-import { agentMetrics, serveMetrics } from '../../agent/metrics';
+import { agentMetrics } from '../../agent/metrics';
+import { serveMetrics } from '../../metrics/http';
+import { runSupervised } from '../../agent/exit';
 import { dropPrivileges, resolveAccount, sdNotify, watchdogIntervalMs } from '../../agent/system';
 import { openLiveCapture } from '../../capture/live-open';
 import { applyFlags, loadConfigFile, type AgentConfig, type ConfigFlags } from '../../config/config';
@@ -90,7 +92,8 @@ export function register(program: Command): void {
       if (policy.expected) process.stdout.write(`expected topology: ${config.policy.expected} (${policy.expected.fabrics.length} fabrics)\n`);
       return;
     }
-    await runAgent(config, opts);
+    const log = createLogger(config.logLevel);
+    await runSupervised(log, () => runAgent(config, opts, log));
   });
 }
 
@@ -98,8 +101,7 @@ function resolveConfig(opts: AgentCliOptions): AgentConfig {
   return applyFlags(loadConfigFile(opts.config), opts);
 }
 
-async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<void> {
-  const log = createLogger(config.logLevel);
+async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger): Promise<void> {
   // Made here, not by the control server, so that a drop to --user can hand it over.
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
   const { policy, keyring } = await readKeysAndPolicy(config);
@@ -151,35 +153,42 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions): Promise<voi
     log.info({ signing: policy.keyring.signingKey().fingerprint, keys: policy.keyring.states(Date.now() / 1000) }, 'secret rotation: keys loaded');
   // Per-packet events (replays) only at debug: a flood must not become a log flood.
   agent.on('event', (e: { event: string }) => (e.event === 'replay' ? log.debug(e, e.event) : log.info(e, e.event)));
-  await agent.start();
   let metrics: Server | undefined;
-  if (config.metrics) {
-    metrics = await serveMetrics(agentMetrics(agent), config.metrics);
-    log.info({ listen: config.metrics }, 'metrics served at /metrics');
-  }
-  if (config.user) {
-    const account = resolveAccount(config.user);
-    // What the agent must still remove or append to after the drop becomes the user's.
-    for (const f of [config.socket, config.journal, madeSocketDir ? dirname(config.socket) : null]) if (f) chownSync(f, account.uid, account.gid);
-    dropPrivileges(account);
-    log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
+  try {
+    await agent.start();
+    if (config.metrics) {
+      metrics = await serveMetrics(agentMetrics(agent), config.metrics);
+      log.info({ listen: config.metrics }, 'metrics served at /metrics');
+    }
+    if (config.user) {
+      const account = resolveAccount(config.user);
+      // What the agent must still remove or append to after the drop becomes the user's.
+      for (const f of [config.socket, config.journal, madeSocketDir ? dirname(config.socket) : null]) if (f) chownSync(f, account.uid, account.gid);
+      dropPrivileges(account);
+      log.info({ user: account.name, uid: account.uid, gid: account.gid }, 'dropped root; keeping only CAP_NET_RAW');
+    }
+  } catch (err) {
+    // A half-started agent holds sockets and timers: without this the process would hang, never READY.
+    metrics?.close();
+    await agent.stop();
+    throw err;
   }
   log.info({ interfaces: agent.interfaces.map((i) => i.name) }, 'netbeacon agent running');
   const watchdog = config.notify ? startSupervision(log) : undefined;
-  await new Promise<void>((resolve) => {
+  const signal = await new Promise<string>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
       if (config.notify) sdNotify('STOPPING=1');
       if (watchdog) clearInterval(watchdog);
       metrics?.close();
-      void agent.stop().then(resolve);
+      void agent.stop().then(() => resolve(signal));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const setCaptureKeys = (k: Keyring): void => (capture instanceof NativeLiveCapture ? capture.setKeys(k) : multiKey.setKeyring(k));
     process.on('SIGHUP', () => void reload(agent, opts, log, setCaptureKeys));
   });
-  log.info('netbeacon agent stopped');
+  log.info({ signal }, `netbeacon agent stopped (${signal})`);
   log.flush();
 }
 

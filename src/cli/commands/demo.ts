@@ -23,7 +23,7 @@ interface DemoOptions {
 }
 
 export const ROOT_MESSAGE =
-  "the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host's interfaces, and all of it is removed afterwards. Run: sudo npx netbeacon demo";
+  "the demo builds network namespaces, veth pairs and bridges and runs agents inside them, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW). Nothing it creates touches the host's interfaces, and all of it is removed afterwards. Run: sudo netbeacon demo";
 
 export function register(program: Command): void {
   const cmd = program
@@ -42,7 +42,7 @@ export function register(program: Command): void {
         'Exit codes: 0 the agents found the fabrics the wiring implies, 1 they did not in time, 2 not root or usage error.',
         '',
         'Example:',
-        '  sudo npx netbeacon demo',
+        '  sudo netbeacon demo',
       ].join('\n'),
     );
   addEngineOption(cmd).action(async (opts: DemoOptions) => {
