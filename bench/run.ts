@@ -14,6 +14,8 @@ import { runLiveCapture } from './cases/live-capture';
 import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
 import { runCorrelate } from './cases/correlate';
+import { runManyInterfaces } from './cases/many-interfaces';
+import { runInterfaceEvents } from './cases/interface-events';
 import { LIFECYCLE_CASES, runLifecycle } from './cases/lifecycle';
 import { runCliStartup } from './cases/cli-startup';
 import { addonStamp } from './lib/addon';
@@ -50,6 +52,8 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   if (only.has('observe')) await guard(['observe'], 'beacons/s', ['native', 'js', 'maas-python'], () => runObserve(ctx));
   if (only.has('correlate') || only.has('correlate-replay'))
     await guard(['correlate', 'correlate-replay'], 'receptions/s', ['js', 'maas-python'], () => runCorrelate(ctx));
+  if (only.has('interface-events')) await guard(['interface-events'], 'ms', ['native', 'js'], () => runInterfaceEvents(ctx));
+  if (only.has('many-interfaces')) await guard(['many-interfaces'], 'MiB', ['native'], () => runManyInterfaces(ctx));
   const lifecycle = LIFECYCLE_CASES.filter((c) => only.has(c));
   if (lifecycle.length) await guard(lifecycle, 'ms', ['native', 'js'], () => runLifecycle(ctx, lifecycle));
   if (only.has('cli-startup')) await guard(['cli-startup'], 'ms', ['bin', 'npx'], () => runCliStartup(ctx));

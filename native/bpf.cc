@@ -9,9 +9,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace netbeacon {
 namespace {
@@ -31,12 +33,16 @@ class Assembler {
   void Bind(Label l) { labels_[l] = static_cast<int>(code_.size()); }
   void Stmt(uint16_t code, uint32_t k) { code_.push_back({{code, 0, 0, k}, kNone, kNone}); }
   void Jump(uint16_t code, uint32_t k, Label yes, Label no) { code_.push_back({{code, 0, 0, k}, yes, no}); }
+  // BPF_JA: its offset is k, 32 bits, so it may go anywhere forward.
+  void JumpAlways(Label to) { code_.push_back({{kJa, 0, 0, 0}, kNone, kNone, to}); }
+  size_t size() const { return code_.size(); }
   std::vector<sock_filter> Resolve() const {
     std::vector<sock_filter> out;
     for (size_t i = 0; i < code_.size(); i++) {
       sock_filter f = code_[i].insn;
       f.jt = Offset(i, code_[i].jt);
       f.jf = Offset(i, code_[i].jf);
+      if (code_[i].ja != kNone) f.k = LongOffset(i, code_[i].ja);
       out.push_back(f);
     }
     return out;
@@ -44,10 +50,18 @@ class Assembler {
 
  private:
   static constexpr Label kNone = -1;
+  static constexpr uint16_t kJa = BPF_JMP | BPF_JA;
   struct Pending {
     sock_filter insn;
     Label jt, jf;
+    Label ja = kNone;
   };
+  uint32_t LongOffset(size_t at, Label l) const {
+    const int target = labels_[l];
+    const int off = target - static_cast<int>(at) - 1;
+    if (target < 0 || off < 0) throw std::logic_error("bpf: unresolvable jump");
+    return static_cast<uint32_t>(off);
+  }
   uint8_t Offset(size_t at, Label l) const {
     if (l == kNone) return 0;
     const int target = labels_[l];
@@ -61,6 +75,7 @@ class Assembler {
 
 using Label = Assembler::Label;
 
+constexpr uint16_t kLdImm = BPF_LD | BPF_W | BPF_IMM;
 constexpr uint16_t kLdAbsW = BPF_LD | BPF_W | BPF_ABS;
 constexpr uint16_t kLdAbsH = BPF_LD | BPF_H | BPF_ABS;
 constexpr uint16_t kLdAbsB = BPF_LD | BPF_B | BPF_ABS;
@@ -127,11 +142,9 @@ void EmitLevel(Assembler& a, uint32_t type_off, int tags, Label accept, Label dr
   if (tags > 0) EmitLevel(a, type_off + 4, tags - 1, accept, drop);
 }
 
-}  // namespace
-
-std::vector<sock_filter> BeaconFilter() {
-  Assembler a;
-  Label accept = a.NewLabel(), drop = a.NewLabel(), plain = a.NewLabel(), stripped = a.NewLabel();
+// The beacon test: jumps to `accept` or `drop`, both bound by the caller.
+void EmitBeacon(Assembler& a, Label accept, Label drop) {
+  Label plain = a.NewLabel(), stripped = a.NewLabel();
   // The kernel removes the outer 802.1Q/802.1ad tag before packet sockets see
   // the frame (skb_vlan_untag on receive, or NIC offload) and keeps it in
   // skb metadata; only this ancillary load can tell. libpcap does the same
@@ -142,11 +155,54 @@ std::vector<sock_filter> BeaconFilter() {
   EmitLevel(a, 12, 2, accept, drop);
   a.Bind(stripped);
   EmitLevel(a, 12, 1, accept, drop);
+}
+
+// Jumps of a conditional are 8 bits: each chunk's tests reach its own accept.
+constexpr size_t kChunk = 250;
+
+}  // namespace
+
+std::vector<sock_filter> BeaconFilter() {
+  Assembler a;
+  Label accept = a.NewLabel(), drop = a.NewLabel();
+  EmitBeacon(a, accept, drop);
   a.Bind(accept);
   a.Stmt(kRet, kKeep);
   a.Bind(drop);
   a.Stmt(kRet, 0);
   return a.Resolve();
+}
+
+std::vector<sock_filter> BeaconFilterOn(const std::vector<int>& ifindexes) {
+  if (ifindexes.size() > kMaxFilterInterfaces) throw std::length_error("bpf: too many interfaces for one filter");
+  Assembler a;
+  Label beacon = a.NewLabel(), drop = a.NewLabel();
+  EmitBeacon(a, beacon, drop);
+  // Right after the beacon test, so that its jumps to it stay short.
+  a.Bind(drop);
+  a.Stmt(kRet, 0);
+  a.Bind(beacon);
+  // A = 0 first: on an skb with no device the kernel ends the program at
+  // this load and returns A as it stands, which would keep the frame.
+  a.Stmt(kLdImm, 0);
+  a.Stmt(kLdAbsW, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_IFINDEX));
+  for (size_t from = 0; from < ifindexes.size(); from += kChunk) {
+    const size_t to = std::min(ifindexes.size(), from + kChunk);
+    Label keep = a.NewLabel(), next = a.NewLabel();
+    for (size_t i = from; i < to; i++) {
+      Label no = a.NewLabel();
+      a.Jump(kJeq, static_cast<uint32_t>(ifindexes[i]), keep, no);
+      a.Bind(no);
+    }
+    a.JumpAlways(next);
+    a.Bind(keep);
+    a.Stmt(kRet, kKeep);
+    a.Bind(next);
+  }
+  a.Stmt(kRet, 0);
+  std::vector<sock_filter> prog = a.Resolve();
+  if (prog.size() > BPF_MAXINSNS) throw std::length_error("bpf: the filter is too long");
+  return prog;
 }
 
 std::vector<sock_filter> DropAllFilter() { return {sock_filter{kRet, 0, 0, 0}}; }

@@ -3,6 +3,7 @@
 #pragma once
 #include <linux/filter.h>
 
+#include <cstddef>
 #include <vector>
 
 namespace netbeacon {
@@ -12,6 +13,17 @@ namespace netbeacon {
 // or had its outer tag stripped by the kernel (then at most one more tag may
 // be in band). Returns the number of bytes to keep (the whole frame) or 0.
 std::vector<sock_filter> BeaconFilter();
+
+// The same program for a socket bound to every interface: a beacon is kept
+// only when it arrived on one of `ifindexes` (SKF_AD_IFINDEX, checked after
+// the beacon test, so other traffic never pays for it). An empty list
+// keeps nothing. The list is checked in chunks, each followed by its own
+// accept, so that no jump is longer than classic BPF allows.
+std::vector<sock_filter> BeaconFilterOn(const std::vector<int>& ifindexes);
+
+// The most interfaces BeaconFilterOn takes: the kernel refuses programs of
+// more than BPF_MAXINSNS (4096) instructions.
+constexpr size_t kMaxFilterInterfaces = 3900;
 
 // A program that drops everything: attached first, so that nothing unwanted
 // is queued while the socket is being set up.

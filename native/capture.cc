@@ -1,15 +1,21 @@
-// The capture worker. One thread polls every ring plus an eventfd (wake-ups
-// for added/removed interfaces, returned batch slots, stop). For each
+// The capture worker. One thread polls the shared ring, an eventfd
+// (wake-ups for added/removed interfaces, returned batch slots, stop) and
+// an rtnetlink socket (RTM_DELLINK: a captured interface is gone). For each
 // retired block it parses and verifies every frame into one batch slot and
-// posts that slot to JS: one crossing per block, never per packet.
+// posts that slot to JS: one crossing per block, never per packet. Frames
+// name their interface (sll_ifindex); the worker counts them per interface.
 //
 // Backpressure: the slots are a fixed pool. When JS holds them all, the
-// worker stops taking blocks from the rings (and stops polling them); the
-// kernel then fills the ring's free blocks, then drops and counts the drops
-// in PACKET_STATISTICS. Nothing is allocated per packet or per block.
+// worker stops taking blocks to parse, and the kernel fills the ring's
+// free blocks. Before it runs out of them (and would drop frames it cannot
+// name an interface for: PACKET_STATISTICS counts drops per socket), the
+// worker sheds the oldest blocks itself, unparsed, counting their frames
+// per interface: so the drops of a shared ring are still counted per
+// interface, exactly (Shed). Nothing is allocated per packet or per block.
 #include "capture.h"
 
 #include <linux/if_packet.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -23,49 +29,61 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "bpf.h"
 #include "frame.h"
+#include "netlink.h"
 
 namespace netbeacon {
 
 struct Capture::Tap {
-  std::unique_ptr<Ring> ring;
-  bool down = false;  // the interface went down (or away: being checked)
-  bool gone = false;  // reported gone; the worker skips it
-  std::atomic<uint64_t> beacons{0}, rejected{0}, skipped{0};
+  std::string name;
+  int ifindex = 0;
+  std::atomic<uint64_t> packets{0}, shed{0}, beacons{0}, rejected{0}, skipped{0};
 };
 
 namespace {
 
-// While an interface is down its socket is unhooked and raises no further
-// POLLERR when the device is then deleted, so down taps are re-checked on
-// this period.
-constexpr int kDownRecheckMs = 250;
-
 void Put16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }  // little-endian host (x86, arm64)
 void Put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-
-// SIOCGIFFLAGS works on any socket, the packet socket included.
-bool IsUp(int fd, const std::string& name) {
-  ifreq ifr{};
-  std::memcpy(ifr.ifr_name, name.c_str(), std::min(name.size(), sizeof ifr.ifr_name - 1));
-  return ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) != 0;
-}
 
 std::string ErrnoName(int err) {
   const char* n = strerrorname_np(err);
   return n ? n : "E" + std::to_string(err);
 }
 
+// While JS holds every batch slot, the worker looks at the ring this often
+// (at most every retire period) to shed before the kernel runs out.
+int ShedCheckMs(uint32_t retire_ms) {
+  return static_cast<int>(std::min<uint32_t>(10, std::max<uint32_t>(1, retire_ms / 2)));
+}
+
+// Blocks left to the kernel before the worker sheds: an eighth of the
+// ring, at least two (its current block and one more). At 100,000
+// beacons/s a 256 KiB block fills in ~6 ms, so 8 blocks are ~50 ms of
+// margin against a 5 ms check.
+uint32_t ShedMargin(uint32_t block_count) { return std::max<uint32_t>(2, block_count / 8); }
+
 }  // namespace
 
+Capture::Tap* Capture::View::Find(int ifindex) const {
+  auto it = std::lower_bound(taps.begin(), taps.end(), ifindex, [](const auto& e, int i) { return e.first < i; });
+  return it != taps.end() && it->first == ifindex ? it->second.get() : nullptr;
+}
+
 Capture::Capture(const CaptureOptions& opts, std::vector<BatchSlot> slots, CaptureSink* sink)
-    : opts_(opts), slots_(std::move(slots)), sink_(sink), scratch_(kMaxInflated) {}
+    : opts_(opts), slots_(std::move(slots)), sink_(sink), link_buf_(rtnl::kRecvBuffer), scratch_(kMaxInflated) {}
 
 Capture::~Capture() { Stop(); }
 
 void Capture::Start() {
   event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (event_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  link_fd_ = rtnl::OpenSocket(RTMGRP_LINK, &link_portid_);
+  if (link_fd_ < 0) {
+    const int e = -link_fd_;
+    link_fd_ = -1;
+    throw std::system_error(e, std::generic_category(), "rtnetlink socket (to see interfaces go)");
+  }
   for (uint32_t i = 0; i < slots_.size(); i++) free_.push_back(i);
   std::promise<std::string> started;
   std::future<std::string> result = started.get_future();
@@ -116,20 +134,24 @@ void Capture::TakeKeys() {
   keys_pending_.store(false, std::memory_order_relaxed);
 }
 
+void Capture::Refresh(View* v) {
+  const uint64_t g = generation_.load(std::memory_order_acquire);
+  if (g == v->generation) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  v->generation = generation_.load();
+  v->ring = ring_;
+  v->taps.clear();
+  for (auto& kv : taps_) v->taps.emplace_back(kv.first, kv.second);  // a std::map: sorted by ifindex
+}
+
 void Capture::Loop() {
-  TapList taps;
-  uint64_t seen = ~uint64_t{0};
+  View v;
   std::vector<pollfd> fds;
   while (!stopping_.load(std::memory_order_acquire)) {
-    if (generation_.load(std::memory_order_acquire) != seen) {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = generation_.load();
-      taps.clear();
-      for (auto& kv : taps_) taps.push_back(kv.second);
-    }
+    Refresh(&v);
     TakeKeys();
-    ProcessBlocks(taps);
-    // Poll the rings only when a block could be taken: otherwise a ready
+    ProcessBlocks(&v);
+    // Poll the ring only when a block could be taken: otherwise a ready
     // ring would wake us again and again with nowhere to put its block.
     bool can_take = have_slot_;
     if (!can_take) {
@@ -138,62 +160,89 @@ void Capture::Loop() {
     }
     fds.clear();
     fds.push_back({event_fd_, POLLIN, 0});
-    bool any_down = false;
-    for (auto& t : taps) {
-      any_down = any_down || (t->down && !t->gone);
-      // POLLERR is reported whatever `events` says; keep polling for it.
-      fds.push_back({t->ring->fd(), static_cast<short>(can_take ? POLLIN : 0), 0});
-    }
-    int n = poll(fds.data(), fds.size(), any_down ? kDownRecheckMs : -1);
+    fds.push_back({link_fd_, POLLIN, 0});
+    if (v.ring) fds.push_back({v.ring->fd(), static_cast<short>(can_take ? POLLIN : 0), 0});
+    const int timeout = v.ring && !can_take ? ShedCheckMs(opts_.ring.retire_ms) : -1;
+    int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "poll");
     }
     if (fds[0].revents & POLLIN) {
-      uint64_t v;
-      ssize_t r = read(event_fd_, &v, sizeof v);
+      uint64_t val;
+      ssize_t r = read(event_fd_, &val, sizeof val);
       (void)r;
     }
-    for (size_t i = 0; i < taps.size(); i++) {
-      Tap& t = *taps[i];
-      if (t.gone) continue;
-      const bool err = (fds[i + 1].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
-      if (err || t.down) CheckTap(t, err);
+    if (fds[1].revents & POLLIN) ReadLinkEvents();
+    if (v.ring && (fds[2].revents & POLLERR)) {
+      // Bound to every interface, the socket gets no device errors; anything else is worth a line.
+      int err = 0;
+      socklen_t len = sizeof err;
+      (void)getsockopt(v.ring->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) sink_->OnError("capture socket error " + ErrnoName(err) + ": " + std::strerror(err));
+    }
+    if (v.ring && !can_take) {
+      Refresh(&v);
+      Shed(v);
     }
   }
 }
 
-// Takes blocks round-robin, one per ring per round, so that one busy
-// interface cannot starve the others.
-void Capture::ProcessBlocks(const TapList& taps) {
-  bool progress = true;
-  while (progress && !stopping_.load(std::memory_order_acquire)) {
-    progress = false;
-    for (auto& t : taps) {
-      if (t->gone) continue;
-      if (!have_slot_ && !TakeSlot()) return;
-      const tpacket_block_desc* block = t->ring->Acquire();
-      if (block == nullptr) continue;
-      FillFromBlock(*t, block);
-      t->ring->Release();
-      if (count_ > 0) Post();
-      progress = true;
-    }
+// Blocks in ring order (the kernel fills them in time order, so the shared
+// ring is fair to the interfaces by arrival).
+void Capture::ProcessBlocks(View* v) {
+  while (!stopping_.load(std::memory_order_acquire)) {
+    Refresh(v);  // a tap added since: its frames may be in the next block
+    if (!v->ring) return;
+    if (!have_slot_ && !TakeSlot()) return;
+    const tpacket_block_desc* block = v->ring->Acquire();
+    if (block == nullptr) return;
+    FillFromBlock(*v, block);
+    v->ring->Release();
+    if (count_ > 0) Post();
   }
 }
 
-void Capture::FillFromBlock(Tap& tap, const tpacket_block_desc* block) {
+void Capture::FillFromBlock(const View& v, const tpacket_block_desc* block) {
   bool ok = true;
-  const uint32_t bad = tap.ring->ForEachPacket(block, [&](const RingPacket& p) {
-    if (ok) ok = Record(tap, p);
+  const uint32_t bad = v.ring->ForEachPacket(block, [&](const RingPacket& p) {
+    if (!ok) return;
+    Tap* tap = v.Find(p.ifindex);
+    if (tap == nullptr) {
+      // Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: our own sends are not counted.
+      if (p.pkttype != PACKET_OUTGOING) unclaimed_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    ok = Record(*tap, p);
   });
-  tap.skipped.fetch_add(bad, std::memory_order_relaxed);
+  // Frames whose offsets the kernel wrote wrongly name no interface we can trust.
+  unclaimed_.fetch_add(bad, std::memory_order_relaxed);
+}
+
+// JS holds every slot: the kernel is filling the ring's free blocks. Give
+// it back the oldest before it runs out, counting each frame for its
+// interface: the kernel could only count them for the socket.
+void Capture::Shed(const View& v) {
+  Ring& ring = *v.ring;
+  const uint32_t margin = ShedMargin(ring.block_count());
+  while (ring.UserBlocks() + margin >= ring.block_count()) {
+    const tpacket_block_desc* block = ring.Acquire();
+    if (block == nullptr) return;
+    const uint32_t bad = ring.ForEachPacket(block, [&](const RingPacket& p) {
+      if (p.pkttype == PACKET_OUTGOING) return;
+      Tap* tap = v.Find(p.ifindex);
+      (tap ? tap->shed : unclaimed_).fetch_add(1, std::memory_order_relaxed);
+    });
+    unclaimed_.fetch_add(bad, std::memory_order_relaxed);
+    ring.Release();
+  }
 }
 
 // One frame to one record. False only when stopping mid-block.
 bool Capture::Record(Tap& tap, const RingPacket& p) {
   // Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: skip our own sends here.
   if (p.pkttype == PACKET_OUTGOING) return true;
+  tap.packets.fetch_add(1, std::memory_order_relaxed);
   StrippedTag tag;
   tag.present = p.vlan_valid;
   tag.tci = p.vlan_tci;
@@ -217,7 +266,7 @@ bool Capture::Record(Tap& tap, const RingPacket& p) {
   }
   uint8_t* r = s->records + static_cast<size_t>(count_) * rec::kSize;
   std::memset(r, 0, rec::kSize);
-  Put32(r + rec::kIfindex, static_cast<uint32_t>(tap.ring->ifindex()));
+  Put32(r + rec::kIfindex, static_cast<uint32_t>(tap.ifindex));
   Put32(r + rec::kSec, p.sec);
   Put32(r + rec::kNsec, p.nsec);
   r[rec::kStatus] = vr.status;
@@ -273,8 +322,7 @@ bool Capture::WaitSlot() {
     uint64_t v;
     ssize_t r = read(event_fd_, &v, sizeof v);
     (void)r;
-    // A wake-up for a tap change is consumed here; make the loop re-read taps.
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    // A wake-up for a tap change is consumed here; the loop sees generation_ move.
   }
   return true;
 }
@@ -296,42 +344,57 @@ void Capture::ReturnSlot(uint32_t slot) {
   Wake();
 }
 
-// POLLERR on a packet socket is sk_err: ENETDOWN when its device went down
-// or is being deleted (a deletion downs the device first). Reading SO_ERROR
-// clears it. Whether the device still exists is what getsockname says: the
-// kernel sets the socket's ifindex to -1 when its device unregisters
-// (also when it moves to another namespace), which is exact even if the
-// ifindex is later reused. A device that is only down keeps the socket: the
-// kernel re-hooks it when the device comes back up.
-void Capture::CheckTap(Tap& tap, bool had_error) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (had_error) (void)getsockopt(tap.ring->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
-  sockaddr_ll sll{};
-  socklen_t slen = sizeof sll;
-  const bool named = getsockname(tap.ring->fd(), reinterpret_cast<sockaddr*>(&sll), &slen) == 0;
-  const bool gone = !named || sll.sll_ifindex <= 0;
-  if (!gone) {
-    if (err == ENETDOWN) {
-      tap.down = true;
-    } else if (err != 0) {
-      sink_->OnError(tap.ring->name() + ": capture socket error " + ErrnoName(err) + ": " + std::strerror(err));
+// RTM_DELLINK for a captured interface: it is gone (deleted, or moved to
+// another namespace). When the kernel dropped link messages (ENOBUFS) or
+// cut one, every tap is checked by name instead.
+void Capture::ReadLinkEvents() {
+  for (;;) {
+    const ssize_t n = recv(link_fd_, link_buf_.data(), link_buf_.size(), MSG_TRUNC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if ((n < 0 && errno == ENOBUFS) || static_cast<size_t>(n) > link_buf_.size()) {
+      std::vector<std::pair<int, std::string>> taps;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& kv : taps_) taps.emplace_back(kv.first, kv.second->name);
+      }
+      for (auto& t : taps) {
+        char name[IF_NAMESIZE] = {0};
+        if (if_indextoname(static_cast<unsigned>(t.first), name) == nullptr || t.second != name) Gone(t.first);
+      }
+      continue;
     }
-    if (tap.down && IsUp(tap.ring->fd(), tap.ring->name())) tap.down = false;
-    return;
+    if (n < 0) {
+      sink_->OnError(std::string("rtnetlink: ") + std::strerror(errno));
+      return;
+    }
+    std::vector<rtnl::Message> msgs;
+    (void)rtnl::Parse(link_buf_.data(), static_cast<size_t>(n), 0, link_portid_, &msgs);
+    for (const auto& m : msgs)
+      if (m.kind == rtnl::Message::kDelLink) Gone(m.link.ifindex);
   }
-  tap.gone = true;
-  const int ifindex = tap.ring->ifindex();
+}
+
+void Capture::Gone(int ifindex) {
+  std::string name;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    taps_.erase(ifindex);
+    auto it = taps_.find(ifindex);
+    if (it == taps_.end()) return;
+    name = it->second->name;
+    taps_.erase(it);
+    if (const int e = UpdateFilter())
+      sink_->OnError("capture filter update after " + name + " went: " + std::strerror(e));
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  // The device is gone whatever the socket said on the way (ENETDOWN as
-  // it went down): report that, with the socket's error for the record.
-  std::string message = "interface " + tap.ring->name() + " is gone";
-  if (err != 0) message += " (capture socket: " + ErrnoName(err) + ", " + std::strerror(err) + ")";
-  sink_->OnGone(ifindex, tap.ring->name(), "ENODEV", message);
+  sink_->OnGone(ifindex, name, "ENODEV", "interface " + name + " is gone");
+}
+
+int Capture::UpdateFilter() {
+  if (!ring_) return 0;
+  std::vector<int> ifindexes;
+  for (auto& kv : taps_) ifindexes.push_back(kv.first);
+  return ring_->SetFilter(BeaconFilterOn(ifindexes));
 }
 
 int Capture::Add(const std::string& ifname) {
@@ -340,40 +403,73 @@ int Capture::Add(const std::string& ifname) {
   const unsigned idx = if_nametoindex(ifname.c_str());
   if (idx == 0) throw std::system_error(errno, std::generic_category(), ifname);
   const int ifindex = static_cast<int>(idx);
+  std::shared_ptr<Ring> ring;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (taps_.count(ifindex)) throw std::system_error(EEXIST, std::generic_category(), ifname + ": already capturing");
+    if (taps_.size() >= kMaxFilterInterfaces)
+      throw std::system_error(
+          E2BIG, std::generic_category(),
+          ifname + ": one capture takes at most " + std::to_string(kMaxFilterInterfaces) + " interfaces");
+    ring = ring_;
   }
-  int err = 0;
-  const char* step = "";
-  std::unique_ptr<Ring> ring = Ring::Open(ifname, ifindex, opts_.ring, &err, &step);
-  if (!ring) throw std::system_error(err, std::generic_category(), ifname + ": " + step);
+  if (!ring) {
+    // The first interface opens the one ring, outside the lock (its
+    // blocks take tens of milliseconds to allocate).
+    int err = 0;
+    const char* step = "";
+    std::unique_ptr<Ring> r = Ring::Open("(every interface)", 0, opts_.ring, &err, &step);
+    if (!r) throw std::system_error(err, std::generic_category(), ifname + ": " + step);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ring_) ring_ = std::move(r);
+    ring = ring_;
+  }
+  ring->Join(ifindex);
   auto tap = std::make_shared<Tap>();
-  tap->ring = std::move(ring);
+  tap->name = ifname;
+  tap->ifindex = ifindex;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    taps_[ifindex] = std::move(tap);
+    taps_[ifindex] = tap;
+    if (const int e = UpdateFilter()) {
+      taps_.erase(ifindex);
+      (void)UpdateFilter();
+      ring->Leave(ifindex);
+      throw std::system_error(e, std::generic_category(), ifname + ": SO_ATTACH_FILTER");
+    }
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   Wake();
+  // Deleted (or renamed) since if_nametoindex: then no RTM_DELLINK is
+  // coming for it, since the tap was not there when it came.
+  char now[IF_NAMESIZE] = {0};
+  if (if_indextoname(idx, now) == nullptr || ifname != now) {
+    Remove(ifname);
+    throw std::system_error(ENODEV, std::generic_category(), ifname);
+  }
   return ifindex;
 }
 
 bool Capture::Remove(const std::string& ifname) {
-  bool found = false;
+  int ifindex = 0;
+  std::shared_ptr<Ring> ring;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = taps_.begin(); it != taps_.end(); ++it) {
-      if (it->second->ring->name() == ifname) {
+      if (it->second->name == ifname) {
+        ifindex = it->first;
         taps_.erase(it);
-        found = true;
         break;
       }
     }
-    if (found) generation_.fetch_add(1, std::memory_order_acq_rel);
+    if (ifindex == 0) return false;
+    (void)UpdateFilter();  // fewer interfaces: the old filter still keeps the rest
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    ring = ring_;
   }
-  if (found) Wake();
-  return found;
+  if (ring) ring->Leave(ifindex);
+  Wake();
+  return true;
 }
 
 std::vector<InterfaceStats> Capture::Stats() {
@@ -382,9 +478,25 @@ std::vector<InterfaceStats> Capture::Stats() {
   for (auto& kv : taps_) {
     Tap& t = *kv.second;
     out.push_back(
-        {t.ring->name(), kv.first, t.ring->ReadStats(), t.beacons.load(), t.rejected.load(), t.skipped.load()});
+        {t.name, kv.first, t.packets.load(), t.shed.load(), t.beacons.load(), t.rejected.load(), t.skipped.load()});
   }
   return out;
+}
+
+SharedRingStats Capture::RingTotals() {
+  SharedRingStats s;
+  std::shared_ptr<Ring> ring;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ring = ring_;
+  }
+  s.unclaimed = unclaimed_.load();
+  if (!ring) return s;
+  s.open = true;
+  s.kernel = ring->ReadStats();
+  s.block_size = opts_.ring.block_size;
+  s.block_count = opts_.ring.block_count;
+  return s;
 }
 
 void Capture::Stop() {
@@ -396,6 +508,11 @@ void Capture::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     taps_.clear();
+    ring_.reset();
+  }
+  if (link_fd_ >= 0) {
+    close(link_fd_);
+    link_fd_ = -1;
   }
   if (event_fd_ >= 0) {
     close(event_fd_);

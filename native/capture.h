@@ -1,7 +1,7 @@
-// Live capture: a worker thread that drains the TPACKET_V3 rings of any
-// number of interfaces, parses and verifies each beacon, and hands JS one
-// batch of fixed-size records per ring block. No N-API here: the glue
-// (capture_napi.cc) implements CaptureSink.
+// Live capture: a worker thread that drains one TPACKET_V3 ring shared by
+// any number of interfaces (ring.h), parses and verifies each beacon, and
+// hands JS one batch of fixed-size records per ring block. No N-API here:
+// the glue (capture_napi.cc) implements CaptureSink.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -72,11 +72,24 @@ struct CaptureOptions {
   std::vector<KeyMaterial> keys;  // [0] is the current key
 };
 
+// Per interface, counted by the worker from each frame's sll_ifindex.
 struct InterfaceStats {
   std::string name;
   int ifindex;
-  RingStats ring;
+  uint64_t packets;  // frames taken from the ring and parsed
+  uint64_t shed;     // frames taken from the ring unparsed: JS was behind (Capture::Shed)
   uint64_t beacons, rejected, skipped;
+};
+
+// The shared ring's own counters. The kernel counts its drops per socket,
+// not per interface: `kernel` is what it dropped because the worker itself
+// did not free blocks in time (rare: shedding frees them first), and no
+// interface can be named for those.
+struct SharedRingStats {
+  bool open = false;
+  RingStats kernel;
+  uint32_t block_size = 0, block_count = 0;
+  uint64_t unclaimed = 0;  // frames of an interface no longer captured (in flight when it was removed)
 };
 
 // Records a ring block can produce at most: the smallest frame the filter
@@ -105,39 +118,58 @@ class Capture {
   // block. Returns the new key generation (what records carry, mod 256).
   uint32_t SetKeys(const std::vector<KeyMaterial>& keys);
   std::vector<InterfaceStats> Stats();
+  SharedRingStats RingTotals();
   // Joins the worker and closes every ring. Idempotent.
   void Stop();
 
  private:
   struct Tap;
-  using TapList = std::vector<std::shared_ptr<Tap>>;
+  // The worker's view: taps by ifindex (sorted), refreshed when generation_ moves.
+  struct View {
+    uint64_t generation = ~uint64_t{0};
+    std::shared_ptr<Ring> ring;
+    std::vector<std::pair<int, std::shared_ptr<Tap>>> taps;
+    Tap* Find(int ifindex) const;
+  };
   void Run(std::promise<std::string>* started);
   void Loop();
   void Wake();
   void TakeKeys();
-  void ProcessBlocks(const TapList& taps);
-  void FillFromBlock(Tap& tap, const tpacket_block_desc* block);
+  void Refresh(View* v);
+  void ProcessBlocks(View* v);
+  void FillFromBlock(const View& v, const tpacket_block_desc* block);
   bool Record(Tap& tap, const RingPacket& p);
+  void Shed(const View& v);
   bool TakeSlot();
   bool WaitSlot();
   void Post();
-  void CheckTap(Tap& tap, bool had_error);
+  void ReadLinkEvents();
+  void Gone(int ifindex);
+  int UpdateFilter();  // under mu_
 
   CaptureOptions opts_;
   std::vector<BatchSlot> slots_;
   CaptureSink* sink_;
   int event_fd_ = -1;
+  // rtnetlink, subscribed to link events: RTM_DELLINK says a captured
+  // interface is gone (a socket bound to every interface gets no error
+  // when one of them goes). Owned by the worker once started.
+  int link_fd_ = -1;
+  uint32_t link_portid_ = 0;
+  std::vector<uint8_t> link_buf_;
   std::thread worker_;
   std::atomic<bool> stopping_{false};
 
-  // Guards free_ and taps_. taps_ is changed by Add/Remove (JS thread) and
-  // by the worker when an interface goes away; the worker works on a copy
-  // of the list, refreshed when generation_ moves, so a tap removed while
-  // the worker is inside one of its blocks stays alive until that is done.
+  // Guards free_, ring_ and taps_. taps_ is changed by Add/Remove (JS
+  // thread) and by the worker when an interface goes away; the worker
+  // works on a copy (View), refreshed when generation_ moves, so a tap
+  // removed while the worker is inside a block stays alive until it is done.
   std::mutex mu_;
   std::vector<uint32_t> free_;
+  std::shared_ptr<Ring> ring_;                // opened by the first Add()
   std::map<int, std::shared_ptr<Tap>> taps_;  // by ifindex
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> unclaimed_{0};
   // Keys given by SetKeys() and not yet taken by the worker (under mu_).
   std::unique_ptr<KeyRing> pending_keys_;
   uint32_t pending_key_gen_ = 0;

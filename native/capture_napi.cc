@@ -6,7 +6,12 @@
 // previousKeys: [{signingKey, encryptionKey, acceptUntil}] (acceptUntil in
 // whole seconds since the epoch), tried in order when the current key's
 // HMAC does not match; records say which key matched (keyring.h).
-//   c.stats() → {eth0: {ifindex, packets, drops, freezes, beacons, rejected, skipped}}
+//   c.stats() → {eth0: {ifindex, packets, drops, beacons, rejected, skipped}}
+//       per interface, from each frame's sll_ifindex: packets parsed, and
+//       drops: frames shed unparsed because JS held every batch slot
+//   c.ring() → {open, blockSize, blockCount, packets, drops, freezes, unclaimed}
+//       the one ring all interfaces share (capture.h, SharedRingStats):
+//       the kernel's counters for it, which name no interface
 //   c.release(slot)   a batch slot the callback kept goes back to the worker
 //   await c.close()
 // onEvent is called on the JS thread with
@@ -124,7 +129,8 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
         env, "NativeCapture",
         {InstanceMethod<&NativeCapture::Add>("add"), InstanceMethod<&NativeCapture::Remove>("remove"),
          InstanceMethod<&NativeCapture::Stats>("stats"), InstanceMethod<&NativeCapture::Close>("close"),
-         InstanceMethod<&NativeCapture::SetKeys>("setKeys"), InstanceMethod<&NativeCapture::Release>("release")});
+         InstanceMethod<&NativeCapture::SetKeys>("setKeys"), InstanceMethod<&NativeCapture::Release>("release"),
+         InstanceMethod<&NativeCapture::Ring>("ring")});
   }
 
   explicit NativeCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCapture>(info) {
@@ -321,15 +327,28 @@ class NativeCapture : public Napi::ObjectWrap<NativeCapture>, public CaptureSink
     for (const auto& s : capture_->Stats()) {
       Napi::Object o = Napi::Object::New(env);
       o.Set("ifindex", Napi::Number::New(env, s.ifindex));
-      o.Set("packets", Napi::Number::New(env, static_cast<double>(s.ring.packets)));
-      o.Set("drops", Napi::Number::New(env, static_cast<double>(s.ring.drops)));
-      o.Set("freezes", Napi::Number::New(env, static_cast<double>(s.ring.freezes)));
+      o.Set("packets", Napi::Number::New(env, static_cast<double>(s.packets)));
+      o.Set("drops", Napi::Number::New(env, static_cast<double>(s.shed)));
       o.Set("beacons", Napi::Number::New(env, static_cast<double>(s.beacons)));
       o.Set("rejected", Napi::Number::New(env, static_cast<double>(s.rejected)));
       o.Set("skipped", Napi::Number::New(env, static_cast<double>(s.skipped)));
       out.Set(s.name, o);
     }
     return out;
+  }
+
+  Napi::Value Ring(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    const SharedRingStats s = closed_ || !capture_ ? SharedRingStats{} : capture_->RingTotals();
+    o.Set("open", s.open);
+    o.Set("blockSize", s.block_size);
+    o.Set("blockCount", s.block_count);
+    o.Set("packets", static_cast<double>(s.kernel.packets));
+    o.Set("drops", static_cast<double>(s.kernel.drops));
+    o.Set("freezes", static_cast<double>(s.kernel.freezes));
+    o.Set("unclaimed", static_cast<double>(s.unclaimed));
+    return o;
   }
 
   // Joins the worker now (it exits within one poll wake-up), then lets the

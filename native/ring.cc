@@ -12,10 +12,16 @@
 //   kernel may overwrite it.
 // - poll() says POLLIN when the block before the kernel's current one was
 //   retired to user space (full, or the retire timer fired on a non-empty
-//   block). POLLERR reports sk_err (ENETDOWN when the interface goes down or
-//   away): reading SO_ERROR clears it.
+//   block). POLLERR reports sk_err, which a socket bound to one device gets
+//   as ENETDOWN when that device goes down or away; bound to every device
+//   (ifindex 0), it gets none (packet_notifier matches po->ifindex), so the
+//   capture learns that an interface went from rtnetlink instead.
 // - PACKET_STATISTICS zeroes the counters on each read, and for V3 adds the
-//   drops into tp_packets.
+//   drops into tp_packets. The counters are the socket's: with one socket
+//   for every interface they cannot say which interface a drop was from.
+// - Bound to ifindex 0, the socket sees every device of the namespace; the
+//   filter (SKF_AD_IFINDEX) keeps the captured ones, and each frame's
+//   sockaddr_ll names its device.
 #include "ring.h"
 
 #include <arpa/inet.h>
@@ -90,32 +96,47 @@ int Ring::Setup(const char** step) {
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
-  sll.sll_ifindex = ifindex_;
+  sll.sll_ifindex = ifindex_;  // 0: every interface of the namespace
   if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) return errno;
-  // Not promiscuous, but the NIC must pass the beacon groups' frames up even
-  // when no IP socket joined them (an interface without addresses): a link
-  // layer membership, dropped by the kernel when the socket closes.
-  static const uint8_t kGroups[2][6] = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x76}, {0x33, 0x33, 0x00, 0x00, 0x01, 0x5a}};
-  for (const auto& g : kGroups) {
-    packet_mreq mr{};
-    mr.mr_ifindex = ifindex_;
-    mr.mr_type = PACKET_MR_MULTICAST;
-    mr.mr_alen = 6;
-    std::memcpy(mr.mr_address, g, 6);
-    (void)setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr);  // best effort
-  }
-  // Drain whatever the drop-all filter let through (nothing, unless a
-  // kernel queued before it), then start with zeroed counters.
-  for (uint32_t i = 0; i < opts_.block_count; i++) {
-    if (Acquire() == nullptr) break;
-    Release();
-  }
-  *step = "SO_ATTACH_FILTER (beacons)";
-  if (int e = AttachFilter(fd_, BeaconFilter())) return e;
+  if (ifindex_ > 0) Join(ifindex_);
+  // The filter still drops everything (SetFilter() replaces it): start
+  // with zeroed counters.
   tpacket_stats_v3 st{};
   socklen_t sl = sizeof st;
   (void)getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
   return 0;
+}
+
+int Ring::SetFilter(const std::vector<sock_filter>& prog) { return AttachFilter(fd_, prog); }
+
+namespace {
+const uint8_t kGroups[2][6] = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x76}, {0x33, 0x33, 0x00, 0x00, 0x01, 0x5a}};
+
+void Membership(int fd, int ifindex, int op) {
+  for (const auto& g : kGroups) {
+    packet_mreq mr{};
+    mr.mr_ifindex = ifindex;
+    mr.mr_type = PACKET_MR_MULTICAST;
+    mr.mr_alen = 6;
+    std::memcpy(mr.mr_address, g, 6);
+    (void)setsockopt(fd, SOL_PACKET, op, &mr, sizeof mr);  // best effort
+  }
+}
+}  // namespace
+
+// Not promiscuous: a link-layer membership per group, which the kernel
+// drops when the socket closes (or the device goes away).
+void Ring::Join(int ifindex) { Membership(fd_, ifindex, PACKET_ADD_MEMBERSHIP); }
+void Ring::Leave(int ifindex) { Membership(fd_, ifindex, PACKET_DROP_MEMBERSHIP); }
+
+uint32_t Ring::UserBlocks() const {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < opts_.block_count; i++) {
+    const tpacket_block_desc* b = Block((current_ + i) % opts_.block_count);
+    if ((__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
+    n++;
+  }
+  return n;
 }
 
 Ring::~Ring() {
@@ -159,6 +180,7 @@ bool Ring::DecodePacket(const uint8_t* block, size_t off, RingPacket* out, uint3
   out->vlan_tci = static_cast<uint16_t>(h.hv1.tp_vlan_tci);
   out->vlan_tpid = (h.tp_status & TP_STATUS_VLAN_TPID_VALID) ? h.hv1.tp_vlan_tpid : 0;
   out->pkttype = sll.sll_pkttype;
+  out->ifindex = sll.sll_ifindex;
   *next = h.tp_next_offset;
   return true;
 }

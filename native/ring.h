@@ -1,5 +1,10 @@
-// One AF_PACKET TPACKET_V3 receive ring on one interface.
+// The AF_PACKET TPACKET_V3 receive ring. One ring serves every captured
+// interface: the socket is bound to all of them (ifindex 0), the BPF
+// filter keeps beacons arriving on the captured ones (SKF_AD_IFINDEX), and
+// each frame names its interface (sll_ifindex), so memory and descriptors
+// do not grow with the number of interfaces (README, "Many interfaces").
 #pragma once
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 
 #include <cstddef>
@@ -7,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace netbeacon {
 
@@ -21,7 +27,7 @@ namespace netbeacon {
 //   Larger than any frame (the kernel truncates frames to a block).
 // - retire_ms 10: at low rates the kernel hands over a partly filled block
 //   after 10 ms, the latency budget. It never retires an empty block.
-// - block_count 64 (16 MiB a ring): JS stalls (GC, a slow batch) are covered
+// - block_count 64 (16 MiB, for every interface together): JS stalls (GC, a slow batch) are covered
 //   by blocks the kernel can still fill: 64 x ~6 ms = ~380 ms at 100k/s, and
 //   64 x 10 ms = 640 ms at low rates (a timed-out block is retired however
 //   empty, so at low rates cover is counted in blocks x retire_ms, not bytes).
@@ -48,12 +54,15 @@ struct RingPacket {
   uint16_t vlan_tci;
   uint16_t vlan_tpid;  // 0 unless TP_STATUS_VLAN_TPID_VALID
   uint8_t pkttype;     // sll_pkttype: PACKET_HOST, _MULTICAST, _LOOPBACK...
+  int ifindex;         // sll_ifindex: the interface it arrived on
 };
 
 class Ring {
  public:
-  // Opens, configures and binds the ring with the beacon filter attached
-  // race-free. On failure returns null and sets *err (errno) and *step.
+  // Opens, configures and binds the ring, with a filter that drops
+  // everything until SetFilter(). ifindex 0 binds it to every interface of
+  // the namespace (`ifname` then only names it in messages). On failure
+  // returns null and sets *err (errno) and *step.
   static std::unique_ptr<Ring> Open(const std::string& ifname, int ifindex, const RingOptions& opts, int* err,
                                     const char** step);
   // A ring with no socket over `map` (mmap()ed, block_count x block_size
@@ -81,6 +90,19 @@ class Ring {
 
   // Adds the kernel's counters (which it zeroes on every read) to the totals.
   RingStats ReadStats();
+
+  // Replaces the BPF filter (atomically: the kernel swaps it). Returns 0 or an errno.
+  int SetFilter(const std::vector<sock_filter>& prog);
+  // A link-layer membership of the beacon groups on `ifindex`, so that its
+  // NIC passes their frames up even when no IP socket joined them (an
+  // interface without addresses). Best effort; Leave() drops it.
+  void Join(int ifindex);
+  void Leave(int ifindex);
+
+  // Blocks handed to us and not yet released, from the next one in ring
+  // order: how close the kernel is to running out of blocks.
+  uint32_t UserBlocks() const;
+  uint32_t block_count() const { return opts_.block_count; }
 
  private:
   Ring(std::string name, int ifindex, const RingOptions& opts)

@@ -103,6 +103,24 @@ export function beaconFrames(keys: FernetKeyObjects, src: Endpoint, count: numbe
 }
 
 /**
+ * `count` valid advertisements stamped `nowMs`, each with its own ULID,
+ * round-robin over `targets`: frame k goes to target k mod N's MAC (to the
+ * IPv4 group's address, so that no IP stack answers or queues it) and
+ * names peer interface "peer<k mod N>", as N peers, one on each segment,
+ * would send.
+ */
+export function spreadFrames(keys: FernetKeyObjects, src: Endpoint, targets: ReadonlyArray<{ mac: string }>, count: number, nowMs: number): FramePool {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = i % targets.length;
+    const remote = { name: `peer${t}`, mac_address: src.mac, type: 'physical', parents: [], subnet: null };
+    const { bytes } = encodeBeacon(keys, 'advertisement', { remote }, { nowMs });
+    frames.push(udpFrame(src, { mac: targets[t]!.mac, ip: GROUP4 }, BEACON_PORT, BEACON_PORT, bytes));
+  }
+  return pack(frames);
+}
+
+/**
  * Background traffic for a busy interface, minimum-size frames, as a busy
  * access port carries it: one in ten a broadcast ARP request for an
  * address nobody has; one in ten a UDP datagram to `dst` itself on a port

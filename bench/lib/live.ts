@@ -103,7 +103,7 @@ export class Flood {
   }
 
   /** Starts the sender and resolves once it has loaded the addon. */
-  static async start(link: Link, cpu: number | undefined): Promise<Flood> {
+  static async start(link: Pick<Link, 'nsS' | 'ifS'>, cpu: number | undefined): Promise<Flood> {
     const child = spawnTracked(inNamespace(link.nsS, pinned(nodeArgv(workerScript('flood'), ['--if', link.ifS]), cpu)));
     const flood = new Flood(new JsonLines(child));
     try {

@@ -168,6 +168,17 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
         : { goal: g, target: '≈ 0 (< 1% of a core)', value: '—', met: null, why: 'background native not measured' },
     );
   }
+  goals.push(...manyInterfaceGoals(rows));
+  {
+    const g = 'interface-events: a change reaches the agent (rtnetlink), worst';
+    const n = find(rows, 'interface-events', 'native');
+    const worst = n?.worst as number | undefined;
+    goals.push(
+      n && worst !== undefined
+        ? { goal: g, target: '< 100 ms', value: `${worst.toFixed(1)} ms (p50 ${n.median!.toFixed(1)})`, met: worst < 100 }
+        : { goal: g, target: '< 100 ms', value: '—', met: null, why: 'interface-events native not measured' },
+    );
+  }
   return goals;
 }
 
@@ -193,6 +204,35 @@ function correlateGoals(rows: readonly CaseResult[]): Goal[] {
     else out.push({ goal, target: '≥ 10×', value: fmtRatio(r.median! / base), met: r.median! / base >= 10 });
   }
   return out;
+}
+
+/** Issue 20's goals for the agent on 128 interfaces. */
+function manyInterfaceGoals(rows: readonly CaseResult[]): Goal[] {
+  const r = rows.find((x) => x.name === 'many-interfaces' && x.interfaces === 128 && !x.skipped && x.median !== null);
+  const missing = (goal: string, target: string): Goal => ({ goal, target, value: '—', met: null, why: 'many-interfaces at 128 not measured' });
+  if (!r)
+    return [
+      missing('128 interfaces: RSS', '≤ 150 MiB'),
+      missing('128 interfaces: idle CPU', '≈ 0 (< 1% of a core)'),
+      missing('128 interfaces: READY=1', '< 2 s'),
+      missing('128 interfaces: lost at 10,000 beacons/s', '0'),
+    ];
+  const idle = r.idleCpuPerMinute as number;
+  const ready = r.readyMs as number | null;
+  const drops = r.drops as number;
+  return [
+    { goal: '128 interfaces: RSS', target: '≤ 150 MiB', value: `${r.median!.toFixed(1)} MiB`, met: r.median! <= 150 },
+    {
+      goal: '128 interfaces: idle CPU',
+      target: '≈ 0 (< 1% of a core)',
+      value: `${((idle / 60) * 100).toFixed(2)}% (${idle.toFixed(2)} CPU-s/min)`,
+      met: idle / 60 < 0.01,
+    },
+    ready === null
+      ? { goal: '128 interfaces: READY=1', target: '< 2 s', value: '—', met: null, why: 'READY=1 not seen' }
+      : { goal: '128 interfaces: READY=1', target: '< 2 s', value: `${(ready / 1000).toFixed(2)} s`, met: ready < 2000 },
+    { goal: '128 interfaces: lost at 10,000 beacons/s', target: '0', value: String(drops), met: drops === 0 },
+  ];
 }
 
 export function formatGoals(goals: readonly Goal[]): string {

@@ -22,6 +22,8 @@ export const CASE_NAMES = [
   'observe',
   'correlate',
   'correlate-replay',
+  'many-interfaces',
+  'interface-events',
   'start-to-ready',
   'sigterm-to-exit',
   'cli-startup',

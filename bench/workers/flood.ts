@@ -5,6 +5,11 @@
  * Commands, one JSON object a line on stdin, each answered by one line:
  *   {"cmd":"beacons","count":N,"keyHex":H,"src":{mac,ip},"remote":{…}}  build N beacons stamped now
  *   {"cmd":"background","count":N,"src":{mac,ip},"dst":{mac,ip}}        build N background frames
+ *   {"cmd":"spread","count":N,"keyHex":H,"src":{mac,ip},"targets":[{mac}]}
+ *       build N multicast advertisements stamped now, round-robin over the
+ *       targets: each addressed to its target's MAC (a bridge with static
+ *       FDB entries then delivers it to that interface alone), each from a
+ *       peer interface of its own ("peerK" for target K)
  *   {"cmd":"send","rate":R,"seconds":S}   send the frames round-robin at R/s (0: as fast as possible)
  *   {"cmd":"probes","count":N,"intervalMs":I,"keyHex":H,"src":{mac,ip}}
  *       send N solicitations one at a time, each naming a new peer interface
@@ -18,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { loadBinding } from '../../src/engine/binding';
 import { keyObjects } from '../../src/protocol/fernet';
-import { backgroundFrames, beaconFrames, pack, probeFrame, type Endpoint, type FramePool } from '../lib/frames';
+import { backgroundFrames, beaconFrames, pack, probeFrame, spreadFrames, type Endpoint, type FramePool } from '../lib/frames';
 import { keyFromHex } from '../lib/inputs';
 import { flag, workerMain } from '../lib/worker-args';
 
@@ -131,6 +136,10 @@ workerMain(async () => {
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
       } else if (c.cmd === 'background') {
         pool = widen(backgroundFrames(c.src as Endpoint, c.dst as Endpoint, c.count as number));
+        say({ ok: true, frames: pool.count, bytes: pool.data.length });
+      } else if (c.cmd === 'spread') {
+        const keys = keyObjects(keyFromHex(c.keyHex as string));
+        pool = widen(spreadFrames(keys, c.src as Endpoint, c.targets as Array<{ mac: string }>, c.count as number, Date.now()));
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
       } else if (c.cmd === 'send') {
         if (!pool) throw new Error('no frames built yet');

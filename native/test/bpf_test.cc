@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
+#include <stdexcept>
 
 #include "frame.h"
 #include "helpers.h"
@@ -24,9 +26,10 @@ using nbtest::Bytes;
 
 // Classic BPF as the kernel runs it, for the instructions BeaconFilter
 // emits; any other opcode fails the test. A load past the packet drops it.
-uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vlan_present) {
+uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vlan_present, uint32_t ifindex = 0) {
   uint32_t a = 0, x = 0;
   auto load = [&](uint32_t off, uint32_t size, bool* ok) -> uint32_t {
+    if (off == static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_IFINDEX)) return ifindex;
     if (off >= static_cast<uint32_t>(SKF_AD_OFF)) {
       EXPECT_EQ(off, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
       return vlan_present ? 1 : 0;
@@ -43,6 +46,9 @@ uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vl
     const sock_filter& f = prog[pc];
     bool ok = true;
     switch (f.code) {
+      case BPF_LD | BPF_W | BPF_IMM:
+        a = f.k;
+        break;
       case BPF_LD | BPF_W | BPF_ABS:
         a = load(f.k, 4, &ok);
         break;
@@ -64,6 +70,9 @@ uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vl
       case BPF_JMP | BPF_JSET | BPF_K:
         pc += (a & f.k) ? f.jt : f.jf;
         break;
+      case BPF_JMP | BPF_JA:
+        pc += f.k;
+        break;
       case BPF_RET | BPF_K:
         return f.k;
       default:
@@ -79,9 +88,9 @@ uint32_t Interpret(const std::vector<sock_filter>& prog, const Bytes& p, bool vl
 // The kernel's verdict: kept (true) or dropped.
 class KernelFilter {
  public:
-  KernelFilter() {
+  explicit KernelFilter(const std::vector<sock_filter>& prog = netbeacon::BeaconFilter()) {
     EXPECT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds_));
-    EXPECT_EQ(0, netbeacon::AttachFilter(fds_[1], netbeacon::BeaconFilter()));
+    EXPECT_EQ(0, netbeacon::AttachFilter(fds_[1], prog));
   }
   ~KernelFilter() {
     close(fds_[0]);
@@ -216,6 +225,37 @@ TEST(Bpf, MutationsAgreeAndKeepWhatTheParserTakes) {
     }
   }
   EXPECT_GT(parsed, 1000) << "the mutations must still reach the parser's accepting paths";
+}
+
+// The filter of the socket bound to every interface: the same verdicts,
+// on the chosen interfaces only, for any number of them up to the limit.
+TEST(Bpf, OnChosenInterfacesOnly) {
+  std::mt19937 rng(7);
+  std::vector<int> many;
+  for (size_t i = 0; i < netbeacon::kMaxFilterInterfaces; i++) many.push_back(static_cast<int>(3 + 2 * i));
+  const std::vector<std::vector<int>> lists = {{}, {2}, {2, 5, 9}, many};
+  const auto plain = netbeacon::BeaconFilter();
+  for (const auto& list : lists) {
+    const auto prog = netbeacon::BeaconFilterOn(list);
+    EXPECT_LE(prog.size(), static_cast<size_t>(BPF_MAXINSNS)) << list.size();
+    // The kernel checks it (size, jumps) when it is attached; an AF_UNIX
+    // skb has no device, so SKF_AD_IFINDEX ends the program, returning A
+    // as it stands (the kernel's conversion to eBPF): zeroed first, dropped.
+    KernelFilter kernel(prog);
+    EXPECT_FALSE(kernel.Keeps(nbtest::Udp4Frame(kPayload))) << "no device, no interface to match";
+    for (const Case& c : Cases()) {
+      for (int k = 0; k < 20; k++) {
+        const uint32_t ifindex = !list.empty() && k % 2 == 0 ? static_cast<uint32_t>(list[rng() % list.size()])
+                                                             : static_cast<uint32_t>(rng() % 9000);
+        const bool chosen = std::find(list.begin(), list.end(), static_cast<int>(ifindex)) != list.end();
+        const bool want = chosen && Interpret(plain, c.frame, false) != 0;
+        EXPECT_EQ(Interpret(prog, c.frame, false, ifindex) != 0, want)
+            << c.what << " on " << ifindex << " of " << list.size();
+      }
+    }
+  }
+  std::vector<int> too_many(netbeacon::kMaxFilterInterfaces + 1, 1);
+  EXPECT_THROW(netbeacon::BeaconFilterOn(too_many), std::length_error);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ struct Written {
   uint32_t status;
   uint16_t tci, tpid;
   uint8_t pkttype;
+  int ifindex = 2;  // sll_ifindex: one ring serves every interface, each frame names its own
 };
 
 class SyntheticRing {
@@ -84,6 +85,7 @@ class SyntheticRing {
       auto* sll = reinterpret_cast<sockaddr_ll*>(Block(b) + off + kHdr);
       *sll = sockaddr_ll{};
       sll->sll_pkttype = w.pkttype;
+      sll->sll_ifindex = w.ifindex;
       std::memcpy(Block(b) + off + mac, w.frame.data(), w.frame.size());
       off += size;
     }
@@ -148,6 +150,7 @@ TEST(Ring, PacketFieldsAsTheKernelWroteThem) {
   prio.tpid = 0x9999;
   Written cut = Packet("cut short", 9);
   cut.wirelen = static_cast<uint32_t>(cut.frame.size() + 100);
+  cut.ifindex = 77;  // another interface, in the same block
   const std::vector<Written> pkts = {Packet("plain"), tagged, prio, cut};
   r.Fill(0, pkts);
   uint32_t refused = 99;
@@ -160,6 +163,7 @@ TEST(Ring, PacketFieldsAsTheKernelWroteThem) {
     EXPECT_EQ(got[i].nsec, 123456789u);
     EXPECT_EQ(got[i].wirelen, pkts[i].wirelen);
     EXPECT_EQ(got[i].pkttype, pkts[i].pkttype);
+    EXPECT_EQ(got[i].ifindex, pkts[i].ifindex) << "each frame names its interface";
   }
   EXPECT_FALSE(got[0].vlan_valid);
   EXPECT_TRUE(got[1].vlan_valid);
@@ -261,6 +265,30 @@ TEST(Ring, BadOffsetsEndTheBlockCounted) {
   uint32_t refused = 99;
   EXPECT_EQ(r.Walk(&refused).size(), 2u);
   EXPECT_EQ(refused, 0u);
+}
+
+// What the capture sheds by: how many blocks from the next one in ring
+// order are ours and not yet taken (capture.cc keeps the kernel some).
+TEST(Ring, UserBlocksCountsFromTheNextInRingOrder) {
+  SyntheticRing r;
+  EXPECT_EQ(r.ring().UserBlocks(), 0u);
+  EXPECT_EQ(r.ring().block_count(), kBlocks);
+  r.Fill(1, {Packet("b1")});
+  EXPECT_EQ(r.ring().UserBlocks(), 0u) << "block 0, the next in order, is still the kernel's";
+  r.Fill(0, {Packet("b0")});
+  EXPECT_EQ(r.ring().UserBlocks(), 2u);
+  r.Fill(2, {Packet("b2")});
+  r.Fill(3, {Packet("b3")});
+  EXPECT_EQ(r.ring().UserBlocks(), kBlocks) << "full: the kernel would freeze";
+  ASSERT_NE(r.ring().Acquire(), nullptr);
+  EXPECT_EQ(r.ring().UserBlocks(), kBlocks) << "a held block is still ours";
+  r.ring().Release();
+  EXPECT_EQ(r.ring().UserBlocks(), kBlocks - 1);
+  for (uint32_t b = 1; b < kBlocks; b++) {
+    ASSERT_NE(r.ring().Acquire(), nullptr);
+    r.ring().Release();
+  }
+  EXPECT_EQ(r.ring().UserBlocks(), 0u) << "all handed back, wrapped round";
 }
 
 TEST(Ring, StatsWithNoSocketAreZero) {

@@ -25,8 +25,17 @@ import { BEACON_FORMATS, type BeaconFormat } from '../protocol/beacon';
 import { V3_VERSION } from '../protocol/v3';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
-import { cidrOf, describeInterface, interfaceSummary, ipv4Addresses, selectInterfaces, type HostInterface, type Selection } from '../topology/interfaces';
-import { InterfaceWatcher, OffThreadReader } from '../net/discover';
+import {
+  cidrOf,
+  describeInterface,
+  diffInterfaces,
+  interfaceSummary,
+  ipv4Addresses,
+  selectInterfaces,
+  type HostInterface,
+  type Selection,
+} from '../topology/interfaces';
+import { chooseInterfaceSource, createInterfaceSource, type InterfaceSource, type InterfaceSourceChoice } from '../net/interface-source';
 import { VERSION } from '../version';
 import { alarmFields, type LoadedPolicy, type PolicyDriver } from './policy-driver';
 import type { AlarmEvent } from '../policy/alarms';
@@ -45,6 +54,8 @@ export interface AgentOptions {
   readonly journalPath?: string;
   readonly core?: AgentCoreOptions;
   readonly pollMs?: number;
+  /** Where interfaces come from (net/interface-source.ts); default: its choice. */
+  readonly interfaceSource?: InterfaceSourceChoice;
   readonly port?: number;
   readonly clock?: () => number;
   /** Extra keys in every payload (role, maas_url). */
@@ -70,6 +81,7 @@ export interface AgentCounters {
 /** Events for `watch` and logs. */
 export type AgentEvent =
   | { event: 'interface_added' | 'interface_removed'; interface: string; time: number }
+  | { event: 'interface_changed'; interface: string; mtu: number; addresses: string[]; time: number }
   | { event: 'interface_gone'; interface: string; code: string; message: string; time: number }
   | { event: 'hint_added' | 'hint_expired'; hint: TopologyHint; time: number }
   | { event: 'peer_seen' | 'peer_gone'; interface: string; vid?: number; mac: string; name: string; time: number }
@@ -85,14 +97,14 @@ export class Agent extends EventEmitter {
   readonly core: AgentCore;
   readonly #o: AgentOptions;
   readonly #sender: BeaconSender;
-  readonly #watcher: InterfaceWatcher;
-  /** Interface polls start `ip` from a worker: starting it here would hold the event loop (discover.ts). */
-  readonly #reader = new OffThreadReader();
+  readonly #watcher: InterfaceSource;
+  readonly #discovery: InterfaceSourceChoice;
   readonly #control: ControlServer | undefined;
   readonly #answers: ProbeAnswerer;
   readonly #raw: RawReplier;
   #journal: WriteStream | undefined;
   #selected = new Map<string, HostInterface>();
+  #applying: Promise<void> = Promise.resolve();
   #selection: Selection;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -121,7 +133,8 @@ export class Agent extends EventEmitter {
     this.#acceptsV3 = opts.keys.v3 !== undefined;
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload, formats: opts.formats });
-    this.#watcher = new InterfaceWatcher(opts.pollMs, this.#reader.read);
+    this.#discovery = opts.interfaceSource ?? chooseInterfaceSource(undefined, undefined, opts.pollMs);
+    this.#watcher = createInterfaceSource(this.#discovery, opts.pollMs);
     this.#control = opts.socketPath === undefined ? undefined : new ControlServer(opts.socketPath);
     this.#answers = new ProbeAnswerer({ rawAvailable: rawSendUnavailable() === undefined, ignoreVids: opts.ignoreVids }, (opts.clock ?? Date.now)());
     this.#raw = new RawReplier(opts.keys, { clock: opts.clock, extraPayload: opts.extraPayload });
@@ -147,7 +160,7 @@ export class Agent extends EventEmitter {
     this.#o.capture.on('interface-gone', (g: InterfaceGone) => this.#onGone(g));
     this.#o.capture.on('error', (err: Error) => this.#log('error', `capture: ${err.message}`));
     await this.#sender.open();
-    this.#watcher.on('change', (list: HostInterface[]) => void this.#onInterfaces(list));
+    this.#watcher.on('change', (list: HostInterface[]) => void this.#applyInterfaces(list));
     this.#watcher.on('error', (err: Error) => {
       if (!this.#stopped) this.#log('error', `interface discovery failed: ${err.message}`);
     });
@@ -156,6 +169,8 @@ export class Agent extends EventEmitter {
       this.#registerControl(this.#control);
     }
     await this.#watcher.start();
+    // Started means capturing: the first list is applied before start() resolves (and READY=1 goes out).
+    await this.#applying;
     this.#schedule();
     this.#sweep = setInterval(() => this.#sweepPeers(), 5_000);
     this.#sweep.unref();
@@ -210,7 +225,6 @@ export class Agent extends EventEmitter {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#driftTimer) clearInterval(this.#driftTimer);
     this.#watcher.stop();
-    this.#reader.close();
     await this.#o.capture.close();
     this.#sender.close();
     await this.#control?.close();
@@ -269,21 +283,29 @@ export class Agent extends EventEmitter {
     }
     if (next.selection) this.#selection = next.selection;
     if (next.periods) this.core.scheduler.setPeriods(next.periods, this.#now());
-    await this.#onInterfaces(this.#watcher.current);
+    await this.#applyInterfaces(this.#watcher.current);
     this.#schedule();
+  }
+
+  /** One list at a time: a second change waits for the first to be applied (captures added, solicitations sent). */
+  #applyInterfaces(all: HostInterface[]): Promise<void> {
+    this.#applying = this.#applying
+      .then(() => this.#onInterfaces(all))
+      .catch((err: unknown) => this.#log('error', `applying the interface list failed: ${err instanceof Error ? err.message : String(err)}`));
+    return this.#applying;
   }
 
   async #onInterfaces(all: HostInterface[]): Promise<void> {
     if (this.#stopped) return;
     const next = new Map(selectInterfaces(all, this.#selection).map((i) => [i.name, i]));
-    for (const name of this.#selected.keys()) {
-      if (!next.has(name)) {
-        this.#o.capture.remove(name);
-        this.#emit({ event: 'interface_removed', interface: name, time: this.#now() / 1000 });
-      }
+    const diff = diffInterfaces(this.#selected, next);
+    const time = this.#now() / 1000;
+    for (const name of diff.removed) {
+      this.#o.capture.remove(name);
+      this.#emit({ event: 'interface_removed', interface: name, time });
     }
-    for (const [name] of next) {
-      if (this.#selected.has(name)) continue;
+    for (const i of diff.changed) this.#emit({ event: 'interface_changed', interface: i.name, mtu: i.mtu, addresses: interfaceSummary(i).addresses, time });
+    for (const { name } of diff.added) {
       try {
         await this.#o.capture.add(name);
         this.#emit({ event: 'interface_added', interface: name, time: this.#now() / 1000 });
@@ -502,9 +524,11 @@ export class Agent extends EventEmitter {
   status(): Record<string, unknown> {
     this.#expiry.now();
     const ring = this.#o.capture.stats();
+    const shared = this.#o.capture.sharedRing?.();
     return {
       version: VERSION,
       engine: { name: this.#o.engine, capture: this.#o.capture.engine, why: this.#o.engineWhy },
+      discovery: { source: this.#discovery.source, why: this.#discovery.why },
       uptime_seconds: Math.round((this.#now() - this.#startedAt) / 1000),
       interfaces: this.interfaces.map((i) => ({
         ...interfaceSummary(i),
@@ -517,7 +541,9 @@ export class Agent extends EventEmitter {
       counters: { send_failures: this.counters.sendFailures, replays: this.counters.replays, replays_by_format: { ...this.counters.replaysByFormat } },
       probe_answers: this.#answers.stats(),
       correlation: this.core.correlator.stats(),
-      ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0),
+      // Per interface (exact: what the worker shed) plus what the kernel dropped, which names no interface.
+      ring_drops: Object.values(ring).reduce((n, s) => n + s.drops, 0) + (shared?.drops ?? 0),
+      ...(shared && { capture_ring: shared }),
       ...(this.#o.policy && { policy: this.#o.policy.status(this.#now()) }),
     };
   }

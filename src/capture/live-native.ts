@@ -11,15 +11,15 @@ import { EventEmitter } from 'node:events';
 import { loadBinding } from '../engine/binding';
 import type { FernetKey } from '../protocol/key';
 import type { Keyring } from '../protocol/keyring';
-import { emptyStats, type InterfaceGone, type LiveCapture, type LiveRecord, type RingStats } from './live';
+import { emptyStats, type InterfaceGone, type LiveCapture, type LiveRecord, type RingStats, type SharedRingStats } from './live';
 import { BatchQueue } from './batch-queue';
 import { PACKET_LOOPBACK, RecordBatch } from './record';
 
-/** Ring and batch-pool tuning; the defaults are argued in native/ring.h. */
+/** Ring and batch-pool tuning; the defaults are argued in native/ring.h. One ring serves every interface. */
 export interface NativeCaptureOptions {
   /** Bytes per ring block, a multiple of the page size (default 256 KiB). */
   readonly blockSize?: number;
-  /** Blocks per ring (default 64). */
+  /** Blocks in the ring (default 64: 16 MiB for all the interfaces together). */
   readonly blockCount?: number;
   /** Milliseconds after which the kernel hands over a non-empty block (default 10). */
   readonly retireMs?: number;
@@ -60,7 +60,8 @@ interface NativeCaptureHandle {
   add(ifname: string): number;
   setKeys(keys: NativeKeys): number;
   remove(ifname: string): boolean;
-  stats(): Record<string, { ifindex: number; packets: number; drops: number; freezes: number; beacons: number; rejected: number; skipped: number }>;
+  stats(): Record<string, { ifindex: number; packets: number; drops: number; beacons: number; rejected: number; skipped: number }>;
+  ring(): SharedRingStats & { open: boolean };
   /** Gives back a pool slot the 'batch' callback kept (by returning true). */
   release(slot: number): boolean;
   close(): Promise<void>;
@@ -151,9 +152,15 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
     if (this.closed) return out;
     for (const [name, s] of Object.entries(this.handle.stats())) {
       const c = this.counts.get(name) ?? emptyStats();
-      out[name] = { packets: s.packets, drops: s.drops, freezes: s.freezes, beacons: c.beacons, rejected: c.rejected, skipped: s.skipped };
+      out[name] = { packets: s.packets, drops: s.drops, freezes: 0, beacons: c.beacons, rejected: c.rejected, skipped: s.skipped };
     }
     return out;
+  }
+
+  sharedRing(): SharedRingStats | undefined {
+    if (this.closed) return undefined;
+    const { open, ...r } = this.handle.ring();
+    return open ? r : undefined;
   }
 
   async close(): Promise<void> {

@@ -57,9 +57,14 @@ export interface InterfaceGone {
 export interface RingStats {
   /** Frames the capture delivered (after the in-kernel filter, where there is one). */
   packets: number;
-  /** Frames the kernel dropped for want of buffer space (ring full). */
+  /**
+   * Frames lost for want of buffer space. Native: frames of this interface
+   * the worker shed from the shared ring, unparsed, because JS was behind
+   * (native/capture.cc); what the kernel itself dropped names no interface
+   * and is in sharedRing(). tcpdump: 0 until tcpdump exits.
+   */
   drops: number;
-  /** Times the ring froze (the kernel reached a block we still held). */
+  /** Times the ring froze (the kernel reached a block we still held); native: 0 per interface, see sharedRing(). */
   freezes: number;
   /** Authentic, decodable beacons. */
   beacons: number;
@@ -69,8 +74,23 @@ export interface RingStats {
   skipped: number;
 }
 
+/** The one ring the native capture shares among all its interfaces (native/capture.h, SharedRingStats). */
+export interface SharedRingStats {
+  /** Bytes per block and blocks: the ring's whole size, whatever the number of interfaces. */
+  readonly blockSize: number;
+  readonly blockCount: number;
+  /** What the kernel counted for the ring's socket: frames that passed the filter, and dropped ones (no interface can be named for these). */
+  readonly packets: number;
+  readonly drops: number;
+  readonly freezes: number;
+  /** Frames of interfaces no longer captured (in flight when they were removed). */
+  readonly unclaimed: number;
+}
+
 export interface LiveCapture extends EventEmitter {
   readonly engine: LiveEngineName;
+  /** The shared ring's counters, once open (native only). */
+  sharedRing?(): SharedRingStats | undefined;
   /** Starts capturing on an interface; resolves once frames arriving on it will be seen. */
   add(ifname: string): Promise<void>;
   /** Stops capturing on an interface (no-op if not capturing). */

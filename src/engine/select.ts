@@ -64,3 +64,43 @@ function nativeBlocker(state: BindingState, inputs: ChoiceInputs): string | unde
   }
   return undefined;
 }
+
+/**
+ * Interface discovery, native or JS, decided here too: the addon's
+ * rtnetlink watcher (`netlink`: events, no process started) or the `ip`
+ * poll it falls back to (`poll`). Forced with $NETBEACON_INTERFACES.
+ */
+export type InterfaceSourceName = 'netlink' | 'poll';
+export type InterfaceSourceRequest = InterfaceSourceName | 'auto';
+const INTERFACE_REQUESTS: readonly InterfaceSourceRequest[] = ['auto', 'netlink', 'poll'];
+
+export interface InterfaceSourceChoice {
+  readonly source: InterfaceSourceName;
+  readonly requested: InterfaceSourceRequest;
+  /** One sentence an operator can act on. */
+  readonly why: string;
+}
+
+export function parseInterfaceSourceRequest(value: string | undefined): InterfaceSourceRequest {
+  const v = value === undefined || value === '' ? 'auto' : value;
+  if ((INTERFACE_REQUESTS as readonly string[]).includes(v)) return v as InterfaceSourceRequest;
+  throw new UsageError('E_INTERFACES_SOURCE', `NETBEACON_INTERFACES: must be one of ${INTERFACE_REQUESTS.join(', ')}, got "${v}"`);
+}
+
+/** Why the addon's rtnetlink watcher cannot serve, or undefined when it can. */
+export function netlinkBlocker(state: BindingState = loadBinding()): string | undefined {
+  if (!state.ok) return state.detail;
+  return typeof state.binding.NetlinkWatcher === 'function' ? undefined : 'the addon has no NetlinkWatcher (rebuild it: npm run build:native)';
+}
+
+/** The source to use; `unavailable` is netlinkBlocker()'s answer. */
+export function chooseInterfaceSource(requested: InterfaceSourceRequest, unavailable: string | undefined, pollMs: number): InterfaceSourceChoice {
+  const poll = `\`ip -j -d addr show\` every ${pollMs / 1000} s`;
+  if (requested === 'poll') return { source: 'poll', requested, why: `${poll}: the poll was requested (NETBEACON_INTERFACES=poll)` };
+  if (unavailable === undefined) {
+    return { source: 'netlink', requested, why: 'rtnetlink link and address events through the addon (no process is started)' };
+  }
+  if (requested === 'netlink')
+    throw new UsageError('E_INTERFACES_NETLINK', `NETBEACON_INTERFACES=netlink, but the rtnetlink watcher cannot run: ${unavailable}`);
+  return { source: 'poll', requested, why: `${poll}, falling back: ${unavailable}` };
+}

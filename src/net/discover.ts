@@ -1,10 +1,10 @@
 /**
- * The I/O half of interface discovery: ask rtnetlink through
- * `ip -j -d addr show` and poll for changes. Polling every 2 s keeps
- * changes visible within the 5 s the agent promises, at the cost of one
- * short-lived process per poll; `ip monitor` would save that but needs its
- * own parser for the event stream, and misses nothing polling would catch.
- * The agent polls from a worker thread (OffThreadReader, below).
+ * The fallback of interface discovery (interface-source.ts decides): ask
+ * rtnetlink through `ip -j -d addr show` and poll for changes, every 2 s,
+ * at the cost of one short-lived process per poll. The agent uses it only
+ * when the addon's rtnetlink watcher (netlink.ts) cannot serve; it polls
+ * from a worker thread (OffThreadReader, below). One-shot tools (probe,
+ * mtu, vlans) read the interfaces once with readInterfaces().
  */
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -105,6 +105,7 @@ export class OffThreadReader {
 
 /** Emits 'change' (HostInterface[]) at start and whenever the set changes; 'error' when ip fails. */
 export class InterfaceWatcher extends EventEmitter {
+  readonly source = 'poll' as const;
   private timer: NodeJS.Timeout | undefined;
   private signature = '';
   current: HostInterface[] = [];
@@ -112,6 +113,8 @@ export class InterfaceWatcher extends EventEmitter {
   constructor(
     private readonly pollMs = DEFAULT_POLL_MS,
     private readonly read: () => Promise<HostInterface[]> = readInterfaces,
+    /** Called by stop(): what the reader holds (a worker) goes. */
+    private readonly onStop?: () => void,
   ) {
     super();
   }
@@ -126,6 +129,7 @@ export class InterfaceWatcher extends EventEmitter {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.onStop?.();
   }
 
   async poll(): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * The host's interfaces as the agent needs them: name, index, MAC, MTU,
- * kind, parents, VLAN ID and addresses. Parsing and selection are pure; the
- * driver (discover.ts) runs `ip -j -d addr show`, which reads rtnetlink.
+ * kind, parents, VLAN ID and addresses. Parsing and selection are pure. Two
+ * drivers fill it: src/net/netlink.ts from rtnetlink messages (through
+ * link-table.ts, which puts them in the shape `ip` prints), and the
+ * fallback, src/net/discover.ts, from `ip -j -d addr show`. Both end in
+ * interfacesFromIpLinks(), so the rules below are one set.
  */
 import { isIPv4 } from 'node:net';
 
@@ -26,7 +29,8 @@ export interface HostInterface {
   readonly addresses: readonly InterfaceAddress[];
 }
 
-interface IpJsonLink {
+/** One link as `ip -j -d addr show` prints it (the keys the model reads). */
+export interface IpJsonLink {
   ifindex?: unknown;
   ifname?: unknown;
   flags?: unknown;
@@ -46,6 +50,11 @@ const TUNNEL_KINDS = new Set(['vxlan', 'gre', 'gretap', 'ipip', 'sit', 'ip6tnl',
 export function parseIpAddrJson(text: string): HostInterface[] {
   const links = JSON.parse(text) as IpJsonLink[];
   if (!Array.isArray(links)) throw new TypeError('ip -j addr show did not print a JSON array');
+  return interfacesFromIpLinks(links);
+}
+
+/** The model from links in `ip -j -d addr show`'s shape. Entries missing a name or index are skipped. */
+export function interfacesFromIpLinks(links: readonly IpJsonLink[]): HostInterface[] {
   const valid = links.filter((l) => typeof l.ifname === 'string' && typeof l.ifindex === 'number');
   // A bond's or bridge's parents are its members: the links whose master it is.
   const members = new Map<string, string[]>();
@@ -194,4 +203,30 @@ export function interfacesSignature(list: readonly HostInterface[]): string {
   return JSON.stringify(
     list.map((i) => [i.name, i.ifindex, i.up, i.mac, i.mtu, i.vid ?? null, i.parents, i.addresses.map((a) => `${a.address}/${a.prefixlen}`).sort()]),
   );
+}
+
+export interface InterfaceDiff {
+  /** No longer there, or there under a new ifindex (deleted and made again): stop capturing on it. */
+  readonly removed: string[];
+  /** New, or made again under the same name: capture on it. */
+  readonly added: HostInterface[];
+  /** Still there, the same device, but its addresses, MTU, MAC, state or parents changed. */
+  readonly changed: HostInterface[];
+}
+
+/** What changed between two selections (by name). */
+export function diffInterfaces(before: ReadonlyMap<string, HostInterface>, after: ReadonlyMap<string, HostInterface>): InterfaceDiff {
+  const removed: string[] = [];
+  const added: HostInterface[] = [];
+  const changed: HostInterface[] = [];
+  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+  for (const [name, i] of after) {
+    const was = before.get(name);
+    if (!was) added.push(i);
+    else if (was.ifindex !== i.ifindex) {
+      removed.push(name);
+      added.push(i);
+    } else if (interfacesSignature([was]) !== interfacesSignature([i])) changed.push(i);
+  }
+  return { removed, added, changed };
 }

@@ -39,6 +39,8 @@ const CASES = [
   'observe',
   'correlate',
   'correlate-replay',
+  'many-interfaces',
+  'interface-events',
   'start-to-ready',
   'sigterm-to-exit',
   'cli-startup',
@@ -80,8 +82,8 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     // SIGINT lets the bench clean up its namespaces and children.
-    // 150 s: every case, v3's four decode rows included, on a busy 2-core machine.
-    const timer = setTimeout(() => child.kill('SIGINT'), 150_000);
+    // Every case, v3's four decode rows and the real agents of many-interfaces and interface-events included, on a busy 2-core machine.
+    const timer = setTimeout(() => child.kill('SIGINT'), 240_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

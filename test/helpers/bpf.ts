@@ -4,7 +4,8 @@
  * program return 0 (drop), division by zero returns 0, and the ancillary
  * loads at SKF_AD_OFF (-0x1000) read skb metadata: here the VLAN tag the
  * kernel stripped (`stripped`), as a packet socket on a live interface
- * sees it. A program from `tcpdump -dd` offline never uses them.
+ * sees it, and the interface the frame arrived on (`ifindex`). A program
+ * from `tcpdump -dd` offline never uses them.
  */
 export interface Insn {
   readonly code: number;
@@ -17,10 +18,13 @@ export interface Skb {
   readonly data: Uint8Array;
   /** A tag the kernel removed from the frame before the filter ran. */
   readonly stripped?: { readonly tci: number; readonly tpid?: number };
+  /** The interface it arrived on (SKF_AD_IFINDEX); 0 when not given. */
+  readonly ifindex?: number;
 }
 
 const SKF_AD_OFF = -0x1000 >>> 0;
 const SKF_AD_PROTOCOL = 0;
+const SKF_AD_IFINDEX = 8;
 const SKF_AD_VLAN_TAG = 44;
 const SKF_AD_VLAN_TAG_PRESENT = 48;
 const SKF_AD_VLAN_TPID = 60;
@@ -63,6 +67,8 @@ function ancillary(skb: Skb, which: number): number {
       return skb.stripped ? skb.stripped.tci : 0;
     case SKF_AD_VLAN_TPID:
       return skb.stripped ? (skb.stripped.tpid ?? 0x8100) : 0;
+    case SKF_AD_IFINDEX:
+      return skb.ifindex ?? 0;
     case SKF_AD_PROTOCOL:
       return skb.data.length >= 14 ? (skb.data[12]! << 8) | skb.data[13]! : 0;
     default:

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { tcpdumpAvailable } from '../../src/capture/live-open';
-import type { LiveEngineName, RingStats } from '../../src/capture/live';
+import type { LiveEngineName, RingStats, SharedRingStats } from '../../src/capture/live';
 import { loadBinding } from '../../src/engine/binding';
 import { cliCommand } from './cli';
 import { jsonLines, nodeInNs } from './netns';
@@ -106,7 +106,7 @@ export class Receiver {
     return this.waitFor('ready', () => this.events.some((e) => e.event === 'ready'), 90_000);
   }
 
-  command(cmd: 'stats' | 'close'): void {
+  command(cmd: 'stats' | 'close' | `add ${string}` | `remove ${string}`): void {
     this.child.stdin!.write(cmd + '\n');
   }
 
@@ -118,6 +118,12 @@ export class Receiver {
     await this.exited;
     const stats = this.events.filter((e) => e.event === 'stats').pop();
     return (stats?.stats ?? {}) as Record<string, RingStats>;
+  }
+
+  /** The native capture's shared ring, as the last stats event gave it. */
+  lastRing(): SharedRingStats | undefined {
+    const stats = this.events.filter((e) => e.event === 'stats').pop();
+    return stats?.ring as SharedRingStats | undefined;
   }
 
   kill(): void {

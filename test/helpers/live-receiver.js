@@ -1,7 +1,8 @@
 // Runs a live capture (any engine) inside a test namespace and reports on
 // stdout, one JSON object a line: {event:'ready'} once every interface is
 // capturing, {event:'record', ...} per received datagram, {event:'gone'},
-// {event:'error'}, and on the stdin command `stats` {event:'stats'}; on
+// {event:'error'}, and on the stdin command `stats` {event:'stats'} (with
+// the native capture's shared ring), `add IFNAME` {event:'added'}, `remove IFNAME` {event:'removed'}; on
 // `close` (or stdin end) it closes the capture, prints {event:'closed'} and
 // exits. Usage: node live-receiver.js ENGINE KEYHEX IFNAME...
 // Plain JS over the compiled dist/ (live-harness.ts checks it is fresh):
@@ -66,7 +67,7 @@ async function main() {
   const close = async () => {
     if (closing) return;
     closing = true;
-    say({ event: 'stats', stats: cap.stats() });
+    say({ event: 'stats', stats: cap.stats(), ring: cap.sharedRing?.() });
     await cap.close();
     say({ event: 'closed' });
   };
@@ -77,8 +78,18 @@ async function main() {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const cmd = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (cmd === 'stats') say({ event: 'stats', stats: cap.stats() });
+      if (cmd === 'stats') say({ event: 'stats', stats: cap.stats(), ring: cap.sharedRing?.() });
       if (cmd === 'close') void close();
+      if (cmd.startsWith('add ')) {
+        void cap.add(cmd.slice(4)).then(
+          () => say({ event: 'added', interface: cmd.slice(4) }),
+          (e) => say({ event: 'error', message: e.message }),
+        );
+      }
+      if (cmd.startsWith('remove ')) {
+        cap.remove(cmd.slice(7));
+        say({ event: 'removed', interface: cmd.slice(7) });
+      }
     }
   });
   process.stdin.on('end', () => void close());

@@ -71,3 +71,24 @@ t.test(
     t.equal(report.engine.addon, 'not-built: NETBEACON_ADDON=/nonexistent/netbeacon.node: /nonexistent/netbeacon.node does not exist');
   },
 );
+
+t.test(
+  'doctor says where interfaces come from: rtnetlink through the addon, else the poll, and why',
+  { skip: existsSync(RELEASE) ? false : 'build/Release/netbeacon.node is not built' },
+  async (t) => {
+    const env = (extra: Record<string, string>) => ({ env: { ...process.env, NETBEACON_ADDON: RELEASE, NETBEACON_INTERFACES: '', ...extra } });
+    const native = await runCli(['doctor'], env({}));
+    t.match(native.stdout, /discovery\s+netlink — rtnetlink link and address events through the addon \(no process is started\)/);
+    const forced = await runCli(['doctor'], env({ NETBEACON_INTERFACES: 'poll' }));
+    t.match(forced.stdout, /discovery\s+poll — `ip -j -d addr show` every 2 s: the poll was requested \(NETBEACON_INTERFACES=poll\)/);
+    const missing = { NETBEACON_ADDON: '/nonexistent/netbeacon.node' };
+    const fallback = await runCli(['doctor', '--json'], env(missing));
+    t.match((JSON.parse(fallback.stdout) as { discovery: unknown }).discovery, {
+      source: 'poll',
+      why: /every 2 s, falling back: NETBEACON_ADDON=\/nonexistent\/netbeacon.node: .* does not exist/,
+    });
+    const refused = await runCli(['doctor'], env({ ...missing, NETBEACON_INTERFACES: 'netlink' }));
+    t.match(refused.stdout, /discovery\s+cannot run: NETBEACON_INTERFACES=netlink, but the rtnetlink watcher cannot run: NETBEACON_ADDON=/);
+    t.equal(refused.status, 1, 'a forced source that cannot run: the agent cannot run');
+  },
+);

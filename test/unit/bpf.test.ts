@@ -14,6 +14,11 @@
  * through one tag only; ours also accepts QinQ. For two-tag frames we
  * compare with the nested form `... or (vlan and (udp dst port 5240 or
  * (vlan and udp dst port 5240)))` and check MAAS's own filter misses them.
+ *
+ * The capture binds one socket to every interface, so its filter is the
+ * same program followed by a test of the interface (SKF_AD_IFINDEX): it
+ * must keep exactly what the plain program keeps, on the chosen
+ * interfaces only, for any number of them up to the limit.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -30,7 +35,8 @@ const state = loadBinding();
 if (!state.ok) {
   t.skip(`native addon not available: ${state.detail}`, () => {});
 } else {
-  const ours = (state.binding.bpfProgram as () => Insn[])();
+  const program = state.binding.bpfProgram as (ifindexes?: number[]) => Insn[];
+  const ours = program();
   const compile = (filter: string): Insn[] | undefined => {
     const r = spawnSync('tcpdump', ['-dd', '-r', vector('corpus.pcap'), filter], { encoding: 'utf8' });
     if (r.error || r.status !== 0) return undefined;
@@ -38,8 +44,8 @@ if (!state.ok) {
   };
   const maas = compile(MAAS_FILTER);
   const qinq = compile(QINQ_FILTER);
-  const accepts = (prog: readonly Insn[], data: Uint8Array, stripped?: Tag): boolean =>
-    runBpf(prog, stripped ? { data, stripped: { tci: stripped.tci, tpid: stripped.tpid } } : { data }) > 0;
+  const accepts = (prog: readonly Insn[], data: Uint8Array, stripped?: Tag, ifindex?: number): boolean =>
+    runBpf(prog, { data, ifindex, ...(stripped ? { stripped: { tci: stripped.tci, tpid: stripped.tpid } } : {}) }) > 0;
 
   t.test('the program is well formed', async (t) => {
     t.ok(ours.length > 10 && ours.length < 256, `${ours.length} instructions`);
@@ -194,5 +200,45 @@ if (!state.ok) {
       checked++;
     }
     t.ok(kept > 100, `${kept} of ${checked} mutated frames were beacons to parseFrame; none dropped`);
+  });
+
+  t.test('bound to every interface: the same verdicts, on the chosen interfaces only', async (t) => {
+    let seed = 0x5eed;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const many = [...new Set(Array.from({ length: 5000 }, () => 1 + rand(1_000_000)))].slice(0, 3900);
+    const lists: number[][] = [[], [3], [2, 5, 9], Array.from({ length: 128 }, (_, i) => 2 + i * 3), many];
+    const frames = [...corpusCases().map((c) => Buffer.from(c.frame_hex, 'hex')), ...cases.map((c) => c.frame)];
+    for (const list of lists) {
+      const prog = program(list);
+      t.ok(prog.length <= 4096, `${list.length} interfaces: ${prog.length} instructions, within the kernel's 4096`);
+      let bad = 0;
+      prog.forEach((insn, i) => {
+        const jmp = (insn.code & 0x07) === 0x05;
+        const ja = insn.code === 0x05;
+        if (jmp && i + 1 + (ja ? insn.k : Math.max(insn.jt, insn.jf)) >= prog.length) bad++;
+      });
+      t.equal(bad, 0, `${list.length} interfaces: every jump lands inside the program`);
+      t.equal(prog.at(-1)!.code, 0x06, 'ends in ret');
+      const set = new Set(list);
+      const probes = [0, 1, ...list.slice(0, 40), ...list.slice(-40), ...Array.from({ length: 40 }, () => rand(1_000_001))];
+      let mismatches = 0;
+      let kept = 0;
+      for (let round = 0; round < 1500; round++) {
+        const f = Buffer.from(frames[rand(frames.length)]!);
+        if (rand(3) === 0) f[rand(Math.min(f.length, 80))] = rand(256);
+        const tag = rand(3) === 0 ? dot1q(rand(4096)) : undefined;
+        const ifindex = probes[rand(probes.length)]!;
+        const want = set.has(ifindex) && accepts(ours, f, tag);
+        if (want) kept++;
+        if (accepts(prog, f, tag, ifindex) !== want) mismatches++;
+      }
+      t.equal(mismatches, 0, `${list.length} interfaces: kept exactly what the plain filter keeps, on those interfaces (${kept} kept)`);
+      if (list.length > 0) t.ok(kept > 0, 'and some were kept');
+    }
+    t.throws(() => program(Array.from({ length: 3901 }, (_, i) => i + 1)), RangeError, 'more interfaces than one filter can hold');
+    t.throws(() => program(['eth0'] as unknown as number[]), TypeError);
   });
 }

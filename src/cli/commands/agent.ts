@@ -10,6 +10,7 @@ import { dropPrivileges, resolveAccount, sdNotify, watchdogIntervalMs } from '..
 import { openLiveCapture } from '../../capture/live-open';
 import { applyFlags, loadConfigFile, type AgentConfig, type ConfigFlags } from '../../config/config';
 import { chooseEngine, engineRequest } from '../../engine/select';
+import { chooseInterfaceSource } from '../../net/interface-source';
 import { createVerifier } from '../../engine/verifier';
 import { createLogger, LOG_LEVELS, type Logger } from '../../log';
 import { locateSecret } from '../../secret/secret';
@@ -60,7 +61,11 @@ export function register(program: Command): void {
       vidListArg('--ignore-vids'),
     )
     .option('--port <port>', 'UDP port (MAAS uses 5240; change only for experiments)', numberArg('--port', 1, 65535, true), 5240)
-    .option('--poll-ms <ms>', 'how often to look for interface changes', numberArg('--poll-ms', 200, 60_000, true))
+    .option(
+      '--poll-ms <ms>',
+      'how often the fallback polls `ip` for interface changes (only when rtnetlink events cannot be had; see doctor)',
+      numberArg('--poll-ms', 200, 60_000, true),
+    )
     .option('--formats <list>', 'beacon formats to send: v2 (MAAS, the default), v3 or v2,v3 (config beacons.formats); v2 is always accepted, v3 when listed')
     .addHelpText(
       'after',
@@ -106,6 +111,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
   const madeSocketDir = mkdirSync(dirname(config.socket), { recursive: true, mode: 0o750 });
   const { policy, keyring } = await readKeysAndPolicy(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
+  const discovery = chooseInterfaceSource(undefined, undefined, config.periods.interfacePollMs);
   const key = keyring.signingKey().key;
   const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
   const capture = openLiveCapture({
@@ -126,6 +132,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
     journalPath: config.journal ?? undefined,
     port: opts.port,
     pollMs: config.periods.interfacePollMs,
+    interfaceSource: discovery,
     extraPayload: config.advertise,
     ignoreVids: opts.ignoreVids,
     policy: new PolicyDriver({
@@ -146,7 +153,15 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
     log: (level, msg, fields) => log[level]({ ...fields }, msg),
   });
   log.info(
-    { engine: choice.engine, capture: capture.engine, why: choice.why, socket: config.socket, config: config.source, formats: config.beacons.formats },
+    {
+      engine: choice.engine,
+      capture: capture.engine,
+      why: choice.why,
+      discovery: discovery.source,
+      socket: config.socket,
+      config: config.source,
+      formats: config.beacons.formats,
+    },
     'netbeacon agent starting',
   );
   if (policy.keyring)

@@ -7,6 +7,7 @@ import { NetbeaconError } from '../../errors';
 import { deriveKey, keyFingerprint } from '../../protocol/key';
 import { loadSecret } from '../../secret/secret';
 import { listSysInterfaces, type SysInterface } from '../../net/sysfs';
+import { chooseInterfaceSource, type InterfaceSourceChoice } from '../../net/interface-source';
 import { VERSION } from '../../version';
 import { addEngineOption, addSecretOption } from '../options';
 import { DEFAULT_SOCKET, request } from '../../agent/control';
@@ -17,6 +18,8 @@ export interface DoctorReport {
   version: string;
   platform: { os: string; arch: string; kernel: string | null; node: string };
   engine: { capture: EngineChoice | { error: string }; decode: EngineChoice | { error: string }; addon: string };
+  /** Where the agent learns the interfaces: rtnetlink events, or the `ip` poll (net/interface-source.ts). */
+  discovery: InterfaceSourceChoice | { error: string };
   capabilities: { uid: number | null; net_raw: boolean; net_admin: boolean; effective: string | null };
   interfaces: SysInterface[];
   secret: { found: boolean; path?: string; from?: string; fingerprint?: string; warning?: string; error?: string };
@@ -41,7 +44,9 @@ export interface FormatsReport {
 export function register(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('explain what netbeacon will do on this host: engine and why, privileges, interfaces, secret, tcpdump, beacon formats')
+    .description(
+      'explain what netbeacon will do on this host: engine and why, how interfaces are discovered, privileges, interfaces, secret, tcpdump, beacon formats',
+    )
     .option('--json', 'print the report as JSON')
     .option('--socket <path>', 'ask the agent on this control socket which beacon formats it and its peers use', DEFAULT_SOCKET)
     .addHelpText(
@@ -68,6 +73,7 @@ function attempt<T>(f: () => T): T | { error: string } {
 export function doctor(opts: { secretFile?: string; engine?: string }): DoctorReport {
   const capture = attempt(() => chooseEngine(engineRequest(opts.engine), { capture: true }));
   const decode = attempt(() => chooseEngine(engineRequest(opts.engine), { capture: false }));
+  const discovery = attempt(() => chooseInterfaceSource());
   const binding = loadBinding();
   const caps = effectiveCapabilities();
   const secret = attempt(() => loadSecret(opts.secretFile));
@@ -84,6 +90,7 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
   const netRaw = hasCapability(CAP_NET_RAW, caps);
   if ('error' in capture) problems.push(capture.error);
   else if (capture.engine === 'js' && !netRaw) problems.push('no CAP_NET_RAW: only the UDP-socket fallback can run (no VLAN IDs, no unconfigured interfaces)');
+  if ('error' in discovery) problems.push(discovery.error);
   const limitations: string[] = [];
   if (!('error' in capture) && capture.engine === 'js') {
     limitations.push(
@@ -102,6 +109,7 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
       decode,
       addon: binding.ok ? `loaded from ${binding.path}${binding.via ? ` (named by $${binding.via})` : ''}` : `${binding.why}: ${binding.detail}`,
     },
+    discovery,
     capabilities: {
       uid: typeof process.getuid === 'function' ? process.getuid() : null,
       net_raw: netRaw,
@@ -112,7 +120,7 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
     secret: secretReport,
     tcpdump,
     limitations,
-    can_run: secretReport.found && !('error' in capture),
+    can_run: secretReport.found && !('error' in capture) && !('error' in discovery),
     problems,
   };
 }
@@ -162,6 +170,7 @@ export function renderDoctor(r: DoctorReport): string {
   out += line('capture', eng(r.engine.capture));
   out += line('decode', eng(r.engine.decode));
   out += line('addon', r.engine.addon);
+  out += line('discovery', 'error' in r.discovery ? `cannot run: ${r.discovery.error}` : `${r.discovery.source} — ${r.discovery.why}`);
   out += line(
     'privileges',
     `uid ${r.capabilities.uid ?? '?'}, CAP_NET_RAW ${r.capabilities.net_raw ? 'yes' : 'no'}, CAP_NET_ADMIN ${r.capabilities.net_admin ? 'yes' : 'no'}`,
