@@ -15,6 +15,7 @@ import { runMemory } from './cases/memory';
 import { runObserve } from './cases/observe';
 import { runFleet } from './cases/fleet';
 import { runFleetMap } from './cases/fleet-map';
+import { runCorrelate } from './cases/correlate';
 import { runManyInterfaces } from './cases/many-interfaces';
 import { runInterfaceEvents } from './cases/interface-events';
 import { LIFECYCLE_CASES, runLifecycle } from './cases/lifecycle';
@@ -54,6 +55,8 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const fleet = (['fleet-ingest', 'fleet-topology', 'fleet-memory'] as const).filter((c) => only.has(c));
   if (fleet.length) await guard(fleet, 'reports/s', ['sqlite', 'postgres'], async () => (await runFleet(ctx)).filter((r) => only.has(r.name)));
   if (only.has('fleet-map')) await guard(['fleet-map'], 'ms to first full draw', ['chromium'], () => runFleetMap(ctx));
+  if (only.has('correlate') || only.has('correlate-replay'))
+    await guard(['correlate', 'correlate-replay'], 'receptions/s', ['js', 'maas-python'], () => runCorrelate(ctx));
   if (only.has('interface-events')) await guard(['interface-events'], 'ms', ['native', 'js'], () => runInterfaceEvents(ctx));
   if (only.has('many-interfaces')) await guard(['many-interfaces'], 'MiB', ['native'], () => runManyInterfaces(ctx));
   const lifecycle = LIFECYCLE_CASES.filter((c) => only.has(c));

@@ -55,21 +55,24 @@ export function writeCapture(path: string, count: number): void {
   writeFileSync(path, Buffer.concat(parts));
 }
 
-/** Wall-clock and CPU seconds of one whole process, and what it printed. */
+/** Wall-clock and CPU seconds of one whole process, and what it printed (its line count and tail, or all of it with `keepStdout`). */
 export function timed(
   argv: readonly string[],
   stdinFile?: string,
+  keepStdout = false,
 ): Promise<{ seconds: number; cpuSeconds: number; stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // bash runs the command and then prints its children's user and system time on stderr.
     const child = spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bash', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdoutTail = '';
+    let whole = '';
     let lines = 0;
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       for (let i = d.indexOf('\n'); i >= 0; i = d.indexOf('\n', i + 1)) lines++;
       stdoutTail = (stdoutTail + d).slice(-4000);
+      if (keepStdout) whole += d;
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     child.on('error', reject);
@@ -77,7 +80,7 @@ export function timed(
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
       const cpuSeconds = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
-      resolve({ seconds, cpuSeconds, stdout: `${lines}\n${stdoutTail}`, stderr: m ? stderr.slice(0, m.index) : stderr, code });
+      resolve({ seconds, cpuSeconds, stdout: keepStdout ? whole : `${lines}\n${stdoutTail}`, stderr: m ? stderr.slice(0, m.index) : stderr, code });
     });
     if (stdinFile) {
       createReadStream(stdinFile).pipe(child.stdin);

@@ -20,7 +20,7 @@ prints a table (median, min-max, ratio to baseline) and the goals table.
   --quick        every case, briefly (a smoke test of the harness; numbers are rough)
   --json FILE    also write the results as JSON to FILE
   --only LIST    run only these cases (comma-separated); "decode", "v3", "memory",
-                 "lifecycle" and "fleet" name their groups. Cases: ${CASE_NAMES.join(', ')}
+                 "lifecycle", "correlate" and "fleet" name their groups. Cases: ${CASE_NAMES.join(', ')}
   --runs N       runs per measurement (default 5, 3 with --quick)
   --cpu N        the core measured processes are pinned to with taskset (default 1,
                  or 0 on a single-core machine)
@@ -46,6 +46,7 @@ const GROUPS: Readonly<Record<string, readonly CaseName[]>> = {
   v3: ['decode-valid', 'verify-valid', 'decode-forged', 'decode-valid-v3', 'verify-valid-v3', 'decode-forged-v3', 'decode-wrongkey-v3'],
   memory: ['memory-forged', 'memory-valid'],
   fleet: ['fleet-ingest', 'fleet-topology', 'fleet-memory'],
+  correlate: ['correlate', 'correlate-replay'],
   lifecycle: ['start-to-ready', 'sigterm-to-exit'],
 };
 

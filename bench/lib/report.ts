@@ -126,6 +126,7 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     );
   }
   goals.push(ratioGoal(rows, 'observe (whole process): native / maas-python', 'observe', 'native', 'maas-python', 10));
+  goals.push(...correlateGoals(rows));
   // Issue 18's: v3 against v2 on the same payload, and forged v3 on one core.
   {
     const v3 = find(rows, 'decode-valid-v3', 'native');
@@ -201,6 +202,30 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     goals.push(r ? { goal, target, value, met: ok(r.median!) } : { goal, target, value, met: null, why: `${name} ${engine} not measured` });
   }
   return goals;
+}
+
+/** Issue 15's goals: the correlator alone, and replay as a process against MAAS's protocol code. */
+function correlateGoals(rows: readonly CaseResult[]): Goal[] {
+  const out: Goal[] = [];
+  const c = find(rows, 'correlate', 'js');
+  const g1 = 'correlate: the correlator alone, one core';
+  out.push(
+    c
+      ? { goal: g1, target: '≥ 1,000,000/s', value: `${fmtRate(c.median!)}/s`, met: c.median! >= 1_000_000 }
+      : { goal: g1, target: '≥ 1,000,000/s', value: '—', met: null, why: 'correlate js not measured' },
+  );
+  const r = find(rows, 'correlate-replay', 'js');
+  const m = find(rows, 'correlate', 'maas-python');
+  const pairs: Array<[string, string]> = [
+    ['correlate-replay (whole process) / maas-python (beaconReceived, replies encrypted), lines/s', 'maasLineRate'],
+    ['correlate-replay (whole process) / maas-python without reply crypto, lines/s', 'correlationOnlyLineRate'],
+  ];
+  for (const [goal, field] of pairs) {
+    const base = m?.[field] as number | undefined;
+    if (!r || !base) out.push({ goal, target: '≥ 10×', value: '—', met: null, why: `${!r ? 'correlate-replay js' : 'correlate maas-python'} not measured` });
+    else out.push({ goal, target: '≥ 10×', value: fmtRatio(r.median! / base), met: r.median! / base >= 10 });
+  }
+  return out;
 }
 
 /** Issue 20's goals for the agent on 128 interfaces. */

@@ -24,6 +24,8 @@ export const CASE_NAMES = [
   'fleet-topology',
   'fleet-memory',
   'fleet-map',
+  'correlate',
+  'correlate-replay',
   'many-interfaces',
   'interface-events',
   'start-to-ready',

@@ -10,10 +10,11 @@ import { isIP } from 'node:net';
 import type { ReceivedBeacon } from '../topology/beacons';
 import { AgentCore, type AgentCoreOptions } from '../topology/core';
 import type { CorrelationEvent } from '../topology/correlate';
-import { sortHints, type TopologyHint } from '../topology/hints';
+import type { TopologyHint } from '../topology/hints';
 import { buildTopology } from '../topology/fabrics';
 import { BeaconSender, type SendFailure, type SentRecord } from './sender';
 import { ControlServer } from './control';
+import { HintExpiryTimer } from './hint-expiry';
 import { ProbeAnswerer, type AnswerAction, type RawReplyAction } from '../policy/answers';
 import { RawReplier } from './raw-reply';
 import { rawSendUnavailable } from '../capture/raw-send';
@@ -82,7 +83,7 @@ export type AgentEvent =
   | { event: 'interface_added' | 'interface_removed'; interface: string; time: number }
   | { event: 'interface_changed'; interface: string; mtu: number; addresses: string[]; time: number }
   | { event: 'interface_gone'; interface: string; code: string; message: string; time: number }
-  | { event: 'hint_added'; hint: TopologyHint; time: number }
+  | { event: 'hint_added' | 'hint_expired'; hint: TopologyHint; time: number }
   | { event: 'peer_seen' | 'peer_gone'; interface: string; vid?: number; mac: string; name: string; time: number }
   | { event: 'replay'; interface: string; vid?: number; ulid: string; own: boolean; time: number }
   | { event: 'send_failed'; interface: string; destination: string; error: string; time: number }
@@ -118,6 +119,8 @@ export class Agent extends EventEmitter {
   /** Hints changed since drift was last computed. */
   #hintsDirty = true;
   #driftIdle = 0;
+  /** Ages the hints when one can expire (the core says when). */
+  readonly #expiry: HintExpiryTimer;
   readonly counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0, replaysByFormat: { v2: 0, v3: 0 } };
   /** Sections other parts of the agent add to status() (the fleet link). */
   readonly #statusSections = new Map<string, () => unknown>();
@@ -138,6 +141,11 @@ export class Agent extends EventEmitter {
     this.#answers = new ProbeAnswerer({ rawAvailable: rawSendUnavailable() === undefined, ignoreVids: opts.ignoreVids }, (opts.clock ?? Date.now)());
     this.#raw = new RawReplier(opts.keys, { clock: opts.clock, extraPayload: opts.extraPayload });
     this.#startedAt = this.#now();
+    this.#expiry = new HintExpiryTimer(
+      this.core,
+      () => this.#now(),
+      (hints, now) => this.#onExpired(hints, now),
+    );
   }
 
   #now(): number {
@@ -198,7 +206,7 @@ export class Agent extends EventEmitter {
     if (!this.#hintsDirty && ++this.#driftIdle < 5) return;
     this.#hintsDirty = false;
     this.#driftIdle = 0;
-    const change = policy.drift(this.core.correlator.hints());
+    const change = policy.drift(this.hints());
     if (!change) return;
     const time = this.#now() / 1000;
     for (const d of change.appeared) {
@@ -215,6 +223,7 @@ export class Agent extends EventEmitter {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#expiry.stop();
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#driftTimer) clearInterval(this.#driftTimer);
     this.#watcher.stop();
@@ -356,10 +365,11 @@ export class Agent extends EventEmitter {
       };
       const now = this.#now();
       const c = this.core.onReceive(rx, now);
+      for (const h of c.expired) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
       if (c.verdict === 'replay') this.counters.replaysByFormat[o.version === V3_VERSION ? 'v3' : 'v2']++;
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now);
-      if (c.added.length > 0) this.#hintsDirty = true;
+      if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
       this.#notePeer(rx);
       const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
       if (o.version === V3_VERSION) for (const a of planned) this.#replyFormat.set(a, 'v3');
@@ -371,7 +381,14 @@ export class Agent extends EventEmitter {
       // Replies go to an address the sender chose: limited per peer and in total.
       for (const a of planned) if (!isReply(a) || policy.allowReply(r.frame, now)) actions.push(a);
     }
+    this.#expiry.arm();
     if (actions.length) void this.#perform(actions).then(() => this.#schedule());
+  }
+
+  /** Hints whose last supporting beacon grew older than the TTL (the ageing timer, or a beacon's arrival). */
+  #onExpired(hints: readonly TopologyHint[], now: number): void {
+    for (const h of hints) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
+    this.#hintsDirty = true;
   }
 
   #onAlarm(a: AlarmEvent): void {
@@ -500,8 +517,10 @@ export class Agent extends EventEmitter {
     this.emit('event', e);
   }
 
+  /** The hints held now, sorted: aged to this moment first, so an answer never lags the ageing timer. */
   hints(): TopologyHint[] {
-    return sortHints(this.core.correlator.hints());
+    this.#expiry.now();
+    return this.core.correlator.hints();
   }
 
   /** Adds `name` to status(), computed at each call. */
@@ -510,6 +529,7 @@ export class Agent extends EventEmitter {
   }
 
   status(): Record<string, unknown> {
+    this.#expiry.now();
     const ring = this.#o.capture.stats();
     const shared = this.#o.capture.sharedRing?.();
     return {
@@ -540,7 +560,7 @@ export class Agent extends EventEmitter {
     control
       .handle('status', () => this.status())
       .handle('hints', () => this.hints())
-      .handle('topology', () => buildTopology(this.core.correlator.hints()))
+      .handle('topology', () => buildTopology(this.hints()))
       .stream('watch', (_req, send) => {
         const on = (e: AgentEvent) => send(e);
         this.on('event', on);

@@ -57,7 +57,14 @@ const shape = {
     advertisement: num(0.1, 3600),
     interface_poll: num(0.2, 60),
   }),
-  queues: obj({ tx: num(16, 10_000_000, true), rx: num(16, 10_000_000, true), hints: num(16, 10_000_000, true) }),
+  queues: obj({
+    tx: num(16, 10_000_000, true),
+    rx: num(16, 10_000_000, true),
+    hints: num(16, 10_000_000, true),
+    support: num(16, 100_000_000, true),
+    // Seconds a beacon (and so the hints it supports) is remembered after its ULID's time: MAAS's 120. For tests.
+    ttl: num(1, 3600),
+  }),
   ring: obj({
     block_size: num(4096, 64 * 1024 * 1024, true),
     block_count: num(2, 4096, true),
@@ -89,7 +96,7 @@ export interface AgentConfig {
   engine: 'auto' | 'native' | 'js';
   user: string | null;
   periods: { solicitationMs: number; retryMs: number; advertisementMs: number; interfacePollMs: number };
-  queues: { tx: number; rx: number; hints: number };
+  queues: { tx: number; rx: number; hints: number; support: number; ttlMs: number };
   ring: { blockSize: number; blockCount: number; retireMs: number };
   advertise: { role?: string; maas_url?: string };
   /** Tell systemd READY=1 / WATCHDOG=1 when $NOTIFY_SOCKET is set. */
@@ -117,7 +124,7 @@ export function defaults(): AgentConfig {
     engine: 'auto',
     user: null,
     periods: { solicitationMs: 30_000, retryMs: 3_000, advertisementMs: 5_000, interfacePollMs: 2_000 },
-    queues: { tx: 10_000, rx: 10_000, hints: 10_000 },
+    queues: { tx: 10_000, rx: 10_000, hints: 10_000, support: 100_000, ttlMs: 120_000 },
     // Sized in native/ring.h: 64 blocks of 256 KiB absorb ~160 ms of a
     // 100,000 packets/s flood while JS is busy.
     ring: { blockSize: 256 * 1024, blockCount: 64, retireMs: 10 },
@@ -166,7 +173,9 @@ export function applyFile(base: AgentConfig, f: ConfigFile, source: string): Age
   if (p.retry !== undefined) c.periods.retryMs = p.retry * 1000;
   if (p.advertisement !== undefined) c.periods.advertisementMs = p.advertisement * 1000;
   if (p.interface_poll !== undefined) c.periods.interfacePollMs = p.interface_poll * 1000;
-  Object.assign(c.queues, f.queues ?? {});
+  const { ttl, ...bounds } = f.queues ?? {};
+  Object.assign(c.queues, bounds);
+  if (ttl !== undefined) c.queues.ttlMs = ttl * 1000;
   if (f.ring?.block_size !== undefined) {
     if (f.ring.block_size % 4096 !== 0)
       throw new UsageError('E_CONFIG', `config ${source}: ring.block_size: must be a multiple of 4096 (the page size), got ${f.ring.block_size}`);

@@ -58,8 +58,13 @@ export interface RemoteInterface {
   readonly vid?: number;
 }
 
-const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Crockford base-32 value of each char code (either case), or -1: one table lookup per character. */
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < CROCKFORD.length; i++) {
+  DIGIT[CROCKFORD.charCodeAt(i)] = i;
+  DIGIT[CROCKFORD.toLowerCase().charCodeAt(i)] = i;
+}
 
 export interface Ulid {
   /** Upper-case form: the queue key, so that case variants of one ULID are one beacon. */
@@ -70,15 +75,27 @@ export interface Ulid {
   readonly timeMs: number;
 }
 
-/** Parses a ULID; undefined if `value` is not one (wrong type, length or alphabet). */
+/**
+ * Parses a ULID; undefined if `value` is not one (wrong type, length or
+ * alphabet: 26 Crockford base-32 characters, I L O U excluded, the first
+ * 0-7 so that it fits 128 bits). Every received beacon comes through here,
+ * so it is one pass over a lookup table, not a regular expression.
+ */
 export function parseUlid(value: unknown): Ulid | undefined {
-  if (typeof value !== 'string' || !ULID_PATTERN.test(value)) return undefined;
-  const key = value.toUpperCase();
+  if (typeof value !== 'string' || value.length !== 26) return undefined;
   let timeMs = 0;
-  // 10 characters x 5 bits = 50 bits; the leading [0-7] keeps it within 48.
-  // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
-  for (let i = 0; i < 10; i++) timeMs = timeMs * 32 + CROCKFORD.indexOf(key[i]!);
-  return { key, text: value, timeMs };
+  let lower = false;
+  for (let i = 0; i < 26; i++) {
+    const c = value.charCodeAt(i);
+    const d = c < 128 ? DIGIT[c]! : -1;
+    if (d < 0) return undefined;
+    if (c >= 97) lower = true;
+    // 10 characters x 5 bits = 50 bits; the leading 0-7 keeps it within 48.
+    // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
+    if (i < 10) timeMs = timeMs * 32 + d;
+  }
+  if (value.charCodeAt(0) > 55) return undefined; // the first character is 0-7
+  return { key: lower ? value.toUpperCase() : value, text: value, timeMs };
 }
 
 export function isVid(value: unknown): value is number {
@@ -101,6 +118,19 @@ export function readRemote(payload: Readonly<Record<string, unknown>> | null): R
  * unparseable counts as unicast, the reading that yields the weaker hint.
  */
 export function isMulticastAddress(ip: string): boolean {
+  // A host receives beacons for a handful of destinations (the groups, its
+  // own addresses): remembered, so that each beacon costs one lookup.
+  const known = judged.get(ip);
+  if (known !== undefined) return known;
+  const multicast = judgeMulticast(ip);
+  if (judged.size >= 1024) judged.clear();
+  judged.set(ip, multicast);
+  return multicast;
+}
+
+const judged = new Map<string, boolean>();
+
+function judgeMulticast(ip: string): boolean {
   const family = isIP(ip);
   if (family === 4) return isMulticastV4(ip);
   if (family !== 6) return false;

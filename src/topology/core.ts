@@ -6,6 +6,7 @@
  */
 import type { InterfaceDescription, ReceivedBeacon, SentBeacon } from './beacons';
 import { Correlator, type Correlation, type CorrelatorOptions } from './correlate';
+import type { TopologyHint } from './hints';
 import { Scheduler, type ScheduledAction, type SchedulerOptions } from './schedule';
 
 /**
@@ -64,20 +65,35 @@ export class AgentCore {
 
   onReceive(rx: ReceivedBeacon, nowMs: number): ReceiveResult {
     const c = this.correlator.onReceive(rx, nowMs);
-    const actions: AgentAction[] = [];
+    let reply: ReplyAction | undefined;
     // Own, replayed and dropped solicitations get no answer; a duplicate
     // does, because each answer names a different receiving segment and so
     // tells the solicitor something new.
     if (rx.type === 'solicitation' && (c.verdict === 'new' || c.verdict === 'duplicate')) {
-      actions.push(this.#reply(rx, c));
+      reply = this.#reply(rx, c);
       this.scheduler.requestAdvertisement(nowMs);
     }
-    actions.push(...this.scheduler.tick(nowMs));
-    return { ...c, actions };
+    const due = this.scheduler.tick(nowMs);
+    const actions: AgentAction[] = reply ? [reply, ...due] : due;
+    // Field by field, not a spread: this runs for every received beacon.
+    const { verdict, segment, ulid, hints, added, expired, events } = c;
+    return ulid === undefined
+      ? { verdict, segment, hints, added, expired, events, actions }
+      : { verdict, segment, ulid, hints, added, expired, events, actions };
   }
 
   tick(nowMs: number): AgentAction[] {
     return this.scheduler.tick(nowMs);
+  }
+
+  /** Ages the hints to `nowMs` (the driver's ageing timer); returns the hints that went. */
+  expire(nowMs: number): TopologyHint[] {
+    return this.correlator.expire(nowMs);
+  }
+
+  /** When a hint can next age out (ms), for the driver's ageing timer; undefined while none is held. */
+  nextExpiryMs(): number | undefined {
+    return this.correlator.nextExpiryMs();
   }
 
   nextDueMs(): number | undefined {

@@ -19,39 +19,53 @@
  *   on_remote_network by multicast, routable_to by unicast, for every
  *   segment that receives it, duplicate or not (the reference has both
  *   eth0 and eth2 on_remote_network to ens3, from one ULID).
+ * - A multicast duplicate relates every two segments that received the
+ *   ULID so far, unicast receptions included (MAAS pairs the whole receive
+ *   queue entry each time); each pair is derived once per ULID.
+ * - Hints age (ageing.ts): each one lives while a ULID supporting it is at
+ *   most the TTL old. onReceive ages them first; expire(nowMs) ages them
+ *   without a beacon, for a driver's timer (nextExpiryMs says when).
  *
  * Beyond MAAS:
  * - A ULID that arrives again on a segment that already received it is a
  *   replay (or a switching loop). It is reported as an event and otherwise
  *   ignored: no hints, no reply. MAAS would correlate it again.
  * - A beacon whose ULID is already older than the queue TTL is dropped: it
- *   could not be remembered, so its replays could not be recognised.
+ *   could not be remembered, so its replays could not be recognised. So is
+ *   one whose ULID is more than the TTL ahead of the clock: MAAS would age
+ *   it out at the next arrival (ageing.ts), and remembering it would hold
+ *   its hints and its queue slot until the clock caught up.
  * - One ULID is accepted on at most `maxSegmentsPerBeacon` segments. The
  *   VLAN tag is not authenticated, so one captured beacon replayed under
  *   4094 VIDs would otherwise yield millions of same_local_fabric_as pairs.
  */
-import { isMulticastAddress, isVid, parseUlid, readRemote, type ReceivedBeacon, type SentBeacon } from './beacons';
-import { HintSet, makeHint, sortHints, type TopologyHint } from './hints';
-import { BeaconQueue, type QueueStats } from './queues';
-import { sameSegment, segment, type Segment } from './segment';
+import { HintAgeing, type AgeingStats, type SupportSlot } from './ageing';
+import { isMulticastAddress, isVid, parseUlid, type ReceivedBeacon, type SentBeacon } from './beacons';
+import { HintTable, sortEntries, type HintEntry, type SegmentNode } from './hint-table';
+import { makeHint, sortHints, type TopologyHint } from './hints';
+import { BEACON_TTL_MS, BeaconQueue, type QueueStats } from './queues';
+import type { Segment } from './segment';
 
 export interface CorrelatorOptions {
   /** Bound of the transmit queue (beacons this host sent). */
   readonly txCapacity?: number;
   /** Bound of the receive queue (distinct ULIDs received). */
   readonly rxCapacity?: number;
-  /** How long after its ULID's timestamp a beacon is remembered (ms). */
+  /** How long after its ULID's timestamp a beacon is remembered, and its hints kept (ms). */
   readonly ttlMs?: number;
-  /** Bound of the set of hints learned. */
+  /** Bound of the set of hints held. */
   readonly maxHints?: number;
+  /** Bound of the (ULID, hint) support pairs that age the hints. */
+  readonly maxHintSupport?: number;
   /** How many distinct segments one ULID may be accepted on. */
   readonly maxSegmentsPerBeacon?: number;
 }
 
 export const DEFAULT_MAX_HINTS = 10_000;
 export const DEFAULT_MAX_SEGMENTS_PER_BEACON = 64;
+export { DEFAULT_MAX_HINT_SUPPORT } from './ageing';
 
-export type DropReason = 'old_version' | 'no_ulid' | 'expired' | 'too_many_segments';
+export type DropReason = 'old_version' | 'no_ulid' | 'expired' | 'future' | 'too_many_segments';
 
 export type CorrelationEvent =
   | { readonly kind: 'dropped'; readonly reason: DropReason; readonly segment: Segment; readonly ulid?: string }
@@ -66,10 +80,12 @@ export interface Correlation {
   readonly segment: Segment;
   /** The ULID as the sender wrote it, when it had one. */
   readonly ulid?: string;
-  /** Every hint this beacon supports, sorted. */
+  /** Every hint this reception supports, sorted. */
   readonly hints: readonly TopologyHint[];
-  /** Those of `hints` that were not known before. */
+  /** Those of `hints` that were not held before. */
   readonly added: readonly TopologyHint[];
+  /** Hints that left while this beacon was handled: aged out (or evicted) before it was correlated. */
+  readonly expired: readonly TopologyHint[];
   readonly events: readonly CorrelationEvent[];
 }
 
@@ -81,28 +97,48 @@ export interface CorrelatorStats {
   readonly duplicates: number;
   readonly tx: QueueStats;
   readonly rx: QueueStats;
+  /** Hints held now. */
   readonly hints: number;
   /** Hints not kept because the hint set was full. */
   readonly hintsRefused: number;
+  /** The support that ages the hints. */
+  readonly ageing: AgeingStats;
 }
+
+/** What the receive queue holds per ULID; it is also the ULID's support slot (the hints its receptions support). */
+interface Received extends SupportSlot {
+  /** The distinct segments it was received on, in arrival order. */
+  readonly segments: SegmentNode[];
+  /** How many of `segments` have been paired with each other (same_local_fabric_as). */
+  paired: number;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
 
 export class Correlator {
   // ULID -> the segment it was sent on.
-  readonly #tx: BeaconQueue<Segment>;
-  // ULID -> the distinct segments it was received on, in arrival order.
-  readonly #rx: BeaconQueue<Segment[]>;
-  readonly #hints: HintSet;
+  readonly #tx: BeaconQueue<SegmentNode>;
+  readonly #rx: BeaconQueue<Received>;
+  readonly #table: HintTable;
+  readonly #ageing: HintAgeing;
+  readonly #ttlMs: number;
   readonly #maxSegments: number;
+  /** Reused for each reception's hints (copied out where they are kept). */
+  readonly #derived: HintEntry[] = [];
+  readonly #newly: TopologyHint[] = [];
+  readonly #evicted: TopologyHint[] = [];
   #received = 0;
   #replays = 0;
   #own = 0;
   #duplicates = 0;
-  readonly #dropped: Record<DropReason, number> = { old_version: 0, no_ulid: 0, expired: 0, too_many_segments: 0 };
+  readonly #dropped: Record<DropReason, number> = { old_version: 0, no_ulid: 0, expired: 0, future: 0, too_many_segments: 0 };
 
   constructor(opts: CorrelatorOptions = {}) {
-    this.#tx = new BeaconQueue({ capacity: opts.txCapacity, ttlMs: opts.ttlMs });
-    this.#rx = new BeaconQueue({ capacity: opts.rxCapacity, ttlMs: opts.ttlMs });
-    this.#hints = new HintSet(opts.maxHints ?? DEFAULT_MAX_HINTS);
+    this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
+    this.#tx = new BeaconQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
+    this.#rx = new BeaconQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
+    this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
   }
 
@@ -111,42 +147,97 @@ export class Correlator {
     const ulid = parseUlid(sent.ulid);
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
     if (!ulid) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
-    this.#expire(nowMs);
-    this.#tx.set(ulid.key, ulid.timeMs, segment(sent.interface, sent.vid));
+    this.#tx.expire(nowMs);
+    this.#rx.expire(nowMs);
+    this.#tx.set(ulid.key, ulid.timeMs, this.#table.segment(sent.interface, sent.vid));
   }
 
   onReceive(rx: ReceivedBeacon, nowMs: number): Correlation {
     this.#received++;
-    const seg = segment(rx.interface, isVid(rx.vid) ? rx.vid : undefined);
-    if (!(rx.version >= 2)) return this.#drop('old_version', seg, parseUlid(rx.payload?.ulid)?.text);
-    const ulid = parseUlid(rx.payload?.ulid);
-    if (!ulid) return this.#drop('no_ulid', seg);
-    this.#expire(nowMs);
-    if (this.#rx.isExpired(ulid.timeMs, nowMs)) return this.#drop('expired', seg, ulid.text);
+    const node = this.#table.segment(rx.interface, isVid(rx.vid) ? rx.vid : undefined);
+    const seg = node.segment;
+    const payload = rx.payload;
+    if (!(rx.version >= 2)) return this.#drop('old_version', seg, NONE, parseUlid(payload?.ulid)?.text);
+    const ulid = parseUlid(payload?.ulid);
+    if (!ulid) return this.#drop('no_ulid', seg, NONE);
+    const gone = this.#age(nowMs);
+    if (nowMs - ulid.timeMs > this.#ttlMs) return this.#drop('expired', seg, gone, ulid.text);
+    if (ulid.timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid.text);
 
     const own = this.#tx.get(ulid.key);
     // v3 beacons are (key id, ULID): see ReceivedBeacon.key_id.
     const rxKey = rx.key_id === undefined ? ulid.key : `${rx.key_id}/${ulid.key}`;
-    const earlier = this.#rx.get(rxKey) ?? [];
-    if (earlier.some((s) => sameSegment(s, seg))) {
-      this.#replays++;
-      const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
-      return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: [], added: [], events: [event] };
+    let entry = this.#rx.get(rxKey);
+    const duplicate = entry !== undefined;
+    if (entry) {
+      if (entry.segments.includes(node)) {
+        this.#replays++;
+        const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
+        return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: NONE, added: NONE, expired: gone, events: [event] };
+      }
+      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid.text);
+      entry.segments.push(node);
+    } else {
+      entry = { segments: [node], paired: 0, timeMs: ulid.timeMs, seq: 0, entries: undefined, live: false };
+      this.#rx.insert(rxKey, ulid.timeMs, entry);
     }
-    if (earlier.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, ulid.text);
-    this.#rx.set(rxKey, ulid.timeMs, [...earlier, seg]);
 
-    const hints = deriveHints(rx, seg, own, earlier);
-    const added = hints.filter((h) => this.#hints.add(h));
+    const derived = this.#derived;
+    if (derived.length > 0) derived.length = 0;
+    const refused = this.#derive(rx, node, own, entry, derived);
+    let added: readonly TopologyHint[] = NONE;
+    let expired = gone;
+    if (derived.length > 0) {
+      const newly = this.#newly;
+      const evicted = this.#evicted;
+      if (newly.length > 0) newly.length = 0;
+      if (evicted.length > 0) evicted.length = 0;
+      this.#ageing.support(entry, derived, newly, evicted);
+      if (newly.length > 0) added = newly.slice();
+      if (evicted.length > 0) expired = [...gone, ...evicted];
+    }
     if (own) this.#own++;
-    else if (earlier.length > 0) this.#duplicates++;
-    const verdict: Verdict = own ? 'own' : earlier.length > 0 ? 'duplicate' : 'new';
-    return { verdict, segment: seg, ulid: ulid.text, hints, added, events: [] };
+    else if (duplicate) this.#duplicates++;
+    let hints: TopologyHint[];
+    if (derived.length === 1) hints = [derived[0]!.hint];
+    else {
+      sortEntries(derived);
+      hints = new Array<TopologyHint>(derived.length);
+      for (let k = 0; k < derived.length; k++) hints[k] = derived[k]!.hint;
+    }
+    if (refused) hints = sortHints([...hints, ...refused]);
+    return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid: ulid.text, hints, added, expired, events: NONE };
   }
 
-  /** Every hint learned so far, sorted. */
+  /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
+  #age(nowMs: number): readonly TopologyHint[] {
+    this.#tx.expire(nowMs);
+    this.#rx.expire(nowMs);
+    const due = this.#ageing.nextExpiryMs();
+    if (due === undefined || due > nowMs) return NONE;
+    const gone: TopologyHint[] = [];
+    this.#ageing.expire(nowMs, gone);
+    return gone.length > 0 ? gone : NONE;
+  }
+
+  /**
+   * Ages the hints to `nowMs` without a beacon (a driver's timer calls this
+   * at nextExpiryMs()); returns the hints that went.
+   */
+  expire(nowMs: number): TopologyHint[] {
+    const gone: TopologyHint[] = [];
+    this.#ageing.expire(nowMs, gone);
+    return gone;
+  }
+
+  /** When the next hint support ages out (ms), or undefined when no hint is held. */
+  nextExpiryMs(): number | undefined {
+    return this.#ageing.nextExpiryMs();
+  }
+
+  /** Every hint held now, sorted. */
   hints(): TopologyHint[] {
-    return this.#hints.values();
+    return this.#table.values();
   }
 
   stats(): CorrelatorStats {
@@ -158,48 +249,76 @@ export class Correlator {
       duplicates: this.#duplicates,
       tx: this.#tx.stats(),
       rx: this.#rx.stats(),
-      hints: this.#hints.size,
-      hintsRefused: this.#hints.refused,
+      hints: this.#table.size,
+      hintsRefused: this.#table.refused,
+      ageing: this.#ageing.stats(),
     };
   }
 
-  #expire(nowMs: number): void {
-    this.#tx.expire(nowMs);
-    this.#rx.expire(nowMs);
+  /**
+   * The hints one accepted reception supports, interned, onto `out`; the
+   * ones that did not fit in the table are returned as plain hints (they are
+   * reported in `hints` but not held). `own` is where this host sent the
+   * ULID (if it did); `entry` is the ULID's receive-queue entry, with this
+   * reception's segment last.
+   */
+  #derive(rx: ReceivedBeacon, node: SegmentNode, own: SegmentNode | undefined, entry: Received, out: HintEntry[]): TopologyHint[] | undefined {
+    const multicast = isMulticastAddress(rx.destination_ip);
+    const table = this.#table;
+    let refused: TopologyHint[] | undefined;
+    if (own) {
+      // A unicast beacon of ours coming back says nothing about the wiring.
+      if (multicast) {
+        const kind = own.segment.ifname === node.segment.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface';
+        const e = table.pair(kind, own, node);
+        if (e) out.push(e);
+        else (refused ??= []).push(makeHint(kind, own.segment, { ifname: node.segment.ifname, vid: node.segment.vid }));
+      }
+    } else {
+      const remote = rx.payload?.remote;
+      if (typeof remote === 'object' && remote !== null) {
+        const { name, mac_address: mac, vid } = remote as Record<string, unknown>;
+        if (typeof name === 'string' && name !== '' && typeof mac === 'string' && mac !== '') {
+          const kind = multicast ? 'on_remote_network' : 'routable_to';
+          const rvid = isVid(vid) ? vid : undefined;
+          const e = table.remote(kind, node, name, mac, rvid);
+          if (e) out.push(e);
+          else (refused ??= []).push(makeHint(kind, node.segment, { ifname: name, vid: rvid, mac }));
+        }
+      }
+    }
+    if (multicast && entry.segments.length > 1) {
+      // Every pair not derived yet for this ULID: those with a segment that
+      // arrived since the last multicast duplicate (this one at least).
+      const segs = entry.segments;
+      for (let i = Math.max(entry.paired, 1); i < segs.length; i++) {
+        const a = segs[i]!;
+        for (let j = 0; j < i; j++) {
+          const b = segs[j]!;
+          refused = this.#pair(a, b, out, refused);
+          refused = this.#pair(b, a, out, refused);
+        }
+      }
+    }
+    if (multicast) entry.paired = entry.segments.length;
+    return refused;
   }
 
-  #drop(reason: DropReason, seg: Segment, ulid?: string): Correlation {
+  /** same_local_fabric_as from `a` to `b`, onto `out` (or onto the refused list, returned, when the table is full). */
+  #pair(a: SegmentNode, b: SegmentNode, out: HintEntry[], refused: TopologyHint[] | undefined): TopologyHint[] | undefined {
+    const e = this.#table.pair('same_local_fabric_as', a, b);
+    if (e) {
+      out.push(e);
+      return refused;
+    }
+    const list = refused ?? [];
+    list.push(makeHint('same_local_fabric_as', a.segment, { ifname: b.segment.ifname, vid: b.segment.vid }));
+    return list;
+  }
+
+  #drop(reason: DropReason, seg: Segment, expired: readonly TopologyHint[], ulid?: string): Correlation {
     this.#dropped[reason]++;
     const event: CorrelationEvent = ulid === undefined ? { kind: 'dropped', reason, segment: seg } : { kind: 'dropped', reason, segment: seg, ulid };
-    return { verdict: 'dropped', segment: seg, ...(ulid === undefined ? {} : { ulid }), hints: [], added: [], events: [event] };
+    return { verdict: 'dropped', segment: seg, ...(ulid === undefined ? {} : { ulid }), hints: NONE, added: NONE, expired, events: [event] };
   }
-}
-
-/**
- * The hints one accepted reception supports. `own` is where this host sent
- * the ULID (if it did); `earlier` the other segments that received it.
- */
-function deriveHints(rx: ReceivedBeacon, seg: Segment, own: Segment | undefined, earlier: readonly Segment[]): TopologyHint[] {
-  const multicast = isMulticastAddress(rx.destination_ip);
-  const out: TopologyHint[] = [];
-  if (own) {
-    // A unicast beacon of ours coming back says nothing about the wiring.
-    if (multicast) {
-      const kind = own.ifname === seg.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface';
-      out.push(makeHint(kind, own, { ifname: seg.ifname, vid: seg.vid }));
-    }
-  } else {
-    const remote = readRemote(rx.payload);
-    if (remote) {
-      out.push(makeHint(multicast ? 'on_remote_network' : 'routable_to', seg, { ifname: remote.name, vid: remote.vid, mac: remote.mac }));
-    }
-  }
-  if (multicast) {
-    // Only the pairs this reception adds; the earlier ones were added before.
-    for (const other of earlier) {
-      out.push(makeHint('same_local_fabric_as', seg, { ifname: other.ifname, vid: other.vid }));
-      out.push(makeHint('same_local_fabric_as', other, { ifname: seg.ifname, vid: seg.vid }));
-    }
-  }
-  return sortHints(out);
 }

@@ -8,7 +8,9 @@
  * `json.dumps(hint, sort_keys=True)` spells it, and lists are sorted by that
  * string. Matching Python's spelling (", " and ": " separators, every
  * non-ASCII character escaped) keeps the order identical to MAAS's even for
- * odd interface names, and makes the printed form byte-identical.
+ * odd interface names, and makes the printed form byte-identical. The
+ * correlator holds its hints interned (hint-table.ts) and spells each one
+ * once; these functions are for lists that come from elsewhere.
  */
 import type { Segment } from './segment';
 
@@ -78,46 +80,4 @@ export function sortHints(hints: Iterable<TopologyHint>): TopologyHint[] {
 export function formatHintsJson(hints: Iterable<TopologyHint>): string {
   const lines = sortHints(hints).map(hintKey);
   return lines.length === 0 ? '[]\n' : `[\n${lines.join(',\n')}\n]\n`;
-}
-
-/**
- * The set of hints learned so far. Bounded: hints come from other hosts'
- * beacons, and a peer that keeps inventing interface names or MACs must not
- * grow it without limit. Past the bound new hints are refused (and counted),
- * not old ones evicted: what was learned first stays reported.
- */
-export class HintSet {
-  readonly #byKey = new Map<string, TopologyHint>();
-  readonly #capacity: number;
-  #refused = 0;
-
-  constructor(capacity = Number.POSITIVE_INFINITY) {
-    this.#capacity = capacity;
-  }
-
-  /** Adds `h`; true if it was not known before and was kept. */
-  add(h: TopologyHint): boolean {
-    const key = hintKey(h);
-    if (this.#byKey.has(key)) return false;
-    if (this.#byKey.size >= this.#capacity) {
-      this.#refused++;
-      return false;
-    }
-    this.#byKey.set(key, h);
-    return true;
-  }
-
-  get size(): number {
-    return this.#byKey.size;
-  }
-
-  /** Hints not kept because the set was full. */
-  get refused(): number {
-    return this.#refused;
-  }
-
-  /** Sorted. */
-  values(): TopologyHint[] {
-    return [...this.#byKey.keys()].sort().map((k) => this.#byKey.get(k)!);
-  }
 }

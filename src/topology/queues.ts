@@ -7,6 +7,7 @@
  * entry with the oldest ULID goes first (the one closest to aging out anyway)
  * and the eviction is counted.
  */
+import { AgeQueue, type Stamped } from './heap';
 
 /** How long a beacon is remembered after its ULID's timestamp. */
 export const BEACON_TTL_MS = 120_000;
@@ -25,20 +26,15 @@ export interface QueueStats {
   readonly evicted: number;
 }
 
-interface Slot<V> {
+interface Slot<V> extends Stamped {
   readonly key: string;
-  readonly timeMs: number;
-  /** Insertion order: breaks ties between equal ULID times, so eviction is deterministic. */
-  readonly seq: number;
   value: V;
 }
 
 export class BeaconQueue<V> {
   readonly #slots = new Map<string, Slot<V>>();
-  // A binary min-heap on (timeMs, seq). Entries only ever leave from its
-  // minimum (expiry and eviction both take the oldest), so no other removal
-  // is needed; arrival order is only roughly ULID order, hence not a FIFO.
-  readonly #heap: Slot<V>[] = [];
+  // Oldest ULID first (heap.ts): expiry and eviction both take the minimum.
+  readonly #order = new AgeQueue<Slot<V>>();
   readonly #capacity: number;
   readonly #ttlMs: number;
   #seq = 0;
@@ -73,11 +69,16 @@ export class BeaconQueue<V> {
       slot.value = value;
       return;
     }
+    this.insert(key, timeMs, value);
+  }
+
+  /** set() for a key the caller just found absent: one map operation fewer on every new beacon. */
+  insert(key: string, timeMs: number, value: V): void {
     const fresh: Slot<V> = { key, timeMs, seq: this.#seq++, value };
     this.#slots.set(key, fresh);
-    this.#push(fresh);
+    this.#order.push(fresh);
     while (this.#slots.size > this.#capacity) {
-      this.#slots.delete(this.#pop().key);
+      this.#slots.delete(this.#order.pop().key);
       this.#evicted++;
     }
   }
@@ -90,8 +91,8 @@ export class BeaconQueue<V> {
   /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
   expire(nowMs: number): number {
     let n = 0;
-    while (this.#heap.length > 0 && this.isExpired(this.#heap[0]!.timeMs, nowMs)) {
-      this.#slots.delete(this.#pop().key);
+    for (let oldest = this.#order.peek(); oldest !== undefined && this.isExpired(oldest.timeMs, nowMs); oldest = this.#order.peek()) {
+      this.#slots.delete(this.#order.pop().key);
       n++;
     }
     this.#expired += n;
@@ -105,41 +106,4 @@ export class BeaconQueue<V> {
   stats(): QueueStats {
     return { size: this.#slots.size, expired: this.#expired, evicted: this.#evicted };
   }
-
-  #push(slot: Slot<V>): void {
-    const h = this.#heap;
-    h.push(slot);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): Slot<V> {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before<V>(a: Slot<V>, b: Slot<V>): boolean {
-  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
 }

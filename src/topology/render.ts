@@ -99,7 +99,7 @@ export function renderReplaySummary(source: string, s: ReplaySummary): string {
   const parts = [
     `${source}: ${s.transmitted} sent, ${s.received} received`,
     `(${c.own} own, ${c.duplicates} duplicate, ${fresh} new, ${c.replays} replayed, ${dropped} dropped);`,
-    `${plural(c.hints, 'hint')};`,
+    `${plural(c.hints, 'hint')}${s.hintsExpired > 0 ? ` (${s.hintsExpired} more aged out)` : ''};`,
     `${plural(s.replies, 'reply', 'replies')} would have been sent`,
   ];
   const lines = [parts.join(' ')];
@@ -107,6 +107,7 @@ export function renderReplaySummary(source: string, s: ReplaySummary): string {
   if (dropReasons.length > 0) lines.push(`dropped: ${dropReasons.map(([r, n]) => `${n} ${r}`).join(', ')}`);
   if (c.tx.evicted + c.rx.evicted > 0) lines.push(`queues full: ${c.tx.evicted} sent and ${c.rx.evicted} received beacons forgotten early`);
   if (c.hintsRefused > 0) lines.push(`hint set full: ${plural(c.hintsRefused, 'hint')} not kept`);
+  if (c.ageing.evicted > 0) lines.push(`hint support full: the hints of ${plural(c.ageing.evicted, 'ULID')} dropped before their time`);
   for (const { line, event } of s.events) lines.push(`${source}:${line}: ${describeEvent(event)}`);
   if (s.eventsOmitted > 0) lines.push(`... and ${plural(s.eventsOmitted, 'more event')}`);
   return lines.join('\n') + '\n';
@@ -122,7 +123,8 @@ function describeEvent(e: CorrelationEvent): string {
 const DROP_WORDS: Readonly<Record<DropReason, string>> = {
   old_version: 'protocol version below 2',
   no_ulid: 'no ULID in the payload',
-  expired: 'ULID older than the 120 s the queues remember',
+  expired: 'ULID older than the TTL (120 s) the queues and hints remember',
+  future: 'ULID further ahead of the clock than the TTL (120 s)',
   too_many_segments: 'received on too many segments',
 };
 

@@ -41,6 +41,8 @@ const CASES = [
   'fleet-topology',
   'fleet-memory',
   'fleet-map',
+  'correlate',
+  'correlate-replay',
   'many-interfaces',
   'interface-events',
   'start-to-ready',
@@ -188,6 +190,17 @@ t.test('npm run bench --quick writes every case, measured or with a reason', asy
       t.type(c.baseline, 'string', `${id}: names its baseline`);
     }
   }
+  t.same(
+    report.cases
+      .filter((c) => c.name.startsWith('correlate'))
+      .map((c) => `${c.name}/${c.engine}`)
+      .sort(),
+    ['correlate-replay/js', 'correlate/js', 'correlate/maas-python'],
+    'correlate: the correlator, replay as a process, and the MAAS-equivalent side by side',
+  );
+  const correlator = report.cases.find((c) => c.name === 'correlate' && c.engine === 'js') as Row & Record<string, unknown>;
+  if (correlator.skipped === undefined)
+    for (const k of ['heapStartMiB', 'heapEndMiB', 'rssStartMiB', 'rssEndMiB']) t.ok(Number(correlator[k]) > 0, `correlate js reports ${k} of its long run`);
   t.same(
     report.cases
       .filter((c) => c.name === 'cli-startup')

@@ -21,6 +21,7 @@ t.test('errors name the file, the key path and what is wrong (exit 2)', async (t
     ['periods:\n  solicitation: fast\n', /periods\.solicitation: must be a number from 1 to 3600, got "fast"/],
     ['periods:\n  solicitation: 0\n', /periods\.solicitation: must be a number from 1 to 3600, got 0/],
     ['queues:\n  tx: 10.5\n', /queues\.tx: must be an integer/],
+    ['queues:\n  ttl: 0\n', /queues\.ttl: must be a number from 1 to 3600, got 0/],
     ['log_level: chatty\n', /log_level: must be one of fatal, error, warn, info, debug, trace, silent, got "chatty"/],
     ['engine: turbo\n', /engine: must be one of auto, native, js/],
     ['socks: /run/x\n', /socks: unknown key \(known here: interfaces, secret_file, socket/],
@@ -52,7 +53,7 @@ t.test('a named file must exist; the default may be absent', async (t) => {
 
 t.test('file over defaults, flags over file', async (t) => {
   const file = parseConfig(
-    'interfaces: {include: [eth*], exclude: [eth9]}\nsecret_file: /s\nsocket: /run/x.sock\nmetrics: 9240\nlog_level: debug\njournal: /j\nengine: js\nuser: nobody\nperiods: {solicitation: 10, retry: 1, advertisement: 2, interface_poll: 0.5}\nqueues: {tx: 100, rx: 200, hints: 300}\nring: {block_size: 65536, block_count: 8, retire_ms: 5}\nadvertise: {role: rack, maas_url: "http://10.0.0.2:5240/MAAS"}\nnotify: false\nbeacons: {formats: [v2, v3]}\n',
+    'interfaces: {include: [eth*], exclude: [eth9]}\nsecret_file: /s\nsocket: /run/x.sock\nmetrics: 9240\nlog_level: debug\njournal: /j\nengine: js\nuser: nobody\nperiods: {solicitation: 10, retry: 1, advertisement: 2, interface_poll: 0.5}\nqueues: {tx: 100, rx: 200, hints: 300, support: 400, ttl: 20}\nring: {block_size: 65536, block_count: 8, retire_ms: 5}\nadvertise: {role: rack, maas_url: "http://10.0.0.2:5240/MAAS"}\nnotify: false\nbeacons: {formats: [v2, v3]}\n',
     'f',
   );
   const c = applyFile(defaults(), file, 'f');
@@ -66,7 +67,7 @@ t.test('file over defaults, flags over file', async (t) => {
     engine: 'js',
     user: 'nobody',
     periods: { solicitationMs: 10_000, retryMs: 1_000, advertisementMs: 2_000, interfacePollMs: 500 },
-    queues: { tx: 100, rx: 200, hints: 300 },
+    queues: { tx: 100, rx: 200, hints: 300, support: 400, ttlMs: 20_000 },
     ring: { blockSize: 65536, blockCount: 8, retireMs: 5 },
     advertise: { role: 'rack', maas_url: 'http://10.0.0.2:5240/MAAS' },
     notify: false,

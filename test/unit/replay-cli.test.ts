@@ -3,6 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { describeFsError } from '../../src/errors';
 import { replayJournalFile } from '../../src/cli/journal-file';
 import { vector } from '../helpers/corpus';
@@ -112,6 +113,54 @@ t.test('replayJournalFile reads "-" from the stream it is given', async (t) => {
   t.equal(io.error?.message, 'journal stdin cannot be read (EIO) after line 2');
   t.same([io.replay.summary().transmitted, io.replay.summary().received], [1, 1], 'the lines before the failure were replayed');
   t.equal(io.replay.hints().length, 1);
+});
+
+t.test('lines end in LF, CRLF or a lone CR, wherever the chunks are cut', async (t) => {
+  const text = `${LINES[0]}\r${LINES[1]}\r\n${LINES.slice(2).join('\n')}`;
+  const whole = await replayJournalFile('-', { stdin: Readable.from([text]) });
+  t.same(whole.replay.hints(), JSON.parse(readFileSync(vector('hints.json'), 'utf8')));
+  // One byte at a time: a CRLF split across two chunks is still one line end.
+  const bytes = Buffer.from(text);
+  const trickle = await replayJournalFile('-', { stdin: Readable.from([...bytes].map((b) => Buffer.from([b]))) });
+  t.equal(trickle.error, undefined);
+  t.same(trickle.replay.summary().received, whole.replay.summary().received);
+  t.same(trickle.replay.hints(), whole.replay.hints());
+  // Lines are cut in the bytes: a UTF-8 character split across chunks stays whole.
+  const utf8 = Buffer.from(text.replaceAll('ens3', 'ens3ü€'));
+  const split = await replayJournalFile('-', { stdin: Readable.from([...utf8].map((b) => Buffer.from([b]))) });
+  t.equal(split.error, undefined);
+  t.ok(
+    split.replay.hints().some((h) => h.related_ifname === 'ens3ü€'),
+    'the name decoded whole',
+  );
+  t.same(split.replay.hints().length, whole.replay.hints().length);
+  const empty = await replayJournalFile('-', { stdin: Readable.from([]) });
+  t.same([empty.error, empty.replay.summary().received], [undefined, 0], 'an empty journal');
+});
+
+t.test('a gzip journal is recognised by its magic, and a broken one is named as such', async (t) => {
+  const gz = gzipSync(readFileSync(JOURNAL));
+  const dir = t.testdir({ 'j.bin': gz, 'cut.gz': gz.subarray(0, gz.length - 30), 'bad.gz': Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6]) });
+  const ok = await runInProcess(['replay', join(dir, 'j.bin')]);
+  t.equal(ok.code, 0, ok.stderr);
+  t.equal(ok.stdout, readFileSync(vector('hints.json'), 'utf8'), 'whatever the file is called');
+  const cut = await runInProcess(['replay', join(dir, 'cut.gz')]);
+  t.equal(cut.code, 3);
+  t.match(cut.stderr, /cut\.gz is gzip'd but does not decompress \(unexpected end of file\)/);
+  const bad = await runInProcess(['replay', join(dir, 'bad.gz')]);
+  t.equal(bad.code, 3);
+  t.match(bad.stderr, /bad\.gz is gzip'd but does not decompress/);
+  t.equal(bad.stdout, '[]\n');
+  // A read error under the decompression is a read error.
+  let reads = 0;
+  const broken = new Readable({
+    read() {
+      if (reads++ === 0) this.push(gz.subarray(0, 40));
+      else this.destroy(Object.assign(new Error('boom'), { code: 'EIO' }));
+    },
+  });
+  const io = await replayJournalFile('-', { stdin: broken });
+  t.equal(io.error?.message, 'journal stdin cannot be read (EIO)');
 });
 
 t.test('file errors in words', async (t) => {

@@ -3,6 +3,7 @@ import { decodeTime, ulid } from 'ulid';
 import { isMulticastAddress, isVid, parseUlid, readRemote } from '../../src/topology/beacons';
 import { compareSegments, formatSegment, sameSegment, segment, segmentKey } from '../../src/topology/segment';
 import { T0, ulidAt } from '../helpers/agent';
+import { prng } from '../helpers/prng';
 
 t.test('parseUlid reads the 48-bit timestamp as the ulid package does', async (t) => {
   for (const ms of [0, 1, T0, 2 ** 48 - 1]) {
@@ -75,4 +76,36 @@ t.test('segments', async (t) => {
   t.notOk(sameSegment(segment('eth0', 4), segment('eth0')));
   const sorted = [segment('eth1'), segment('eth0', 42), segment('eth0', 7), segment('eth0')].sort(compareSegments);
   t.same(sorted.map(formatSegment), ['eth0', 'eth0 vid 7', 'eth0 vid 42', 'eth1']);
+});
+
+t.test('parseUlid accepts exactly what the ULID grammar does (random strings against the pattern)', async (t) => {
+  const PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+  const rand = prng(26);
+  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-é\u0130';
+  let wrong = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const len = rand() < 0.9 ? 26 : Math.floor(rand() * 30);
+    let s = '';
+    // Mostly valid characters, so that many candidates pass and the rest fail late.
+    for (let k = 0; k < len; k++)
+      s += rand() < 0.97 ? '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Math.floor(rand() * 32)]! : alphabet[Math.floor(rand() * alphabet.length)]!;
+    if (rand() < 0.3) s = s.toLowerCase();
+    const u = parseUlid(s);
+    if ((u !== undefined) !== PATTERN.test(s)) wrong++;
+    if (u && (u.key !== s.toUpperCase() || u.text !== s)) wrong++;
+  }
+  t.equal(wrong, 0);
+});
+
+t.test('isMulticastAddress remembers its answers, boundedly, without changing them', async (t) => {
+  let wrong = 0;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 1500; i++) {
+      const first = 200 + (i % 50);
+      if (isMulticastAddress(`${first}.0.${i >> 8}.${i & 255}`) !== (first >= 224 && first <= 239)) wrong++;
+    }
+  }
+  t.equal(wrong, 0, '3,000 answers, past the 1,024 remembered');
+  t.equal(isMulticastAddress('224.0.0.118'), true);
+  t.equal(isMulticastAddress('ff02::15a'), true);
 });

@@ -132,7 +132,7 @@ t.test('version < 2 and missing ULIDs are dropped before correlation, and counte
   t.equal(c.onReceive(rx({ payload: { ulid: 'garbage', type: 1 } }), T0).verdict, 'dropped');
   // The dropped ones were not remembered: the own beacon is still fresh on eth1.
   t.equal(c.onReceive(rx({ ulid: u, iface: 'eth1' }), T0).hints[0]?.hint, 'rx_own_beacon_on_other_interface');
-  t.same(c.stats().dropped, { old_version: 2, no_ulid: 3, expired: 0, too_many_segments: 0 });
+  t.same(c.stats().dropped, { old_version: 2, no_ulid: 3, expired: 0, future: 0, too_many_segments: 0 });
   t.equal(c.stats().received, 6);
 });
 

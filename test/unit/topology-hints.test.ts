@@ -1,7 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { HintSet, formatHintsJson, hintKey, makeHint, sortHints, type TopologyHint } from '../../src/topology/hints';
+import { formatHintsJson, hintKey, makeHint, sortHints, type TopologyHint } from '../../src/topology/hints';
+import { HintTable } from '../../src/topology/hint-table';
 import { segment } from '../../src/topology/segment';
 import { vector } from '../helpers/corpus';
 
@@ -56,22 +57,38 @@ t.test('sortHints orders as the reference and drops duplicates', async (t) => {
   t.equal(formatHintsJson([]), '[]\n');
 });
 
-t.test('HintSet dedupes, sorts and refuses past its bound', async (t) => {
-  const set = new HintSet(2);
-  const a: TopologyHint = { ifname: 'eth1', hint: 'same_local_fabric_as', related_ifname: 'eth0' };
-  const b: TopologyHint = { ifname: 'eth0', hint: 'same_local_fabric_as', related_ifname: 'eth1' };
-  const c: TopologyHint = { ifname: 'eth2', hint: 'routable_to' };
-  t.ok(set.add(a));
-  t.notOk(set.add({ ...a }), 'equal by value');
-  t.ok(set.add(b));
-  t.notOk(set.add(c), 'full: refused');
-  t.notOk(set.add(c));
-  t.equal(set.size, 2);
-  t.equal(set.refused, 2);
-  t.same(set.values(), [b, a]);
-  const unbounded = new HintSet();
-  for (let i = 0; i < 100; i++) unbounded.add({ ifname: `e${i}`, hint: 'routable_to' });
-  t.equal(unbounded.size, 100);
+t.test('HintTable: one entry per distinct hint, sorted as the reference when listed', async (t) => {
+  const table = new HintTable(3);
+  const eth0 = table.segment('eth0', undefined);
+  const eth1 = table.segment('eth1', undefined);
+  const a = table.pair('same_local_fabric_as', eth1, eth0)!;
+  t.equal(table.pair('same_local_fabric_as', eth1, eth0), a, 'found again from its parts');
+  const b = table.pair('same_local_fabric_as', eth0, eth1)!;
+  const c = table.remote('routable_to', eth0, 'ens3', 'aa', 7)!;
+  t.equal(table.remote('routable_to', eth0, 'ens3', 'aa', 7), c);
+  t.equal(table.remote('on_remote_network', eth0, 'ens3', 'aa', 7), undefined, 'full: refused');
+  t.equal(table.pair('rx_own_beacon_on_tx_interface', eth0, eth0), undefined);
+  t.same([table.size, table.refused], [3, 2]);
+  t.same(table.values(), [c.hint, b.hint, a.hint]);
+  t.same(c.hint, { ifname: 'eth0', hint: 'routable_to', related_ifname: 'ens3', related_vid: 7, related_mac: 'aa' });
+  t.ok(Object.isFrozen(c.hint), 'shared by every reception that supports it: read-only');
+  table.remove(b);
+  table.remove(b);
+  t.equal(table.size, 2, 'removed once');
+  t.same(table.values(), [c.hint, a.hint]);
+  t.ok(table.pair('rx_own_beacon_on_tx_interface', eth0, eth0), 'room again');
+});
+
+t.test('HintTable lists the reference hints in the reference order', async (t) => {
+  const reference = JSON.parse(readFileSync(REFERENCE, 'utf8')) as TopologyHint[];
+  const table = new HintTable();
+  for (const h of [...reference].reverse()) {
+    const local = table.segment(h.ifname, h.vid);
+    if (h.related_mac !== undefined) table.remote(h.hint as 'routable_to', local, h.related_ifname!, h.related_mac, h.related_vid);
+    else table.pair(h.hint as 'same_local_fabric_as', local, table.segment(h.related_ifname!, h.related_vid));
+  }
+  t.same(table.values(), reference);
+  t.equal(formatHintsJson(table.values()), readFileSync(REFERENCE, 'utf8'));
 });
 
 function hasPython(): boolean {

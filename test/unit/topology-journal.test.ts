@@ -141,7 +141,7 @@ t.test('the summary says what happened, with line numbers', async (t) => {
       'queues full: 0 sent and 1 received beacons forgotten early',
       'hint set full: 1 hint not kept',
       `j.jsonl:3: replay of own beacon ${u} on eth1: already received there, ignored`,
-      `j.jsonl:4: dropped ${ulidAt(T0 - 200_000)} on eth1 vid 9: ULID older than the 120 s the queues remember`,
+      `j.jsonl:4: dropped ${ulidAt(T0 - 200_000)} on eth1 vid 9: ULID older than the TTL (120 s) the queues and hints remember`,
       'j.jsonl:5: dropped on eth1: no ULID in the payload',
       '',
     ].join('\n'),

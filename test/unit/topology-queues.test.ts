@@ -1,5 +1,7 @@
 import t from 'tap';
+import { AgeQueue } from '../../src/topology/heap';
 import { BEACON_TTL_MS, BeaconQueue, DEFAULT_QUEUE_CAPACITY } from '../../src/topology/queues';
+import { prng } from '../helpers/prng';
 
 t.test('entries age out 120 s after their own timestamp, not after insertion', async (t) => {
   const q = new BeaconQueue<string>();
@@ -96,4 +98,45 @@ t.test('options are checked', async (t) => {
   t.throws(() => new BeaconQueue({ ttlMs: 0 }), RangeError);
   t.throws(() => new BeaconQueue({ ttlMs: Number.NaN }), RangeError);
   t.equal(DEFAULT_QUEUE_CAPACITY, 10_000);
+});
+
+t.test('AgeQueue gives the oldest first, in order or not, through its FIFO and its heap', async (t) => {
+  type Item = { timeMs: number; seq: number };
+  const rand = prng(15);
+  const q = new AgeQueue<Item>();
+  const model: Item[] = [];
+  const oldest = (): number => {
+    let m = 0;
+    for (let i = 1; i < model.length; i++) {
+      const a = model[i]!;
+      const b = model[m]!;
+      if (a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq)) m = i;
+    }
+    return m;
+  };
+  let seq = 0;
+  let clock = 0;
+  let wrong = 0;
+  for (let round = 0; round < 6000; round++) {
+    // Mostly in order, some late (up to 40 ms), equal times too.
+    clock += Math.floor(rand() * 3);
+    const item = { timeMs: rand() < 0.1 ? clock - Math.floor(rand() * 40) : clock, seq: seq++ };
+    q.push(item);
+    model.push(item);
+    while (model.length > 0 && rand() < 0.48) {
+      const m = oldest();
+      if (q.peek() !== model[m]) wrong++;
+      if (q.pop() !== model[m]) wrong++;
+      model.splice(m, 1);
+    }
+    if (q.size !== model.length) wrong++;
+  }
+  while (model.length > 0) {
+    const m = oldest();
+    if (q.pop() !== model[m]) wrong++;
+    model.splice(m, 1);
+  }
+  t.equal(wrong, 0, 'every peek and pop took the oldest (by time, then insertion)');
+  t.equal(q.size, 0);
+  t.equal(q.peek(), undefined);
 });

@@ -148,6 +148,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
       txCapacity: config.queues.tx,
       rxCapacity: config.queues.rx,
       maxHints: config.queues.hints,
+      maxHintSupport: config.queues.support,
+      ttlMs: config.queues.ttlMs,
       solicitationPeriodMs: config.periods.solicitationMs,
       solicitationRetryMs: config.periods.retryMs,
       advertisementIntervalMs: config.periods.advertisementMs,

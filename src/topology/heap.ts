@@ -1,0 +1,100 @@
+/**
+ * A binary min-heap over an array, for the structures that age entries by
+ * their ULID's time (the queues, the hint support). Entries only ever leave
+ * from the minimum (expiry and eviction both take the oldest), so push and
+ * pop are all they need; arrival order is only roughly ULID order (beacons
+ * arrive late), hence not a FIFO.
+ */
+
+/** Something stamped with a ULID time, and an insertion number that breaks ties deterministically. */
+export interface Stamped {
+  readonly timeMs: number;
+  readonly seq: number;
+}
+
+function before(a: Stamped, b: Stamped): boolean {
+  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
+}
+
+export function heapPush<T extends Stamped>(h: T[], item: T): void {
+  // Sift up with a hole: one write per level. Beacons mostly arrive in ULID
+  // order, so the new entry usually stays where it lands.
+  let i = h.length;
+  h.push(item);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = h[parent]!;
+    if (!before(item, p)) break;
+    h[i] = p;
+    i = parent;
+  }
+  h[i] = item;
+}
+
+/** Removes and returns the oldest entry; the heap must not be empty. */
+export function heapPop<T extends Stamped>(h: T[]): T {
+  const top = h[0]!;
+  const last = h.pop()!;
+  const n = h.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const m = r < n && before(h[r]!, h[l]!) ? r : l;
+    const child = h[m]!;
+    if (!before(child, last)) break;
+    h[i] = child;
+    i = m;
+  }
+  h[i] = last;
+  return top;
+}
+
+/**
+ * Entries in order of their ULID time, oldest first, for the structures
+ * that age by it. Beacons arrive almost in ULID order (each is stamped when
+ * sent and seen milliseconds later), so an entry no older than the newest
+ * one goes on a FIFO at O(1); only late arrivals (delayed, replayed from an
+ * earlier time) go on the heap. The oldest is the older of the two heads.
+ */
+export class AgeQueue<T extends Stamped> {
+  #fifo: T[] = [];
+  #head = 0;
+  readonly #late: T[] = [];
+
+  get size(): number {
+    return this.#fifo.length - this.#head + this.#late.length;
+  }
+
+  push(item: T): void {
+    const fifo = this.#fifo;
+    const last = fifo.length > this.#head ? fifo[fifo.length - 1]! : undefined;
+    if (last === undefined || !before(item, last)) fifo.push(item);
+    else heapPush(this.#late, item);
+  }
+
+  /** The oldest entry, or undefined when empty. */
+  peek(): T | undefined {
+    const a = this.#head < this.#fifo.length ? this.#fifo[this.#head] : undefined;
+    const b = this.#late[0];
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return before(b, a) ? b : a;
+  }
+
+  /** Removes and returns the oldest entry; the queue must not be empty. */
+  pop(): T {
+    const a = this.#head < this.#fifo.length ? this.#fifo[this.#head] : undefined;
+    const b = this.#late[0];
+    if (a === undefined || (b !== undefined && before(b, a))) return heapPop(this.#late);
+    this.#head++;
+    // Drop the consumed front now and then, so the array does not grow without bound.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#fifo.length) {
+      this.#fifo = this.#fifo.slice(this.#head);
+      this.#head = 0;
+    }
+    return a;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The hints the correlator currently holds, interned: every distinct hint
+ * is one HintEntry, found again from its parts (the segments, the remote
+ * interface) through small maps keyed by interned segments and numbers, so
+ * that a reception never builds a hint's JSON spelling to know whether the
+ * hint is new. The spelling (hintKey, Python's json.dumps with sorted keys)
+ * is computed once per entry, the first time the entry is sorted or printed.
+ *
+ * Local segments (the interfaces and VIDs this host captures or sends on)
+ * are interned for good: there are at most 4096 per interface. Everything a
+ * peer chooses (its interface names, MACs, VIDs) lives only in the maps of
+ * entries that exist, and leaves with the last of them, so a peer inventing
+ * names cannot grow this table beyond its capacity of entries.
+ *
+ * Each entry counts its support (ageing.ts): the (ULID, hint) pairs that
+ * hold it. The entry leaves the table when the count falls to 0.
+ */
+import { hintKey, type HintKind, type TopologyHint } from './hints';
+import { segment, type Segment } from './segment';
+
+/** A local segment, interned: one object per (interface, VID). */
+export interface SegmentNode {
+  readonly segment: Segment;
+  readonly id: number;
+  /** Hints from this segment to another local segment, by `other.id * 4 + PAIR_CODE[kind]`. */
+  readonly pairs: Map<number, HintEntry>;
+  /** Hints from this segment to a remote interface, by MAC, then name, then `remoteCode`. */
+  readonly remotes: Map<string, Map<string, Map<number, HintEntry>>>;
+}
+
+export interface HintEntry {
+  readonly hint: TopologyHint;
+  /** hintKey(hint), once it was needed. */
+  key: string | undefined;
+  /** Support pairs holding it; the entry is in the table while this is above 0. */
+  refs: number;
+  /** Where it is filed, so that it can leave. */
+  readonly node: SegmentNode;
+  readonly code: number;
+  readonly mac: string | undefined;
+  readonly name: string | undefined;
+}
+
+type PairKind = 'same_local_fabric_as' | 'rx_own_beacon_on_other_interface' | 'rx_own_beacon_on_tx_interface';
+type RemoteKind = 'on_remote_network' | 'routable_to';
+
+const PAIR_CODE: Readonly<Record<PairKind, number>> = { same_local_fabric_as: 0, rx_own_beacon_on_other_interface: 1, rx_own_beacon_on_tx_interface: 2 };
+
+/** A small integer per (remote VID or none, kind). */
+function remoteCode(kind: RemoteKind, vid: number | undefined): number {
+  return (vid === undefined ? 0 : vid + 1) * 2 + (kind === 'routable_to' ? 1 : 0);
+}
+
+interface Family {
+  untagged: SegmentNode | undefined;
+  readonly tagged: Map<number, SegmentNode>;
+}
+
+export class HintTable {
+  readonly #families = new Map<string, Family>();
+  #nextSegment = 0;
+  #size = 0;
+  #refused = 0;
+  readonly #capacity: number;
+
+  constructor(capacity = Number.POSITIVE_INFINITY) {
+    if (!(capacity >= 1)) throw new RangeError(`hint capacity must be at least 1, not ${capacity}`);
+    this.#capacity = capacity;
+  }
+
+  /** The interned node of a local segment. */
+  segment(ifname: string, vid: number | undefined): SegmentNode {
+    let family = this.#families.get(ifname);
+    if (!family) {
+      family = { untagged: undefined, tagged: new Map() };
+      this.#families.set(ifname, family);
+    }
+    if (vid === undefined) return (family.untagged ??= this.#node(ifname, undefined));
+    let node = family.tagged.get(vid);
+    if (!node) {
+      node = this.#node(ifname, vid);
+      family.tagged.set(vid, node);
+    }
+    return node;
+  }
+
+  /** The entry of a hint between two local segments; undefined when it is new and the table is full (counted). */
+  pair(kind: PairKind, from: SegmentNode, to: SegmentNode): HintEntry | undefined {
+    const code = to.id * 4 + PAIR_CODE[kind];
+    const known = from.pairs.get(code);
+    if (known) return known;
+    if (!this.#room()) return undefined;
+    const hint = pairHint(kind, from.segment, to.segment);
+    const entry: HintEntry = { hint, key: undefined, refs: 0, node: from, code, mac: undefined, name: undefined };
+    from.pairs.set(code, entry);
+    return entry;
+  }
+
+  /** The entry of a hint from a local segment to a peer's interface; undefined when it is new and the table is full. */
+  remote(kind: RemoteKind, at: SegmentNode, name: string, mac: string, vid: number | undefined): HintEntry | undefined {
+    const code = remoteCode(kind, vid);
+    const byName = at.remotes.get(mac);
+    const byCode = byName?.get(name);
+    const known = byCode?.get(code);
+    if (known) return known;
+    if (!this.#room()) return undefined;
+    const hint = remoteHint(kind, at.segment, name, mac, vid);
+    const entry: HintEntry = { hint, key: undefined, refs: 0, node: at, code, mac, name };
+    if (byCode) byCode.set(code, entry);
+    else if (byName) byName.set(name, new Map([[code, entry]]));
+    else at.remotes.set(mac, new Map([[name, new Map([[code, entry]])]]));
+    return entry;
+  }
+
+  /** Takes `entry` out of the table (its support is gone). */
+  remove(entry: HintEntry): void {
+    const { node, code, mac, name } = entry;
+    if (mac === undefined || name === undefined) {
+      if (node.pairs.get(code) === entry && node.pairs.delete(code)) this.#size--;
+      return;
+    }
+    const byName = node.remotes.get(mac);
+    const byCode = byName?.get(name);
+    if (!byName || !byCode || byCode.get(code) !== entry) return;
+    byCode.delete(code);
+    this.#size--;
+    if (byCode.size === 0) byName.delete(name);
+    if (byName.size === 0) node.remotes.delete(mac);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** New hints not kept because the table was full. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  /** Every entry, in no particular order. */
+  *entries(): IterableIterator<HintEntry> {
+    for (const family of this.#families.values()) {
+      const nodes = family.untagged ? [family.untagged, ...family.tagged.values()] : family.tagged.values();
+      for (const node of nodes) {
+        yield* node.pairs.values();
+        for (const byName of node.remotes.values()) for (const byCode of byName.values()) yield* byCode.values();
+      }
+    }
+  }
+
+  /** Every hint, sorted as MAAS sorts them (by their JSON spelling). */
+  values(): TopologyHint[] {
+    return sortEntries([...this.entries()]).map((e) => e.hint);
+  }
+
+  #node(ifname: string, vid: number | undefined): SegmentNode {
+    return { segment: segment(ifname, vid), id: this.#nextSegment++, pairs: new Map(), remotes: new Map() };
+  }
+
+  #room(): boolean {
+    if (this.#size >= this.#capacity) {
+      this.#refused++;
+      return false;
+    }
+    this.#size++;
+    return true;
+  }
+}
+
+/** The entry's hintKey, computed once. */
+export function entryKey(e: HintEntry): string {
+  return (e.key ??= hintKey(e.hint));
+}
+
+/** Sorted in place by their JSON spelling (ASCII, so UTF-16 order is Python's order); returns `entries`. */
+export function sortEntries(entries: HintEntry[]): HintEntry[] {
+  if (entries.length < 2) return entries;
+  for (const e of entries) entryKey(e);
+  return entries.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
+}
+
+function pairHint(kind: HintKind, from: Segment, to: Segment): TopologyHint {
+  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = { ifname: from.ifname, hint: kind };
+  if (from.vid !== undefined) h.vid = from.vid;
+  h.related_ifname = to.ifname;
+  if (to.vid !== undefined) h.related_vid = to.vid;
+  return Object.freeze(h);
+}
+
+function remoteHint(kind: HintKind, at: Segment, name: string, mac: string, vid: number | undefined): TopologyHint {
+  const h: { -readonly [K in keyof TopologyHint]: TopologyHint[K] } = { ifname: at.ifname, hint: kind };
+  if (at.vid !== undefined) h.vid = at.vid;
+  h.related_ifname = name;
+  if (vid !== undefined) h.related_vid = vid;
+  h.related_mac = mac;
+  return Object.freeze(h);
+}
