@@ -116,7 +116,12 @@ if (why) {
     );
 
     const status = async (h: string) => (await request(join(dir, `${h}.sock`), 'status')) as Status;
-    const [r, p, c] = [await status('r'), await status('p'), await status('c')];
+    const [r, p] = [await status('r'), await status('p')];
+    // C's hints can be complete (from R's v2 replies) before R's or P's next
+    // v3 multicast reaches c0: wait for one, up to a solicitation round.
+    let c = await status('c');
+    for (const until = Date.now() + 35_000; (c.interfaces[0]?.received.version ?? 0) === 0 && Date.now() < until; c = await status('c'))
+      await new Promise((res) => setTimeout(res, 500));
     t.same(r.formats, { sending: ['v3'], accepting: ['v2', 'v3'] }, 'R: formats from its config file');
     t.same(p.formats, { sending: ['v3'], accepting: ['v2', 'v3'] }, 'P: formats from --formats');
     t.same(c.formats, { sending: ['v2'], accepting: ['v2'] }, 'C: MAAS only');
