@@ -139,9 +139,9 @@ apt-get remove "${apt_offline[@]}" netbeacon >"$work/apt.log" 2>&1 || {
 }
 [ "$(dpkg-query -W -f='${Status}' netbeacon)" = "deinstall ok config-files" ] || fail "after remove: $(dpkg-query -W -f='${Status}' netbeacon)"
 grep -q 'edited by the operator' "$conffile" || fail "remove lost the operator's $conffile"
-left=$(comm -23 "$work/paths" "$work/existed" | while read -r p; do [ -e "$p" ] && [ ! -d "$p" ] && [ "$p" != "$conffile" ] && echo "$p"; done || true)
+left=$(comm -23 "$work/paths" "$work/existed" | while read -r p; do [ -e "$p" ] && [ ! -d "$p" ] && [ "$p" != "$conffile" ] && [ "$p" != /etc/netbeacon/fleet.yaml ] && echo "$p"; done || true)
 [ -z "$left" ] || fail "apt-get remove left: $left"
-log "apt-get remove: only the edited $conffile is left"
+log "apt-get remove: only the conffiles are left (the edited $conffile, and /etc/netbeacon/fleet.yaml)"
 apt-get purge "${apt_offline[@]}" netbeacon >"$work/apt.log" 2>&1 || {
   cat "$work/apt.log" >&2
   fail "apt-get purge"

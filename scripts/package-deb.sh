@@ -8,6 +8,7 @@
 #   /usr/bin/netbeacon           execs /usr/bin/node (what Depends: nodejs gives)
 #   /lib/systemd/system/         every packaging/*.service, neither enabled nor started
 #   /etc/netbeacon/netbeacon.yaml  the commented example config, a conffile
+#   /etc/netbeacon/fleet.yaml      the fleet service's, a conffile
 #   /usr/share/man/man1/netbeacon.1.gz, /usr/share/doc/netbeacon/
 #
 # Nothing Debian provides is copied in: not Node.js (Depends: nodejs >= 20),
@@ -107,6 +108,7 @@ for unit in packaging/*.service; do
 done
 units=${units# }
 install -D -m 644 packaging/netbeacon.yaml "$stage/etc/netbeacon/netbeacon.yaml"
+install -D -m 644 packaging/fleet.yaml "$stage/etc/netbeacon/fleet.yaml"
 doc=$stage/usr/share/doc/netbeacon
 install -d "$doc" "$stage/usr/share/man/man1" "$stage/usr/share/lintian/overrides"
 node scripts/manpage.js "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)" | gzip -9n >"$stage/usr/share/man/man1/netbeacon.1.gz"
@@ -150,7 +152,7 @@ for s in postinst prerm postrm; do
   sed "s/@UNITS@/$units/" "packaging/deb/$s" >"$stage/DEBIAN/$s"
   chmod 755 "$stage/DEBIAN/$s"
 done
-echo /etc/netbeacon/netbeacon.yaml >"$stage/DEBIAN/conffiles"
+printf '%s\n' /etc/netbeacon/netbeacon.yaml /etc/netbeacon/fleet.yaml >"$stage/DEBIAN/conffiles"
 (
   # dpkg-shlibdeps wants a debian/control to read; the libraries the addon links (libc, libstdc++, libgcc).
   mkdir -p "$work/shlibs/debian" && cd "$work/shlibs"
