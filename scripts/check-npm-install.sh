@@ -41,6 +41,11 @@ pkg=$work/prefix/lib/node_modules/netbeacon
 node -e 'const s=require(process.argv[1]); if (!s.built) { console.error(s.reason, s.detail || ""); process.exit(1) }' "$pkg/build/native-status.json" ||
   fail "the addon did not build at install ($pkg/build/native-status.json)"
 
+# The fleet store's native module (bundled, built at install like the addon) opens a database.
+node -e 'const D=require(process.argv[1]); const db=new D(":memory:"); if (db.prepare("select 1 as x").get().x !== 1) process.exit(1)' "$pkg/node_modules/better-sqlite3" ||
+  fail "the bundled better-sqlite3 did not build at install (fleet serve needs it)"
+[ -s "$pkg/dist/web/index.html" ] || fail "the tarball lacks the fleet map (dist/web)"
+
 # The MAAS vectors beside the checkout (CI has them): a secret for doctor, a capture for observe.
 secret=$root/../shared/vectors/maas/secret
 args=()

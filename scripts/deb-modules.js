@@ -9,7 +9,11 @@
 //       removes each package's command-line tools ("bin"): nothing runs them;
 //   deb-modules.js drop-licenses NODE_MODULES
 //       removes each package's licence and notice files, once the copyright
-//       file holds what they say.
+//       file holds what they say;
+//   deb-modules.js drop-build-only NODE_MODULES
+//       removes what only installs need: prebuild-install (better-sqlite3's
+//       install script tries it before node-gyp; the module is built by
+//       then) and every package that nothing else left requires.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -82,11 +86,45 @@ function dropLicenses(root) {
   for (const p of packages(root)) for (const f of fs.readdirSync(p)) if (LICENSE_FILE.test(f)) fs.rmSync(path.join(p, f), { force: true, recursive: true });
 }
 
+const BUILD_ONLY = new Set(['prebuild-install']);
+
+/** Node's resolution of `name` from package directory `from`, inside root's parent. */
+function resolvePackage(root, from, name) {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (dir === path.dirname(root) || dir === path.dirname(dir)) return null;
+  }
+}
+
+function dropBuildOnly(root) {
+  const app = path.dirname(root);
+  const keep = new Set();
+  const walk = (dir) => {
+    const j = manifest(dir);
+    for (const name of Object.keys({ ...j.dependencies, ...j.optionalDependencies })) {
+      if (BUILD_ONLY.has(name)) continue;
+      const p = resolvePackage(root, dir, name);
+      if (p && !keep.has(p)) {
+        keep.add(p);
+        walk(p);
+      }
+    }
+  };
+  walk(app);
+  for (const p of packages(root).reverse()) if (!keep.has(p) && fs.existsSync(p)) fs.rmSync(p, { recursive: true, force: true });
+  // Scope directories left empty.
+  for (const e of fs.readdirSync(root)) if (e.startsWith('@') && fs.readdirSync(path.join(root, e)).length === 0) fs.rmdirSync(path.join(root, e));
+}
+
 const [cmd, root, out] = process.argv.slice(2);
 if (cmd === 'copyright' && root && out) copyright(root, out);
 else if (cmd === 'drop-bins' && root) dropBins(root);
 else if (cmd === 'drop-licenses' && root) dropLicenses(root);
+else if (cmd === 'drop-build-only' && root) dropBuildOnly(root);
 else {
-  process.stderr.write('usage: deb-modules.js copyright NODE_MODULES LICENSES_OUT | drop-bins NODE_MODULES | drop-licenses NODE_MODULES\n');
+  process.stderr.write(
+    'usage: deb-modules.js copyright NODE_MODULES LICENSES_OUT | drop-bins NODE_MODULES | drop-licenses NODE_MODULES | drop-build-only NODE_MODULES\n',
+  );
   process.exit(2);
 }

@@ -81,6 +81,7 @@ node -e 'const s=require(process.argv[1]); if (!s.built) { console.error("packag
 # 3. Keep what runs. node-addon-api is headers for the build; the build tree,
 #    the C++ sources, docs, type declarations and source maps are not run.
 echo "package-deb: pruning to what runs"
+node scripts/deb-modules.js drop-build-only "$lib/node_modules"
 rm -rf "$lib/node_modules/node-addon-api" "$lib/node_modules/.bin" "$lib/node_modules/.package-lock.json" "$lib/package-lock.json"
 rm -rf "$lib/native" "$lib/scripts" "$lib/packaging"
 find "$lib/build" -mindepth 1 -maxdepth 1 ! -name Release ! -name native-status.json -exec rm -rf {} +
