@@ -87,6 +87,16 @@ rm -rf "$lib/native" "$lib/scripts" "$lib/packaging"
 find "$lib/build" -mindepth 1 -maxdepth 1 ! -name Release ! -name native-status.json -exec rm -rf {} +
 find "$lib/build/Release" -mindepth 1 ! -name netbeacon.node -exec rm -rf {} +
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/build/Release/netbeacon.node"
+# better-sqlite3 (the fleet store) the same way: its module alone, stripped;
+# its build tree, test extension, SQLite amalgamation and C++ sources are not run.
+bsq=$lib/node_modules/better-sqlite3
+if [ -d "$bsq" ]; then
+  [ -f "$bsq/build/Release/better_sqlite3.node" ] || die "better-sqlite3 was not built ($bsq/build/Release/better_sqlite3.node)"
+  find "$bsq/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$bsq/build/Release" -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
+  rm -rf "$bsq/deps" "$bsq/src" "$bsq/binding.gyp"
+  strip --strip-unneeded --remove-section=.comment --remove-section=.note "$bsq/build/Release/better_sqlite3.node"
+fi
 find "$lib/node_modules" \( -iname '*.md' -o -iname '*.markdown' -o -iname '*.html' -o -iname '*.png' -o -iname '*.svg' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
   -o -name '*.map' -o -name '*.ts' -o -name '.*' -o -name 'test' -o -name 'tests' -o -name 'benchmarks' -o -name 'docs' -o -name 'docsify' -o -name 'examples' \) \
   -prune -exec rm -rf {} +
