@@ -1,6 +1,5 @@
 /** The fleet service's unit file and example config, and the agent's fleet keys. */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFleetConfig } from '../../src/fleet/config';
@@ -20,18 +19,15 @@ t.test('the fleet unit: its own dynamic user, state in StateDirectory=, no capab
     'ProtectSystem=strict',
     'LoadCredential=netbeacon-secret:/var/lib/maas/secret',
     'Restart=on-failure',
-    'ExecStart=/usr/bin/node /opt/netbeacon/dist/src/cli/main.js fleet serve --config /etc/netbeacon/fleet.yaml',
+    'RestartPreventExitStatus=2',
+    'StartLimitBurst=5',
+    'ExecStart=/usr/bin/netbeacon fleet serve --config /etc/netbeacon/fleet.yaml',
   ])
     t.match(unit, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), line);
 });
 
-t.test('systemd-analyze verify accepts the fleet unit', async (t) => {
-  const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return void t.skip('systemd-analyze is not installed here', () => {});
-  const r = spawnSync('systemd-analyze', ['verify', UNIT], { encoding: 'utf8' });
-  t.equal(r.status, 0, r.stderr);
-  t.equal(r.stderr.trim(), '', 'no warnings');
-});
+// systemd-analyze verify of every packaging/*.service, the fleet's included,
+// with /usr/bin/netbeacon as the .deb installs it: test/unit/packaging.test.ts.
 
 t.test('the example fleet.yaml is valid and says the defaults', async (t) => {
   const f = parseFleetConfig(readFileSync(YAML, 'utf8'), YAML);
