@@ -3,8 +3,9 @@
  *   0x80 | timestamp (8 bytes BE, seconds) | IV (16) | AES-128-CBC ciphertext | HMAC-SHA256 (32)
  * Pure functions over bytes; the key is passed in, the clock too.
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
 import type { FernetKey, V3Key } from './key';
+import { randomBytesPooled } from './random';
 import { MAX_CLOCK_SKEW_SECONDS, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 
 export const TOKEN_VERSION = 0x80;
@@ -25,7 +26,7 @@ export function keyObjects(key: FernetKey): FernetKeyObjects {
 }
 
 /** Encrypt `plaintext` into a raw Fernet token stamped `nowSeconds`. */
-export function fernetEncrypt(keys: FernetKeyObjects, plaintext: Uint8Array, nowSeconds: number, iv: Uint8Array = randomBytes(16)): Buffer {
+export function fernetEncrypt(keys: FernetKeyObjects, plaintext: Uint8Array, nowSeconds: number, iv: Uint8Array = randomBytesPooled(16)): Buffer {
   if (iv.length !== 16) throw new RangeError(`a Fernet IV is 16 bytes, got ${iv.length}`);
   const cipher = createCipheriv('aes-128-cbc', keys.encryption, iv);
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);

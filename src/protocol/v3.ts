@@ -11,7 +11,7 @@
  * fingerprint of the derived key, so that a receiver picks its key without
  * trial decryption. Pure: keys, the clock and the nonce come from the caller.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random';
 import { constants, gzipSync } from 'node:zlib';
 import { gunzipLikePython } from './gzip';
 import { HEADER_LENGTH, writeHeader } from './header';
@@ -85,7 +85,7 @@ export interface V3SealOptions {
 
 /** A whole v3 datagram around `body` (one BSON document). */
 export function sealV3(key: V3Key, body: Uint8Array, opts: V3SealOptions): Buffer {
-  const nonce = opts.nonce ?? randomBytes(V3_NONCE_LENGTH);
+  const nonce = opts.nonce ?? randomBytesPooled(V3_NONCE_LENGTH);
   if (nonce.length !== V3_NONCE_LENGTH) throw new RangeError(`a v3 nonce is ${V3_NONCE_LENGTH} bytes, got ${nonce.length}`);
   if (!Number.isInteger(opts.timestamp) || opts.timestamp < 0) throw new RangeError(`a v3 timestamp is whole seconds since the epoch, got ${opts.timestamp}`);
   let flags = 0;
