@@ -5,7 +5,7 @@
  * creates, never a link in the host's namespace.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/netns';
@@ -73,15 +73,63 @@ export function listDemoNamespaces(): string[] {
     .filter((n) => n.startsWith(DEMO_NS_PREFIX));
 }
 
+/** The pid in a demo namespace's or directory's name (nb-demo-PID-…, netbeacon-demo-PID-…), when it has one. */
+export function demoOwnerPid(name: string): number | undefined {
+  const m = /^(?:nb-demo-|netbeacon-demo-)(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether `pid` is a `netbeacon demo` still running in the foreground (not a --remove, not this process). */
+export function isRunningDemo(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('demo') && !argv.includes('--remove');
+  } catch {
+    return false; // gone (or a pid reused by something that is not a demo)
+  }
+}
+
+export interface RemovalPlan {
+  readonly namespaces: string[];
+  readonly dirs: string[];
+  /** Demos still running, by pid, with what of theirs is left alone. */
+  readonly running: ReadonlyMap<number, { namespaces: string[]; dirs: string[] }>;
+}
+
 /**
- * Removes every demo network (`netbeacon demo --remove`, after `--keep`):
- * kills the processes inside each demo namespace, deletes the namespaces
- * and the demo's temporary directories. Touches nothing else.
+ * What `--remove` may take: what --keep left (its demo process has exited)
+ * and what has no pid in its name (older versions). A demo still running,
+ * in another terminal, is left alone: its Ctrl-C removes it.
  */
-export function removeDemoNetworks(): { namespaces: string[]; processes: number; dirs: string[] } {
-  const namespaces = listDemoNamespaces();
+export function planRemoval(namespaces: readonly string[], dirs: readonly string[], running: (pid: number) => boolean = isRunningDemo): RemovalPlan {
+  const plan: RemovalPlan = { namespaces: [], dirs: [], running: new Map() };
+  const sort = (name: string, kind: 'namespaces' | 'dirs') => {
+    const pid = demoOwnerPid(name);
+    if (pid !== undefined && running(pid)) {
+      const held = plan.running.get(pid) ?? { namespaces: [], dirs: [] };
+      held[kind].push(name);
+      (plan.running as Map<number, { namespaces: string[]; dirs: string[] }>).set(pid, held);
+    } else plan[kind].push(name);
+  };
+  for (const ns of namespaces) sort(ns, 'namespaces');
+  for (const d of dirs) sort(d, 'dirs');
+  return plan;
+}
+
+/**
+ * Removes the demo networks left by `--keep` (`netbeacon demo --remove`):
+ * kills the processes inside each such namespace, deletes the namespaces
+ * and the demo's temporary directories. Touches nothing else, and nothing
+ * of a demo still running (planRemoval).
+ */
+export function removeDemoNetworks(): { namespaces: string[]; processes: number; dirs: string[]; running: RemovalPlan['running'] } {
+  const plan = planRemoval(
+    listDemoNamespaces(),
+    readdirSync(tmpdir()).filter((d) => d.startsWith(DEMO_DIR_PREFIX)),
+  );
   let processes = 0;
-  for (const ns of namespaces) {
+  for (const ns of plan.namespaces) {
     const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
     for (const pid of pids) {
       try {
@@ -92,10 +140,8 @@ export function removeDemoNetworks(): { namespaces: string[]; processes: number;
       }
     }
   }
-  for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
-  const dirs = readdirSync(tmpdir())
-    .filter((d) => d.startsWith(DEMO_DIR_PREFIX))
-    .map((d) => join(tmpdir(), d));
+  for (const ns of plan.namespaces) spawnSync('ip', ['netns', 'del', ns]);
+  const dirs = plan.dirs.map((d) => join(tmpdir(), d));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  return { namespaces, processes, dirs };
+  return { namespaces: plan.namespaces, processes, dirs, running: plan.running };
 }

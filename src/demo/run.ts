@@ -47,7 +47,7 @@ function cliArgv(): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Demo {
-  readonly dir = mkdtempSync(join(tmpdir(), DEMO_DIR_PREFIX));
+  readonly dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${process.pid}-`));
   readonly secretFile = join(this.dir, 'secret');
   net: BuiltNetwork | undefined;
   fleet: DemoFleet | undefined;

@@ -35,7 +35,10 @@ export function register(program: Command): void {
     .description('build a throw-away network of namespaces, run agents in it and show what they find: fabrics, peers, why, an MTU mismatch, a VLAN gap')
     .option('--json', 'print everything as one JSON document (see README, "demo")')
     .option('--keep', 'leave the network and agents running and print commands to explore them')
-    .option('--remove', 'remove every demo network left by --keep (namespaces, agents, temporary files) and exit')
+    .option(
+      '--remove',
+      'remove the demo networks left by --keep (namespaces, agents, temporary files) and exit; a demo still running in another terminal is left alone',
+    )
     .option('--timeout <seconds>', 'how long to wait for the fabrics to appear', numberArg('--timeout', 5, 600), 60)
     .option('--fleet', 'also run a fleet service the agents report to, print its map URL (127.0.0.1) and stay up until Ctrl-C')
     .option(
@@ -67,6 +70,10 @@ export function register(program: Command): void {
     if (opts.remove) {
       const r = removeDemoNetworks();
       process.stderr.write(`netbeacon: removed ${r.namespaces.length} demo namespace(s), ${r.processes} process(es), ${r.dirs.length} temporary dir(s)\n`);
+      for (const [pid, held] of r.running)
+        process.stderr.write(
+          `netbeacon: left alone ${held.namespaces.length} namespace(s) and ${held.dirs.length} dir(s) of the demo still running as pid ${pid}: Ctrl-C in its terminal (or kill -INT ${pid}) removes them\n`,
+        );
       return;
     }
     if (opts.fleet && opts.keep) throw new UsageError('E_DEMO_FLEET_KEEP', '--fleet stays up until Ctrl-C by itself; it cannot be combined with --keep');
