@@ -494,7 +494,18 @@ export class Agent extends EventEmitter {
     for (const f of r.failed) {
       this.counters.sendFailures++;
       this.#emit({ event: 'send_failed', interface: f.interface, destination: f.destination, error: f.error, time: now / 1000 });
-      this.#log('warn', `cannot send a beacon on ${f.interface} to ${f.destination}: ${f.error}`, { interface: f.interface });
+      // An IPv6 link-local address in duplicate address detection (the first
+      // second or two of a new interface) is no source address yet: say so,
+      // without a warning, since the solicitation's retry 3 s later goes out.
+      if (/EADDRNOTAVAIL/.test(f.error) && f.destination.startsWith('ff02:'))
+        this.#log(
+          'info',
+          `cannot send a beacon on ${f.interface} to ${f.destination} yet: no usable IPv6 source address (its link-local address is still tentative); the next round retries`,
+          {
+            interface: f.interface,
+          },
+        );
+      else this.#log('warn', `cannot send a beacon on ${f.interface} to ${f.destination}: ${f.error}`, { interface: f.interface });
     }
   }
 

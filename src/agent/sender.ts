@@ -5,7 +5,11 @@
  *   - an IPv4 multicast beacon for each IPv4 address, IP_MULTICAST_IF set to
  *     that address, `remote.subnet` naming that address's network;
  *   - one IPv6 multicast beacon to ff02::15a scoped to the interface (so an
- *     interface with no address still gets a link-local beacon).
+ *     interface with no IPv4 address still gets a link-local beacon), when
+ *     the interface has an IPv6 address at all: one with IPv6 disabled
+ *     (net.ipv6.conf.IF.disable_ipv6, common on a rack's VLANs) has none,
+ *     and every send to it would fail with EADDRNOTAVAIL, a warning per
+ *     interface four times a minute.
  * Unicast replies go to the solicitation's source address and port.
  *
  * Sends are serialised: IP_MULTICAST_IF is socket state, and Node's send
@@ -104,6 +108,7 @@ export class BeaconSender {
         const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) };
         await this.#send(iface, type, payload, MCAST_V4, this.#port, a.address, sent, failed, format);
       }
+      if (!iface.addresses.some((a) => a.family === 6)) continue;
       const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
       const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) };
       await this.#send(iface, type, payload, `${MCAST_V6}%${iface.name}`, this.#port, undefined, sent, failed, format);
