@@ -35,7 +35,20 @@ export function chromiumUnavailable(): string | undefined {
 
 /** A fresh browser (playwright gives it a fresh profile directory of its own, removed on close). */
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000, env: browserEnv() });
+}
+
+/**
+ * The browser's environment: this process's without the sanitizer runtime.
+ * Under `npm run test:asan` every process inherits LD_PRELOAD of libasan,
+ * meant for node and the addon; preloaded into Debian's chromium wrapper
+ * script and the browser, it broke the script's arithmetic ("[: …:
+ * unexpected operator") and the launch timed out.
+ */
+export function browserEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^(LD_PRELOAD|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)$/.test(k)) out[k] = v;
+  return out;
 }
 
 export function artifact(name: string): string {
