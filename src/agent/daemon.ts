@@ -43,6 +43,8 @@ import type { DriftEvent } from '../policy/drift';
 
 export interface AgentOptions {
   readonly keys: FernetKeyObjects;
+  /** Key fingerprint -> v3 key id (v3KeyIds of the capture's keyring): names the key of a v3 beacon a keyring verified. */
+  readonly keyIds?: ReadonlyMap<string, string>;
   /** Beacon formats multicast (config beacons.formats); default [v2]. v3 needs `keys` with a v3 key. */
   readonly formats?: readonly BeaconFormat[];
   readonly capture: LiveCapture;
@@ -85,7 +87,7 @@ export type AgentEvent =
   | { event: 'interface_gone'; interface: string; code: string; message: string; time: number }
   | { event: 'hint_added' | 'hint_expired'; hint: TopologyHint; time: number }
   | { event: 'peer_seen' | 'peer_gone'; interface: string; vid?: number; mac: string; name: string; time: number }
-  | { event: 'replay'; interface: string; vid?: number; ulid: string; own: boolean; time: number }
+  | { event: 'replay'; interface: string; vid?: number; ulid: string; format: BeaconFormat; key_id?: string; own: boolean; time: number }
   | { event: 'send_failed'; interface: string; destination: string; error: string; time: number }
   | ({ event: 'alarm'; message: string; time: number } & Record<string, unknown>)
   | { event: 'drift' | 'drift_cleared'; drift: DriftEvent; time: number };
@@ -111,9 +113,15 @@ export class Agent extends EventEmitter {
   #formats: readonly BeaconFormat[];
   /** Whether the keys in use have a v3 key: v3 is then accepted (and may be sent). */
   #acceptsV3: boolean;
+  #keyIds: ReadonlyMap<string, string>;
+  /** The v3 key id of `keys` (the signing key): a v3 beacon's key when the verifier names none. */
+  #v3KeyId: string | undefined;
   readonly #startedAt: number;
   /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
-  readonly #peers = new Map<string, { interface: string; vid?: number; mac: string; name: string; lastMs: number; formats: Set<BeaconFormat> }>();
+  readonly #peers = new Map<
+    string,
+    { interface: string; vid?: number; mac: string; name: string; lastMs: number; formats: Set<BeaconFormat>; keyId?: string }
+  >();
   #sweep: NodeJS.Timeout | undefined;
   #driftTimer: NodeJS.Timeout | undefined;
   /** Hints changed since drift was last computed. */
@@ -133,6 +141,8 @@ export class Agent extends EventEmitter {
     this.#selection = opts.selection;
     this.#formats = opts.formats ?? ['v2'];
     this.#acceptsV3 = opts.keys.v3 !== undefined;
+    this.#keyIds = opts.keyIds ?? new Map();
+    this.#v3KeyId = opts.keys.v3?.idHex;
     this.core = new AgentCore(opts.core);
     this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload, formats: opts.formats });
     this.#discovery = opts.interfaceSource ?? chooseInterfaceSource(undefined, undefined, opts.pollMs);
@@ -257,6 +267,7 @@ export class Agent extends EventEmitter {
     selection?: Selection;
     periods?: SchedulerOptions;
     keys?: FernetKeyObjects;
+    keyIds?: ReadonlyMap<string, string>;
     formats?: readonly BeaconFormat[];
     policy?: LoadedPolicy;
   }): Promise<void> {
@@ -278,7 +289,9 @@ export class Agent extends EventEmitter {
       this.#sender.setKeys(next.keys);
       this.#raw.setKeys(next.keys);
       this.#acceptsV3 = next.keys.v3 !== undefined;
+      this.#v3KeyId = next.keys.v3?.idHex;
     }
+    if (next.keyIds) this.#keyIds = next.keyIds;
     if (next.formats) {
       this.#formats = next.formats;
       this.#sender.setFormats(next.formats);
@@ -350,7 +363,10 @@ export class Agent extends EventEmitter {
       this.#count(r.interface, 'valid');
       policy?.noteKey(r);
       const o = observedBeacon(r.frame, r.time, r.verdict, r.interface);
-      this.#journalLine({ ...o, interface: r.interface, direction: 'rx' });
+      const keyId = o.version === V3_VERSION ? this.#keyIdOf(r.keyFingerprint) : undefined;
+      // The journal's key_id is the wire's (docs/beacon-v3.md); a fingerprint no key id is known for stays out of it.
+      const journalKeyId = keyId !== undefined && !keyId.startsWith('fp:') ? { key_id: keyId } : {};
+      this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...journalKeyId });
       const rx: ReceivedBeacon = {
         interface: r.interface,
         ...(o.vid !== undefined ? { vid: o.vid } : {}),
@@ -360,15 +376,15 @@ export class Agent extends EventEmitter {
         version: o.version,
         type: o.type,
         payload: o.payload,
-        // v3: a beacon is (key, ULID), both authenticated; the key that opened it names the key id's key.
-        ...(o.version === V3_VERSION && { key_id: r.keyFingerprint ?? 'current' }),
+        // v3: a beacon is (key id, ULID), both authenticated.
+        ...(keyId !== undefined && { key_id: keyId }),
       };
       const now = this.#now();
       const c = this.core.onReceive(rx, now);
       for (const h of c.expired) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
       if (c.verdict === 'replay') this.counters.replaysByFormat[o.version === V3_VERSION ? 'v3' : 'v2']++;
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
-      for (const e of c.events) this.#onCorrelationEvent(e, now);
+      for (const e of c.events) this.#onCorrelationEvent(e, now, keyId);
       if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
       this.#notePeer(rx);
       const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
@@ -397,16 +413,28 @@ export class Agent extends EventEmitter {
     this.#log('warn', `alarm: ${a.message}`, fields);
   }
 
+  /**
+   * The v3 key id of the key that verified a beacon: the keyring's match,
+   * else the one key there is. A fingerprint with no known key id (keyIds
+   * not given) still keeps two keys' beacons apart, as `fp:FINGERPRINT`.
+   */
+  #keyIdOf(fingerprint: string | undefined): string | undefined {
+    if (fingerprint === undefined) return this.#v3KeyId;
+    return this.#keyIds.get(fingerprint) ?? `fp:${fingerprint}`;
+  }
+
   #notePeer(rx: ReceivedBeacon): void {
     const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
     const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
     const now = this.#now();
     const format: BeaconFormat = rx.version === V3_VERSION ? 'v3' : 'v2';
+    const keyId = rx.key_id !== undefined && !rx.key_id.startsWith('fp:') ? rx.key_id : undefined;
     const known = this.#peers.get(key);
     if (known) {
       known.lastMs = now;
       known.formats.add(format);
+      if (keyId !== undefined) known.keyId = keyId;
       return;
     }
     if (this.#peers.size >= MAX_PEERS) return; // bounded: a flood of authentic names cannot grow it
@@ -417,9 +445,10 @@ export class Agent extends EventEmitter {
       name: remote.name,
       lastMs: now,
       formats: new Set([format]),
+      ...(keyId !== undefined && { keyId }),
     };
     this.#peers.set(key, peer);
-    const { lastMs: _l, formats: _f, ...shown } = peer;
+    const { lastMs: _l, formats: _f, keyId: _k, ...shown } = peer;
     this.#emit({ event: 'peer_seen', ...shown, time: now / 1000 });
   }
 
@@ -429,21 +458,23 @@ export class Agent extends EventEmitter {
     for (const [key, p] of this.#peers) {
       if (now - p.lastMs < PEER_TIMEOUT_MS) continue;
       this.#peers.delete(key);
-      const { lastMs: _l, formats: _f, ...shown } = p;
+      const { lastMs: _l, formats: _f, keyId: _k, ...shown } = p;
       this.#emit({ event: 'peer_gone', ...shown, time: now / 1000 });
     }
   }
 
-  /** Peers heard, each with the beacon formats it was heard in (v2, v3 or both). */
-  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number; formats: BeaconFormat[] }> {
-    return [...this.#peers.values()].map(({ lastMs, formats, ...p }) => ({
+  /** Peers heard, each with the beacon formats it was heard in (v2, v3 or both) and, heard in v3, the key id last heard. */
+  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number; formats: BeaconFormat[]; key_id?: string }> {
+    return [...this.#peers.values()].map(({ lastMs, formats, keyId, ...p }) => ({
       ...p,
       last_seen: lastMs / 1000,
       formats: BEACON_FORMATS.filter((f) => formats.has(f)),
+      ...(keyId !== undefined && { key_id: keyId }),
     }));
   }
 
-  #onCorrelationEvent(e: CorrelationEvent, now: number): void {
+  /** `keyId`: the v3 key id of the beacon the event is about; undefined for v2. */
+  #onCorrelationEvent(e: CorrelationEvent, now: number, keyId: string | undefined): void {
     if (e.kind === 'replay') {
       this.counters.replays++;
       // With a policy, replays reach people as rate-limited alarms: a replay
@@ -454,6 +485,9 @@ export class Agent extends EventEmitter {
         interface: e.segment.ifname,
         ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}),
         ulid: e.ulid,
+        // Which format was replayed: a v3 replay is the same authenticated (key id, ULID) again.
+        format: keyId === undefined ? 'v2' : 'v3',
+        ...(keyId !== undefined && { key_id: keyId }),
         own: e.own,
         time: now / 1000,
       });

@@ -28,7 +28,7 @@ export interface FleetReportSource {
   readonly engineName: string;
   readonly counters: AgentCounters;
   hints(): TopologyHint[];
-  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }>;
+  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number; formats?: Array<'v2' | 'v3'>; key_id?: string }>;
   ringStats(): Record<string, { drops: number }>;
   on(event: 'event', listener: (e: AgentEvent) => void): unknown;
   off(event: 'event', listener: (e: AgentEvent) => void): unknown;
@@ -169,7 +169,17 @@ export class FleetReporter {
       interfaces: this.#source.interfaces,
       hints: this.#source.hints(),
       peers: this.#source.peers(),
-      counters: { received_valid: valid, received_rejected: rejected, sent, replays: c.replays, send_failures: c.sendFailures, ring_drops: ringDrops },
+      counters: {
+        received_valid: valid,
+        received_rejected: rejected,
+        sent,
+        replays: c.replays,
+        // v3 replays are of an authenticated (key id, ULID): the fleet tells them apart from v2's.
+        replays_v2: c.replaysByFormat.v2,
+        replays_v3: c.replaysByFormat.v3,
+        send_failures: c.sendFailures,
+        ring_drops: ringDrops,
+      },
     });
     // gzip'd: a report is tens of kilobytes of repetitive JSON, a tenth of
     // that compressed, for the network and the service's database alike.

@@ -69,10 +69,14 @@ export function agentFamilies(agent: AgentMetricsSource): LiveFamily[] {
       read: () => nested(agent.counters.received, 'interface', 'result'),
     },
     {
+      // Split by format rather than a new name: sum without (format) is the
+      // unlabelled series it replaces, and both formats are always present
+      // (0 until one happens), so queries over the name keep their meaning.
       name: 'netbeacon_replays_total',
-      help: 'Beacons received again on the same interface and VID (replays or loops)',
+      help: 'Beacons received again on the same interface and VID (replays or loops), by beacon format (v2, or v3: the same key id and ULID)',
       type: 'counter',
-      read: () => agent.counters.replays,
+      labelNames: ['format'],
+      read: () => flat(agent.counters.replaysByFormat, 'format'),
     },
     { name: 'netbeacon_send_failures_total', help: 'Beacons that could not be sent', type: 'counter', read: () => agent.counters.sendFailures },
     {

@@ -67,6 +67,13 @@ export function withV3(fernet: FernetKey): FernetKey {
   return Object.freeze({ signing: fernet.signing, encryption: fernet.encryption, v3: deriveV3Key(fernet) });
 }
 
+/** Fingerprint -> v3 key id (hex) of every key of `keyring` that has a v3 key: what a verifier's match names on the wire. */
+export function v3KeyIds(keyring: Keyring): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const e of [keyring.signingKey(), ...keyring.previousKeys()]) if (e.key.v3) ids.set(e.fingerprint, e.key.v3.idHex);
+  return ids;
+}
+
 /** The same keyring with every key's v3 key attached (fingerprints stay: they name the secret). */
 export function keyringWithV3(keyring: Keyring): Keyring {
   const entries: KeyringEntry[] = [keyring.signingKey(), ...keyring.previousKeys()];

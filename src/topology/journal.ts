@@ -7,7 +7,11 @@
  *   encoded (it carries the `ulid`); optional `vid` when sent on a VLAN.
  * - rx line: the observe-beacons object (`source_mac`, `source_ip`, ...,
  *   `vid` when tagged, `version`, `type`, `payload`) plus `interface` and
- *   `"direction": "rx"`.
+ *   `"direction": "rx"`; a beacon format v3 reception (`"version": 3`) adds
+ *   `key_id`, the 8 hex digits of the key id that authenticated it. A v3
+ *   beacon is (key id, ULID), and replay keys it by both, as the agent did.
+ *   Journals without `key_id` (older agents, MAAS's) replay by ULID alone,
+ *   exactly as before; `key_id` on a line of another version is refused.
  * `time` is seconds since the epoch and is the replay's clock. Blank lines
  * are skipped; keys not listed are ignored.
  *
@@ -21,7 +25,10 @@
  */
 import { NetbeaconError } from '../errors';
 import type { BeaconTypeName } from '../protocol/header';
+import { V3_KEY_ID_LENGTH, V3_VERSION } from '../protocol/v3';
 import { isVid, parseUlid, type ReceivedBeacon, type SentBeacon } from './beacons';
+
+const KEY_ID = new RegExp(`^[0-9a-f]{${V3_KEY_ID_LENGTH * 2}}$`);
 
 export class JournalError extends NetbeaconError {
   constructor(code: 'E_JOURNAL_FORMAT' | 'E_JOURNAL_IO', message: string) {
@@ -92,6 +99,7 @@ export function parseJournalLine(text: string, where: JournalLocation): JournalR
     source_ip: fields.string('source_ip'),
     source_port: fields.integer('source_port', 0, 65535),
     payload,
+    ...fields.optionalKeyId(common.version),
   };
 }
 
@@ -133,6 +141,14 @@ class Fields {
   beaconType(): BeaconTypeName {
     const v = this.obj.type;
     return v === 'solicitation' || v === 'advertisement' ? v : this.fail(`"type" must be "solicitation" or "advertisement", not ${show(v)}`);
+  }
+
+  /** v3 only: the key id, as the agent writes it (lower-case hex, V3_KEY_ID_LENGTH bytes). */
+  optionalKeyId(version: number): { key_id?: string } {
+    const v = this.obj.key_id;
+    if (v === undefined) return {};
+    if (version !== V3_VERSION) return this.fail(`"key_id" is only for version ${V3_VERSION} beacons, not version ${version}`);
+    return typeof v === 'string' && KEY_ID.test(v) ? { key_id: v } : this.fail(`"key_id" must be ${V3_KEY_ID_LENGTH * 2} lower-case hex digits, not ${show(v)}`);
   }
 
   optionalVid(): { vid?: number } {

@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,7 @@ class FakeAgent extends EventEmitter implements FleetReportSource {
   hints(): TopologyHint[] {
     return this.hintList;
   }
-  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }> {
+  peers(): Array<{ interface: string; vid?: number; mac: string; name: string; last_seen: number; formats?: Array<'v2' | 'v3'>; key_id?: string }> {
     return [{ interface: 'eth0', vid: 30, mac: '52:54:00:0b:00:00', name: 'ens3', last_seen: 1_795_000_000 }];
   }
   ringStats(): Record<string, { drops: number }> {
@@ -143,6 +143,45 @@ t.test('reports at start and after each change, with the whole state', async (t)
   t.equal((await stored(s))!.counters.not_reported, 1);
   t.equal(r.status().failures_total, 0);
 });
+
+t.test('v3: replays by format and the key id of peers heard in v3 are stored, and the counters served', async (t) => {
+  const { dir, agent, reporter } = setup(t);
+  const sock = join(dir, 'fleet.sock');
+  const s = await service(t, dir, sock);
+  agent.counters.replays = 3;
+  agent.counters.replaysByFormat = { v2: 1, v3: 2 };
+  agent.peers = () => [
+    { interface: 'eth0', mac: '52:54:00:0b:00:00', name: 'ens3', last_seen: 1_795_000_000, formats: ['v3'], key_id: '3f483d41' },
+    { interface: 'eth0', mac: '52:54:00:0c:00:00', name: 'ens4', last_seen: 1_795_000_000, formats: ['v2'] },
+  ];
+  reporter().start();
+  await until('the first report', async () => (await stored(s)) !== undefined);
+  const r = (await stored(s))!;
+  t.match(r.counters, { replays: 3, replays_v2: 1, replays_v3: 2 });
+  t.same(
+    r.peers.map((p) => [p.name, p.formats, p.key_id]),
+    [
+      ['ens3', ['v3'], '3f483d41'],
+      ['ens4', ['v2'], undefined],
+    ],
+    'stored: which peer was heard in authenticated v3, and under which key id',
+  );
+  // Served: /api/v1/hosts gives the counters as reported, so the fleet tells v3 replays from v2's.
+  await until('the model has the host', async () => (await getJson(sock, '/api/v1/hosts')).hosts.length === 1);
+  const hosts = await getJson(sock, '/api/v1/hosts');
+  t.match(hosts.hosts[0]!.counters, { replays: 3, replays_v2: 1, replays_v3: 2 });
+});
+
+function getJson(sock: string, path: string): Promise<{ hosts: Array<{ counters: Record<string, number> }> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body) as { hosts: Array<{ counters: Record<string, number> }> }));
+    });
+    req.on('error', reject).end();
+  });
+}
 
 t.test('every period without a change', async (t) => {
   const { dir, reporter } = setup(t);

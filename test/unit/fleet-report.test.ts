@@ -37,6 +37,11 @@ t.test('a good report is accepted, MACs lower-cased', async (t) => {
   t.same(r.counters, { sent: 3 });
   const withExtra = { ...good(), from_the_future: true };
   t.equal(fieldOf(withExtra), 'accepted', 'unknown keys are ignored');
+  t.notOk('formats' in r.peers[0]! || 'key_id' in r.peers[0]!, "an older agent's peer: no formats, no key id, none made up");
+  const v3 = good();
+  (v3.peers as Array<Record<string, unknown>>)[0]!.formats = ['v2', 'v3'];
+  (v3.peers as Array<Record<string, unknown>>)[0]!.key_id = '3f483d41';
+  t.match(checkReport(v3).peers[0], { formats: ['v2', 'v3'], key_id: '3f483d41' }, 'a v3 peer keeps its formats and key id');
   const minimal = { ...good(), agent: undefined, counters: undefined, peers: undefined };
   t.same(checkReport(minimal).agent, { version: '', engine: '' });
 });
@@ -65,6 +70,11 @@ t.test('every wrong field is named', async (t) => {
     ['hint vid', (d) => ((d.hints as Array<Record<string, unknown>>)[0]!.related_vid = 1.5), /^hints\[0\]\.related_vid \|/],
     ['hint mac', (d) => ((d.hints as Array<Record<string, unknown>>)[0]!.related_mac = 7), /^hints\[0\]\.related_mac \|/],
     ['peer', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.last_seen = -1), /^peers\[0\]\.last_seen \|/],
+    ['peer formats', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.formats = ['v3', 'v4']), /^peers\[0\]\.formats\[1\] \| .*"v2" or "v3", once each, got "v4"/],
+    ['peer formats twice', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.formats = ['v3', 'v3']), /^peers\[0\]\.formats\[1\] \| .*once each/],
+    ['peer formats list', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.formats = 'v3'), /^peers\[0\]\.formats \| .*must be a list/],
+    ['peer key id', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.key_id = '3F483D41'), /^peers\[0\]\.key_id \| .*v3 key id \(8 lower-case hex digits\)/],
+    ['peer key id type', (d) => ((d.peers as Array<Record<string, unknown>>)[0]!.key_id = 7), /^peers\[0\]\.key_id \| .*got 7/],
     ['counter', (d) => (d.counters = { sent: 'many' }), /^counters\.sent \|/],
     ['counters', (d) => (d.counters = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 1]))), /^counters \| .*at most 64 keys/],
     ['agent', (d) => (d.agent = 'x'), /^agent \| .*must be an object/],

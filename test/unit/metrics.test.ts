@@ -85,16 +85,21 @@ t.test("the agent's first scrape has netbeacon_info and the counts at that momen
   t.equal(value(first, 'netbeacon_queue_entries{queue="tx"}'), 1, 'the transmit queue now');
   t.equal(value(first, 'netbeacon_hints{hint="on_remote_network"}'), 0, 'every hint kind, zero until heard');
   t.equal(value(first, 'netbeacon_up'), 1);
+  t.equal(value(first, 'netbeacon_replays_total{format="v3"}'), 0, 'both formats from the first scrape, at 0');
 
   // A peer's solicitation arrives, one is rejected, a ring drops: the very next scrape shows it.
   core.onReceive(rx({ ulid: ulidAt(T0, 2), iface: 'eth0' }), T0 + 10);
   counters.received.eth0 = { valid: 1, mac: 1 };
-  counters.replays = 2;
+  counters.replays = 3;
+  counters.replaysByFormat.v2 = 2;
+  counters.replaysByFormat.v3 = 1;
   ring.eth0 = { packets: 9, drops: 4, freezes: 0, beacons: 1 } as RingStats;
   const second = await registry.metrics();
   t.equal(value(second, 'netbeacon_hints{hint="on_remote_network"}'), 1, 'the hint derived since the last scrape');
   t.equal(value(second, 'netbeacon_beacons_received_total{interface="eth0",result="mac"}'), 1);
-  t.equal(value(second, 'netbeacon_replays_total'), 2);
+  t.equal(value(second, 'netbeacon_replays_total{format="v2"}'), 2, 'replays of v2 beacons');
+  t.equal(value(second, 'netbeacon_replays_total{format="v3"}'), 1, 'replays of (key id, ULID) in v3');
+  t.notMatch(second, /^netbeacon_replays_total /m, 'no unlabelled series beside them: the sum over format is the total');
   t.equal(value(second, 'netbeacon_ring_drops_total{interface="eth0"}'), 4);
   t.equal(value(second, 'netbeacon_queue_entries{queue="rx"}'), 1);
   t.notMatch(second, /netbeacon_replies_total\{/, 'no policy: no policy series');

@@ -87,6 +87,10 @@ t.test('a bad line is a JournalError naming the file and line', async (t) => {
     [line({ ...TX, payload: {} }), /"payload\.ulid" of a sent beacon must be a ULID, not nothing/],
     [line({ ...TX, destination_port: -1 }), /"destination_port" must be an integer/],
     [line({ ...TX, destination_ip: 5 }), /"destination_ip" must be a non-empty string, not 5/],
+    [line({ ...RX, version: 3, key_id: '3F483D41' }), /"key_id" must be 8 lower-case hex digits, not "3F483D41"/],
+    [line({ ...RX, version: 3, key_id: 1061690689 }), /"key_id" must be 8 lower-case hex digits, not 1061690689/],
+    [line({ ...RX, version: 3, key_id: '3f483d4' }), /"key_id" must be 8 lower-case hex digits/],
+    [line({ ...RX, key_id: '3f483d41' }), /"key_id" is only for version 3 beacons, not version 2/],
   ];
   for (const [text, message] of cases) {
     const err = t.throws(() => parseJournalLine(text, where), message.source) as JournalError;
@@ -97,6 +101,39 @@ t.test('a bad line is a JournalError naming the file and line', async (t) => {
     t.match(err.message, message);
     t.match(err.message, /^j\.jsonl:7: /);
   }
+});
+
+t.test('a v3 reception carries its key id; journals without one still parse', async (t) => {
+  const v3 = parseJournalLine(line({ ...RX, version: 3, key_id: '3f483d41' }), where)!;
+  t.equal(v3.direction === 'rx' && v3.key_id, '3f483d41');
+  const old = parseJournalLine(line({ ...RX, version: 3 }), where)!;
+  t.notOk('key_id' in old, 'an older agent wrote no key id: none is made up');
+  t.notOk('key_id' in parseJournalLine(line(RX), where)!, 'v2: no key id');
+});
+
+t.test('replay keys v3 receptions by (key id, ULID), as the agent does', async (t) => {
+  const u = ulidAt(T0, 3);
+  const v3 = (keyId: string | undefined, n: number) => ({
+    ...RX,
+    version: 3,
+    time: T0 / 1000,
+    payload: { ulid: u, type: 1, remote: { name: 'p0', mac_address: '52:54:00:00:00:0' + n } },
+    ...(keyId !== undefined && { key_id: keyId }),
+  });
+  const replay = new JournalReplay();
+  replay.feed(parseJournalLine(line(v3('3f483d41', 1)), where)!, 1);
+  replay.feed(parseJournalLine(line(v3('0a0b0c0d', 2)), where)!, 2);
+  replay.feed(parseJournalLine(line(v3('3f483d41', 3)), where)!, 3);
+  const s = replay.summary();
+  t.equal(s.correlation.replays, 1, 'the same key id and ULID on the same segment: a replay');
+  t.same(
+    s.events.map((e) => e.line),
+    [3],
+  );
+  // Without key ids (an older agent's journal) the same lines are keyed by ULID alone, as before.
+  const old = new JournalReplay();
+  for (const n of [1, 2, 3]) old.feed(parseJournalLine(line(v3(undefined, n)), where)!, n);
+  t.equal(old.summary().correlation.replays, 2);
 });
 
 t.test('JournalReplay runs records through the core with their own time', async (t) => {

@@ -24,7 +24,7 @@ import { NativeLiveCapture } from '../../capture/live-native';
 import { Keyring, keyringEntry } from '../../protocol/keyring';
 import { prepareFleetLink, startFleetReporter } from './agent-fleet';
 import { sodiumReady } from '../../protocol/sodium';
-import { keyringWithV3 } from '../../protocol/v3';
+import { keyringWithV3, v3KeyIds } from '../../protocol/v3';
 
 interface AgentCliOptions extends ConfigFlags {
   config?: string;
@@ -127,6 +127,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
   });
   const agent = new Agent({
     keys: keyObjects(key),
+    keyIds: v3KeyIds(keyring),
     formats: config.beacons.formats,
     capture,
     engine: choice.engine,
@@ -267,6 +268,7 @@ async function reload(agent: Agent, opts: AgentCliOptions, log: Logger, setCaptu
         advertisementIntervalMs: next.periods.advertisementMs,
       },
       keys: keyObjects(keyring.signingKey().key),
+      keyIds: v3KeyIds(keyring),
       formats: next.beacons.formats,
       policy,
     });

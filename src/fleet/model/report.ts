@@ -48,6 +48,10 @@ export interface ReportPeer {
   readonly mac: string;
   readonly name: string;
   readonly last_seen: number;
+  /** Beacon formats it was heard in; absent from agents before v3. */
+  readonly formats?: readonly ('v2' | 'v3')[];
+  /** Heard in v3: the key id that authenticated it (docs/beacon-v3.md), so its evidence is known authenticated. */
+  readonly key_id?: string;
 }
 
 export interface FleetReport {
@@ -182,8 +186,23 @@ function parsePeer(v: unknown, path: KeyPath): ReportPeer {
     mac: mac(o.mac, path, 'mac'),
     name: name(o.name, path, 'name', REPORT_LIMITS.remoteNameBytes),
     last_seen: num(o.last_seen, path, 'last_seen', 0, 1e11),
+    ...(o.formats !== undefined && { formats: formats(o.formats, path) }),
+    ...(o.key_id !== undefined && { key_id: keyId(o.key_id, path) }),
   };
   return vid === undefined ? base : { ...base, vid };
+}
+
+function formats(v: unknown, path: KeyPath): Array<'v2' | 'v3'> {
+  const list = arr(v, path, 'formats', 2);
+  for (let i = 0; i < list.length; i++)
+    if ((list[i] !== 'v2' && list[i] !== 'v3') || list.indexOf(list[i]) !== i) bad([...path, 'formats'], i, 'must be "v2" or "v3", once each', list[i]);
+  return list as Array<'v2' | 'v3'>;
+}
+
+/** A v3 key id as the agent prints it: 8 lower-case hex digits. */
+function keyId(v: unknown, path: KeyPath): string {
+  if (typeof v !== 'string' || !/^[0-9a-f]{8}$/.test(v)) bad(path, 'key_id', 'must be a v3 key id (8 lower-case hex digits)', v);
+  return v;
 }
 
 /** Checks a parsed JSON document; throws ReportError naming the first wrong field. */
@@ -239,7 +258,7 @@ export interface ReportState {
   readonly agent: { readonly version: string; readonly engine: string };
   readonly interfaces: readonly HostInterface[];
   readonly hints: readonly TopologyHint[];
-  readonly peers: ReadonlyArray<{ interface: string; vid?: number; mac: string; name: string; last_seen: number }>;
+  readonly peers: ReadonlyArray<ReportPeer>;
   readonly counters: Readonly<Record<string, number>>;
 }
 
