@@ -92,6 +92,11 @@ export type AgentEvent =
   | ({ event: 'alarm'; message: string; time: number } & Record<string, unknown>)
   | { event: 'drift' | 'drift_cleared'; drift: DriftEvent; time: number };
 
+/** Which format was replayed: a v3 replay is the same authenticated (key id, ULID) again. */
+function replayFormat(keyId: string | undefined): { format: BeaconFormat; key_id?: string } {
+  return keyId === undefined ? { format: 'v2' } : { format: 'v3', key_id: keyId };
+}
+
 const MAX_PEERS = 10_000;
 export const PEER_TIMEOUT_MS = 120_000;
 
@@ -393,7 +398,8 @@ export class Agent extends EventEmitter {
         actions.push(...planned);
         continue;
       }
-      for (const a of policy.observe(c, now)) this.#onAlarm(a);
+      // A replay alarm is raised by this beacon: it says its format (and v3 key id) as the replay event would.
+      for (const a of policy.observe(c, now)) this.#onAlarm(a, a.kind === 'replay' ? replayFormat(keyId) : undefined);
       // Replies go to an address the sender chose: limited per peer and in total.
       for (const a of planned) if (!isReply(a) || policy.allowReply(r.frame, now)) actions.push(a);
     }
@@ -407,8 +413,8 @@ export class Agent extends EventEmitter {
     this.#hintsDirty = true;
   }
 
-  #onAlarm(a: AlarmEvent): void {
-    const fields = alarmFields(a);
+  #onAlarm(a: AlarmEvent, extra?: Record<string, unknown>): void {
+    const fields = { ...alarmFields(a), ...extra };
     this.#emit({ event: 'alarm', ...fields, message: a.message, time: a.timeMs / 1000 });
     this.#log('warn', `alarm: ${a.message}`, fields);
   }
@@ -485,9 +491,7 @@ export class Agent extends EventEmitter {
         interface: e.segment.ifname,
         ...(e.segment.vid !== undefined ? { vid: e.segment.vid } : {}),
         ulid: e.ulid,
-        // Which format was replayed: a v3 replay is the same authenticated (key id, ULID) again.
-        format: keyId === undefined ? 'v2' : 'v3',
-        ...(keyId !== undefined && { key_id: keyId }),
+        ...replayFormat(keyId),
         own: e.own,
         time: now / 1000,
       });

@@ -148,7 +148,9 @@ class Fields {
     const v = this.obj.key_id;
     if (v === undefined) return {};
     if (version !== V3_VERSION) return this.fail(`"key_id" is only for version ${V3_VERSION} beacons, not version ${version}`);
-    return typeof v === 'string' && KEY_ID.test(v) ? { key_id: v } : this.fail(`"key_id" must be ${V3_KEY_ID_LENGTH * 2} lower-case hex digits, not ${show(v)}`);
+    return typeof v === 'string' && KEY_ID.test(v)
+      ? { key_id: v }
+      : this.fail(`"key_id" must be ${V3_KEY_ID_LENGTH * 2} lower-case hex digits, not ${show(v)}`);
   }
 
   optionalVid(): { vid?: number } {

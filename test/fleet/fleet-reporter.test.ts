@@ -133,7 +133,7 @@ t.test('reports at start and after each change, with the whole state', async (t)
   await until('its answer', () => r.status().reports_sent === 3);
   // Events that change nothing a report says do not make one.
   const sent = r.status().reports_sent;
-  agent.fire({ event: 'replay', interface: 'eth0', ulid: 'x', own: false, time: 0 });
+  agent.fire({ event: 'replay', interface: 'eth0', ulid: 'x', format: 'v2', own: false, time: 0 });
   await new Promise((res) => setTimeout(res, 200));
   t.equal(r.status().reports_sent, sent, 'a replay is not a change');
   // A peer no report could carry (another implementation's odd name) is left out, and counted.

@@ -5,8 +5,8 @@
  * byte of it. Usage: v3-replayer.ts JSON with {group, local, from, to, copies}.
  * Joins `group` (224.0.0.118) on the interface with address `local`, waits
  * for the first datagram from `from` whose version byte is 3, then sends it
- * `copies` times by unicast to `to`:5240, and prints one JSON line
- * {captured: HEX, sent: N}.
+ * `copies` times by unicast to `to`:5240. Prints {ready: true} once it
+ * listens, then {captured: HEX, sent: N}.
  */
 import { createSocket } from 'node:dgram';
 
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const s = createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((r) => s.bind({ port: 5240 }, () => r()));
   s.addMembership(a.group, a.local);
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   const captured = await new Promise<Buffer>((resolve) => {
     const onMessage = (msg: Buffer, rinfo: { address: string }): void => {
       if (rinfo.address !== a.from || msg[0] !== 3) return;
