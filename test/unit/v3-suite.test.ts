@@ -16,7 +16,7 @@ import { keyObjects } from '../../src/protocol/fernet';
 import { deriveKey, type FernetKey } from '../../src/protocol/key';
 import { Keyring, keyringEntry } from '../../src/protocol/keyring';
 import { sodium, sodiumReady } from '../../src/protocol/sodium';
-import { keyringWithV3, sealV3, V3_CLEAR_LENGTH, V3_GZIP_ABOVE, V3_MIN_LENGTH, withV3 } from '../../src/protocol/v3';
+import { keyringWithV3, sealV3, v3KeyIds, V3_CLEAR_LENGTH, V3_GZIP_ABOVE, V3_MIN_LENGTH, withV3 } from '../../src/protocol/v3';
 import { corpusKey } from '../helpers/corpus';
 import { enginesToTest } from '../helpers/engines';
 import { prng } from '../helpers/prng';
@@ -182,6 +182,12 @@ for (const engine of enginesToTest()) {
       );
       const fp = ring.previousKeys()[0]!.fingerprint;
       t.same(out.keyFingerprints, [ring.signingKey().fingerprint, fp, null, null, null]);
+      const ids = v3KeyIds(ring);
+      t.same(
+        out.keyFingerprints.map((f) => (f === null ? null : ids.get(f))),
+        [key.v3!.idHex, old.v3!.idHex, null, null, null],
+        "v3KeyIds names the wire's key id of the key each match was made with (what the agent journals)",
+      );
       t.same(multi.stats().retried, 2, 'only the two items carrying the previous key id were tried again, once');
       t.same(made.sort(), [key.v3!.idHex, old.v3!.idHex].sort());
       t.same(
