@@ -108,14 +108,14 @@ t.test('status prints the formats, replays per format and each peer', async (t) 
     counters: { send_failures: 0, replays: 3, replays_by_format: { v2: 1, v3: 2 } },
     formats: { sending: ['v2', 'v3'], accepting: ['v2', 'v3'] },
     peers: [
-      { interface: 'eth0', mac: '52:54:00:0a:00:02', name: 'ens4', formats: ['v2', 'v3'] },
+      { interface: 'eth0', mac: '52:54:00:0a:00:02', name: 'ens4', formats: ['v2', 'v3'], key_id: '3f483d41' },
       { interface: 'eth1', vid: 42, mac: '52:54:00:0a:00:03', name: 'ens5' },
     ],
     correlation: { hints: 0, tx: { size: 0 }, rx: { size: 0 } },
     ring_drops: 0,
   });
   t.match(text, /formats: sending v2, v3; accepting v2, v3; replays v2 1, v3 2/);
-  t.match(text, /ens4 {2}52:54:00:0a:00:02 {2}heard on eth0 {2}formats v2, v3/);
+  t.match(text, /ens4 {2}52:54:00:0a:00:02 {2}heard on eth0 {2}formats v2, v3 {2}v3 key id 3f483d41\n/, 'a peer heard in v3: its key id');
   t.match(text, /ens5 {2}52:54:00:0a:00:03 {2}heard on eth1 \(vid 42\)\n/, 'an older agent: no formats');
   const old = renderStatus({
     version: '0.1.0',

@@ -43,7 +43,7 @@ interface StatusAnswer {
   counters: { send_failures: number; replays: number; replays_by_format?: Record<string, number> };
   /** Beacon formats (docs/beacon-v3.md); absent from agents before v3. */
   formats?: { sending: string[]; accepting: string[] };
-  peers?: Array<{ interface: string; vid?: number; mac: string; name: string; formats?: string[] }>;
+  peers?: Array<{ interface: string; vid?: number; mac: string; name: string; formats?: string[]; key_id?: string }>;
   correlation: { hints: number; tx: { size: number }; rx: { size: number } };
   ring_drops: number;
   fleet?: FleetLinkStatus;
@@ -80,7 +80,8 @@ export function renderStatus(s: StatusAnswer): string {
   if (peers.length > 0) lines.push('', 'peers:');
   for (const p of peers) {
     const where = `${p.interface}${p.vid !== undefined ? ` (vid ${p.vid})` : ''}`;
-    lines.push(`  ${p.name}  ${p.mac}  heard on ${where}${p.formats ? `  formats ${p.formats.join(', ')}` : ''}`);
+    const keyId = p.key_id ? `  v3 key id ${p.key_id}` : '';
+    lines.push(`  ${p.name}  ${p.mac}  heard on ${where}${p.formats ? `  formats ${p.formats.join(', ')}` : ''}${keyId}`);
   }
   return lines.join('\n') + '\n';
 }
