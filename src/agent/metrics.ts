@@ -20,7 +20,9 @@ export interface AgentMetricsSource {
   readonly counters: AgentCounters;
   readonly engineName: string;
   readonly policy: Pick<PolicyDriver, 'filterDropReasons' | 'replyStats' | 'alarmCounts' | 'driftCounts' | 'expected'> | undefined;
-  readonly core: { readonly correlator: { stats(): CorrelatorStats; hints(): readonly TopologyHint[] } };
+  readonly core: { readonly correlator: { stats(): CorrelatorStats } };
+  /** The hints held now, aged to this moment (the Agent's hints(), as status reads them). */
+  hints(): readonly TopologyHint[];
   ringStats(): Record<string, RingStats>;
 }
 
@@ -105,7 +107,7 @@ export function agentFamilies(agent: AgentMetricsSource): LiveFamily[] {
       help: 'Topology hints currently known, by kind',
       type: 'gauge',
       labelNames: ['hint'],
-      read: () => hintsByKind(agent.core.correlator.hints()),
+      read: () => hintsByKind(agent.hints()),
     },
     {
       name: 'netbeacon_filter_drops_total',

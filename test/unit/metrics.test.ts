@@ -71,7 +71,19 @@ function agentLike(): { source: AgentMetricsSource; core: AgentCore; counters: A
   const core = new AgentCore();
   const counters: AgentCounters = { received: {}, sent: {}, sendFailures: 0, replays: 0, replaysByFormat: { v2: 0, v3: 0 } };
   const ring: Record<string, RingStats> = {};
-  return { source: { counters, core, engineName: 'native', policy: undefined, ringStats: () => ring }, core, counters, ring };
+  const source: AgentMetricsSource & { nowMs?: number } = {
+    counters,
+    core,
+    engineName: 'native',
+    policy: undefined,
+    ringStats: () => ring,
+    // As the Agent does: the hints aged to the scrape's moment first.
+    hints: () => {
+      if (source.nowMs !== undefined) core.correlator.expire(source.nowMs);
+      return core.correlator.hints();
+    },
+  };
+  return { source, core, counters, ring };
 }
 
 t.test("the agent's first scrape has netbeacon_info and the counts at that moment", async (t) => {
@@ -96,6 +108,9 @@ t.test("the agent's first scrape has netbeacon_info and the counts at that momen
   ring.eth0 = { packets: 9, drops: 4, freezes: 0, beacons: 1 } as RingStats;
   const second = await registry.metrics();
   t.equal(value(second, 'netbeacon_hints{hint="on_remote_network"}'), 1, 'the hint derived since the last scrape');
+  (source as { nowMs?: number }).nowMs = T0 + 10 + 121_000;
+  t.equal(value(await registry.metrics(), 'netbeacon_hints{hint="on_remote_network"}'), 0, 'a scrape 121 s later: the hint has aged out, with no beacon since');
+  delete (source as { nowMs?: number }).nowMs;
   t.equal(value(second, 'netbeacon_beacons_received_total{interface="eth0",result="mac"}'), 1);
   t.equal(value(second, 'netbeacon_replays_total{format="v2"}'), 2, 'replays of v2 beacons');
   t.equal(value(second, 'netbeacon_replays_total{format="v3"}'), 1, 'replays of (key id, ULID) in v3');
