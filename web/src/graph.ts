@@ -64,10 +64,13 @@ export class FleetGraph {
       cy.style(stylesheet(large));
     }
     if (!this.#drawn) {
-      // The first draw adds everything in one call: per-element adds cost far more at thousands.
-      cy.add([...m.nodes, ...m.edges].map((d): ElementDefinition => ({ group: d.group, data: this.#data(d.data), classes: d.classes })));
-      performance.mark('netbeacon:elements-added');
-      await this.#layout(true, []);
+      if (large) this.#firstLarge(m);
+      else {
+        // The first draw adds everything in one call: per-element adds cost far more at thousands.
+        cy.add([...m.nodes, ...m.edges].map((d): ElementDefinition => ({ group: d.group, data: this.#data(d.data), classes: d.classes })));
+        performance.mark('netbeacon:elements-added');
+        await this.#layout(true, []);
+      }
       performance.mark('netbeacon:layout-done');
       this.#drawn = true;
       return { added: m.nodes.length + m.edges.length, removed: 0, moved: 0 };
@@ -110,6 +113,29 @@ export class FleetGraph {
     });
     if (fresh.length > 0 || moved > 0) await this.#layout(false, fresh);
     return { added: fresh.length, removed, moved };
+  }
+
+  /**
+   * A large map's first draw: the packing runs on the model, before the
+   * graph library sees an element, so that every node is added once with
+   * its position and size, in one batch. Placing and sizing them after the
+   * add would mark each one's style and bounds dirty a second time.
+   */
+  #firstLarge(m: MapModel): void {
+    const cy = this.cy;
+    const pos = packPositions(m.nodes.map((n) => ({ id: n.data.id, parent: n.data.parent, w: n.data.w ?? 40, h: 18 })));
+    performance.mark('netbeacon:pack-computed');
+    const els: ElementDefinition[] = [];
+    for (const n of m.nodes) {
+      const p = pos.get(n.data.id);
+      const data = this.#data(n.data);
+      if (p && n.data.kind !== 'segment') Object.assign(data, { w: p.w, h: p.h });
+      els.push({ group: 'nodes', data, classes: n.classes, ...(p ? { position: { x: p.x, y: p.y } } : {}) });
+    }
+    for (const e of m.edges) els.push({ group: 'edges', data: { ...e.data }, classes: e.classes });
+    cy.batch(() => cy.add(els));
+    performance.mark('netbeacon:elements-added');
+    this.#fitPlaced(pos.values());
   }
 
   /**
