@@ -155,3 +155,43 @@ export async function settle(fleet: SeededFleet): Promise<void> {
 export function rack3Report(): FleetReport {
   return report('rack3', [iface('p0', '52:54:00:0d:00:01')], [remote('p0', 'eth0', MAC.rack1eth0)]);
 }
+
+const rackMac = (rack: number, host: number, port: number): string =>
+  `52:54:${[rack >> 8, rack & 255, host, port].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+
+/**
+ * A fleet of `racks` racks of `perRack` hosts, shaped like the fleet-map
+ * bench's: each host's eth0 hears its rack's other hosts, and its eth1, a
+ * trunk of VLANs 100 and 200, hears the rack's controller, which reports to
+ * no fleet (an unknown MAC). 122 nodes a rack of 20: enough racks make a
+ * map large enough for the shelf packing (graph.ts, FCOSE_MAX_NODES).
+ */
+export function rackReports(racks: number, perRack: number): FleetReport[] {
+  const out: FleetReport[] = [];
+  for (let r = 0; r < racks; r++) for (let h = 0; h < perRack; h++) out.push(rackHost(r, h, perRack));
+  return out;
+}
+
+/** Host `h` of rack `r` (named r00h00), hearing hosts 0 to perRack - 1 of its rack. */
+export function rackHost(r: number, h: number, perRack: number): FleetReport {
+  const hints = [];
+  for (let o = 0; o < perRack; o++) if (o !== h) hints.push(remote('eth0', 'eth0', rackMac(r, o, 0)));
+  hints.push(remote('eth1', 'maas0', rackMac(r, 250, 9)));
+  return report(
+    `r${String(r).padStart(2, '0')}h${String(h).padStart(2, '0')}`,
+    [iface('eth0', rackMac(r, h, 0), { addresses: [`10.${r}.0.${h + 1}/24`] }), iface('eth1', rackMac(r, h, 1), { mtu: 9000, vids: [100, 200] })],
+    hints,
+  );
+}
+
+export async function startRackFleet(racks: number, perRack: number): Promise<SeededFleet> {
+  const fleet = await startFleet();
+  try {
+    for (const x of rackReports(racks, perRack)) await fleet.post(x);
+    await settle(fleet);
+    return fleet;
+  } catch (err) {
+    await fleet.stop();
+    throw err;
+  }
+}

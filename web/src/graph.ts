@@ -13,7 +13,7 @@ import cytoscape, { type Core, type ElementDefinition, type LayoutOptions } from
 import fcose from 'cytoscape-fcose';
 import { fabricId, hostId, labelWidth, type MapModel } from './model';
 import { packPositions, type PackNode } from './pack';
-import { stylesheet } from './style';
+import { EDGES_ZOOM, stylesheet } from './style';
 import { hasFilters, segmentMatches, segmentPasses, type ViewState } from './view';
 
 cytoscape.use(fcose);
@@ -32,6 +32,8 @@ export class FleetGraph {
   #drawn = false;
   /** Whether a filter or a search has touched the elements' classes. */
   #viewed = false;
+  /** A large map's joins not yet in the graph library (EDGES_ZOOM), or null once they are. */
+  #pending: Map<string, ElementDefinition> | null = null;
 
   constructor(container: HTMLElement, onSelect: (id: string | null) => void) {
     this.cy = cytoscape({
@@ -49,6 +51,28 @@ export class FleetGraph {
     this.cy.on('tap', (e) => {
       if (e.target === this.cy) onSelect(null);
     });
+    this.cy.on('zoom', () => {
+      if (this.#pending && this.cy.zoom() >= EDGES_ZOOM) this.showEdges();
+    });
+  }
+
+  /** Whether the joins are in the graph library (always, but on a large map before the user zooms in). */
+  get edgesShown(): boolean {
+    return this.#pending === null;
+  }
+
+  /** Adds a large map's held-back joins, hidden where the view hides an end. */
+  showEdges(): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = null;
+    const cy = this.cy;
+    cy.batch(() => {
+      cy.add([...pending.values()]).forEach((e) => {
+        if (e.source().hasClass('hidden') || e.target().hasClass('hidden')) e.addClass('hidden');
+      });
+    });
+    performance.mark('netbeacon:edges-added');
   }
 
   get large(): boolean {
@@ -79,8 +103,16 @@ export class FleetGraph {
     const fresh: string[] = [];
     let moved = 0;
     let removed = 0;
+    const pending = this.#pending;
+    if (pending) {
+      // The joins are held back: keep the latest ones for when they are shown.
+      const next = new Map(m.edges.map((e) => [e.data.id, { group: 'edges', data: { ...e.data }, classes: e.classes } as ElementDefinition]));
+      for (const id of next.keys()) if (!pending.has(id)) fresh.push(id);
+      for (const id of pending.keys()) if (!next.has(id)) removed++;
+      this.#pending = next;
+    }
     cy.batch(() => {
-      for (const def of [...m.nodes, ...m.edges]) {
+      for (const def of [...m.nodes, ...(pending ? [] : m.edges)]) {
         wanted.add(def.data.id);
         const el = cy.getElementById(def.data.id);
         const data = this.#data(def.data);
@@ -102,7 +134,7 @@ export class FleetGraph {
         el.classes([def.classes, ...keep].join(' '));
       }
       const gone = cy.elements().filter((el) => !wanted.has(el.id()) && !el.hasClass('ghost'));
-      removed = gone.length;
+      removed += gone.length;
       // Edges and leaves first: removing a compound would take its children along.
       gone.edges().remove();
       gone
@@ -132,7 +164,7 @@ export class FleetGraph {
       if (p && n.data.kind !== 'segment') Object.assign(data, { w: p.w, h: p.h });
       els.push({ group: 'nodes', data, classes: n.classes, ...(p ? { position: { x: p.x, y: p.y } } : {}) });
     }
-    for (const e of m.edges) els.push({ group: 'edges', data: { ...e.data }, classes: e.classes });
+    this.#pending = new Map(m.edges.map((e) => [e.data.id, { group: 'edges', data: { ...e.data }, classes: e.classes }]));
     cy.batch(() => cy.add(els));
     performance.mark('netbeacon:elements-added');
     this.#fitPlaced(pos.values());
@@ -259,6 +291,7 @@ export class FleetGraph {
   }
 
   select(id: string | null): void {
+    if (id !== null && this.#pending?.has(id)) this.showEdges();
     this.cy.elements(':selected').unselect();
     if (id !== null) this.cy.getElementById(id).select();
   }

@@ -255,8 +255,15 @@ function wire(): void {
   };
   byId('tab-map').addEventListener('click', () => tab('map'));
   byId('tab-table').addEventListener('click', () => tab('table'));
-  byId('save-png').addEventListener('click', () => download(pngOf(graph.cy), 'fleet-map.png'));
-  byId('save-svg').addEventListener('click', () => download(new Blob([svgOf(graph.cy)], { type: 'image/svg+xml' }), 'fleet-map.svg'));
+  // An export holds the joins, also of a large map seen from afar (graph.ts, EDGES_ZOOM).
+  byId('save-png').addEventListener('click', () => {
+    graph.showEdges();
+    download(pngOf(graph.cy), 'fleet-map.png');
+  });
+  byId('save-svg').addEventListener('click', () => {
+    graph.showEdges();
+    download(new Blob([svgOf(graph.cy)], { type: 'image/svg+xml' }), 'fleet-map.svg');
+  });
   byId('copy-table').addEventListener('click', () => {
     if (!state.model) return;
     const text = tsvOf(state.model, state.view);

@@ -26,6 +26,17 @@ export const COLORS = {
 
 export const FONT = 'DejaVu Sans, Verdana, sans-serif';
 
+/**
+ * A large map adds its joins to the graph library once the user zooms in
+ * this far (or selects a join, or exports): where segment labels become
+ * readable (the min-zoomed-font-size below) and lines can be told apart.
+ * At the overview they are a smear inside each fabric box, which already
+ * says what they prove, while two thirds of the elements: the graph
+ * library styles every element it holds before its first frame, hidden or
+ * not, so holding them back is what makes the first draw fast.
+ */
+export const EDGES_ZOOM = 0.5;
+
 export function fabricColor(i: number): string {
   return COLORS.fabricFill[i % COLORS.fabricFill.length]!;
 }
