@@ -56,6 +56,11 @@ export class FleetGraph {
     });
   }
 
+  /** The zoom from which a large map draws its joins (for the bench). */
+  get edgesZoom(): number {
+    return EDGES_ZOOM;
+  }
+
   /** Whether the joins are in the graph library (always, but on a large map before the user zooms in). */
   get edgesShown(): boolean {
     return this.#pending === null;
