@@ -108,7 +108,7 @@ t.test('a large fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }
     t.notOk(await page.evaluate(() => (globalThis as unknown as W).netbeaconMap.graph.edgesShown), 'still held back');
   });
 
-  await t.test('zooming in adds the joins and draws the labels', async (t) => {
+  await t.test('zooming in adds the joins in view and draws the labels', async (t) => {
     const seg = sid('r00h00', 'eth0', null);
     t.equal(await labelPixels(page, seg), 0, 'no label at the overview (the segment is a few pixels)');
     await page.evaluate((id) => {
@@ -116,11 +116,25 @@ t.test('a large fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }
       cy.zoom({ level: 1.5, renderedPosition: cy.getElementById(id).renderedPosition() });
     }, seg);
     const now = await topology(fleet);
-    const edges = await page.evaluate(() => (globalThis as unknown as W).netbeaconMap.cy.edges().map((e) => e.id()));
-    t.same(edges.sort(), joinIds(now), 'every join of the current model is an edge, the live update’s too');
+    const all = joinIds(now);
+    const g = await page.evaluate(() => {
+      const cy = (globalThis as unknown as W).netbeaconMap.cy;
+      const ext = cy.extent();
+      const meets = (f: string): boolean => {
+        const bb = cy.getElementById(`f${JSON.stringify(f)}`).boundingBox({});
+        return bb.x2 >= ext.x1 && bb.x1 <= ext.x2 && bb.y2 >= ext.y1 && bb.y1 <= ext.y2;
+      };
+      return { edges: cy.edges().map((e) => e.id()), outOfView: cy.edges().filter((e) => !meets(e.data('fabric') as string)).length };
+    });
+    t.ok(g.edges.length > 0 && g.edges.length < all.length, `the joins of the fabrics in view: ${g.edges.length} of ${all.length}`);
+    t.equal(g.outOfView, 0, 'none of a fabric out of view');
     t.ok(
-      edges.includes(jid(['r00h00', 'eth0', null], ['r00h20', 'eth0', null])) || edges.includes(jid(['r00h20', 'eth0', null], ['r00h00', 'eth0', null])),
-      'the new host’s join',
+      g.edges.every((id) => all.includes(id)),
+      'each a join of the current model',
+    );
+    t.ok(
+      g.edges.includes(jid(['r00h00', 'eth0', null], ['r00h20', 'eth0', null])) || g.edges.includes(jid(['r00h20', 'eth0', null], ['r00h00', 'eth0', null])),
+      'the live update’s join',
     );
     await page.waitForFunction(
       (id) => {
@@ -140,6 +154,18 @@ t.test('a large fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }
     );
     t.ok((await labelPixels(page, seg)) > 20, 'the label is drawn inside the segment');
     await page.screenshot({ path: artifact('fleet-map-large-zoomed.png') });
+  });
+
+  await t.test('panning brings in the joins of the fabrics that come into view', async (t) => {
+    const last = model.fabrics[model.fabrics.length - 1]!;
+    const before = await page.evaluate((f) => (globalThis as unknown as W).netbeaconMap.cy.edges(`[fabric = ${JSON.stringify(f)}]`).length, last.name);
+    t.equal(before, 0, `${last.name} is out of view, its joins not added`);
+    await page.evaluate((f) => {
+      const cy = (globalThis as unknown as W).netbeaconMap.cy;
+      cy.center(cy.getElementById(`f${JSON.stringify(f)}`));
+    }, last.name);
+    const after = await page.evaluate((f) => (globalThis as unknown as W).netbeaconMap.cy.edges(`[fabric = ${JSON.stringify(f)}]`).length, last.name);
+    t.equal(after, last.joins.length, `its ${last.joins.length} joins once it is`);
   });
 
   await t.test('clicking a join shows the hints that prove it', async (t) => {

@@ -51,8 +51,9 @@ export class FleetGraph {
     this.cy.on('tap', (e) => {
       if (e.target === this.cy) onSelect(null);
     });
-    this.cy.on('zoom', () => {
-      if (this.#pending && this.cy.zoom() >= EDGES_ZOOM) this.showEdges();
+    // Zoomed in far enough: the held-back joins of the fabrics in view (the rest as they come into view).
+    this.cy.on('viewport', () => {
+      if (this.#pending && this.cy.zoom() >= EDGES_ZOOM) this.#showEdgesInView();
     });
   }
 
@@ -61,19 +62,55 @@ export class FleetGraph {
     return EDGES_ZOOM;
   }
 
-  /** Whether the joins are in the graph library (always, but on a large map before the user zooms in). */
+  /** Whether every join is in the graph library (always, but on a large map before the user zooms in). */
   get edgesShown(): boolean {
     return this.#pending === null;
   }
 
-  /** Adds a large map's held-back joins, hidden where the view hides an end. */
+  /** Adds all of a large map's held-back joins (a selected join, an export). */
   showEdges(): void {
+    this.#addHeld(() => true);
+  }
+
+  /**
+   * Adds the held-back joins of the fabrics whose boxes meet the view: a
+   * few hundred at a time, where adding all twelve thousand of a large
+   * fleet at once would stall the first zoom for seconds.
+   */
+  #showEdgesInView(): void {
+    const cy = this.cy;
+    const ext = cy.extent();
+    const inView = new Map<string, boolean>();
+    this.#addHeld((def) => {
+      const f = fabricId(String(def.data.fabric));
+      let seen = inView.get(f);
+      if (seen === undefined) {
+        const n = cy.getElementById(f);
+        const p = n.position();
+        const w = (n.data('w') as number | undefined) ?? 0;
+        const h = (n.data('h') as number | undefined) ?? 0;
+        seen = n.empty() || (p.x + w / 2 >= ext.x1 && p.x - w / 2 <= ext.x2 && p.y + h / 2 >= ext.y1 && p.y - h / 2 <= ext.y2);
+        inView.set(f, seen);
+      }
+      return seen;
+    });
+  }
+
+  /** Adds the held-back joins that `take` picks, hidden where the view hides an end. */
+  #addHeld(take: (def: ElementDefinition) => boolean): void {
     const pending = this.#pending;
     if (!pending) return;
-    this.#pending = null;
+    const picked: ElementDefinition[] = [];
+    for (const [id, def] of pending)
+      if (take(def)) {
+        picked.push(def);
+        pending.delete(id);
+      }
+    if (pending.size === 0) this.#pending = null;
+    if (picked.length === 0) return;
     const cy = this.cy;
     cy.batch(() => {
-      cy.add([...pending.values()]).forEach((e) => {
+      cy.add(picked).forEach((e) => {
         if (e.source().hasClass('hidden') || e.target().hasClass('hidden')) e.addClass('hidden');
       });
     });
@@ -108,18 +145,18 @@ export class FleetGraph {
     const fresh: string[] = [];
     let moved = 0;
     let removed = 0;
-    const pending = this.#pending;
-    if (pending) {
-      // The joins are held back: keep the latest ones for when they are shown.
-      const next = new Map(m.edges.map((e) => [e.data.id, { group: 'edges', data: { ...e.data }, classes: e.classes } as ElementDefinition]));
-      for (const id of next.keys()) if (!pending.has(id)) fresh.push(id);
-      for (const id of pending.keys()) if (!next.has(id)) removed++;
-      this.#pending = next;
-    }
+    // Joins still held back (a large map not yet seen up close) stay held, as the new model has them.
+    const held = this.#pending;
+    const stillHeld = held ? new Map<string, ElementDefinition>() : null;
     cy.batch(() => {
-      for (const def of [...m.nodes, ...(pending ? [] : m.edges)]) {
+      for (const def of [...m.nodes, ...m.edges]) {
         wanted.add(def.data.id);
         const el = cy.getElementById(def.data.id);
+        if (held && stillHeld && def.group === 'edges' && el.empty()) {
+          if (!held.has(def.data.id)) fresh.push(def.data.id);
+          stillHeld.set(def.data.id, { group: 'edges', data: { ...def.data }, classes: def.classes });
+          continue;
+        }
         const data = this.#data(def.data);
         if (el.empty()) {
           const add: ElementDefinition = { group: def.group, data, classes: def.classes };
@@ -148,7 +185,12 @@ export class FleetGraph {
         .remove();
       gone.nodes().remove();
     });
+    if (held && stillHeld) {
+      for (const id of held.keys()) if (!stillHeld.has(id)) removed++;
+      this.#pending = stillHeld.size > 0 ? stillHeld : null;
+    }
     if (fresh.length > 0 || moved > 0) await this.#layout(false, fresh);
+    if (this.#pending && cy.zoom() >= EDGES_ZOOM) this.#showEdgesInView();
     return { added: fresh.length, removed, moved };
   }
 
