@@ -198,7 +198,7 @@ export async function runFleetMap(ctx: BenchContext): Promise<CaseResult[]> {
           topology_bytes: bytes,
         };
         ctx.log(
-          `fleet-map: run ${i + 1}: ${Math.round(m.ms)} ms (${m.nodes} nodes, ${m.edges} edges in the first draw, ${zoom.edges} (those of the fabrics in view) after zooming in to ${zoom.level}, ${m.large ? 'pack' : 'fcose'} layout; main thread busy ${busyMs} ms, of which CPU ${cpuMs} ms; ms since navigation: ${m.phases.join(', ')}; joins on zoom ${Number.isFinite(zoom.ms) ? `${Math.round(zoom.ms)} ms more` : 'not measured: the page draws them all at once'})`,
+          `fleet-map: run ${i + 1}: ${Math.round(m.ms)} ms (${m.nodes} nodes, ${m.edges} edges in the first draw${Number.isFinite(zoom.level) ? `, ${zoom.edges} (those of the fabrics in view) after zooming in to ${zoom.level}` : ''}, ${m.large ? 'pack' : 'fcose'} layout; main thread busy ${busyMs} ms, of which CPU ${cpuMs} ms; ms since navigation: ${m.phases.join(', ')}; joins on zoom ${Number.isFinite(zoom.ms) ? `${Math.round(zoom.ms)} ms more` : 'not measured: the page draws them all at once'})`,
         );
       } finally {
         await context.close();
