@@ -28,8 +28,9 @@ export const FONT = 'DejaVu Sans, Verdana, sans-serif';
 
 /**
  * A large map adds its joins to the graph library once the user zooms in
- * this far (or selects a join, or exports): where segment labels become
- * readable (the min-zoomed-font-size below) and lines can be told apart.
+ * this far, those of the fabrics in view (all of them when a join is
+ * selected or the map exported): where segment labels become readable
+ * (the min-zoomed-font-size below) and lines can be told apart.
  * At the overview they are a smear inside each fabric box, which already
  * says what they prove, while two thirds of the elements: the graph
  * library styles every element it holds before its first frame, hidden or
