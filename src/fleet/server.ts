@@ -188,6 +188,8 @@ export class FleetServer {
       throw new HttpError(400, { error: 'malformed', field: err.field, message: `report refused: ${err.message}` });
     }
     const digest = createHash('sha256').update(body).digest('hex');
+    const receivedAtMs = this.#clock();
+    const address = req.socket.remoteAddress ?? null;
     let result;
     try {
       result = await this.#o.store.ingest({
@@ -198,8 +200,8 @@ export class FleetServer {
         digest,
         body,
         encoding,
-        receivedAtMs: this.#clock(),
-        address: req.socket.remoteAddress ?? null,
+        receivedAtMs,
+        address,
       });
     } catch (err) {
       this.#o.metrics.report('unavailable');
@@ -208,6 +210,8 @@ export class FleetServer {
       throw new HttpError(503, { error: 'unavailable', message: `the database could not store the report: ${(err as Error).message}` });
     }
     this.#o.metrics.report(result.status);
+    // Parsed and checked already: the model need not read it back.
+    if (result.status === 'stored') this.#o.state.noteStored(report, receivedAtMs, address);
     if (result.status === 'stale') {
       throw new HttpError(409, {
         error: 'stale',

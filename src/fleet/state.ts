@@ -16,10 +16,10 @@
  * is written twice and none is lost.
  */
 import type { FleetModel, HostRecord, DerivedState } from './model/types';
-import { buildFleetModel } from './model/model';
+import { FleetModelBuilder, topologyJson, type BuildKind } from './model/cache';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
-import { checkReport } from './model/report';
+import { checkReport, type FleetReport } from './model/report';
 import { storedReportText, type FleetStore } from './store';
 
 export interface BuiltModel {
@@ -29,6 +29,8 @@ export interface BuiltModel {
   readonly builtAtMs: number;
   /** How long computing it took (ms). */
   readonly buildMs: number;
+  /** Computed in full, or with the joins of the model before (no host's interfaces or hints changed). */
+  readonly kind: BuildKind;
   topologyJson?: Buffer;
   hostsJson?: Buffer;
 }
@@ -43,6 +45,9 @@ export class FleetState {
   readonly #clock: () => number;
   readonly #log: NonNullable<FleetStateOptions['log']>;
   readonly #hosts = new Map<string, { seq: number; record: HostRecord }>();
+  /** Reports this server stored, already parsed and checked, until a computation takes them. */
+  readonly #stored = new Map<string, { seq: number; record: HostRecord }>();
+  readonly #builder = new FleetModelBuilder();
   #derived: { version: number; derived: DerivedState } | undefined;
   #current: BuiltModel | undefined;
   #building: Promise<BuiltModel> | undefined;
@@ -60,6 +65,21 @@ export class FleetState {
     return this.#current;
   }
 
+  /**
+   * A report this server has just stored (status 'stored'), as the report
+   * route parsed and checked it: the next computation takes it from here
+   * instead of reading, inflating and parsing it again, provided the
+   * database still holds that seq for the host (another server may have
+   * stored a newer one since). Only for a host already known, whose
+   * first_seen (never rewritten by an update) the state has.
+   */
+  noteStored(report: FleetReport, receivedAtMs: number, address: string | null): void {
+    const known = this.#hosts.get(report.host) ?? this.#stored.get(report.host);
+    if (!known || known.seq >= report.seq) return;
+    const record: HostRecord = { report, receivedAtMs, firstSeenMs: known.record.firstSeenMs, ...(address !== null ? { address } : {}) };
+    this.#stored.set(report.host, { seq: report.seq, record });
+  }
+
   /** The model for what the database holds now. */
   async model(): Promise<BuiltModel> {
     const fingerprint = await this.#store.fingerprint();
@@ -74,7 +94,15 @@ export class FleetState {
     const started = this.#clock();
     const seqs = await this.#store.hostSeqs();
     for (const name of this.#hosts.keys()) if (!seqs.has(name)) this.#hosts.delete(name);
-    const changed = [...seqs].filter(([name, seq]) => this.#hosts.get(name)?.seq !== seq).map(([name]) => name);
+    const changed: string[] = [];
+    for (const [name, seq] of seqs) {
+      if (this.#hosts.get(name)?.seq === seq) continue;
+      const mine = this.#stored.get(name);
+      if (mine?.seq === seq) this.#hosts.set(name, mine);
+      else changed.push(name);
+    }
+    // Whatever is left is taken, or was overtaken by a newer report from elsewhere.
+    for (const [name, mine] of this.#stored) if (mine.seq <= (seqs.get(name) ?? Infinity)) this.#stored.delete(name);
     for (const row of await this.#store.loadHosts(changed)) {
       try {
         const report = checkReport(JSON.parse(storedReportText(row)));
@@ -94,8 +122,9 @@ export class FleetState {
     if (this.#derived?.version !== version) this.#derived = await this.#store.loadDerived();
     const records = [...this.#hosts.values()].map((h) => h.record);
     const nowMs = this.#clock();
-    const model = buildFleetModel({ hosts: records, names: this.#derived.derived.fabrics, nowMs });
-    const built: BuiltModel = { fingerprint, model, records, builtAtMs: nowMs, buildMs: this.#clock() - started };
+    const model = this.#builder.build({ hosts: records, names: this.#derived.derived.fabrics, nowMs });
+    const kind = this.#builder.lastKind!;
+    const built: BuiltModel = { fingerprint, model, records, builtAtMs: nowMs, buildMs: this.#clock() - started, kind };
     this.#current = built;
     return built;
   }
@@ -109,7 +138,12 @@ export class FleetState {
       const built = await this.model();
       const derived = this.#derived!;
       const changes = diffDerived(derived.derived, built.model.derived);
-      if (changes.length === 0) return 0;
+      if (changes.length === 0) {
+        // The same state: hold the model's own maps, so the next model, which
+        // may share them, is named from and diffed against them at no cost.
+        this.#derived = { version: derived.version, derived: built.model.derived };
+        return 0;
+      }
       const version = await this.#store.commitChanges(derived.version, changes, built.builtAtMs);
       if (version === undefined) {
         // Another server committed first: start again from what it wrote.
@@ -129,7 +163,7 @@ export class FleetState {
 
   /** The topology document's bytes, made once per model. */
   static topologyJson(built: BuiltModel): Buffer {
-    built.topologyJson ??= Buffer.from(JSON.stringify(built.model.topology));
+    built.topologyJson ??= topologyJson(built.model.topology);
     return built.topologyJson;
   }
 

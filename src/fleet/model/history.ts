@@ -26,6 +26,7 @@ function diffMaps<V extends string | null>(
   change: (key: string, was: V | undefined, now: V | undefined) => FleetChange | undefined,
 ): FleetChange[] {
   const out: FleetChange[] = [];
+  if (before === after) return out; // a model that reused the one before's joins shares its maps
   for (const [k, v] of after) {
     const was = before.get(k);
     if (!before.has(k) || was !== v) {

@@ -12,7 +12,16 @@ import { nameFabrics } from './naming';
 import { placeInterface, placementValue } from './placement';
 import type { TopologyHint } from '../../topology/hints';
 import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
-import { TOPOLOGY_VERSION, type FleetFabric, type FleetFinding, type FleetJoin, type FleetModel, type HostRecord, type Presence } from './types';
+import {
+  TOPOLOGY_VERSION,
+  type FleetFabric,
+  type FleetFinding,
+  type FleetJoin,
+  type FleetModel,
+  type FleetPlacement,
+  type HostRecord,
+  type Presence,
+} from './types';
 
 export interface ModelInput {
   readonly hosts: readonly HostRecord[];
@@ -22,12 +31,12 @@ export interface ModelInput {
 }
 
 export function buildFleetModel(input: ModelInput): FleetModel {
-  const hosts = [...input.hosts].sort((a, b) => (a.report.host < b.report.host ? -1 : a.report.host > b.report.host ? 1 : 0));
+  const hosts = sortHosts(input.hosts);
   const g = buildGraph(hosts);
   const { fabrics, fabricOfSegment } = groupFabrics(g, input.names);
 
   const fabricOf = (host: string, ifname: string): string => fabricOfSegment[g.indexOf(host, ifname, null)!]!;
-  const placements = [];
+  const placements: FleetPlacement[] = [];
   const placementState = new Map<string, string | null>();
   for (const { report } of hosts) {
     const byIface = new Map<string, TopologyHint[]>();
@@ -43,32 +52,60 @@ export function buildFleetModel(input: ModelInput): FleetModel {
     }
   }
 
-  const findings: FleetFinding[] = [...nativeVlanMismatches(g), ...unknownMacs(g), ...staleHosts(hosts, input.nowMs), ...duplicateMacs(g)];
+  const names = new Map<string, string>();
+  g.segments.forEach((s, i) => names.set(keyOf(s), fabricOfSegment[i]!));
+  const joined: JoinedFleet = { fabrics, placements, findings: [...nativeVlanMismatches(g), ...unknownMacs(g), ...duplicateMacs(g)], names, placementState };
+  return assembleModel(hosts, joined, input.nowMs);
+}
+
+/** What the reports' interfaces and hints alone decide: everything but the hosts' presence. */
+export interface JoinedFleet {
+  readonly fabrics: readonly FleetFabric[];
+  readonly placements: readonly FleetPlacement[];
+  /** The findings that are not about presence (stale hosts). */
+  readonly findings: readonly FleetFinding[];
+  readonly names: ReadonlyMap<string, string>;
+  readonly placementState: ReadonlyMap<string, string | null>;
+}
+
+/** The joined fleet of a model, to assemble again at another time (the presence findings left out). */
+export function joinedOf(model: FleetModel): JoinedFleet {
+  const t = model.topology;
+  const findings = t.findings.filter((f) => f.kind !== 'stale_host');
+  return { fabrics: t.fabrics, placements: t.placements, findings, names: model.derived.fabrics, placementState: model.derived.placements };
+}
+
+/** The model of `joined` at `nowMs`: presence, stale findings and the document. `hosts` in name order. */
+export function assembleModel(hosts: readonly HostRecord[], joined: JoinedFleet, nowMs: number): FleetModel {
+  const findings: FleetFinding[] = [...joined.findings, ...staleHosts(hosts, nowMs)];
   findings.sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 
   const presence = new Map<string, Presence>();
   let validUntilMs = Infinity;
   let stale = 0;
   for (const h of hosts) {
-    const s = isStale(h, input.nowMs);
+    const s = isStale(h, nowMs);
     presence.set(h.report.host, s ? 'stale' : 'fresh');
     if (s) stale++;
     else validUntilMs = Math.min(validUntilMs, h.receivedAtMs + 3 * h.report.period_seconds * 1000 + 1);
   }
-  const names = new Map<string, string>();
-  g.segments.forEach((s, i) => names.set(keyOf(s), fabricOfSegment[i]!));
   return {
     topology: {
       version: TOPOLOGY_VERSION,
-      generated_at: new Date(input.nowMs).toISOString(),
+      generated_at: new Date(nowMs).toISOString(),
       hosts: { total: hosts.length, stale },
-      fabrics,
-      placements,
+      fabrics: joined.fabrics,
+      placements: joined.placements,
       findings,
     },
-    derived: { fabrics: names, placements: placementState, presence },
+    derived: { fabrics: joined.names, placements: joined.placementState, presence },
     validUntilMs,
   };
+}
+
+/** Hosts in name order, as every list of the model has them. */
+export function sortHosts(hosts: readonly HostRecord[]): HostRecord[] {
+  return [...hosts].sort((a, b) => (a.report.host < b.report.host ? -1 : a.report.host > b.report.host ? 1 : 0));
 }
 
 /** The graph's connected segments as named fabrics, in order of their first segment. */
