@@ -46,6 +46,7 @@ for (const backend of fleetBackends(t, 'store')) {
   t.test(`${backend.name}: ingest`, (t) => ingest(t, backend));
   t.test(`${backend.name}: derived state and history`, (t) => derivedAndHistory(t, backend));
   t.test(`${backend.name}: two servers over one database agree and write each change once`, (t) => twoServers(t, backend));
+  t.test(`${backend.name}: a report this server stored is not read back, unless the database has a newer one`, (t) => storedHere(t, backend));
 }
 
 async function migrations(t: Test, backend: Backend): Promise<void> {
@@ -220,4 +221,34 @@ async function twoServers(t: Test, backend: Backend): Promise<void> {
   t.equal(await sb.refresh(), 0, 'B finds its changes already written and writes none');
   t.equal(raced, 1, 'B tried once, then saw there was nothing left to write');
   t.equal((await a.history({ limit: 1000, host: 'rack4' })).length, 2, 'each change of rack4 once');
+}
+
+async function storedHere(t: Test, backend: Backend): Promise<void> {
+  const store = await open(t, backend.fresh());
+  const loaded: string[] = [];
+  const loadHosts = store.loadHosts.bind(store);
+  store.loadHosts = (names) => (loaded.push(...names), loadHosts(names));
+  const state = new FleetState(store, { clock: () => 3_000 });
+  const rack1 = (seq: number, ifname: string) => report('rack1', [iface(ifname, A0)], [], { seq });
+  const stored = async (r: ReturnType<typeof rack1>, note: boolean): Promise<void> => {
+    t.same(await store.ingest(input('rack1', r.seq, JSON.stringify(r), `d${r.seq}`, 2_000 + r.seq)), { status: 'stored', seq: r.seq });
+    if (note) state.noteStored(r, 2_000 + r.seq, '10.0.0.1');
+  };
+  const segmentsOf = async (): Promise<string[]> => (await state.model()).model.topology.fabrics.flatMap((f) => f.segments.map((s) => s.interface));
+
+  await stored(rack1(1, 'eth0'), true);
+  t.same(await segmentsOf(), ['eth0']);
+  t.same(loaded, ['rack1'], 'a host this state does not know yet is read from the database (its first_seen is there)');
+
+  await stored(rack1(2, 'eth1'), true);
+  t.same(await segmentsOf(), ['eth1'], 'the new report is in the model');
+  t.same(loaded, ['rack1'], 'without reading it back');
+  const host = (await state.model()).records[0]!;
+  t.same([host.receivedAtMs, host.firstSeenMs, host.address], [2_002, 2_001, '10.0.0.1'], 'with the times the database has');
+
+  // Noted here, then overtaken by a newer report stored by another server: the database's wins.
+  await stored(rack1(3, 'eth2'), true);
+  await stored(rack1(4, 'eth3'), false);
+  t.same(await segmentsOf(), ['eth3']);
+  t.same(loaded, ['rack1', 'rack1'], 'read from the database');
 }

@@ -1,0 +1,152 @@
+/**
+ * The builder that reuses the last model's joins gives buildFleetModel's
+ * answer, whatever the next input is; and the topology document made from
+ * parts is JSON.stringify's, byte for byte.
+ */
+import t, { type Test } from 'tap';
+import { buildFleetModel, type ModelInput } from '../../src/fleet/model/model';
+import { FleetModelBuilder, jsonEqual, sameJoins, topologyJson } from '../../src/fleet/model/cache';
+import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
+import { iface, local, record, remote, report, T0 } from '../helpers/fleet-reports';
+
+const A0 = '52:54:00:0a:00:00';
+const A1 = '52:54:00:0a:00:01';
+const B0 = '52:54:00:0b:00:00';
+const C0 = '52:54:00:0c:00:00';
+const D0 = '52:54:00:0d:00:00';
+
+const rack1 = (seq: number, hints = [remote('eth0', 'ens3', B0), local('eth0', 'eth1'), local('eth1', 'eth0'), remote('eth1', 'x', D0)]) =>
+  report('rack1', [iface('eth0', A0), iface('eth1', A1, { vids: [7] })], hints, { seq, counters: { sent: seq } });
+const rack2 = (seq: number) =>
+  report('rack2', [iface('ens3', B0)], [remote('ens3', 'eth0', A0), remote('ens3', 'eth1', A1, { vid: 7, related_vid: 7 })], { seq });
+const rack3 = (seq: number) => report('rack3', [iface('p0', C0)], [], { seq, period_seconds: 10 });
+
+/** Builds `input` with `b` and checks it against a full computation; returns the model and how it was made. */
+function check(t: Test, b: FleetModelBuilder, input: ModelInput, kind: 'full' | 'reused', what: string): FleetModel {
+  const m = b.build(input);
+  t.equal(b.lastKind, kind, `${what}: ${kind}`);
+  const full = buildFleetModel(input);
+  t.same(m, full, `${what}: the same model as buildFleetModel`);
+  t.ok(topologyJson(m.topology).equals(Buffer.from(JSON.stringify(full.topology))), `${what}: the same document bytes`);
+  return m;
+}
+
+const at = (r: HostRecord['report'], receivedAtMs: number): HostRecord => record(r, receivedAtMs, T0);
+
+t.test('a model whose hosts changed only their times and counters reuses the joins; any change of joins computes in full', async (t) => {
+  const b = new FleetModelBuilder();
+  const m0 = check(t, b, { hosts: [at(rack1(1), T0), at(rack2(1), T0), at(rack3(1), T0)], names: new Map(), nowMs: T0 }, 'full', 'the first model');
+  let names = m0.derived.fabrics;
+
+  const m1 = check(
+    t,
+    b,
+    { hosts: [at(rack3(2), T0 + 5_000), at(rack2(2), T0 + 5_000), at(rack1(2), T0 + 5_000)], names, nowMs: T0 + 6_000 },
+    'reused',
+    'new seqs, same hints',
+  );
+  t.equal(m1.topology.fabrics, m0.topology.fabrics, 'the fabrics are shared, not copied');
+  t.equal(m1.topology.generated_at, new Date(T0 + 6_000).toISOString());
+
+  // rack3 (period 10 s) falls silent: stale, with its finding, from the same joins.
+  const m2 = check(
+    t,
+    b,
+    { hosts: [at(rack1(3), T0 + 40_000), at(rack2(3), T0 + 40_000), at(rack3(2), T0 + 5_000)], names, nowMs: T0 + 41_000 },
+    'reused',
+    'a host goes stale',
+  );
+  t.same(m2.topology.hosts, { total: 3, stale: 1 });
+  t.same(
+    m2.topology.findings.map((f) => f.kind),
+    ['native_vlan_mismatch', 'stale_host', 'unknown_mac'],
+  );
+  t.equal(m2.derived.presence.get('rack3'), 'stale');
+
+  // And reports again: the stale finding goes, the others stay.
+  const m3 = check(
+    t,
+    b,
+    { hosts: [at(rack1(4), T0 + 50_000), at(rack2(4), T0 + 50_000), at(rack3(3), T0 + 50_000)], names, nowMs: T0 + 50_500 },
+    'reused',
+    'it reports again',
+  );
+  t.same(
+    m3.topology.findings.map((f) => f.kind),
+    ['native_vlan_mismatch', 'unknown_mac'],
+  );
+  names = m3.derived.fabrics;
+
+  const moved = rack1(5, [remote('eth0', 'ens3', B0), local('eth1', 'eth0')]);
+  const m4 = check(
+    t,
+    b,
+    { hosts: [at(moved, T0 + 60_000), at(rack2(5), T0 + 60_000), at(rack3(4), T0 + 60_000)], names, nowMs: T0 + 60_000 },
+    'full',
+    'a hint went',
+  );
+  t.not(m4.topology.fabrics, m3.topology.fabrics);
+  names = m4.derived.fabrics;
+
+  const renamed = report('rack2', [iface('ens3', B0, { vids: [9] })], rack2(6).hints, { seq: 6 });
+  names = check(
+    t,
+    b,
+    { hosts: [at(moved, T0 + 61_000), at(renamed, T0 + 61_000), at(rack3(5), T0 + 61_000)], names, nowMs: T0 + 61_000 },
+    'full',
+    'an interface changed',
+  ).derived.fabrics;
+
+  check(t, b, { hosts: [at(moved, T0 + 62_000), at(renamed, T0 + 62_000)], names, nowMs: T0 + 62_000 }, 'full', 'a host left');
+  check(t, b, { hosts: [at(moved, T0 + 63_000), at(renamed, T0 + 63_000), at(rack3(6), T0 + 63_000)], names, nowMs: T0 + 63_000 }, 'full', 'a host came');
+  const other = report('rack4', [iface('p0', C0)], [], { seq: 7, period_seconds: 10 });
+  names = b.build({ hosts: [at(moved, T0 + 64_000), at(renamed, T0 + 64_000), at(rack3(7), T0 + 64_000)], names, nowMs: T0 + 64_000 }).derived.fabrics;
+  check(
+    t,
+    b,
+    { hosts: [at(moved, T0 + 65_000), at(renamed, T0 + 65_000), at(other, T0 + 65_000)], names, nowMs: T0 + 65_000 },
+    'full',
+    'as many hosts, another name',
+  );
+});
+
+t.test('names other than the last model own (another server committed) compute in full', async (t) => {
+  const b = new FleetModelBuilder();
+  const hosts = [at(rack1(1), T0), at(rack2(1), T0), at(rack3(1), T0)];
+  const m0 = check(t, b, { hosts, names: new Map(), nowMs: T0 }, 'full', 'first');
+  // The same input names object again: reused.
+  check(t, b, { hosts, names: m0.derived.fabrics, nowMs: T0 + 1 }, 'reused', 'its own names');
+  const elsewhere = new Map([...m0.derived.fabrics].map(([k, v]) => [k, v === 'fabric-0' ? 'fabric-7' : v]));
+  const m2 = check(t, b, { hosts, names: elsewhere, nowMs: T0 + 2 }, 'full', 'names from the database');
+  t.ok(
+    m2.topology.fabrics.some((f) => f.name === 'fabric-7'),
+    'the stored name is kept',
+  );
+  check(t, b, { hosts, names: elsewhere, nowMs: T0 + 3 }, 'reused', 'the same stored names again');
+});
+
+t.test('jsonEqual and sameJoins', async (t) => {
+  t.ok(jsonEqual({ a: 1, b: [1, { c: null }] }, { b: [1, { c: null }], a: 1 }), 'key order does not matter');
+  t.ok(jsonEqual({ a: 1, b: undefined }, { a: 1 }), 'an undefined key is an absent one, as in JSON');
+  t.notOk(jsonEqual({ a: 1 }, { a: 1, b: 2 }));
+  t.notOk(jsonEqual({ a: 1, b: 2 }, { a: 1, c: 2 }));
+  t.notOk(jsonEqual([1, 2], [1, 2, 3]));
+  t.notOk(jsonEqual([1], { 0: 1 }));
+  t.notOk(jsonEqual({ 0: 1 }, [1]));
+  t.notOk(jsonEqual(null, {}));
+  t.notOk(jsonEqual(1, '1'));
+  t.notOk(jsonEqual({ a: [1] }, { a: [2] }));
+  t.ok(sameJoins(rack1(1), rack1(9)), 'seq and counters do not join anything');
+  t.notOk(sameJoins(rack1(1), report('rack9', rack1(1).interfaces, rack1(1).hints)), 'another host');
+  t.notOk(sameJoins(rack1(1), rack1(1, [])), 'other hints');
+});
+
+t.test('the document from parts is JSON.stringify, also for an empty fleet', async (t) => {
+  const empty = buildFleetModel({ hosts: [], names: new Map(), nowMs: T0 });
+  t.ok(topologyJson(empty.topology).equals(Buffer.from(JSON.stringify(empty.topology))));
+  const m = buildFleetModel({ hosts: [record(rack1(1)), record(rack2(1))], names: new Map(), nowMs: T0 });
+  const once = topologyJson(m.topology);
+  t.ok(topologyJson(m.topology).equals(once), 'made again from the cached parts');
+  t.same(JSON.parse(once.toString()), JSON.parse(JSON.stringify(m.topology)));
+  t.equal(topologyJson({} as never).toString(), '{}');
+});
