@@ -11,9 +11,13 @@
  *   beside it: on a 2-core machine the database and this client share the
  *   cores with the server, so it says more about the machine.
  * - fleet-topology: ms to answer GET /api/v1/topology for that fleet once
- *   the model is computed (as the server's loop keeps it); the first answer
- *   right after a round, which computes the model, and its CPU time are in
- *   the notes too.
+ *   the model is computed (as the server's loop keeps it). Beside it, what an
+ *   operator sees under a stream of reports, where nearly every read finds
+ *   a new fingerprint and computes: the first answer right after a round
+ *   (every host reported again, nothing changed, as agents do every 30 s),
+ *   and the first answer after one rack's report changed (a cable pulled:
+ *   its hints changed, so the joins are computed in full), each with the
+ *   server's CPU time for it. The goal judges all three.
  * - fleet-memory: the server's peak RSS (VmHWM) at the end.
  */
 import { Agent, request } from 'node:http';
@@ -22,7 +26,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { deriveFleetKey, signReport, SIGNATURE_HEADER } from '../../src/fleet/model/auth';
 import { postgresUnavailable, startPostgres, type PgCluster } from '../../src/lab/postgres';
-import { fleetReport, FLEET_INTERFACES } from '../lib/fleet-gen';
+import { fleetReport, FLEET_ACCESS_PORTS, FLEET_INTERFACES } from '../lib/fleet-gen';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { cpuSeconds, onCleanup, pinned, spawnTracked, killGroup } from '../lib/proc';
 import { repoRoot } from '../lib/paths';
@@ -122,13 +126,25 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
     const builds: number[] = [];
     const warm: number[] = [];
     const cold: number[] = [];
+    const changedMs: number[] = [];
+    const changedBuilds: number[] = [];
+    /** Host -> its access port whose cable is pulled: a round repeats it, so only the change step changes anything. */
+    const pulled = new Map<number, number>();
+    const signed = (h: number, seq: number, now: number): Post => {
+      const body = gzipSync(JSON.stringify(fleetReport(h, hosts, seq, now, pulled.get(h))));
+      return { body, signature: signReport(key, body) };
+    };
+    /** The first GET of the topology and the server's CPU-s until it is answered. */
+    const timedTopology = async (): Promise<{ ms: number; cpu: number }> => {
+      const cpu1 = cpuSeconds(pid) ?? 0;
+      const r = await get(agent, port, '/api/v1/topology');
+      if (r.status !== 200) throw new Error(`GET /api/v1/topology answered ${r.status}`);
+      return { ms: r.ms, cpu: (cpuSeconds(pid) ?? 0) - cpu1 };
+    };
     let bytes = 0;
     for (let round = 0; round <= rounds; round++) {
       const now = Date.now();
-      const posts: Post[] = Array.from({ length: hosts }, (_, h) => {
-        const body = gzipSync(JSON.stringify(fleetReport(h, hosts, now + round, now)));
-        return { body, signature: signReport(key, body) };
-      });
+      const posts: Post[] = Array.from({ length: hosts }, (_, h) => signed(h, now + 2 * round, now));
       agent.destroy();
       agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
       const cpu0 = cpuSeconds(pid) ?? 0;
@@ -146,9 +162,8 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = (cpuSeconds(pid) ?? 0) - cpu0;
       if (failed > 0) throw new Error(`${failed} of ${hosts} reports were not acknowledged (${stderr.trim().split('\n').pop() ?? ''})`);
-      const cpu1 = cpuSeconds(pid) ?? 0;
-      const first = await get(agent, port, '/api/v1/topology');
-      const build = (cpuSeconds(pid) ?? 0) - cpu1;
+      const first = await timedTopology();
+      const build = first.cpu;
       // Let the server's loop catch up (rebuild and write the history), then ask again.
       await new Promise((r) => setTimeout(r, 1500));
       let again = await get(agent, port, '/api/v1/topology');
@@ -157,11 +172,20 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
         if (t.ms < again.ms) again = t;
       }
       bytes = again.bytes;
+      // One rack's cable is pulled (or the next one): its report changes the joins.
+      const moved = (round * 97) % hosts;
+      pulled.set(moved, ((pulled.get(moved) ?? -1) + 1) % FLEET_ACCESS_PORTS);
+      const status = await post(agent, port, signed(moved, now + 2 * round + 1, now));
+      if (status !== 200) throw new Error(`the changed report of host ${moved} was answered ${status}`);
+      const changed = await timedTopology();
+      await new Promise((r) => setTimeout(r, 1500));
       const label = round === 0 ? 'warm-up' : `round ${round}/${rounds}`;
       ctx.log(
-        `fleet ${kind} ${label}: ${hosts} reports in ${seconds.toFixed(2)} s (${fmtRate(hosts / seconds)}/s; server ${cpu.toFixed(2)} CPU-s, ${fmtRate(hosts / cpu)} per CPU-s); topology ${first.ms.toFixed(0)} ms right after (model ${build.toFixed(2)} CPU-s), ${again.ms.toFixed(0)} ms caught up (${(again.bytes / 1e6).toFixed(1)} MB)`,
+        `fleet ${kind} ${label}: ${hosts} reports in ${seconds.toFixed(2)} s (${fmtRate(hosts / seconds)}/s; server ${cpu.toFixed(2)} CPU-s, ${fmtRate(hosts / cpu)} per CPU-s); topology ${first.ms.toFixed(0)} ms right after (model ${build.toFixed(2)} CPU-s), ${again.ms.toFixed(0)} ms caught up (${(again.bytes / 1e6).toFixed(1)} MB), ${changed.ms.toFixed(0)} ms after one rack changed (model ${changed.cpu.toFixed(2)} CPU-s)`,
       );
       if (round === 0) continue;
+      changedMs.push(changed.ms);
+      changedBuilds.push(changed.cpu);
       rates.push(hosts / cpu);
       walls.push(hosts / seconds);
       builds.push(build);
@@ -186,7 +210,9 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
         ...summarize(warm),
         coldMs: median(cold),
         buildCpuSeconds: median(builds),
-        note: `GET /api/v1/topology once the model is computed, ${(bytes / 1e6).toFixed(1)} MB; right after a round (computing it): ${median(cold).toFixed(0)} ms, ${median(builds).toFixed(2)} CPU-s`,
+        changedMs: median(changedMs),
+        changedCpuSeconds: median(changedBuilds),
+        note: `GET /api/v1/topology once the model is computed, ${(bytes / 1e6).toFixed(1)} MB; first answer right after a round of unchanged reports: ${median(cold).toFixed(0)} ms, ${median(builds).toFixed(2)} CPU-s; right after one rack's hints changed (joins computed in full): ${median(changedMs).toFixed(0)} ms, ${median(changedBuilds).toFixed(2)} CPU-s`,
       },
       { name: 'fleet-memory', engine: kind, unit: 'MiB', median: hwm, min: hwm, max: hwm, runs: 1, note: `server peak RSS after ${rounds + 1} rounds` },
     ];

@@ -8,7 +8,9 @@
  * reports them. Of the 48, 40 are access ports, 4 are trunks, and 4 are
  * VLAN interfaces on those trunks (one VID each, the parent's MAC); a trunk
  * hears its peers' VLAN interfaces tagged, the VLAN interface untagged.
- * Every physical interface has its own MAC.
+ * Every physical interface has its own MAC. A rack with a `pulled` access
+ * port has lost that cable: its interface hears nothing (as an agent
+ * reports once the hints aged out), while its peers still hear each other.
  */
 import type { TopologyHint } from '../../src/topology/hints';
 import type { FleetReport, ReportInterface, ReportPeer } from '../../src/fleet/model/report';
@@ -16,6 +18,8 @@ import type { FleetReport, ReportInterface, ReportPeer } from '../../src/fleet/m
 const GROUP = 4;
 export const FLEET_INTERFACES = 48;
 const ACCESS = 40;
+/** Interfaces 0 to this - 1 are access ports (a cable of one can be `pulled`). */
+export const FLEET_ACCESS_PORTS = ACCESS;
 const TRUNKS = 4;
 
 function mac(host: number, iface: number): string {
@@ -23,7 +27,7 @@ function mac(host: number, iface: number): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-export function fleetReport(host: number, hosts: number, seq: number, nowMs: number): FleetReport {
+export function fleetReport(host: number, hosts: number, seq: number, nowMs: number, pulled?: number): FleetReport {
   const group = Math.floor(host / GROUP) * GROUP;
   const peers = Array.from({ length: GROUP }, (_, i) => group + i).filter((p) => p !== host && p < hosts);
   const ifaces: ReportInterface[] = [];
@@ -62,6 +66,7 @@ export function fleetReport(host: number, hosts: number, seq: number, nowMs: num
         vids: [],
       });
     for (const p of peers) {
+      if (k === pulled) continue;
       hear(name, undefined, p, k, name, undefined);
       heard.push({ interface: name, mac: mac(p, k), name, last_seen: nowMs / 1000 - 3 });
       if (!trunk) continue;

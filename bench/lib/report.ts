@@ -194,12 +194,20 @@ export function judgeGoals(rows: readonly CaseResult[]): Goal[] {
     ['fleet-topology', 'postgres', 'fleet /api/v1/topology, 1,000 hosts (PostgreSQL)', '< 250 ms', (v: number) => v < 250],
   ] as const) {
     const r = find(rows, name, engine);
-    const value = !r
-      ? '—'
-      : name === 'fleet-ingest'
-        ? `${fmtRate(r.median!)}/s per server CPU-s (wall ${fmtRate(r.wall as number)}/s)`
-        : `${r.median!.toFixed(0)} ms (${(r.coldMs as number).toFixed(0)} ms while computing)`;
-    goals.push(r ? { goal, target, value, met: ok(r.median!) } : { goal, target, value, met: null, why: `${name} ${engine} not measured` });
+    if (!r) {
+      goals.push({ goal, target, value: '—', met: null, why: `${name} ${engine} not measured` });
+      continue;
+    }
+    if (name === 'fleet-ingest') {
+      goals.push({ goal, target, value: `${fmtRate(r.median!)}/s per server CPU-s (wall ${fmtRate(r.wall as number)}/s)`, met: ok(r.median!) });
+      continue;
+    }
+    // Under a stream of reports nearly every read computes: the goal is the slowest of the three answers an operator gets.
+    const cold = r.coldMs as number;
+    const changed = r.changedMs as number;
+    const worst = Math.max(r.median!, cold, changed);
+    const value = `${worst.toFixed(0)} ms worst (computed: ${r.median!.toFixed(0)} ms; right after a round: ${cold.toFixed(0)} ms; after a rack changed: ${changed.toFixed(0)} ms)`;
+    goals.push({ goal, target, value, met: ok(worst) });
   }
   return goals;
 }

@@ -50,7 +50,8 @@ export class SegmentGraph {
   /** host -> (ifname, or ifname NUL vid) -> segment index: no key string per lookup of an untagged segment. */
   readonly #index = new Map<string, Map<string, number>>();
   readonly #parent: number[] = [];
-  readonly joins = new Map<string, GraphJoin>();
+  /** joinKey(a, b) -> the join: a number, not a string made per hint. */
+  readonly joins = new Map<number, GraphJoin>();
   /** host -> ifname -> the reported interface. */
   readonly #interfaces = new Map<string, Map<string, InterfaceRef>>();
   /** Lower-case MAC -> the interfaces that report it, in host and name order. */
@@ -97,7 +98,7 @@ export class SegmentGraph {
   join(x: number, y: number, kind: JoinKind, hint?: FleetHint, peer?: PeerRef): void {
     if (x === y) return;
     const [a, b] = compareFleetSegments(this.segments[x]!, this.segments[y]!) < 0 ? [x, y] : [y, x];
-    const key = `${a}:${b}`;
+    const key = a * PAIR + b;
     let j = this.joins.get(key);
     if (!j) {
       j = { a, b, kind, hints: [] };
@@ -130,14 +131,25 @@ export class SegmentGraph {
   resolve(mac: string, ifname: string | undefined): InterfaceRef | 'unknown' | 'ambiguous' {
     const all = this.macs.get(mac);
     if (!all) return 'unknown';
-    const named = ifname === undefined ? [] : all.filter((r) => r.iface.name === ifname);
-    const pool = named.length > 0 ? named : all;
-    const hosts = new Set(pool.map((r) => r.host));
-    return hosts.size === 1 ? pool[0]! : 'ambiguous';
+    // The interfaces of that name if any, else all of them; one host's or none (no list made per hint).
+    let pick: InterfaceRef | undefined;
+    if (ifname !== undefined) {
+      for (const r of all) {
+        if (r.iface.name !== ifname) continue;
+        if (!pick) pick = r;
+        else if (r.host !== pick.host) return 'ambiguous';
+      }
+      if (pick) return pick;
+    }
+    pick = all[0]!;
+    for (const r of all) if (r.host !== pick.host) return 'ambiguous';
+    return pick;
   }
 }
 
 const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
+/** A join's key is a * PAIR + b: exact below 2^53 for up to 2^26 segments, far more than a fleet has. */
+const PAIR = 2 ** 26;
 
 /** The graph of every host's reported interfaces and hints. `hosts` in name order. */
 export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
@@ -175,8 +187,8 @@ export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
   return g;
 }
 
-function joinKey(g: SegmentGraph, x: number, y: number): string {
-  return compareFleetSegments(g.segments[x]!, g.segments[y]!) < 0 ? `${x}:${y}` : `${y}:${x}`;
+function joinKey(g: SegmentGraph, x: number, y: number): number {
+  return compareFleetSegments(g.segments[x]!, g.segments[y]!) < 0 ? x * PAIR + y : y * PAIR + x;
 }
 
 function addHint(
@@ -196,6 +208,8 @@ function addHint(
     return;
   }
   if (h.related_mac === undefined) return;
+  // Only on_remote_network joins; any other hint matters here only when no host reported its MAC.
+  if (h.hint !== 'on_remote_network' && g.macs.has(h.related_mac)) return;
   const target = g.resolve(h.related_mac, h.related_ifname);
   if (target === 'unknown') {
     const hint: FleetHint = { host, ...h };
