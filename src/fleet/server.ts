@@ -16,7 +16,7 @@ import { FleetState } from './state';
 import type { FleetStore } from './store';
 import type { FleetMetrics } from './metrics';
 import { formatListen, type ListenSpec } from './listen';
-import { FleetWeb, sendJsonCached } from './web';
+import { FleetWeb, sendJsonCached, sendJsonParts } from './web';
 
 export const DEFAULT_MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const HISTORY_LIMIT = { default: 100, max: 10_000 };
@@ -125,7 +125,7 @@ export class FleetServer {
     if (!KNOWN_PATHS.has(path))
       throw new HttpError(404, { error: 'not_found', message: `no such path ${path} (see /api/v1/topology, /api/v1/hosts, /api/v1/history)` });
     this.#authorizeRead(req);
-    if (path === '/api/v1/topology') return sendJsonCached(req, res, FleetState.topologyJson(await this.#o.state.model()));
+    if (path === '/api/v1/topology') return sendJsonParts(req, res, FleetState.topologyBytes(await this.#o.state.model()));
     if (path === '/api/v1/hosts') return sendJsonCached(req, res, FleetState.hostsJson(await this.#o.state.model()));
     return this.#history(res, query);
   }

@@ -16,7 +16,7 @@
  * is written twice and none is lost.
  */
 import type { FleetModel, HostRecord, DerivedState } from './model/types';
-import { FleetModelBuilder, topologyJson, type BuildKind } from './model/cache';
+import { FleetModelBuilder, topologyBytes, type BuildKind, type DocumentBytes } from './model/cache';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
 import { checkReport, type FleetReport } from './model/report';
@@ -31,7 +31,7 @@ export interface BuiltModel {
   readonly buildMs: number;
   /** Computed in full, or with the joins of the model before (no host's interfaces or hints changed). */
   readonly kind: BuildKind;
-  topologyJson?: Buffer;
+  topology?: DocumentBytes;
   hostsJson?: Buffer;
 }
 
@@ -161,10 +161,15 @@ export class FleetState {
     return 0;
   }
 
-  /** The topology document's bytes, made once per model. */
+  /** The topology document's bytes, in parts, made once per model. */
+  static topologyBytes(built: BuiltModel): DocumentBytes {
+    built.topology ??= topologyBytes(built.model.topology);
+    return built.topology;
+  }
+
+  /** The topology document as one buffer. */
   static topologyJson(built: BuiltModel): Buffer {
-    built.topologyJson ??= topologyJson(built.model.topology);
-    return built.topologyJson;
+    return Buffer.concat(FleetState.topologyBytes(built).parts);
   }
 
   static hostsJson(built: BuiltModel): Buffer {

@@ -127,6 +127,26 @@ export function sendJsonCached(req: IncomingMessage, res: ServerResponse, body: 
   return sendCached(req, res, body, etag, 'application/json', { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
 }
 
+/**
+ * sendJsonCached for a document in parts with its own ETag (the topology:
+ * most of its bytes are shared between models and never copied into one).
+ */
+export function sendJsonParts(
+  req: IncomingMessage,
+  res: ServerResponse,
+  doc: { readonly parts: readonly Buffer[]; readonly length: number; readonly etag: string },
+): number {
+  const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', etag: doc.etag };
+  if (matches(req.headers['if-none-match'], doc.etag)) {
+    res.writeHead(304, headers).end();
+    return 304;
+  }
+  res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': doc.length });
+  for (const p of doc.parts) res.write(p);
+  res.end();
+  return 200;
+}
+
 function sendCached(req: IncomingMessage, res: ServerResponse, body: Buffer, etag: string, type: string, headers: Record<string, string>): number {
   if (matches(req.headers['if-none-match'], etag)) {
     res.writeHead(304, { ...headers, etag }).end();

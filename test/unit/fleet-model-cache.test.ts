@@ -5,7 +5,10 @@
  */
 import t, { type Test } from 'tap';
 import { buildFleetModel, type ModelInput } from '../../src/fleet/model/model';
-import { FleetModelBuilder, jsonEqual, sameJoins, topologyJson } from '../../src/fleet/model/cache';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FleetModelBuilder, jsonEqual, sameJoins, topologyBytes, topologyJson } from '../../src/fleet/model/cache';
+import { sendJsonParts } from '../../src/fleet/web';
 import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
 import { iface, local, record, remote, report, T0 } from '../helpers/fleet-reports';
 
@@ -149,4 +152,42 @@ t.test('the document from parts is JSON.stringify, also for an empty fleet', asy
   t.ok(topologyJson(m.topology).equals(once), 'made again from the cached parts');
   t.same(JSON.parse(once.toString()), JSON.parse(JSON.stringify(m.topology)));
   t.equal(topologyJson({} as never).toString(), '{}');
+});
+
+t.test('the topology over HTTP in parts: the bytes, the length, and an ETag per document', async (t) => {
+  const b = new FleetModelBuilder();
+  const hosts = [record(rack1(1)), record(rack2(1))];
+  const m0 = b.build({ hosts, names: new Map(), nowMs: T0 });
+  const m1 = b.build({ hosts, names: m0.derived.fabrics, nowMs: T0 + 1_000 });
+  t.equal(b.lastKind, 'reused');
+  let doc = topologyBytes(m0.topology);
+  const server = createServer((req, res) => void sendJsonParts(req, res, doc));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/topology`;
+
+  const first = await fetch(url);
+  t.equal(first.status, 200);
+  t.equal(first.headers.get('content-type'), 'application/json');
+  t.equal(Number(first.headers.get('content-length')), Buffer.byteLength(JSON.stringify(m0.topology)));
+  t.equal(await first.text(), JSON.stringify(m0.topology), 'the parts make JSON.stringify of the document');
+  const etag0 = first.headers.get('etag')!;
+  t.match(etag0, /^"[A-Za-z0-9_-]{22}"$/);
+  t.equal((await fetch(url, { headers: { 'if-none-match': etag0 } })).status, 304, 'the same document: 304');
+  t.equal(topologyBytes(m0.topology).etag, etag0, 'made again, the same ETag');
+
+  // The next model shares the fabrics and placements, but it is another document.
+  doc = topologyBytes(m1.topology);
+  t.equal(
+    doc.parts.find((p) => p.length > 100),
+    topologyBytes(m0.topology).parts.find((p) => p.length > 100),
+    'the shared JSON is one buffer',
+  );
+  const next = await fetch(url, { headers: { 'if-none-match': etag0 } });
+  t.equal(next.status, 200, 'a newer document is sent for the old ETag');
+  t.equal(await next.text(), JSON.stringify(m1.topology));
+  t.not(next.headers.get('etag'), etag0);
+  const other = buildFleetModel({ hosts: [record(rack1(1))], names: new Map(), nowMs: T0 });
+  t.not(topologyBytes(other.topology).etag, etag0, 'other fabrics, another ETag');
+  t.equal((await fetch(url, { headers: { 'if-none-match': '*' } })).status, 304);
 });

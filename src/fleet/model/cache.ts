@@ -17,6 +17,7 @@
  * its fabrics and placements (nearly all of the document) with the one
  * before, so their JSON is made once for both.
  */
+import { createHash } from 'node:crypto';
 import { assembleModel, buildFleetModel, joinedOf, sortHosts, type ModelInput } from './model';
 import type { FleetReport } from './report';
 import type { FleetModel, FleetTopology } from './types';
@@ -82,28 +83,54 @@ export class FleetModelBuilder {
   }
 }
 
-/** Parts of the document shared between models, and their JSON. */
-const partJson = new WeakMap<object, Buffer>();
+/** The topology document as bytes in parts, and a strong ETag of them. */
+export interface DocumentBytes {
+  readonly parts: readonly Buffer[];
+  readonly length: number;
+  readonly etag: string;
+}
+
+/** Parts of the document shared between models: their JSON and its digest. */
+const shared = new WeakMap<object, { readonly json: Buffer; readonly digest: Buffer }>();
 const SHARED = new Set(['fabrics', 'placements']);
 
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
 /**
- * The bytes of JSON.stringify(topology), with the fabrics' and the
- * placements' JSON made once per list (a reused model shares them).
+ * The bytes of JSON.stringify(topology), in parts: the fabrics' and the
+ * placements' JSON is made once per list (a reused model shares them) and
+ * never copied into one buffer (53 MB for a thousand racks). The ETag is a
+ * digest of the other parts and of the shared parts' digests, so it is
+ * distinct for distinct documents without hashing the shared bytes again.
  */
-export function topologyJson(t: FleetTopology): Buffer {
+export function topologyBytes(t: FleetTopology): DocumentBytes {
   const parts: Buffer[] = [];
+  const etag = createHash('sha256');
+  const own = (text: string): void => {
+    const b = Buffer.from(text);
+    parts.push(b);
+    etag.update(b);
+  };
   for (const [key, value] of Object.entries(t) as Array<[string, unknown]>) {
     if (value === undefined) continue;
-    parts.push(Buffer.from(`${parts.length === 0 ? '{' : ','}${JSON.stringify(key)}:`));
+    own(`${parts.length === 0 ? '{' : ','}${JSON.stringify(key)}:`);
     if (SHARED.has(key) && typeof value === 'object' && value !== null) {
-      let json = partJson.get(value);
-      if (!json) {
-        json = Buffer.from(JSON.stringify(value));
-        partJson.set(value, json);
+      let part = shared.get(value);
+      if (!part) {
+        const json = Buffer.from(JSON.stringify(value));
+        part = { json, digest: sha256(json) };
+        shared.set(value, part);
       }
-      parts.push(json);
-    } else parts.push(Buffer.from(JSON.stringify(value)));
+      parts.push(part.json);
+      etag.update(part.digest);
+    } else own(JSON.stringify(value));
   }
-  parts.push(Buffer.from(parts.length === 0 ? '{}' : '}'));
-  return Buffer.concat(parts);
+  own(parts.length === 0 ? '{}' : '}');
+  const length = parts.reduce((n, b) => n + b.length, 0);
+  return { parts, length, etag: `"${etag.digest('base64url').slice(0, 22)}"` };
+}
+
+/** The document as one buffer (for callers that parse it). */
+export function topologyJson(t: FleetTopology): Buffer {
+  return Buffer.concat(topologyBytes(t).parts);
 }
