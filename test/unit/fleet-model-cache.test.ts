@@ -91,7 +91,7 @@ t.test('a model whose hosts changed only their times and counters reuses the joi
   t.not(m4.topology.fabrics, m3.topology.fabrics);
   names = m4.derived.fabrics;
 
-  const renamed = report('rack2', [iface('ens3', B0, { vids: [9] })], rack2(6).hints, { seq: 6 });
+  const renamed = report('rack2', [iface('ens3', B0, { vids: [9] })], [...rack2(6).hints], { seq: 6 });
   names = check(
     t,
     b,
@@ -140,7 +140,7 @@ t.test('jsonEqual and sameJoins', async (t) => {
   t.notOk(jsonEqual(1, '1'));
   t.notOk(jsonEqual({ a: [1] }, { a: [2] }));
   t.ok(sameJoins(rack1(1), rack1(9)), 'seq and counters do not join anything');
-  t.notOk(sameJoins(rack1(1), report('rack9', rack1(1).interfaces, rack1(1).hints)), 'another host');
+  t.notOk(sameJoins(rack1(1), report('rack9', [...rack1(1).interfaces], [...rack1(1).hints])), 'another host');
   t.notOk(sameJoins(rack1(1), rack1(1, [])), 'other hints');
 });
 
