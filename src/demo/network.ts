@@ -102,19 +102,20 @@ export interface RemovalPlan {
  * and what has no pid in its name (older versions). A demo still running,
  * in another terminal, is left alone: its Ctrl-C removes it.
  */
-export function planRemoval(namespaces: readonly string[], dirs: readonly string[], running: (pid: number) => boolean = isRunningDemo): RemovalPlan {
-  const plan: RemovalPlan = { namespaces: [], dirs: [], running: new Map() };
+export function planRemoval(namespaces: readonly string[], dirs: readonly string[], isRunning: (pid: number) => boolean = isRunningDemo): RemovalPlan {
+  const gone = { namespaces: [] as string[], dirs: [] as string[] };
+  const running = new Map<number, { namespaces: string[]; dirs: string[] }>();
   const sort = (name: string, kind: 'namespaces' | 'dirs') => {
     const pid = demoOwnerPid(name);
-    if (pid !== undefined && running(pid)) {
-      const held = plan.running.get(pid) ?? { namespaces: [], dirs: [] };
+    if (pid !== undefined && isRunning(pid)) {
+      const held = running.get(pid) ?? { namespaces: [], dirs: [] };
       held[kind].push(name);
-      (plan.running as Map<number, { namespaces: string[]; dirs: string[] }>).set(pid, held);
-    } else plan[kind].push(name);
+      running.set(pid, held);
+    } else gone[kind].push(name);
   };
   for (const ns of namespaces) sort(ns, 'namespaces');
   for (const d of dirs) sort(d, 'dirs');
-  return plan;
+  return { ...gone, running };
 }
 
 /**

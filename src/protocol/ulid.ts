@@ -18,14 +18,9 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TIME_MAX = 2 ** 48 - 1;
 const HALF = 2 ** 40;
 
-function encode40(v: number, out: string[]): void {
-  for (let shift = 35; shift >= 0; shift -= 5) out.push(ALPHABET[Math.floor(v / 2 ** shift) % 32]!);
-}
-
-function encodeTime(ms: number): string {
-  const out: string[] = [];
-  for (let shift = 45; shift >= 0; shift -= 5) out.push(ALPHABET[Math.floor(ms / 2 ** shift) % 32]!);
-  return out.join('');
+/** `bits` bits of `v` (a multiple of 5, at most 50: exact in a double), most significant first. */
+function encodeBits(v: number, bits: number, out: string[]): void {
+  for (let shift = bits - 5; shift >= 0; shift -= 5) out.push(ALPHABET[Math.floor(v / 2 ** shift) % 32]!);
 }
 
 /** Two 40-bit halves, each exact in a double. */
@@ -55,9 +50,11 @@ export function ulidFactory(random: (n: number) => Uint8Array = randomBytesPoole
       lastMs = ms;
       [hi, lo] = fromBytes(random(10));
     }
-    const out: string[] = [encodeTime(lastMs)];
-    encode40(hi, out);
-    encode40(lo, out);
+    // 48 bits of time in 10 characters (the top two bits of the first are 0), then 2 x 40 random bits.
+    const out: string[] = [];
+    encodeBits(lastMs, 50, out);
+    encodeBits(hi, 40, out);
+    encodeBits(lo, 40, out);
     return out.join('');
   };
 }
