@@ -33,7 +33,11 @@ points to looks lost when a node process ends without tearing V8 down
 reports from node itself. Test files that end by themselves tear the
 environment down, finalizers run, and what is left is real.
 
-Environment: ASAN_TEST_JOBS (tap's --jobs, default tap's config).
+Environment: ASAN_TEST_JOBS (tap's --jobs, default tap's config);
+ASAN_TEST_TIMEOUT (seconds per test file, default 900, three times npm
+test's 300: under the sanitizers every node process starts and runs 3-4
+times slower, `netbeacon --help` 2.9 s against 0.67 s, and the slowest
+file, the bench smoke, takes 150 s without them).
 EOF
 }
 
@@ -112,7 +116,7 @@ jobs=()
 if [ -n "${ASAN_TEST_JOBS:-}" ]; then jobs=(--jobs "$ASAN_TEST_JOBS"); fi
 echo "test-asan.sh: tap over ${*:-the whole suite}; sanitizer reports go to $reports"
 started_suite=$(date +%s)
-"${san[@]}" "ASAN_OPTIONS=detect_leaks=0:$common" npx tap --disable-coverage ${jobs[@]+"${jobs[@]}"} "$@" || failed=1
+"${san[@]}" "ASAN_OPTIONS=detect_leaks=0:$common" npx tap --disable-coverage --timeout "${ASAN_TEST_TIMEOUT:-900}" ${jobs[@]+"${jobs[@]}"} "$@" || failed=1
 echo "test-asan.sh: the suite took $(($(date +%s) - started_suite)) s"
 if compgen -G "$reports/report.*" >/dev/null; then
   echo "test-asan.sh: sanitizer reports from the suite:" >&2
