@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { withoutSanitizerRuntime } from '../../src/lab/sanitizer-env';
 
 export const CHROMIUM = process.env.NETBEACON_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(__dirname, '..', 'artifacts');
@@ -38,17 +39,9 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000, env: browserEnv() });
 }
 
-/**
- * The browser's environment: this process's without the sanitizer runtime.
- * Under `npm run test:asan` every process inherits LD_PRELOAD of libasan,
- * meant for node and the addon; preloaded into Debian's chromium wrapper
- * script and the browser, it broke the script's arithmetic ("[: …:
- * unexpected operator") and the launch timed out.
- */
+/** The browser's environment: this process's without the sanitizer runtime (src/lab/sanitizer-env.ts says why). */
 export function browserEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^(LD_PRELOAD|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)$/.test(k)) out[k] = v;
-  return out;
+  return withoutSanitizerRuntime(env);
 }
 
 export function artifact(name: string): string {
