@@ -59,8 +59,19 @@ export class HintExpiryTimer {
 
   #fire(): void {
     this.#timer = undefined;
-    this.#dueMs = Number.POSITIVE_INFINITY;
     if (this.#stopped) return;
+    // Node's timers run on the monotonic clock and the core on the wall
+    // clock: a timer may fire a millisecond before the wall clock reaches
+    // the due moment (or, capped at MAX_WAIT_MS, long before it). Asking the
+    // core then would find nothing to drop and fire again at once; wait out
+    // the rest instead.
+    const early = this.#dueMs - this.#clock();
+    if (early > 0) {
+      this.#timer = setTimeout(() => this.#fire(), Math.min(early, MAX_WAIT_MS));
+      this.#timer.unref();
+      return;
+    }
+    this.#dueMs = Number.POSITIVE_INFINITY;
     this.now();
   }
 }

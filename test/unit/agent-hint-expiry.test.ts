@@ -78,3 +78,30 @@ t.test('a reception that brings the expiry forward re-arms earlier; now() ages a
   manual.now();
   t.same(gone, ['eth1', 'eth0', 'eth2'], 'stopped, it still ages on demand');
 });
+
+t.test('a timer that fires before the wall clock reaches the due moment waits out the rest, without asking the core', async (t) => {
+  // The wall clock is held 10 ms short of the due moment: the 20 ms timer
+  // fires "early" by that clock, as Node's monotonic timers may by a ms.
+  const start = 1_000_000;
+  let clock = start;
+  const due = start + 20;
+  let expires = 0;
+  const fired: number[] = [];
+  const core = {
+    expire: (now: number) => {
+      expires++;
+      return now >= due ? [{ ifname: 'eth0' } as TopologyHint] : [];
+    },
+    nextExpiryMs: () => (expires > 0 ? undefined : due),
+  };
+  const timer = new HintExpiryTimer(core, () => clock, (_hints, at) => fired.push(at));
+  t.teardown(() => timer.stop());
+  timer.arm();
+  clock = start + 10;
+  await sleep(120);
+  t.equal(expires, 0, 'the core was not asked before its due moment, however often the timer woke');
+  clock = due;
+  await until(() => fired.length > 0, 3_000);
+  t.equal(expires, 1, 'asked once, at the due moment');
+  t.same(fired, [due], 'and the hint that went is reported with that time');
+});
