@@ -127,9 +127,13 @@ bool FernetCrypto::EvpMac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]) 
          n == kMacLen;
 }
 
+bool FernetCrypto::Mac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]) {
+  return direct_mac_ ? DirectMac(msg, len, out) : EvpMac(msg, len, out);
+}
+
 bool FernetCrypto::MacMatches(const uint8_t* msg, size_t len, const uint8_t* tag) {
   uint8_t computed[kMacLen];
-  if (!(direct_mac_ ? DirectMac(msg, len, computed) : EvpMac(msg, len, computed))) return false;
+  if (!Mac(msg, len, computed)) return false;
   return CRYPTO_memcmp(computed, tag, kMacLen) == 0;
 }
 

@@ -10,8 +10,9 @@
 // 250-byte token). The constructor checks that path against EVP_MAC on a
 // probe and keeps EVP_MAC if they ever differ.
 //
-// Used by Verifier (verify.cc) and by the benchmark floor (crypto_floor.cc),
-// so both measure the very same code path. Not thread-safe: one per thread.
+// Used by Verifier (verify.cc), by Sealer (seal.cc) for the tag it writes,
+// and by the benchmark floor (crypto_floor.cc), so that all of them run the
+// very same code path. Not thread-safe: one per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,10 @@ class FernetCrypto {
   // True iff HMAC-SHA256(signing key, msg[0..len)) equals tag[0..32),
   // compared in constant time. False also when OpenSSL fails.
   bool MacMatches(const uint8_t* msg, size_t len, const uint8_t* tag);
+
+  // HMAC-SHA256(signing key, msg[0..len)) into out: the tag a sealed token
+  // carries (seal.cc). False when OpenSSL fails.
+  bool Mac(const uint8_t* msg, size_t len, uint8_t out[kMacLen]);
 
   // AES-128-CBC-decrypts ct[0..len) (len a positive multiple of 16) into out
   // (room for len bytes) and strips PKCS7 padding. Returns the plaintext

@@ -1,3 +1,6 @@
+import type { SealItem } from '../protocol/beacon';
+import type { FernetKeyObjects } from '../protocol/fernet';
+
 /**
  * The hot-path contract. Each capability here has a native (C++ addon) and a
  * pure-JS implementation with exactly this shape; src/engine/select.ts is the
@@ -38,6 +41,17 @@ export interface VerifiedBatch {
 /** Verifies batches of beacon datagrams with one derived key. */
 export interface BatchVerifier {
   verify(batch: PayloadBatch): VerifiedBatch;
+}
+
+/**
+ * Seals v2 beacons a batch at a time: a multicast round's every beacon in
+ * one call (src/agent/sender.ts), so the native engine crosses into the
+ * addon once a round. Both engines give the same bytes for the same item.
+ */
+export interface BeaconSealer {
+  readonly engine: EngineName;
+  /** Datagram i (header and token) for items[i], in order. */
+  sealV2(keys: FernetKeyObjects, items: readonly SealItem[]): Buffer[];
 }
 
 export type EngineName = 'native' | 'js';

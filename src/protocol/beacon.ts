@@ -43,13 +43,7 @@ export function deflateWindowBits(length: number): number {
 
 /**
  * Encode a beacon: v2 header, then a raw Fernet token over gzip (level 9)
- * of BSON of `{...payload, ulid, type}`, as MAAS builds it.
- *
- * The deflate stream uses fixed Huffman codes (Z_FIXED), which is what
- * MAAS's Python zlib picks for beacon-sized payloads anyway. Node's zlib
- * would pick a dynamic block, a few bytes smaller, whose code tables every
- * receiver must rebuild: about 1.2 us more per beacon in our native
- * verifier (0.98 vs 2.1 us per token, same payload, measured here).
+ * of BSON of `{...payload, ulid, type}`, as MAAS builds it (sealV2); or v3.
  */
 export function encodeBeacon(
   keys: FernetKeyObjects,
@@ -59,20 +53,49 @@ export function encodeBeacon(
 ): { bytes: Buffer; ulid: string } {
   const code = BEACON_TYPES[type];
   const ulid = opts.ulid ?? nextUlid(opts.nowMs);
-  const bson = serialize({ ...payload, ulid, type: code });
+  const bson = beaconBson(type, payload, ulid);
   if (opts.format === 'v3') {
     if (!keys.v3) throw new Error('beacon format v3 needs a v3 key: derive it with withV3() once libsodium is ready');
     const timestamp = Math.floor(opts.nowMs / 1000);
     return { bytes: sealV3(keys.v3, bson, { type: code, timestamp, ...(opts.nonce && { nonce: opts.nonce }) }), ulid };
   }
+  return { bytes: sealV2(keys, { bson, type: code, timeSeconds: opts.nowMs / 1000, ...(opts.iv && { iv: opts.iv }) }), ulid };
+}
+
+/** The BSON document a beacon carries: `{...payload, ulid, type}`, as MAAS builds it. */
+export function beaconBson(type: BeaconTypeName, payload: Record<string, unknown>, ulid: string): Uint8Array {
+  return serialize({ ...payload, ulid, type: BEACON_TYPES[type] });
+}
+
+/** One v2 beacon to seal: its BSON, header type code, time (seconds; the integer part is stamped) and, for vectors, a fixed IV. */
+export interface SealItem {
+  readonly bson: Uint8Array;
+  readonly type: number;
+  readonly timeSeconds: number;
+  readonly iv?: Uint8Array;
+}
+
+/**
+ * Seal a v2 beacon: the header, then a raw Fernet token over gzip (level 9)
+ * of the BSON. This is the JS engine's sealer (src/engine/js-sealer.ts) and
+ * what encodeBeacon runs; native/seal.cc makes the same bytes.
+ *
+ * The deflate stream uses fixed Huffman codes (Z_FIXED), which is what
+ * MAAS's Python zlib picks for beacon-sized payloads anyway. Node's zlib
+ * would pick a dynamic block, a few bytes smaller, whose code tables every
+ * receiver must rebuild: about 1.2 us more per beacon in our native
+ * verifier (0.98 vs 2.1 us per token, same payload, measured here).
+ */
+export function sealV2(keys: FernetKeyObjects, item: SealItem): Buffer {
+  const { bson } = item;
   const token = fernetEncrypt(
     keys,
     gzipSync(bson, { level: 9, strategy: constants.Z_FIXED, windowBits: deflateWindowBits(bson.length) }),
-    Math.floor(opts.nowMs / 1000),
-    opts.iv,
+    Math.floor(item.timeSeconds),
+    item.iv,
   );
   const bytes = Buffer.allocUnsafe(HEADER_LENGTH + token.length);
-  writeHeader(bytes, PROTOCOL_VERSION, code, token.length);
+  writeHeader(bytes, PROTOCOL_VERSION, item.type, token.length);
   token.copy(bytes, HEADER_LENGTH);
-  return { bytes, ulid };
+  return bytes;
 }
