@@ -12,6 +12,7 @@ import { AgentCore, type AgentCoreOptions } from '../topology/core';
 import type { CorrelationEvent } from '../topology/correlate';
 import type { TopologyHint } from '../topology/hints';
 import { buildTopology } from '../topology/fabrics';
+import type { BeaconSealer } from '../engine/types';
 import { BeaconSender, type SendFailure, type SentRecord } from './sender';
 import { ControlServer } from './control';
 import { HintExpiryTimer } from './hint-expiry';
@@ -50,6 +51,8 @@ export interface AgentOptions {
   readonly capture: LiveCapture;
   readonly engine: string;
   readonly engineWhy: string;
+  /** Seals the v2 beacons sent (createSealer of chooseSealEngine's choice); JS by default. */
+  readonly sealer?: BeaconSealer;
   readonly selection: Selection;
   /** Control socket; none (probe --once) leaves nothing behind. */
   readonly socketPath?: string;
@@ -149,7 +152,13 @@ export class Agent extends EventEmitter {
     this.#keyIds = opts.keyIds ?? new Map();
     this.#v3KeyId = opts.keys.v3?.idHex;
     this.core = new AgentCore(opts.core);
-    this.#sender = new BeaconSender(opts.keys, { port: opts.port, clock: opts.clock, extraPayload: opts.extraPayload, formats: opts.formats });
+    this.#sender = new BeaconSender(opts.keys, {
+      port: opts.port,
+      clock: opts.clock,
+      extraPayload: opts.extraPayload,
+      formats: opts.formats,
+      ...(opts.sealer && { sealer: opts.sealer }),
+    });
     this.#discovery = opts.interfaceSource ?? chooseInterfaceSource(undefined, undefined, opts.pollMs);
     this.#watcher = createInterfaceSource(this.#discovery, opts.pollMs);
     this.#control = opts.socketPath === undefined ? undefined : new ControlServer(opts.socketPath);
@@ -515,7 +524,7 @@ export class Agent extends EventEmitter {
         this.#sent(await this.#sender.unicast(iface, 'advertisement', { ...a.payload }, a.destination_ip, a.destination_port, format));
       } else {
         const type = a.kind === 'multicast_solicitation' ? 'solicitation' : 'advertisement';
-        for (const iface of this.#selected.values()) this.#sent(await this.#sender.multicast(iface, type));
+        this.#sent(await this.#sender.multicastAll(this.#selected.values(), type));
       }
     }
   }
@@ -583,7 +592,7 @@ export class Agent extends EventEmitter {
     const shared = this.#o.capture.sharedRing?.();
     return {
       version: VERSION,
-      engine: { name: this.#o.engine, capture: this.#o.capture.engine, why: this.#o.engineWhy },
+      engine: { name: this.#o.engine, capture: this.#o.capture.engine, seal: this.#sender.sealEngine, why: this.#o.engineWhy },
       discovery: { source: this.#discovery.source, why: this.#discovery.why },
       uptime_seconds: Math.round((this.#now() - this.#startedAt) / 1000),
       interfaces: this.interfaces.map((i) => ({

@@ -12,15 +12,20 @@
  *     interface four times a minute.
  * Unicast replies go to the solicitation's source address and port.
  *
- * Sends are serialised: IP_MULTICAST_IF is socket state, and Node's send
- * resolves the address asynchronously, so the next beacon's interface is set
- * only once the previous one has left.
+ * A multicast round (multicastAll) builds every beacon of the round first
+ * and seals its v2 beacons in one BeaconSealer call (src/engine/: one
+ * crossing into the addon with the native engine); v3 beacons are sealed
+ * one at a time (libsodium). Sends are then serialised: IP_MULTICAST_IF is
+ * socket state, and Node's send resolves the address asynchronously, so the
+ * next beacon's interface is set only once the previous one has left.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { encodeBeacon, FORMAT_VERSION, type BeaconFormat } from '../protocol/beacon';
+import { JsBeaconSealer } from '../engine/js-sealer';
+import type { BeaconSealer } from '../engine/types';
+import { beaconBson, encodeBeacon, FORMAT_VERSION, newUlid, type BeaconFormat } from '../protocol/beacon';
 import type { FernetKeyObjects } from '../protocol/fernet';
-import type { BeaconTypeName } from '../protocol/header';
+import { BEACON_TYPES, type BeaconTypeName } from '../protocol/header';
 import { cidrOf, describeInterface, ipv4Addresses, type HostInterface } from '../topology/interfaces';
 
 export const BEACON_PORT = 5240;
@@ -53,6 +58,20 @@ export interface SenderOptions {
   readonly extraPayload?: Record<string, unknown>;
   /** The formats multicast beacons go out in, each its own beacon (own ULID); default [v2]. */
   readonly formats?: readonly BeaconFormat[];
+  /** Seals the v2 beacons, a round at a time (src/engine/select.ts picks the engine); JS by default. */
+  readonly sealer?: BeaconSealer;
+}
+
+/** One beacon of a round, built and sealed before any is sent. */
+interface Planned {
+  readonly iface: HostInterface;
+  readonly type: BeaconTypeName;
+  readonly format: BeaconFormat;
+  readonly payload: Record<string, unknown>;
+  readonly dest: string;
+  readonly port: number;
+  readonly mcastIf: string | undefined;
+  readonly ulid: string;
 }
 
 export class BeaconSender {
@@ -63,6 +82,7 @@ export class BeaconSender {
   readonly #clock: () => number;
   readonly #extra: Record<string, unknown>;
   #formats: readonly BeaconFormat[];
+  readonly #sealer: BeaconSealer;
   sent = 0;
   failed = 0;
 
@@ -74,6 +94,12 @@ export class BeaconSender {
     this.#clock = opts.clock ?? Date.now;
     this.#extra = opts.extraPayload ?? {};
     this.#formats = opts.formats ?? ['v2'];
+    this.#sealer = opts.sealer ?? new JsBeaconSealer();
+  }
+
+  /** The engine that seals v2 beacons ('native' or 'js'). */
+  get sealEngine(): string {
+    return this.#sealer.engine;
   }
 
   /** Signs what is sent from now on with these keys (a reload with a new current secret). */
@@ -100,20 +126,35 @@ export class BeaconSender {
   }
 
   /** Multicast one beacon type on an interface, once per IPv4 address and once over IPv6. */
-  async multicast(iface: HostInterface, type: BeaconTypeName, extra: Record<string, unknown> = {}): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
-    const sent: SentRecord[] = [];
-    const failed: SendFailure[] = [];
-    for (const format of this.#formats) {
-      for (const a of ipv4Addresses(iface)) {
-        const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) };
-        await this.#send(iface, type, payload, MCAST_V4, this.#port, a.address, sent, failed, format);
+  multicast(iface: HostInterface, type: BeaconTypeName, extra: Record<string, unknown> = {}): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+    return this.multicastAll([iface], type, extra);
+  }
+
+  /**
+   * A multicast round: one beacon type on every interface given, in each
+   * format, once per IPv4 address and once over IPv6 where the interface has
+   * an IPv6 address. All are stamped with one reading of the clock and their
+   * v2 beacons sealed in one batch; a send that fails is reported in
+   * `failed` and the others still go.
+   */
+  async multicastAll(
+    ifaces: Iterable<HostInterface>,
+    type: BeaconTypeName,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+    const plan: Planned[] = [];
+    const nowMs = this.#clock();
+    const add = (iface: HostInterface, format: BeaconFormat, payload: Record<string, unknown>, dest: string, mcastIf: string | undefined) =>
+      plan.push({ iface, type, format, payload, dest, port: this.#port, mcastIf, ulid: newUlid(nowMs) });
+    for (const iface of ifaces)
+      for (const format of this.#formats) {
+        for (const a of ipv4Addresses(iface))
+          add(iface, format, { ...this.#extra, ...extra, remote: describeInterface(iface, cidrOf(a)) }, MCAST_V4, a.address);
+        if (!iface.addresses.some((a) => a.family === 6)) continue;
+        const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
+        add(iface, format, { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) }, `${MCAST_V6}%${iface.name}`, undefined);
       }
-      if (!iface.addresses.some((a) => a.family === 6)) continue;
-      const v6 = iface.addresses.find((a) => a.family === 6 && a.scope === 'global');
-      const payload = { ...this.#extra, ...extra, remote: describeInterface(iface, v6 ? cidrOf(v6) : null) };
-      await this.#send(iface, type, payload, `${MCAST_V6}%${iface.name}`, this.#port, undefined, sent, failed, format);
-    }
-    return { sent, failed };
+    return this.#sendAll(plan, nowMs);
   }
 
   /**
@@ -129,54 +170,56 @@ export class BeaconSender {
     port: number,
     format: BeaconFormat = 'v2',
   ): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
-    const sent: SentRecord[] = [];
-    const failed: SendFailure[] = [];
     // A link-local IPv6 peer is reachable only through the interface it was heard on.
     const dest = isIPv6(ip) && /^fe[89ab]/i.test(ip) && !ip.includes('%') ? `${ip}%${iface.name}` : ip;
-    await this.#send(iface, type, { ...this.#extra, ...payload }, dest, port, undefined, sent, failed, format);
-    return { sent, failed };
+    const nowMs = this.#clock();
+    return this.#sendAll([{ iface, type, format, payload: { ...this.#extra, ...payload }, dest, port, mcastIf: undefined, ulid: newUlid(nowMs) }], nowMs);
   }
 
-  #send(
-    iface: HostInterface,
-    type: BeaconTypeName,
-    payload: Record<string, unknown>,
-    dest: string,
-    port: number,
-    mcastIf: string | undefined,
-    sent: SentRecord[],
-    failed: SendFailure[],
-    format: BeaconFormat,
-  ): Promise<void> {
+  /** Seal the plan (its v2 beacons in one batch), then send it in order, one beacon at a time. */
+  #sendAll(plan: readonly Planned[], nowMs: number): Promise<{ sent: SentRecord[]; failed: SendFailure[] }> {
+    const keys = this.keys;
+    const v2 = plan.filter((p) => p.format === 'v2');
+    const sealed = this.#sealer.sealV2(
+      keys,
+      v2.map((p) => ({ bson: beaconBson(p.type, p.payload, p.ulid), type: BEACON_TYPES[p.type], timeSeconds: nowMs / 1000 })),
+    );
+    const bytes = new Map<Planned, Buffer>(v2.map((p, i) => [p, sealed[i]!]));
+    for (const p of plan) if (p.format !== 'v2') bytes.set(p, encodeBeacon(keys, p.type, p.payload, { nowMs, ulid: p.ulid, format: p.format }).bytes);
+    const sent: SentRecord[] = [];
+    const failed: SendFailure[] = [];
     const run = async () => {
-      const sock = isIPv6(dest.split('%')[0]!) ? this.#v6 : this.#v4;
-      const nowMs = this.#clock();
-      const { bytes, ulid } = encodeBeacon(this.keys, type, payload, { nowMs, format });
-      try {
-        if (!sock) throw new Error('no socket for this address family');
-        if (mcastIf) sock.setMulticastInterface(mcastIf);
-        await new Promise<void>((res, rej) => sock.send(bytes, port, dest, (err) => (err ? rej(err) : res())));
-        this.sent++;
-        const rec: SentRecord = {
-          ulid,
-          interface: iface.name,
-          time: nowMs / 1000,
-          destination_ip: dest.split('%')[0]!,
-          destination_port: port,
-          version: FORMAT_VERSION[format],
-          type,
-          payload: { ...payload, ulid, type: type === 'solicitation' ? 1 : 2 },
-          ...(iface.vid !== undefined ? { vid: iface.vid } : {}),
-        };
-        sent.push(rec);
-      } catch (err) {
-        this.failed++;
-        failed.push({ interface: iface.name, destination: dest, error: err instanceof Error ? err.message : String(err) });
-      }
+      for (const p of plan) await this.#send(p, bytes.get(p)!, nowMs, sent, failed);
     };
-    const p = this.#chain.then(run);
-    this.#chain = p;
-    return p;
+    // Queued behind any round or reply still being sent: one beacon on a socket at a time.
+    const done = this.#chain.then(run);
+    this.#chain = done;
+    return done.then(() => ({ sent, failed }));
+  }
+
+  async #send(p: Planned, bytes: Buffer, nowMs: number, sent: SentRecord[], failed: SendFailure[]): Promise<void> {
+    const { iface, dest, port, type, ulid } = p;
+    const sock = isIPv6(dest.split('%')[0]!) ? this.#v6 : this.#v4;
+    try {
+      if (!sock) throw new Error('no socket for this address family');
+      if (p.mcastIf) sock.setMulticastInterface(p.mcastIf);
+      await new Promise<void>((res, rej) => sock.send(bytes, port, dest, (err) => (err ? rej(err) : res())));
+      this.sent++;
+      sent.push({
+        ulid,
+        interface: iface.name,
+        time: nowMs / 1000,
+        destination_ip: dest.split('%')[0]!,
+        destination_port: port,
+        version: FORMAT_VERSION[p.format],
+        type,
+        payload: { ...p.payload, ulid, type: BEACON_TYPES[type] },
+        ...(iface.vid !== undefined ? { vid: iface.vid } : {}),
+      });
+    } catch (err) {
+      this.failed++;
+      failed.push({ interface: iface.name, destination: dest, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 }
 

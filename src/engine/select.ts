@@ -23,6 +23,8 @@ export interface EngineChoice {
 export interface ChoiceInputs {
   /** Live capture needs CAP_NET_RAW on top of a loadable addon; file decoding does not. */
   readonly capture: boolean;
+  /** The addon export the capability needs (the batch sealer, NativeSealer): an addon built before it cannot serve it. */
+  readonly needs?: string;
   readonly binding?: BindingState;
   readonly hasNetRaw?: boolean;
 }
@@ -59,10 +61,18 @@ function nativeBlocker(state: BindingState, inputs: ChoiceInputs): string | unde
     const label = state.why === 'not-linux' ? 'not Linux' : state.why === 'not-built' ? 'the addon is not built' : 'the addon failed to load';
     return `${label} (${state.detail})`;
   }
+  if (inputs.needs !== undefined && typeof state.binding[inputs.needs] !== 'function') {
+    return `${state.path} has no ${inputs.needs} (an older build: rebuild with \`npm run build:native\`)`;
+  }
   if (inputs.capture && !(inputs.hasNetRaw ?? hasCapability(CAP_NET_RAW))) {
     return 'no CAP_NET_RAW: AF_PACKET capture needs it (run as root or grant the capability)';
   }
   return undefined;
+}
+
+/** The engine that seals beacons (src/engine/sealer.ts): the addon's NativeSealer needs no capability, only the addon. */
+export function chooseSealEngine(requested: EngineRequest, binding?: BindingState): EngineChoice {
+  return chooseEngine(requested, binding ? { capture: false, needs: 'NativeSealer', binding } : { capture: false, needs: 'NativeSealer' });
 }
 
 /**

@@ -28,6 +28,11 @@ export interface EncodeOptions {
 
 const nextUlid = ulidFactory();
 
+/** A fresh ULID stamped `nowMs`, from the factory encodeBeacon uses (monotonic within a millisecond). */
+export function newUlid(nowMs: number): string {
+  return nextUlid(nowMs);
+}
+
 /**
  * The smallest deflate window (2^9 to 2^15 bytes) that holds `length` bytes
  * and deflate's look-ahead (262 bytes): for such an input every match the

@@ -9,7 +9,8 @@ import { runSupervised } from '../../agent/exit';
 import { dropPrivileges, resolveAccount, sdNotify, watchdogIntervalMs } from '../../agent/system';
 import { openLiveCapture } from '../../capture/live-open';
 import { applyFlags, loadConfigFile, type AgentConfig, type ConfigFlags } from '../../config/config';
-import { chooseEngine, engineRequest } from '../../engine/select';
+import { chooseEngine, chooseSealEngine, engineRequest } from '../../engine/select';
+import { createSealer } from '../../engine/sealer';
 import { chooseInterfaceSource } from '../../net/interface-source';
 import { createVerifier } from '../../engine/verifier';
 import { createLogger, LOG_LEVELS, type Logger } from '../../log';
@@ -115,6 +116,8 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
   const { policy, keyring } = await readKeysAndPolicy(config);
   const fleetLink = prepareFleetLink(config);
   const choice = chooseEngine(engineRequest(config.engine), { capture: true });
+  // Sealing needs only the addon, not CAP_NET_RAW: as decode, not as capture.
+  const seal = chooseSealEngine(engineRequest(config.engine));
   const discovery = chooseInterfaceSource(undefined, undefined, config.periods.interfacePollMs);
   const key = keyring.signingKey().key;
   const multiKey = new MultiKeyVerifier(keyring, (k) => createVerifier('js', k));
@@ -132,6 +135,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
     capture,
     engine: choice.engine,
     engineWhy: choice.why,
+    sealer: createSealer(seal.engine),
     selection: config.interfaces,
     socketPath: config.socket,
     journalPath: config.journal ?? undefined,
@@ -161,6 +165,7 @@ async function runAgent(config: AgentConfig, opts: AgentCliOptions, log: Logger)
     {
       engine: choice.engine,
       capture: capture.engine,
+      seal: seal.engine,
       why: choice.why,
       discovery: discovery.source,
       socket: config.socket,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadBinding } from '../../engine/binding';
 import { CAP_NET_ADMIN, CAP_NET_RAW, effectiveCapabilities, hasCapability } from '../../engine/capabilities';
-import { chooseEngine, engineRequest, type EngineChoice } from '../../engine/select';
+import { chooseEngine, chooseSealEngine, engineRequest, type EngineChoice } from '../../engine/select';
 import { NetbeaconError } from '../../errors';
 import { deriveKey, keyFingerprint } from '../../protocol/key';
 import { loadSecret } from '../../secret/secret';
@@ -17,7 +17,7 @@ import { deriveV3Key } from '../../protocol/v3';
 export interface DoctorReport {
   version: string;
   platform: { os: string; arch: string; kernel: string | null; node: string };
-  engine: { capture: EngineChoice | { error: string }; decode: EngineChoice | { error: string }; addon: string };
+  engine: { capture: EngineChoice | { error: string }; decode: EngineChoice | { error: string }; seal: EngineChoice | { error: string }; addon: string };
   /** Where the agent learns the interfaces: rtnetlink events, or the `ip` poll (net/interface-source.ts). */
   discovery: InterfaceSourceChoice | { error: string };
   capabilities: { uid: number | null; net_raw: boolean; net_admin: boolean; effective: string | null };
@@ -73,6 +73,7 @@ function attempt<T>(f: () => T): T | { error: string } {
 export function doctor(opts: { secretFile?: string; engine?: string }): DoctorReport {
   const capture = attempt(() => chooseEngine(engineRequest(opts.engine), { capture: true }));
   const decode = attempt(() => chooseEngine(engineRequest(opts.engine), { capture: false }));
+  const seal = attempt(() => chooseSealEngine(engineRequest(opts.engine)));
   const discovery = attempt(() => chooseInterfaceSource());
   const binding = loadBinding();
   const caps = effectiveCapabilities();
@@ -107,6 +108,7 @@ export function doctor(opts: { secretFile?: string; engine?: string }): DoctorRe
     engine: {
       capture,
       decode,
+      seal,
       addon: binding.ok ? `loaded from ${binding.path}${binding.via ? ` (named by $${binding.via})` : ''}` : `${binding.why}: ${binding.detail}`,
     },
     discovery,
@@ -169,6 +171,7 @@ export function renderDoctor(r: DoctorReport): string {
   out += line('platform', `${r.platform.os} ${r.platform.arch}, kernel ${r.platform.kernel ?? '?'}, node ${r.platform.node}`);
   out += line('capture', eng(r.engine.capture));
   out += line('decode', eng(r.engine.decode));
+  out += line('seal', eng(r.engine.seal));
   out += line('addon', r.engine.addon);
   out += line('discovery', 'error' in r.discovery ? `cannot run: ${r.discovery.error}` : `${r.discovery.source} — ${r.discovery.why}`);
   out += line(

@@ -28,7 +28,8 @@ export function register(program: Command): void {
 
 interface StatusAnswer {
   version: string;
-  engine: { name: string; capture: string; why: string };
+  /** seal: the engine sealing v2 beacons (absent from agents before the batch sealer). */
+  engine: { name: string; capture: string; seal?: string; why: string };
   uptime_seconds: number;
   interfaces: Array<{
     name: string;
