@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCryptoFloor, relateFloor } from './cases/crypto-floor';
+import { runSeal } from './cases/seal';
 import { DECODE_CASES, runDecodeCases } from './cases/decode';
 import { runBackground } from './cases/background';
 import { runLatency } from './cases/latency';
@@ -46,6 +47,7 @@ async function runCases(ctx: BenchContext): Promise<CaseResult[]> {
   const decode = CASE_NAMES.filter((c) => c in DECODE_CASES && only.has(c));
   if (decode.length) await guard(decode, 'datagrams/s', ['native', 'js', 'maas-python'], () => runDecodeCases(ctx, decode));
   if (only.has('crypto-floor')) await guard(['crypto-floor'], 'tokens/s', ['native'], () => runCryptoFloor(ctx));
+  if (only.has('seal')) await guard(['seal'], 'beacons/s', ['native', 'js'], () => runSeal(ctx));
   if (only.has('live-capture')) await guard(['live-capture'], 'beacons/s', ['native', 'js', 'maas-python'], () => runLiveCapture(ctx));
   if (only.has('background')) await guard(['background'], 'CPU % of a core', ['native', 'js', 'maas-python'], () => runBackground(ctx));
   if (only.has('latency')) await guard(['latency'], 'ms', ['native', 'js'], () => runLatency(ctx));

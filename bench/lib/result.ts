@@ -14,6 +14,7 @@ export const CASE_NAMES = [
   'decode-forged-v3',
   'decode-wrongkey-v3',
   'crypto-floor',
+  'seal',
   'live-capture',
   'background',
   'latency',

@@ -31,6 +31,7 @@ const CASES = [
   'decode-forged-v3',
   'decode-wrongkey-v3',
   'crypto-floor',
+  'seal',
   'live-capture',
   'background',
   'latency',
