@@ -22,7 +22,9 @@ export const MAX_SEAL_BATCH = 65_536;
  * errors for the same bad items (the addon checks again for itself).
  */
 export function checkSealItems(items: readonly SealItem[]): void {
-  if (!Array.isArray(items)) throw new TypeError('sealV2: items must be an array');
+  // Checked as unknown: Array.isArray would narrow the typed items to any[].
+  const list: unknown = items;
+  if (!Array.isArray(list)) throw new TypeError('sealV2: items must be an array');
   if (items.length > MAX_SEAL_BATCH) throw new RangeError(`sealV2: at most ${MAX_SEAL_BATCH} items a batch, got ${items.length}`);
   items.forEach((item, i) => {
     const at = `sealV2: items[${i}]`;

@@ -62,14 +62,14 @@ export class NativeBeaconSealer implements BeaconSealer {
     const withIv = items.filter((item) => item.iv !== undefined).length;
     const ivs = withIv === 0 ? undefined : Buffer.allocUnsafe(16 * count);
     items.forEach((item, i) => {
-      data.set(item.bson, offsets[i]!);
+      data.set(item.bson, offsets[i]);
       offsets[i + 1] = offsets[i]! + item.bson.length;
       types[i] = item.type;
       times[i] = item.timeSeconds;
       ivs?.set(item.iv ?? randomBytesPooled(16), 16 * i);
     });
     const r = this.#sealer(keys).seal(data, offsets, types, times, ivs, count);
-    return items.map((_, i) => r.data.subarray(r.offsets[i]!, r.offsets[i + 1]!));
+    return items.map((_, i) => r.data.subarray(r.offsets[i], r.offsets[i + 1]));
   }
 
   #sealer(keys: FernetKeyObjects): NativeSealerInstance {
