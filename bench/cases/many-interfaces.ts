@@ -26,7 +26,7 @@ import { Flood } from '../lib/live';
 import { createManyLinks, type ManyLinks } from '../lib/many-links';
 import { netnsUnavailable } from '../lib/netns';
 import { repoRoot, vectorsDir } from '../lib/paths';
-import { cpuSeconds, inNamespace, killGroup, pinned, spawnTracked } from '../lib/proc';
+import { cpuSeconds, cpuTimes, inNamespace, killGroup, pinned, spawnTracked } from '../lib/proc';
 import { PYTHON } from '../lib/python';
 import { median, skippedRow, summarize, type CaseResult } from '../lib/result';
 import { senderCpu } from './live-capture';
@@ -44,6 +44,9 @@ export interface ManyRun {
   fds: number;
   startCpuSeconds: number;
   idleCpuPerMinute: number;
+  /** Of idleCpuPerMinute, user and kernel time (on a loaded machine the kernel's share shows sends, not JS). */
+  idleUserPerMinute: number;
+  idleSysPerMinute: number;
   sent: number;
   sentRate: number;
   valid: number;
@@ -154,6 +157,8 @@ function row(n: number, runs: readonly ManyRun[]): CaseResult {
     fds: m((r) => r.fds),
     startCpuSeconds: m((r) => r.startCpuSeconds),
     idleCpuPerMinute: m((r) => r.idleCpuPerMinute),
+    idleUserPerMinute: m((r) => r.idleUserPerMinute),
+    idleSysPerMinute: m((r) => r.idleSysPerMinute),
     floodRate: m((r) => r.sentRate),
     drops: Math.max(...runs.map((r) => r.drops)),
     ringDrops: Math.max(...runs.map((r) => r.ringDrops)),
@@ -161,7 +166,7 @@ function row(n: number, runs: readonly ManyRun[]): CaseResult {
     note: `${n} interface${n === 1 ? '' : 's'}: median = RSS 10 s after start (the agent as a unit runs it)`,
     details: [
       `READY=1 after ${ready === null ? '—' : ready.toFixed(0)} ms (${readyCpu === null ? '—' : readyCpu.toFixed(2)} CPU-s), first full status ${m((r) => r.statusMs).toFixed(0)} ms; ${m((r) => r.fds)} open descriptors; peak RSS ${m((r) => r.hwmMiB).toFixed(1)} MiB`,
-      `CPU ${m((r) => r.startCpuSeconds).toFixed(2)} s in the first 10 s; idle ${m((r) => r.idleCpuPerMinute).toFixed(3)} CPU-s per minute`,
+      `CPU ${m((r) => r.startCpuSeconds).toFixed(2)} s in the first 10 s; idle ${m((r) => r.idleCpuPerMinute).toFixed(3)} CPU-s per minute (user ${m((r) => r.idleUserPerMinute).toFixed(3)}, sys ${m((r) => r.idleSysPerMinute).toFixed(3)}: medians apart)`,
       `flood ${Math.round(m((r) => r.sentRate)).toLocaleString('en-US')}/s over ${n}: ${Math.max(...runs.map((r) => r.drops))} lost at most (ring drops ${Math.max(...runs.map((r) => r.ringDrops))}, of which the kernel's ${Math.max(...runs.map((r) => r.kernelDrops))}); the agent took ${Math.round(m((r) => r.perCpuSecond)).toLocaleString('en-US')} beacons per CPU-second`,
     ],
   };
@@ -227,9 +232,12 @@ async function oneRun(ctx: BenchContext, links: ManyLinks, flood: Flood, tag: st
     const fds = readdirSync(`/proc/${pid}/fd`).length;
     const startCpuSeconds = cpuSeconds(pid) ?? NaN;
     const idleMs = ctx.opts.quick ? 2_000 : 30_000;
-    const c0 = cpuSeconds(pid) ?? NaN;
+    const c0 = cpuTimes(pid) ?? { user: NaN, sys: NaN };
     await sleep(idleMs);
-    const idleCpuPerMinute = (((cpuSeconds(pid) ?? NaN) - c0) * 60_000) / idleMs;
+    const c1 = cpuTimes(pid) ?? { user: NaN, sys: NaN };
+    const idleUserPerMinute = ((c1.user - c0.user) * 60_000) / idleMs;
+    const idleSysPerMinute = ((c1.sys - c0.sys) * 60_000) / idleMs;
+    const idleCpuPerMinute = idleUserPerMinute + idleSysPerMinute;
     const seconds = ctx.opts.quick ? 1 : 5;
     const rate = ctx.opts.quick ? 2_000 : FLOOD_RATE;
     await flood.request({ cmd: 'spread', count: rate * seconds, keyHex: keyHex(corpusKey()), src: links.s, targets: links.agent }, 300_000);
@@ -253,6 +261,8 @@ async function oneRun(ctx: BenchContext, links: ManyLinks, flood: Flood, tag: st
       fds,
       startCpuSeconds,
       idleCpuPerMinute,
+      idleUserPerMinute,
+      idleSysPerMinute,
       sent: sent.sent,
       sentRate: sent.rate,
       valid: after.valid - before.valid,

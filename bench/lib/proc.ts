@@ -175,6 +175,12 @@ function ticksPerSecond(): number {
 
 /** utime + stime of one process (all its threads), in seconds; undefined once it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
+  const t = cpuTimes(pid);
+  return t === undefined ? undefined : t.user + t.sys;
+}
+
+/** utime and stime of one process (all its threads), in seconds, apart; undefined once it is gone. */
+export function cpuTimes(pid: number): { user: number; sys: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -184,7 +190,7 @@ export function cpuSeconds(pid: number): number | undefined {
   // The command name may contain spaces and parentheses: fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // After the name: state(3) ppid(4) ... utime(14) stime(15), i.e. index 11 and 12 here.
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  return { user: Number(fields[11]) / ticksPerSecond(), sys: Number(fields[12]) / ticksPerSecond() };
 }
 
 /** The pid and every live descendant of it. */

@@ -19,7 +19,8 @@ import { renderTopology } from '../../topology/render';
 import { buildTopology } from '../../topology/fabrics';
 import { formatHintsJson } from '../../topology/hints';
 import { openLiveCapture } from '../../capture/live-open';
-import { chooseEngine, engineRequest } from '../../engine/select';
+import { chooseEngine, chooseSealEngine, engineRequest } from '../../engine/select';
+import { createSealer } from '../../engine/sealer';
 import { createVerifier } from '../../engine/verifier';
 import { UsageError } from '../../errors';
 import { resolveInterfaces, sleep } from '../../probe/session';
@@ -79,6 +80,7 @@ export function register(program: Command): void {
       capture,
       engine: choice.engine,
       engineWhy: choice.why,
+      sealer: createSealer(chooseSealEngine(engineRequest(opts.engine)).engine),
       selection: { include: opts.interface, exclude: opts.exclude },
       log: (level, msg) => {
         if (level === 'error' || level === 'warn') process.stderr.write(`netbeacon: ${level}: ${msg}\n`);
