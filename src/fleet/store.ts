@@ -5,7 +5,7 @@
  * processes writing one file would wait on each other's locks).
  */
 import { gunzipSync } from 'node:zlib';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { FleetChange } from './model/history';
 import type { DerivedState, Presence } from './model/types';
 import { fleetSegmentKey } from './model/segment';
@@ -52,6 +52,8 @@ function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
 export class FleetStore {
   readonly target: DbTarget;
   readonly db: Kysely<FleetDatabase>;
+  /** The report upsert, compiled once: building and compiling it per report cost a tenth of ingest's CPU. */
+  #upsert: CompiledUpsert | undefined;
 
   private constructor(db: Kysely<FleetDatabase>, target: DbTarget) {
     this.db = db;
@@ -95,26 +97,14 @@ export class FleetStore {
       report: r.body,
       encoding: r.encoding,
     };
-    const stored = await this.db
-      .insertInto('fleet_hosts')
-      .values(row)
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet((eb) => ({
-            seq: eb.ref('excluded.seq'),
-            digest: eb.ref('excluded.digest'),
-            instance: eb.ref('excluded.instance'),
-            received_at: eb.ref('excluded.received_at'),
-            period_ms: eb.ref('excluded.period_ms'),
-            address: eb.ref('excluded.address'),
-            report: eb.ref('excluded.report'),
-            encoding: eb.ref('excluded.encoding'),
-          }))
-          .where('fleet_hosts.seq', '<', (eb) => eb.ref('excluded.seq')),
-      )
-      .returning('seq')
-      .executeTakeFirst();
+    const { sql: text, columns } = (this.#upsert ??= compileUpsert(this.db));
+    const result = await this.db.executeQuery<{ seq: number }>(
+      CompiledQuery.raw(
+        text,
+        columns.map((c) => row[c]),
+      ),
+    );
+    const stored = result.rows[0];
     if (stored) return { status: 'stored', seq: r.seq };
     const current = await this.db.selectFrom('fleet_hosts').select(['seq', 'digest']).where('name', '=', r.host).executeTakeFirstOrThrow();
     if (current.seq === r.seq && current.digest === r.digest) return { status: 'duplicate', seq: r.seq };
@@ -209,6 +199,51 @@ export class FleetStore {
       change: { kind: r.kind as FleetChange['kind'], host: r.host, interface: r.interface, vid: r.vid, before: r.before, after: r.after },
     }));
   }
+}
+
+interface CompiledUpsert {
+  readonly sql: string;
+  /** The row's column for each bound parameter, in order. */
+  readonly columns: ReadonlyArray<keyof HostsTable>;
+}
+
+/**
+ * Stores a report if its seq is above the stored one, in one statement (so
+ * one transaction): all of it or nothing. Compiled over a row of markers,
+ * so that which parameter is which column is read from the compiled query,
+ * not assumed.
+ */
+function compileUpsert(db: Kysely<FleetDatabase>): CompiledUpsert {
+  const keys = ['name', 'seq', 'digest', 'instance', 'received_at', 'first_seen', 'period_ms', 'address', 'report', 'encoding'] as const;
+  const marker = (k: string): string => `\u0000${k}\u0000`;
+  const row = Object.fromEntries(keys.map((k) => [k, marker(k)])) as unknown as HostsTable;
+  const compiled = db
+    .insertInto('fleet_hosts')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column('name')
+        .doUpdateSet((eb) => ({
+          seq: eb.ref('excluded.seq'),
+          digest: eb.ref('excluded.digest'),
+          instance: eb.ref('excluded.instance'),
+          received_at: eb.ref('excluded.received_at'),
+          period_ms: eb.ref('excluded.period_ms'),
+          address: eb.ref('excluded.address'),
+          report: eb.ref('excluded.report'),
+          encoding: eb.ref('excluded.encoding'),
+        }))
+        .where('fleet_hosts.seq', '<', (eb) => eb.ref('excluded.seq')),
+    )
+    .returning('seq')
+    .compile();
+  const columns = compiled.parameters.map((p) => {
+    const k = keys.find((key) => p === marker(key));
+    if (k === undefined) throw new Error(`the report upsert has a parameter that is no column: ${String(p)}`);
+    return k;
+  });
+  if (new Set(columns).size !== keys.length) throw new Error(`the report upsert binds ${columns.length} parameters for ${keys.length} columns`);
+  return { sql: compiled.sql, columns };
 }
 
 /** A stored report's JSON text. */
