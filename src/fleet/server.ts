@@ -181,7 +181,7 @@ export class FleetServer {
     }
     let report;
     try {
-      report = parseReport(text);
+      report = this.#o.state.share(parseReport(text));
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');

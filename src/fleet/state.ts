@@ -16,7 +16,7 @@
  * is written twice and none is lost.
  */
 import type { FleetModel, HostRecord, DerivedState } from './model/types';
-import { FleetModelBuilder, topologyBytes, type BuildKind, type DocumentBytes } from './model/cache';
+import { FleetModelBuilder, shareUnchanged, topologyBytes, type BuildKind, type DocumentBytes } from './model/cache';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
 import { checkReport, type FleetReport } from './model/report';
@@ -76,8 +76,24 @@ export class FleetState {
   noteStored(report: FleetReport, receivedAtMs: number, address: string | null): void {
     const known = this.#hosts.get(report.host) ?? this.#stored.get(report.host);
     if (!known || known.seq >= report.seq) return;
-    const record: HostRecord = { report, receivedAtMs, firstSeenMs: known.record.firstSeenMs, ...(address !== null ? { address } : {}) };
+    const record: HostRecord = {
+      report: shareUnchanged(known.record.report, report),
+      receivedAtMs,
+      firstSeenMs: known.record.firstSeenMs,
+      ...(address !== null ? { address } : {}),
+    };
     this.#stored.set(report.host, { seq: report.seq, record });
+  }
+
+  /**
+   * `report` with the lists it has in common with the host's last report
+   * this server holds (see shareUnchanged), for the report route to use
+   * as soon as it parsed it: the duplicate lists are garbage before the
+   * store's round trip, while several reports wait on theirs.
+   */
+  share(report: FleetReport): FleetReport {
+    const known = this.#stored.get(report.host) ?? this.#hosts.get(report.host);
+    return known ? shareUnchanged(known.record.report, report) : report;
   }
 
   /** The model for what the database holds now. */
@@ -106,8 +122,9 @@ export class FleetState {
     for (const row of await this.#store.loadHosts(changed)) {
       try {
         const report = checkReport(JSON.parse(storedReportText(row)));
+        const before = this.#hosts.get(row.name)?.record.report;
         const record: HostRecord = {
-          report,
+          report: before ? shareUnchanged(before, report) : report,
           receivedAtMs: Number(row.received_at),
           firstSeenMs: Number(row.first_seen),
           ...(row.address !== null ? { address: row.address } : {}),

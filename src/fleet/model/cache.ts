@@ -49,6 +49,22 @@ export function sameJoins(a: FleetReport, b: FleetReport): boolean {
   return a === b || (a.host === b.host && jsonEqual(a.interfaces, b.interfaces) && jsonEqual(a.hints, b.hints));
 }
 
+/**
+ * `next` with the interface and hint lists of `prev` (the host's report
+ * before) where they are equal. Agents report every 30 s, nearly always
+ * with the same interfaces and hints: a server that keeps the report it
+ * just parsed would keep a second copy of lists it already holds, and the
+ * young generation's collector copied those survivors (then promoted them)
+ * at a cost that was most of ingest's garbage collection. The shared lists
+ * also make the builder's comparison of the next model an identity check.
+ */
+export function shareUnchanged(prev: FleetReport, next: FleetReport): FleetReport {
+  if (prev === next || prev.host !== next.host) return next;
+  const interfaces = prev.interfaces === next.interfaces || jsonEqual(prev.interfaces, next.interfaces) ? prev.interfaces : next.interfaces;
+  const hints = prev.hints === next.hints || jsonEqual(prev.hints, next.hints) ? prev.hints : next.hints;
+  return interfaces === next.interfaces && hints === next.hints ? next : { ...next, interfaces, hints };
+}
+
 export type BuildKind = 'full' | 'reused';
 
 export class FleetModelBuilder {
