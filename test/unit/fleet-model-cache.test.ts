@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { buildFleetModel, type ModelInput } from '../../src/fleet/model/model';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FleetModelBuilder, jsonEqual, sameJoins, topologyBytes, topologyJson } from '../../src/fleet/model/cache';
+import { FleetModelBuilder, jsonEqual, sameJoins, shareUnchanged, topologyBytes, topologyJson } from '../../src/fleet/model/cache';
 import { sendJsonParts } from '../../src/fleet/web';
 import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
 import { iface, local, record, remote, report, T0 } from '../helpers/fleet-reports';
@@ -142,6 +142,43 @@ t.test('jsonEqual and sameJoins', async (t) => {
   t.ok(sameJoins(rack1(1), rack1(9)), 'seq and counters do not join anything');
   t.notOk(sameJoins(rack1(1), report('rack9', [...rack1(1).interfaces], [...rack1(1).hints])), 'another host');
   t.notOk(sameJoins(rack1(1), rack1(1, [])), 'other hints');
+});
+
+t.test('shareUnchanged: a report takes the lists of the one before that are equal to its own, and nothing else', async (t) => {
+  const before = rack1(1);
+  const next = rack1(2);
+  const shared = shareUnchanged(before, next);
+  t.equal(shared.interfaces, before.interfaces, 'equal interfaces: the list before');
+  t.equal(shared.hints, before.hints, 'equal hints: the list before');
+  t.equal(shared.seq, 2, 'its own seq');
+  t.same(shared.counters, { sent: 2 }, 'its own counters');
+  t.equal(shared.peers, next.peers, 'its own peers');
+  t.same(shared, next, 'the same report as it came');
+
+  const moved = rack1(3, [remote('eth0', 'ens3', B0)]);
+  const half = shareUnchanged(before, moved);
+  t.equal(half.interfaces, before.interfaces, 'the interfaces did not change: shared');
+  t.equal(half.hints, moved.hints, 'the hints changed: its own');
+  t.same(half, moved);
+
+  const renamed = report('rack1', [iface('eth9', A0)], [...before.hints], { seq: 4 });
+  t.equal(shareUnchanged(before, renamed).interfaces, renamed.interfaces, 'other interfaces: its own');
+  const other = report('rack9', [...before.interfaces], [...before.hints], { seq: 5 });
+  t.equal(shareUnchanged(before, other), other, 'another host: nothing shared');
+  t.equal(shareUnchanged(next, next), next, 'itself: as it is');
+  t.equal(shareUnchanged(rack1(6), rack1(7, [remote('eth1', 'x', D0)])).hints.length, 1, 'a shorter list is its own');
+
+  // The builder sees the shared lists and reuses its joins; the model is buildFleetModel's.
+  const b = new FleetModelBuilder();
+  const m0 = check(t, b, { hosts: [at(before, T0), at(rack2(1), T0)], names: new Map(), nowMs: T0 }, 'full', 'before');
+  check(t, b, { hosts: [at(shared, T0 + 1_000), at(rack2(2), T0 + 1_000)], names: m0.derived.fabrics, nowMs: T0 + 2_000 }, 'reused', 'shared lists');
+  check(
+    t,
+    b,
+    { hosts: [at(half, T0 + 3_000), at(rack2(3), T0 + 3_000)], names: m0.derived.fabrics, nowMs: T0 + 4_000 },
+    'full',
+    'shared interfaces, own hints',
+  );
 });
 
 t.test('the document from parts is JSON.stringify, also for an empty fleet', async (t) => {
