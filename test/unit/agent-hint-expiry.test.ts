@@ -94,7 +94,11 @@ t.test('a timer that fires before the wall clock reaches the due moment waits ou
     },
     nextExpiryMs: () => (expires > 0 ? undefined : due),
   };
-  const timer = new HintExpiryTimer(core, () => clock, (_hints, at) => fired.push(at));
+  const timer = new HintExpiryTimer(
+    core,
+    () => clock,
+    (_hints, at) => fired.push(at),
+  );
   t.teardown(() => timer.stop());
   timer.arm();
   clock = start + 10;
