@@ -96,6 +96,19 @@ export type AgentEvent =
   | { event: 'drift' | 'drift_cleared'; drift: DriftEvent; time: number };
 
 /** Which format was replayed: a v3 replay is the same authenticated (key id, ULID) again. */
+/** The v3 key that verified a beacon: its wire key id, or (none known for it) only the key's fingerprint. */
+type V3Key = { readonly keyId: string } | { readonly fingerprint: string };
+
+/** The correlator's key id: the wire's, else `fp:FINGERPRINT`, which still keeps two keys' beacons apart. */
+function correlationKeyId(k: V3Key): string {
+  return 'keyId' in k ? k.keyId : `fp:${k.fingerprint}`;
+}
+
+/** The key id the wire carries (docs/beacon-v3.md), if one is known. */
+function wireKeyId(k: V3Key | undefined): string | undefined {
+  return k !== undefined && 'keyId' in k ? k.keyId : undefined;
+}
+
 function replayFormat(keyId: string | undefined): { format: BeaconFormat; key_id?: string } {
   return keyId === undefined ? { format: 'v2' } : { format: 'v3', key_id: keyId };
 }
@@ -377,9 +390,11 @@ export class Agent extends EventEmitter {
       this.#count(r.interface, 'valid');
       policy?.noteKey(r);
       const o = observedBeacon(r.frame, r.time, r.verdict, r.interface);
-      const keyId = o.version === V3_VERSION ? this.#keyIdOf(r.keyFingerprint) : undefined;
-      // The journal's key_id is the wire's (docs/beacon-v3.md); a fingerprint no key id is known for stays out of it.
-      const journalKeyId = keyId !== undefined && !keyId.startsWith('fp:') ? { key_id: keyId } : {};
+      const v3Key = o.version === V3_VERSION ? this.#keyOf(r.keyFingerprint) : undefined;
+      const keyId = v3Key && correlationKeyId(v3Key);
+      // The journal's key_id is the wire's; a fingerprint no key id is known for stays out of it.
+      const wire = wireKeyId(v3Key);
+      const journalKeyId = wire !== undefined ? { key_id: wire } : {};
       this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...journalKeyId });
       const rx: ReceivedBeacon = {
         interface: r.interface,
@@ -400,7 +415,7 @@ export class Agent extends EventEmitter {
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now, keyId);
       if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
-      this.#notePeer(rx);
+      this.#notePeer(rx, wire);
       const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
       if (o.version === V3_VERSION) for (const a of planned) this.#replyFormat.set(a, 'v3');
       if (!policy) {
@@ -429,22 +444,22 @@ export class Agent extends EventEmitter {
   }
 
   /**
-   * The v3 key id of the key that verified a beacon: the keyring's match,
-   * else the one key there is. A fingerprint with no known key id (keyIds
-   * not given) still keeps two keys' beacons apart, as `fp:FINGERPRINT`.
+   * The v3 key that verified a beacon: the keyring's match by fingerprint,
+   * else the one key there is; a fingerprint with no known key id (keyIds
+   * not given) is kept as that.
    */
-  #keyIdOf(fingerprint: string | undefined): string | undefined {
-    if (fingerprint === undefined) return this.#v3KeyId;
-    return this.#keyIds.get(fingerprint) ?? `fp:${fingerprint}`;
+  #keyOf(fingerprint: string | undefined): V3Key | undefined {
+    if (fingerprint === undefined) return this.#v3KeyId === undefined ? undefined : { keyId: this.#v3KeyId };
+    const keyId = this.#keyIds.get(fingerprint);
+    return keyId !== undefined ? { keyId } : { fingerprint };
   }
 
-  #notePeer(rx: ReceivedBeacon): void {
+  #notePeer(rx: ReceivedBeacon, keyId: string | undefined): void {
     const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
     const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
     const now = this.#now();
     const format: BeaconFormat = rx.version === V3_VERSION ? 'v3' : 'v2';
-    const keyId = rx.key_id !== undefined && !rx.key_id.startsWith('fp:') ? rx.key_id : undefined;
     const known = this.#peers.get(key);
     if (known) {
       known.lastMs = now;
@@ -544,7 +559,7 @@ export class Agent extends EventEmitter {
       // An IPv6 link-local address in duplicate address detection (the first
       // second or two of a new interface) is no source address yet: say so,
       // without a warning, since the solicitation's retry 3 s later goes out.
-      if (/EADDRNOTAVAIL/.test(f.error) && f.destination.startsWith('ff02:'))
+      if (f.code === 'EADDRNOTAVAIL' && f.destination.startsWith('ff02:'))
         this.#log(
           'info',
           `cannot send a beacon on ${f.interface} to ${f.destination} yet: no usable IPv6 source address (its link-local address is still tentative); the next round retries`,

@@ -8,7 +8,7 @@
 import { encodeBeacon } from '../protocol/beacon';
 import type { FernetKeyObjects } from '../protocol/fernet';
 import { IPV4_UDP_OVERHEAD } from '../protocol/extensions';
-import { BEACON_PORT, type SendFailure, type SentRecord } from './sender';
+import { BEACON_PORT, sendFailure, type SendFailure, type SentRecord } from './sender';
 import type { RawReplyAction } from '../policy/answers';
 import { buildUdp4Frame } from '../protocol/frame-build';
 import { encodePadded } from '../protocol/padding';
@@ -133,5 +133,5 @@ export class RawReplier {
 }
 
 function failure(a: RawReplyAction, err: unknown): SendFailure {
-  return { interface: a.interface, destination: `${a.destination_ip} via ${a.destination_mac}`, error: err instanceof Error ? err.message : String(err) };
+  return sendFailure(a.interface, `${a.destination_ip} via ${a.destination_mac}`, err);
 }

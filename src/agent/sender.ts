@@ -49,6 +49,19 @@ export interface SendFailure {
   readonly interface: string;
   readonly destination: string;
   readonly error: string;
+  /** The system error's code (EADDRNOTAVAIL, ENETUNREACH, …) when there is one. */
+  readonly code?: string;
+}
+
+/** A SendFailure for `err`, keeping its system error code. */
+export function sendFailure(iface: string, destination: string, err: unknown): SendFailure {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return {
+    interface: iface,
+    destination,
+    error: err instanceof Error ? err.message : String(err),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 export interface SenderOptions {
@@ -218,7 +231,7 @@ export class BeaconSender {
       });
     } catch (err) {
       this.failed++;
-      failed.push({ interface: iface.name, destination: dest, error: err instanceof Error ? err.message : String(err) });
+      failed.push(sendFailure(iface.name, dest, err));
     }
   }
 }
