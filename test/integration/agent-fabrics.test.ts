@@ -17,8 +17,8 @@ import { request } from '../../src/agent/control';
 import type { TopologyHint } from '../../src/topology/hints';
 import { netnsUnavailable } from '../../src/lab/netns';
 import { macIn, twoFabricLab } from '../helpers/fabric-lab';
-import { cliCommand, runCli } from '../helpers/cli';
-import { vector } from '../helpers/corpus';
+import { runCli } from '../helpers/cli';
+import { spawnLabAgent, type LabAgent } from '../helpers/lab-agent';
 import { enginesToTest } from '../helpers/engines';
 
 const why = netnsUnavailable();
@@ -33,27 +33,13 @@ async function fabrics(t: Test, engine: string): Promise<void> {
   const { lab, dir } = twoFabricLab(t, 'fab');
   const pMac = { p0: macIn(lab, 'p', 'p0'), p1: macIn(lab, 'p', 'p1') };
 
-  const logs: Record<string, string> = { r: '', p: '' };
+  const agents: Partial<Record<'r' | 'p', LabAgent>> = {};
   const start = (host: 'r' | 'p', ifaces: string[]) => {
-    const args = [
-      ...cliCommand(),
-      'agent',
-      '--secret-file',
-      vector('secret'),
-      '--engine',
-      engine,
-      '--socket',
-      join(dir, `${host}.sock`),
-      '--journal',
-      join(dir, `${host}.jsonl`),
-      '--log-level',
-      'debug',
-    ];
+    const args = ['--engine', engine, '--socket', join(dir, `${host}.sock`), '--journal', join(dir, `${host}.jsonl`), '--log-level', 'debug'];
     for (const i of ifaces) args.push('-i', i);
-    const child = lab.spawn(host, args);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
-    return child;
+    const agent = spawnLabAgent(lab, host, args);
+    agents[host] = agent;
+    return agent.child;
   };
   const r = start('r', ['r0', 'r1', 'r2']);
   const p = start('p', ['p0', 'p1']);
@@ -115,5 +101,5 @@ async function fabrics(t: Test, engine: string): Promise<void> {
     .map((l) => JSON.parse(l) as { direction: string });
   t.ok(journal.some((l) => l.direction === 'tx') && journal.some((l) => l.direction === 'rx'), 'the journal holds what R sent and received');
   p.kill('SIGTERM');
-  if (t.passing() === false) t.comment(`R's log:\n${logs.r?.slice(-4000)}\nP's log:\n${logs.p?.slice(-2000)}`);
+  if (t.passing() === false) t.comment(`R's log:\n${agents.r?.log().slice(-4000)}\nP's log:\n${agents.p?.log().slice(-2000)}`);
 }

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { request, subscribe } from '../../src/agent/control';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import { loadBinding } from '../../src/engine/binding';
-import { cliCommand } from '../helpers/cli';
-import { vector } from '../helpers/corpus';
+import { spawnLabAgent, type LabAgent } from '../helpers/lab-agent';
 
 const why = netnsUnavailable() ?? (loadBinding().ok ? undefined : 'the native addon is not built (notify and privilege drop live there)');
 if (why) {
@@ -61,20 +60,8 @@ function notifyListener(path: string): { child: ChildProcess; messages: string[]
   return { child, messages };
 }
 
-function startAgent(lab: Lab, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string } {
-  const child = lab.spawn('a', [
-    'env',
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...cliCommand(),
-    'agent',
-    '--secret-file',
-    vector('secret'),
-    ...args,
-  ]);
-  let log = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
-  return { child, log: () => log };
+function startAgent(lab: Lab, args: string[], env: Record<string, string> = {}): LabAgent {
+  return spawnLabAgent(lab, 'a', args, { env });
 }
 
 async function ops(t: Test): Promise<void> {

@@ -23,7 +23,7 @@ import { loadBinding } from '../../src/engine/binding';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import type { HostInterface } from '../../src/topology/interfaces';
 import { cliCommand } from '../helpers/cli';
-import { vector } from '../helpers/corpus';
+import { labAgentArgv } from '../helpers/lab-agent';
 import { jsonLines } from '../helpers/netns';
 
 const strace = spawnSync('strace', ['-V']);
@@ -68,18 +68,7 @@ function lab(t: Test, tag: string): { lab: Lab; dir: string } {
 
 /** The agent in host a. `ip netns exec` and env exec their command in place: the child's pid is the agent's. */
 function startAgent(l: Lab, sock: string, env: Record<string, string> = {}): ChildProcess {
-  return l.spawn('a', [
-    'env',
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...cliCommand(),
-    'agent',
-    '--secret-file',
-    vector('secret'),
-    '--socket',
-    sock,
-    '--log-level',
-    'warn',
-  ]);
+  return l.spawn('a', labAgentArgv(['--socket', sock, '--log-level', 'warn'], env));
 }
 
 /**

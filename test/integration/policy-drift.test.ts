@@ -23,6 +23,7 @@ import { netnsUnavailable } from '../../src/lab/netns';
 import { twoFabricLab } from '../helpers/fabric-lab';
 import { cliCommand, runCli } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
+import { spawnLabAgent, type LabAgent } from '../helpers/lab-agent';
 import { enginesToTest } from '../helpers/engines';
 
 const EXPECTED = `# r2 is declared with r0 and r1; the lab wires it to another bridge.
@@ -55,26 +56,13 @@ async function drift(t: Test, engine: string): Promise<void> {
   t.equal(check.status, 0, `--check-config accepts the policy section: ${check.stderr}`);
   t.match(check.stdout, /expected topology: .*expected\.yaml \(1 fabrics\)/);
 
-  const logs: Record<string, string> = { r: '', p: '' };
+  const agents: Partial<Record<'r' | 'p', LabAgent>> = {};
   const start = (host: 'r' | 'p', ifaces: string[], extra: string[] = []) => {
-    const args = [
-      ...cliCommand(),
-      'agent',
-      ...extra,
-      '--secret-file',
-      vector('secret'),
-      '--engine',
-      engine,
-      '--socket',
-      join(dir, `${host}.sock`),
-      '--log-level',
-      'debug',
-    ];
+    const args = [...extra, '--engine', engine, '--socket', join(dir, `${host}.sock`), '--log-level', 'debug'];
     for (const i of ifaces) args.push('-i', i);
-    const child = lab.spawn(host, args);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (logs[host] += d));
-    return child;
+    const agent = spawnLabAgent(lab, host, args);
+    agents[host] = agent;
+    return agent.child;
   };
   const r = start('r', ['r0', 'r1', 'r2'], ['--config', config]);
   t.teardown(() => r.kill('SIGTERM'));
@@ -158,10 +146,10 @@ async function drift(t: Test, engine: string): Promise<void> {
     events.some((e) => e.event === 'drift' && e.drift?.kind === 'fabric_split'),
     'watch streamed the drift event',
   );
-  t.match(logs.r, /drift: /, 'the agent logged the drift');
+  t.match(agents.r?.log(), /drift: /, 'the agent logged the drift');
 
   const exited = new Promise<number | null>((res) => r.on('exit', (code) => res(code)));
   r.kill('SIGTERM');
   t.equal(await exited, 0, 'R exits 0 on SIGTERM');
-  if (t.passing() === false) t.comment(`R's log:\n${logs.r?.slice(-4000)}`);
+  if (t.passing() === false) t.comment(`R's log:\n${agents.r?.log().slice(-4000)}`);
 }

@@ -17,8 +17,8 @@ import { setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from '../../src/agent/control';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
-import { cliCommand } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
+import { spawnLabAgent } from '../helpers/lab-agent';
 import { jsonLines, nodeInNs } from '../helpers/netns';
 import { enginesToTest } from '../helpers/engines';
 
@@ -65,25 +65,8 @@ async function flood(t: Test, engine: string): Promise<void> {
     `policy:\n  replies:\n    per_peer: { rate: ${PER_PEER.rate}, burst: ${PER_PEER.burst} }\n    total: { rate: 50, burst: 100 }\n  alarms:\n    interval: 60\n`,
   );
   const sock = join(dir, 'a.sock');
-  let log = '';
-  const agent = lab.spawn('a', [
-    ...cliCommand(),
-    'agent',
-    '--config',
-    config,
-    '--secret-file',
-    vector('secret'),
-    '--engine',
-    engine,
-    '--socket',
-    sock,
-    '-i',
-    'a0',
-    '--log-level',
-    'info',
-  ]);
-  agent.stdout!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
-  agent.stderr!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
+  const started = spawnLabAgent(lab, 'a', ['--config', config, '--engine', engine, '--socket', sock, '-i', 'a0', '--log-level', 'info'], { keep: 20_000 });
+  const agent = started.child;
   t.teardown(() => agent.kill('SIGKILL'));
   const up = Date.now() + 15_000;
   while (
@@ -160,5 +143,5 @@ async function flood(t: Test, engine: string): Promise<void> {
   t.ok(max < 100, `status answered within 100 ms every time (max ${max.toFixed(1)} ms)`);
   t.ok(rss.five! > 0 && rss.ten! > 0, 'RSS measured at 5 s and 10 s');
   t.ok(rss.ten! <= rss.five! * 1.25 + 8 * 1024, `RSS levels off: ${rss.five} KiB at 5 s, ${rss.ten} KiB at 10 s`);
-  if (!t.passing()) t.comment(`agent log:\n${log.slice(-4000)}`);
+  if (!t.passing()) t.comment(`agent log:\n${started.log().slice(-4000)}`);
 }

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import dgram from 'node:dgram';
-import { BeaconSender } from '../../src/agent/sender';
+import { BeaconSender, sendFailure } from '../../src/agent/sender';
 import { createSealer } from '../../src/engine/sealer';
 import { createVerifier } from '../../src/engine/verifier';
 import type { BeaconSealer } from '../../src/engine/types';
@@ -120,3 +120,15 @@ for (const engine of enginesToTest())
       t.equal(sender.sent, 1);
     });
   });
+
+t.test('a failed send keeps the system error code, for the agent to tell a tentative IPv6 address from a fault', async (t) => {
+  const err = Object.assign(new Error('send EADDRNOTAVAIL ff02::15a%eth0:5240'), { code: 'EADDRNOTAVAIL' });
+  t.same(sendFailure('eth0', 'ff02::15a%eth0', err), {
+    interface: 'eth0',
+    destination: 'ff02::15a%eth0',
+    error: 'send EADDRNOTAVAIL ff02::15a%eth0:5240',
+    code: 'EADDRNOTAVAIL',
+  });
+  t.same(sendFailure('eth1', '224.0.0.118', 'refused'), { interface: 'eth1', destination: '224.0.0.118', error: 'refused' }, 'no code, none invented');
+  t.notOk('code' in sendFailure('eth1', '224.0.0.118', new Error('no socket for this address family')));
+});
