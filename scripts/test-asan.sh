@@ -34,6 +34,8 @@ reports from node itself. Test files that end by themselves tear the
 environment down, finalizers run, and what is left is real.
 
 Environment: ASAN_TEST_JOBS (tap's --jobs, default tap's config);
+NETBEACON_TEST_TIMING_SCALE (default 3: how much the tests bound by the
+wall clock, test/helpers/timing.ts, stretch their bounds);
 ASAN_TEST_TIMEOUT (seconds per test file, default 900, three times npm
 test's 300: under the sanitizers every node process starts and runs 3-4
 times slower, `netbeacon --help` 2.9 s against 0.67 s, and the slowest
@@ -101,7 +103,10 @@ reports="$(mktemp -d "${TMPDIR:-/tmp}/netbeacon-asan.XXXXXX")"
 # its cost: `netbeacon --help` took 1.6 s of CPU with it, 1.0-1.2 s with
 # 8-16 MiB, 0.4 s without the runtime.
 common="halt_on_error=1:log_path=$reports/report:quarantine_size_mb=16"
-san=(env "LD_PRELOAD=$runtime${LD_PRELOAD:+ $LD_PRELOAD}" "NETBEACON_ADDON=$addon" "UBSAN_OPTIONS=print_stacktrace=1:$common")
+# The few tests bound by the wall clock (test/helpers/timing.ts) allow
+# three times their bounds here: the sanitizers slow every process 3-4x.
+san=(env "LD_PRELOAD=$runtime${LD_PRELOAD:+ $LD_PRELOAD}" "NETBEACON_ADDON=$addon" "UBSAN_OPTIONS=print_stacktrace=1:$common"
+  "NETBEACON_TEST_TIMING_SCALE=${NETBEACON_TEST_TIMING_SCALE:-3}")
 
 # The addon the suite will use, loaded as every test process will load it.
 "${san[@]}" "ASAN_OPTIONS=detect_leaks=0:$common" node -e '

@@ -24,6 +24,7 @@ import { twoFabricLab } from '../helpers/fabric-lab';
 import { cliCommand, runCli } from '../helpers/cli';
 import { vector } from '../helpers/corpus';
 import { spawnLabAgent, type LabAgent } from '../helpers/lab-agent';
+import { scaledMs } from '../helpers/timing';
 import { enginesToTest } from '../helpers/engines';
 
 const EXPECTED = `# r2 is declared with r0 and r1; the lab wires it to another bridge.
@@ -98,7 +99,7 @@ async function drift(t: Test, engine: string): Promise<void> {
   t.teardown(() => p.kill('SIGTERM'));
   const joined = (): boolean => lastStatus?.policy?.drift?.events?.some((e) => e.kind === 'fabric_split') === true;
   let lastStatus: { policy?: { drift?: { ok: boolean | null; counts: Record<string, number>; events?: Array<{ kind: string }> } } } | undefined;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaledMs(20_000);
   while (Date.now() < deadline) {
     await new Promise((res) => setTimeout(res, 500));
     // Both parts seen: r0~r1 joined, and r2 heard p1.

@@ -19,6 +19,7 @@ import { request } from '../../src/agent/control';
 import { Lab, netnsUnavailable } from '../../src/lab/netns';
 import { vector } from '../helpers/corpus';
 import { spawnLabAgent } from '../helpers/lab-agent';
+import { scaledMs, scaleNote } from '../helpers/timing';
 import { jsonLines, nodeInNs } from '../helpers/netns';
 import { enginesToTest } from '../helpers/engines';
 
@@ -96,7 +97,7 @@ async function flood(t: Test, engine: string): Promise<void> {
 
   // Wait for the flood to begin (pre-encoding takes a moment), then probe
   // from its first moment: the agent is slowest while nothing is compiled.
-  const begin = Date.now() + 30_000;
+  const begin = Date.now() + scaledMs(30_000);
   while (lines.length === 0 && Date.now() < begin) await new Promise((res) => setTimeout(res, 10));
   t.ok(lines.length > 0, `the flood started: ${ferr}`);
   const floodStart = Date.now();
@@ -135,12 +136,13 @@ async function flood(t: Test, engine: string): Promise<void> {
   const sorted = [...latencies].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   const max = sorted[sorted.length - 1]!;
-  t.ok(median < 100, `status answered within 100 ms typically (median ${median.toFixed(1)} ms)`);
+  const bound = scaledMs(100);
+  t.ok(median < bound, `status answered within ${bound} ms typically${scaleNote()} (median ${median.toFixed(1)} ms)`);
   // Issue 8 asks for every answer within 100 ms. The spikes once seen here
   // (200-600 ms, at the start of the flood) were the whole ring backlog
   // processed in one turn of the event loop; the capture now works a
   // backlog off in slices (src/capture/batch-queue.ts).
-  t.ok(max < 100, `status answered within 100 ms every time (max ${max.toFixed(1)} ms)`);
+  t.ok(max < bound, `status answered within ${bound} ms every time${scaleNote()} (max ${max.toFixed(1)} ms)`);
   t.ok(rss.five! > 0 && rss.ten! > 0, 'RSS measured at 5 s and 10 s');
   t.ok(rss.ten! <= rss.five! * 1.25 + 8 * 1024, `RSS levels off: ${rss.five} KiB at 5 s, ${rss.ten} KiB at 10 s`);
   if (!t.passing()) t.comment(`agent log:\n${started.log().slice(-4000)}`);
