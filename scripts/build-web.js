@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the fleet map page (web/) into dist/web/ for `netbeacon fleet serve`
 // to serve: esbuild bundles web/src/main.ts with cytoscape.js and fcose into
-// one script, and the HTML and CSS are copied beside it. Offline: esbuild's
+// one script (map.js), web/src/prefetch.ts into a small one that the page
+// runs first (prefetch.js), and the HTML and CSS are copied beside them. Offline: esbuild's
 // binary comes in its npm package. Runs in `prepare` and `npm test`; its
 // output is not committed (dist/ is built, like the TypeScript).
 'use strict';
@@ -21,8 +22,8 @@ async function main() {
   }
   mkdirSync(out, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: [join(root, 'web', 'src', 'main.ts')],
-    outfile: join(out, 'map.js'),
+    entryPoints: { map: join(root, 'web', 'src', 'main.ts'), prefetch: join(root, 'web', 'src', 'prefetch.ts') },
+    outdir: out,
     bundle: true,
     minify: process.env.NETBEACON_WEB_MINIFY !== '0',
     format: 'iife',

@@ -38,6 +38,42 @@ export function setToken(token: string): void {
   sessionStorage.setItem(TOKEN_KEY, token);
 }
 
+/**
+ * The GET the page sends for `path`, with the read token and, when it has a
+ * copy, the copy's ETag. prefetch.ts sends the first topology GET with it
+ * before the main script is parsed, so both must build the same request.
+ */
+export function apiRequest(path: string, token: string | null, etag?: string): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (etag !== undefined) headers['if-none-match'] = etag;
+  return fetch(path, { headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+}
+
+/** The path prefetch.ts GETs first: the topology, which the first draw waits for. */
+export const PREFETCH_PATH = '/api/v1/topology';
+
+/** What prefetch.ts leaves for the main script: its GET, already under way, and the token it sent. */
+export interface Prefetch {
+  readonly path: string;
+  readonly token: string | null;
+  readonly response: Promise<Response>;
+}
+
+declare global {
+  interface Window {
+    netbeaconPrefetch?: Prefetch;
+  }
+}
+
+/** The prefetched GET of `path` with `token`, once; undefined when there is none (or it was taken). */
+function takePrefetch(path: string, token: string | null): Promise<Response> | undefined {
+  const p = window.netbeaconPrefetch;
+  if (!p || p.path !== path) return undefined;
+  window.netbeaconPrefetch = undefined;
+  return p.token === token ? p.response : undefined;
+}
+
 export class Api {
   readonly #etags = new Map<string, { etag: string; body: unknown }>();
   token: string | null;
@@ -48,11 +84,10 @@ export class Api {
 
   /** The document, and whether it changed since the last call for this path. */
   async get<T>(path: string): Promise<{ doc: T; changed: boolean }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
     const cached = this.#etags.get(path);
-    if (cached) headers['if-none-match'] = cached.etag;
-    const res = await fetch(path, { headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+    // The page's first GET of the topology was sent by prefetch.ts, while this script was still loading.
+    const early = cached ? undefined : takePrefetch(path, this.token);
+    const res = await (early ?? apiRequest(path, this.token, cached?.etag));
     if (res.status === 304 && cached) return { doc: cached.body as T, changed: false };
     if (!res.ok) {
       let message = `${res.status} ${res.statusText}`;
