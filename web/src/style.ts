@@ -5,7 +5,7 @@
  * mismatch), orange (duplicate MAC) and purple (unknown MAC); stale hosts
  * are greyed and dashed. The SVG export (export.ts) reads the same colours.
  */
-import type { StylesheetJson } from 'cytoscape';
+import type { Css, StylesheetJson } from 'cytoscape';
 
 export const COLORS = {
   fabricFill: ['#e8f1fb', '#eaf6ec', '#fbf1e6', '#f3ecfa', '#e9f6f6', '#fbeef2'],
@@ -45,25 +45,38 @@ export function fabricColor(i: number): string {
 /**
  * Large maps draw fabrics and hosts as plain boxes (graph.ts says why),
  * sized by the packing, their labels inside their top edge, stacked under
- * the segments and joins.
+ * the joins and the segments. The graph library applies each property of
+ * each element one by one before the first frame, each marking the
+ * element's bounds and style caches dirty and firing an event: at six
+ * thousand nodes every property a rule sets costs, so these rules set only
+ * what differs from the library's defaults (no padding: no compounds; the
+ * segments keep the default z-order, nodes above edges, while the boxes
+ * and the joins compare z-index among all elements, below them).
  */
-const boxes: StylesheetJson = [
-  {
-    selector: 'node.fabric, node.host',
-    style: { width: 'data(w)', height: 'data(h)', padding: '0px', 'text-margin-y': 16, 'z-index-compare': 'manual', 'z-index': 1 },
-  },
-  { selector: 'node.host', style: { 'text-margin-y': 14, 'z-index': 2 } },
-  { selector: 'node.segment, node.ghost', style: { 'z-index-compare': 'manual', 'z-index': 3 } },
-  { selector: 'edge', style: { 'z-index-compare': 'manual', 'z-index': 4 } },
-];
-
-/** `haystack` edges (straight, drawn in one batch) for large maps: bezier edges cost per edge. */
-export function stylesheet(large: boolean): StylesheetJson {
+function boxRules(): StylesheetJson {
+  const box = (fontSize: number, fill: string, border: string, width: number, marginY: number, z: number): Css.Node => ({
+    shape: 'round-rectangle',
+    'background-color': fill,
+    'border-color': border,
+    'border-width': width,
+    label: 'data(label)',
+    'font-size': fontSize,
+    'text-valign': 'top',
+    'text-margin-y': marginY,
+    width: 'data(w)',
+    height: 'data(h)',
+    'z-index-compare': 'manual',
+    'z-index': z,
+  });
   return [
-    {
-      selector: 'node',
-      style: { 'font-family': FONT, color: COLORS.text, 'min-zoomed-font-size': large ? 8 : 0 },
-    },
+    { selector: 'node.fabric', style: { ...box(13, 'data(fill)', COLORS.fabricBorder, 1.5, 16, 1), 'font-weight': 'bold' } },
+    { selector: 'node.host', style: box(11, COLORS.host, COLORS.hostBorder, 1, 14, 2) },
+  ];
+}
+
+/** Small maps: fabrics and hosts are compound nodes, sized by the graph library around their children. */
+function compoundRules(): StylesheetJson {
+  return [
     {
       selector: 'node.fabric',
       style: {
@@ -95,7 +108,17 @@ export function stylesheet(large: boolean): StylesheetJson {
         padding: '8px',
       },
     },
-    ...(large ? boxes : []),
+  ];
+}
+
+/** `haystack` edges (straight, drawn in one batch) for large maps: bezier edges cost per edge. */
+export function stylesheet(large: boolean): StylesheetJson {
+  return [
+    {
+      selector: 'node',
+      style: { 'font-family': FONT, color: COLORS.text, ...(large ? { 'min-zoomed-font-size': 8 } : {}) },
+    },
+    ...(large ? boxRules() : compoundRules()),
     { selector: 'node.host.stale', style: { 'border-style': 'dashed', 'border-color': COLORS.stale, color: COLORS.stale, 'background-opacity': 0.6 } },
     {
       selector: 'node.segment',
@@ -108,8 +131,6 @@ export function stylesheet(large: boolean): StylesheetJson {
         label: 'data(label)',
         'font-size': 10,
         'text-valign': 'center',
-        'text-halign': 'center',
-        'border-width': 0,
       },
     },
     { selector: 'node.segment.tagged', style: { shape: 'cut-rectangle', 'background-color': COLORS.tagged } },
@@ -125,6 +146,7 @@ export function stylesheet(large: boolean): StylesheetJson {
         width: 1.5,
         'line-color': COLORS.edge.remote,
         opacity: 0.8,
+        ...(large ? { 'z-index-compare': 'manual', 'z-index': 4 } : {}),
       },
     },
     { selector: 'edge.k-interface', style: { 'line-color': COLORS.edge.interface, width: 2 } },
