@@ -125,7 +125,13 @@ export class FleetServer {
     if (!KNOWN_PATHS.has(path))
       throw new HttpError(404, { error: 'not_found', message: `no such path ${path} (see /api/v1/topology, /api/v1/hosts, /api/v1/history)` });
     this.#authorizeRead(req);
-    if (path === '/api/v1/topology') return sendJsonParts(req, res, FleetState.topologyBytes(await this.#o.state.model()));
+    if (path === '/api/v1/topology') {
+      const detail = query.get('detail') ?? 'full';
+      if (detail !== 'full' && detail !== 'overview')
+        throw new HttpError(400, { error: 'bad_query', field: 'detail', message: 'detail must be full (the default) or overview' });
+      const built = await this.#o.state.model();
+      return sendJsonParts(req, res, detail === 'overview' ? FleetState.overviewBytes(built) : FleetState.topologyBytes(built));
+    }
     if (path === '/api/v1/hosts') return sendJsonCached(req, res, FleetState.hostsJson(await this.#o.state.model()));
     return this.#history(res, query);
   }

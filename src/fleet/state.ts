@@ -16,7 +16,7 @@
  * is written twice and none is lost.
  */
 import type { FleetModel, HostRecord, DerivedState } from './model/types';
-import { FleetModelBuilder, shareUnchanged, topologyBytes, type BuildKind, type DocumentBytes } from './model/cache';
+import { FleetModelBuilder, shareUnchanged, topologyBytes, topologyOverview, type BuildKind, type DocumentBytes } from './model/cache';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
 import { checkReport, type FleetReport } from './model/report';
@@ -32,6 +32,7 @@ export interface BuiltModel {
   /** Computed in full, or with the joins of the model before (no host's interfaces or hints changed). */
   readonly kind: BuildKind;
   topology?: DocumentBytes;
+  overview?: DocumentBytes;
   hostsJson?: Buffer;
 }
 
@@ -182,6 +183,12 @@ export class FleetState {
   static topologyBytes(built: BuiltModel): DocumentBytes {
     built.topology ??= topologyBytes(built.model.topology);
     return built.topology;
+  }
+
+  /** The overview document (?detail=overview): the topology less its joins' hints. */
+  static overviewBytes(built: BuiltModel): DocumentBytes {
+    built.overview ??= topologyBytes(topologyOverview(built.model.topology));
+    return built.overview;
   }
 
   /** The topology document as one buffer. */

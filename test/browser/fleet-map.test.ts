@@ -38,7 +38,7 @@ interface Session {
   readonly errors: string[];
 }
 
-async function open(browser: Browser, t: Test, url: string): Promise<Session> {
+async function open(browser: Browser, t: Test, url: string, before?: (page: Page) => Promise<unknown>): Promise<Session> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   t.teardown(() => context.close());
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
@@ -57,6 +57,7 @@ async function open(browser: Browser, t: Test, url: string): Promise<Session> {
     w.cspViolations = [];
     w.document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
+  await before?.(page);
   await page.goto(url);
   return { page, requests, errors };
 }
@@ -152,6 +153,43 @@ t.test('the fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }, as
     t.ok(text.includes(placement.reason), 'the server’s reason for the placement, in its words');
     t.match(page.url(), /sel=/, 'the selection is in the URL');
     await page.screenshot({ path: artifact('fleet-map-segment.png') });
+  });
+
+  t.test('the first draw is the overview (no hints), sent early; the evidence waits for the full topology', async (t) => {
+    const api = requests.filter((u) => u.includes('/api/v1/'));
+    t.equal(api[0], `${fleet.url}/api/v1/topology?detail=overview`, 'the first API request: the overview');
+    t.equal(api.filter((u) => u.endsWith('?detail=overview')).length, 1, 'once: the main script took prefetch.js’s GET');
+    t.ok(requests.includes(`${fleet.url}/assets/prefetch.js`), 'prefetch.js, the page’s first script');
+    t.ok(
+      api.some((u) => u === `${fleet.url}/api/v1/topology`),
+      'then the full topology',
+    );
+    t.equal(await page.evaluate(() => (globalThis as unknown as { netbeaconPrefetch?: unknown }).netbeaconPrefetch), undefined, 'taken');
+    // The full topology held back 3 s: a segment selected by a link says it is loading, then shows the hints.
+    const seg = sid('rack1', 'eth0', 100);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const slow = await open(browser, t, `${fleet.url}/?sel=${encodeURIComponent(seg)}`, (p) =>
+      p.route(
+        (u) => u.pathname === '/api/v1/topology' && u.search === '',
+        async (route) => {
+          await held;
+          await route.continue();
+        },
+      ),
+    );
+    await drawn(slow.page);
+    const panel = slow.page.locator('#evidence');
+    await panel.getByText('Loading the evidence').waitFor();
+    t.same(
+      await slow.page.evaluate(() => (globalThis as unknown as W).netbeaconMap.cy.elements(':selected').map((e) => e.id())),
+      [seg],
+      'the selection is drawn from the overview',
+    );
+    release();
+    await panel.getByText('rack1/eth0 vid 100', { exact: false }).first().waitFor();
+    t.match((await panel.textContent()) ?? '', /on_remote_network/, 'the hints, once the full topology is in');
+    t.same(slow.errors, []);
   });
 
   t.test('clicking an edge shows the hints that prove the join', async (t) => {

@@ -13,7 +13,7 @@ import { FleetService } from '../../src/fleet/service';
 import { parseDbUrl } from '../../src/fleet/db';
 import { deriveFleetKey, signReport } from '../../src/fleet/model/auth';
 import { parseServiceUrl, sendRequest, type ServiceTarget } from '../../src/net/http-client';
-import type { FleetTopology } from '../../src/fleet/model/types';
+import type { FleetTopology, FleetTopologyOverview } from '../../src/fleet/model/types';
 import { fleetBackends, type Backend } from '../helpers/fleet-backends';
 import { getJson, iface, postReport, remote, report } from '../helpers/fleet-reports';
 
@@ -162,6 +162,34 @@ async function readSide(t: Test, backend: Backend): Promise<void> {
     [['fabric-0', ['rack1/eth0', 'rack2/ens3']]],
   );
   t.equal(topo.placements.length, 2);
+  t.ok(
+    topo.fabrics.every((f) => f.joins.every((j) => Array.isArray(j.hints))),
+    'the default document has every join with its hints',
+  );
+  t.notOk('detail' in topo, 'and no detail key');
+  t.ok(
+    topo.fabrics.some((f) => f.joins.some((j) => j.hints.length > 0)),
+    'hints to leave out',
+  );
+  // ?detail=overview: the same document less the joins' hints (the map's first draw), its own ETag.
+  const get = (path: string, headers: Record<string, string> = {}) => sendRequest(target, { method: 'GET', path, headers, timeoutMs: 5000 });
+  const over = await get('/api/v1/topology?detail=overview');
+  const overview = JSON.parse(over.body.toString()) as FleetTopologyOverview;
+  t.equal(overview.detail, 'overview');
+  t.same(
+    overview,
+    { ...topo, detail: 'overview', fabrics: topo.fabrics.map((f) => ({ ...f, joins: f.joins.map(({ hints: _h, ...j }) => j) })) },
+    'the topology less the joins’ hints',
+  );
+  const full = await get('/api/v1/topology');
+  const fullEtag = String(full.headers.etag);
+  const overEtag = String(over.headers.etag);
+  t.not(overEtag, fullEtag, 'an ETag of its own');
+  t.equal((await get('/api/v1/topology?detail=overview', { 'if-none-match': overEtag })).status, 304);
+  t.equal((await get('/api/v1/topology?detail=full')).body.toString(), full.body.toString(), 'detail=full is the default');
+  const bad = await getJson(target, '/api/v1/topology?detail=some');
+  t.equal(bad.status, 400);
+  t.equal((bad.doc as { field?: string }).field, 'detail');
   const hosts = (await getJson(target, '/api/v1/hosts')).doc as {
     version: number;
     hosts: Array<{ name: string; state: string; address: string; hints: number }>;

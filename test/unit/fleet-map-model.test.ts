@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { buildFleetModel } from '../../src/fleet/model/model';
-import { buildMapModel, fabricId, hostId, joinId, joinLabel, labelWidth, segmentId } from '../../web/src/model';
+import { buildMapModel, fabricId, fromOverview, hostId, joinId, joinLabel, labelWidth, segmentId } from '../../web/src/model';
+import { topologyOverview } from '../../src/fleet/model/cache';
 import { EMPTY_VIEW, formatView, hasFilters, parseView, segmentMatches, segmentPasses } from '../../web/src/view';
 import { packPositions, type PackNode } from '../../web/src/pack';
 import { rowOf, tsvOf, visibleSegments, COLUMNS } from '../../web/src/rows';
@@ -23,6 +24,32 @@ function seededTopology() {
   ];
   return buildFleetModel({ hosts, names: new Map(), nowMs: T0 + 100_000 }).topology;
 }
+
+t.test('the overview (no hints) draws the same elements as the full topology', async (t) => {
+  const topo = seededTopology();
+  t.ok(
+    topo.fabrics.some((f) => f.joins.some((j) => j.hints.length > 0)),
+    'a model with hints',
+  );
+  const over = fromOverview(JSON.parse(JSON.stringify(topologyOverview(topo))) as ReturnType<typeof topologyOverview>);
+  t.same(
+    over,
+    { ...topo, fabrics: topo.fabrics.map((f) => ({ ...f, joins: f.joins.map((j) => ({ ...j, hints: [] })) })) },
+    'the topology, every join without hints',
+  );
+  const a = buildMapModel(topo);
+  const b = buildMapModel(over);
+  t.same(
+    b.nodes.map((n) => [n.data, n.classes]),
+    a.nodes.map((n) => [n.data, n.classes]),
+    'the same nodes, data and classes',
+  );
+  t.same(
+    b.edges.map((e) => [e.data.id, e.data.source, e.data.target, e.classes]),
+    a.edges.map((e) => [e.data.id, e.data.source, e.data.target, e.classes]),
+    'the same edges',
+  );
+});
 
 t.test('the model as elements: fabrics hold hosts hold segments; joins are edges', async (t) => {
   const topo = seededTopology();

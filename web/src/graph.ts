@@ -170,10 +170,12 @@ export class FleetGraph {
           moved++;
         }
         if (large && el.data('owner') !== data.owner) moved++;
-        el.data(data);
+        // Only what changed: setting data or classes restyles the element, at thousands a second's work.
+        if (!sameData(el.data() as Record<string, unknown>, data)) el.data(data);
         // Keep the view's own classes (filters, search) across updates.
         const keep = ['hidden', 'faded', 'match'].filter((c) => el.hasClass(c));
-        el.classes([def.classes, ...keep].join(' '));
+        const classes = [def.classes, ...keep].join(' ');
+        if (!sameClasses(el.classes(), classes)) el.classes(classes);
       }
       const gone = cy.elements().filter((el) => !wanted.has(el.id()) && !el.hasClass('ghost'));
       removed += gone.length;
@@ -363,6 +365,17 @@ export class FleetGraph {
     this.cy.remove('.ghost');
     this.cy.nodes('.was-here').removeClass('was-here');
   }
+}
+
+/** Whether an element's data already has every value of `next` (the keys the graph library adds aside). */
+function sameData(cur: Record<string, unknown>, next: Record<string, unknown>): boolean {
+  for (const k of Object.keys(next)) if (cur[k] !== next[k]) return false;
+  return true;
+}
+
+function sameClasses(cur: readonly string[], next: string): boolean {
+  const want = next.split(' ').filter(Boolean);
+  return want.length === cur.length && want.every((c) => cur.includes(c));
 }
 
 function run(cy: Core, options: LayoutOptions): Promise<void> {

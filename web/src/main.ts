@@ -3,13 +3,13 @@
  * current by polling with ETags (a 304 costs nothing), while the view —
  * filters, search, map or table, selection — lives in the URL.
  */
-import { Api, ApiError, setToken, takeToken, type HistoryEntry, type HostsDocument } from './api';
+import { Api, ApiError, PREFETCH_PATH, setToken, takeToken, TOPOLOGY_PATH, type HistoryEntry, type HostsDocument } from './api';
 import { byId, fill, h } from './dom';
 import { fabricEvidence, hostEvidence, joinEvidence, segmentEvidence } from './evidence';
 import { download, pngOf, svgOf } from './export';
 import { FleetGraph } from './graph';
 import { historyList } from './history-panel';
-import { buildMapModel, fabricId, segmentId, type FleetTopology, type MapModel } from './model';
+import { buildMapModel, fabricId, fromOverview, segmentId, type FleetTopology, type FleetTopologyOverview, type MapModel } from './model';
 import { tableOf, tsvOf } from './table';
 import { formatView, hasFilters, parseView, type ViewState } from './view';
 
@@ -19,6 +19,8 @@ const HISTORY_LIMIT = 50;
 interface State {
   view: ViewState;
   topology: FleetTopology | null;
+  /** 'overview' while the model is the first draw's (no hints: api.ts, PREFETCH_PATH), 'full' once the full topology is in. */
+  detail: 'overview' | 'full';
   model: MapModel | null;
   hosts: HostsDocument | null;
   history: HistoryEntry[];
@@ -27,7 +29,17 @@ interface State {
   error: string | null;
 }
 
-const state: State = { view: parseView(location.search), topology: null, model: null, hosts: null, history: [], pickedChange: null, updates: 0, error: null };
+const state: State = {
+  view: parseView(location.search),
+  topology: null,
+  detail: 'overview',
+  model: null,
+  hosts: null,
+  history: [],
+  pickedChange: null,
+  updates: 0,
+  error: null,
+};
 const api = new Api(takeToken());
 const graph = new FleetGraph(byId('map'), (id) => select(id, false));
 
@@ -109,6 +121,8 @@ function renderEvidence(): void {
   const m = state.model;
   const id = state.view.sel;
   if (!m || id === null) return fill(el, h('p', { class: 'muted' }, 'Select a segment, a join, a host or a fabric to see the evidence.'));
+  // The first draw's model has no hints; the full one follows it (refresh), and renders this again.
+  if (state.detail === 'overview') return fill(el, h('p', { class: 'muted' }, 'Loading the evidence…'));
   const seg = m.index.segments.get(id);
   if (seg) return fill(el, segmentEvidence(seg, state.hosts));
   const join = m.index.joins.get(id);
@@ -167,12 +181,17 @@ function fillLists(m: MapModel): void {
 
 async function refresh(): Promise<void> {
   try {
-    const topo = await api.get<FleetTopology>('/api/v1/topology');
+    const first = state.model === null;
+    // The first draw from the overview; then the full topology, with the hints, at once and on every poll.
+    const topo = first
+      ? await api.get<FleetTopologyOverview>(PREFETCH_PATH).then((r) => ({ changed: r.changed, doc: fromOverview(r.doc) }))
+      : await api.get<FleetTopology>(TOPOLOGY_PATH);
     state.error = null;
-    if (topo.changed || !state.model) {
-      const first = state.model === null;
-      performance.mark('netbeacon:model-fetched');
+    const upgraded = !first && state.detail === 'overview';
+    if (topo.changed || upgraded || !state.model) {
+      performance.mark(first ? 'netbeacon:model-fetched' : 'netbeacon:full-model-fetched');
       state.topology = topo.doc;
+      state.detail = first ? 'overview' : 'full';
       state.model = buildMapModel(topo.doc);
       performance.mark('netbeacon:model-built');
       const r = await graph.apply(state.model);
@@ -184,7 +203,7 @@ async function refresh(): Promise<void> {
         performance.mark('netbeacon:map-drawn');
         document.documentElement.dataset.drawn = 'true';
         resolveDrawn(performance.now());
-      } else {
+      } else if (!upgraded) {
         state.updates++;
         renderView(false);
         document.documentElement.dataset.updates = String(state.updates);
@@ -201,6 +220,8 @@ async function refresh(): Promise<void> {
     }
     const t = state.topology!;
     status(`${t.hosts.total} hosts (${t.hosts.stale} stale) · ${t.fabrics.length} fabrics · ${t.findings.length} findings · model of ${t.generated_at}`);
+    // The full topology (the hints, for the evidence panel) right after the first draw.
+    if (first) await refresh();
   } catch (err) {
     state.error = (err as Error).message;
     if (err instanceof ApiError && err.status === 401) {

@@ -5,11 +5,11 @@
  * them for the graph library and notes which finding touches which
  * element, so the map can mark it. DOM-free, so the tests run it in Node.
  */
-import type { FleetFabric, FleetFinding, FleetJoin, FleetPlacement, FleetTopology, FindingKind } from '../../src/fleet/model/types';
+import type { FleetFabric, FleetFinding, FleetJoin, FleetPlacement, FleetTopology, FleetTopologyOverview, FindingKind } from '../../src/fleet/model/types';
 import type { FleetSegment } from '../../src/fleet/model/segment';
 import { fabricColor } from './style';
 
-export type { FleetFabric, FleetFinding, FleetJoin, FleetPlacement, FleetTopology, FindingKind, FleetSegment };
+export type { FleetFabric, FleetFinding, FleetJoin, FleetPlacement, FleetTopology, FleetTopologyOverview, FindingKind, FleetSegment };
 
 /** Ids are JSON of the names, so any host or interface name maps to one id and back. */
 export const fabricId = (fabric: string): string => `f${JSON.stringify(fabric)}`;
@@ -92,6 +92,16 @@ export function joinLabel(j: FleetJoin): string {
   if (j.kind === 'interface') return 'same interface';
   const kinds = [...new Set(j.hints.map((h) => h.hint))].sort();
   return j.kind === 'peer' && j.peer ? `via ${j.peer.ifname} ${j.peer.mac}` : kinds.join(', ');
+}
+
+/**
+ * The overview document (GET /api/v1/topology?detail=overview) in the
+ * topology's shape, every join with no hints, for the first draw: the map
+ * draws no hint; the evidence panel waits for the full topology.
+ */
+export function fromOverview(o: FleetTopologyOverview): FleetTopology {
+  const { detail: _detail, ...rest } = o;
+  return { ...rest, fabrics: o.fabrics.map((f) => ({ ...f, joins: f.joins.map((j) => ({ ...j, hints: [] })) })) };
 }
 
 export function buildMapModel(t: FleetTopology): MapModel {

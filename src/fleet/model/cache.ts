@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { assembleModel, buildFleetModel, joinedOf, sortHosts, type ModelInput } from './model';
 import type { FleetReport } from './report';
-import type { FleetModel, FleetTopology } from './types';
+import type { FleetModel, FleetTopology, FleetTopologyOverview } from './types';
 
 /** Equal JSON values (plain objects, arrays, strings, numbers, booleans, null; undefined as absent). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -119,7 +119,7 @@ const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
  * digest of the other parts and of the shared parts' digests, so it is
  * distinct for distinct documents without hashing the shared bytes again.
  */
-export function topologyBytes(t: FleetTopology): DocumentBytes {
+export function topologyBytes(t: FleetTopology | FleetTopologyOverview): DocumentBytes {
   const parts: Buffer[] = [];
   const etag = createHash('sha256');
   const own = (text: string): void => {
@@ -144,6 +144,20 @@ export function topologyBytes(t: FleetTopology): DocumentBytes {
   own(parts.length === 0 ? '{}' : '}');
   const length = parts.reduce((n, b) => n + b.length, 0);
   return { parts, length, etag: `"${etag.digest('base64url').slice(0, 22)}"` };
+}
+
+/** The overview's fabrics per model's fabrics: a reused model shares them, and so their JSON (topologyBytes). */
+const overviewFabrics = new WeakMap<FleetTopology['fabrics'], FleetTopologyOverview['fabrics']>();
+
+/** The overview document (GET /api/v1/topology?detail=overview): the topology less its joins' hints. */
+export function topologyOverview(t: FleetTopology): FleetTopologyOverview {
+  let fabrics = overviewFabrics.get(t.fabrics);
+  if (!fabrics) {
+    fabrics = t.fabrics.map((f) => ({ ...f, joins: f.joins.map(({ hints: _hints, ...j }) => j) }));
+    overviewFabrics.set(t.fabrics, fabrics);
+  }
+  const { version, ...rest } = t;
+  return { version, detail: 'overview', ...rest, fabrics };
 }
 
 /** The document as one buffer (for callers that parse it). */

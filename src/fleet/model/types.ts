@@ -78,6 +78,19 @@ export interface FleetTopology {
   readonly findings: readonly FleetFinding[];
 }
 
+/** A join as the overview document has it: without the hints that prove it. */
+export type FleetOverviewJoin = Omit<FleetJoin, 'hints'>;
+
+/**
+ * GET /api/v1/topology?detail=overview: the document the map's first draw
+ * needs, the topology less the joins' hints (most of its bytes), marked
+ * `detail: 'overview'`.
+ */
+export interface FleetTopologyOverview extends Omit<FleetTopology, 'fabrics'> {
+  readonly detail: 'overview';
+  readonly fabrics: ReadonlyArray<Omit<FleetFabric, 'joins'> & { readonly joins: readonly FleetOverviewJoin[] }>;
+}
+
 export type Presence = 'fresh' | 'stale';
 
 /**
