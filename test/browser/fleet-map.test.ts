@@ -295,6 +295,8 @@ t.test('the fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }, as
     t.same(after.zoom, before.zoom, 'zoom kept');
     t.same(after.pan, before.pan, 'pan kept');
     t.same(after.selected, before.selected, 'selection kept');
+    // The panel is rendered after the update is applied, which may end after the new element is in.
+    await page.locator('#evidence').getByText('rack3/p0', { exact: false }).first().waitFor();
     t.match((await page.locator('#evidence').textContent()) ?? '', /rack3\/p0/, 'the evidence panel shows the new join');
     await page.screenshot({ path: artifact('fleet-map-live.png') });
   });

@@ -209,6 +209,8 @@ async function refresh(): Promise<void> {
         document.documentElement.dataset.updates = String(state.updates);
         if (r.added + r.removed + r.moved > 0) byId('announce').textContent = `The map changed: ${r.added} added, ${r.removed} removed, ${r.moved} moved.`;
       }
+      // The panel from the new model at once (the overview's "loading" gone), again below with the new hosts.
+      if (!first) renderEvidence();
       // The hosts (MACs, addresses: the evidence panel and the search) after the first draw.
       state.hosts = (await api.get<HostsDocument>('/api/v1/hosts')).doc;
       fillLists(state.model);
