@@ -1,6 +1,9 @@
 /** The clear-text beacon header: `!BBH` version, type, payload length. */
 export const HEADER_LENGTH = 4;
 export const PROTOCOL_VERSION = 2;
+/** Beacon format v3's version byte, and the length of its key id (v3.ts; here so that readers of journals need not load libsodium). */
+export const V3_VERSION = 3;
+export const V3_KEY_ID_LENGTH = 4;
 
 export const BEACON_TYPES = { solicitation: 1, advertisement: 2 } as const;
 export type BeaconTypeName = keyof typeof BEACON_TYPES;

@@ -14,14 +14,13 @@
 import { randomBytesPooled } from './random';
 import { constants, gzipSync } from 'node:zlib';
 import { gunzipLikePython } from './gzip';
-import { HEADER_LENGTH, writeHeader } from './header';
+import { HEADER_LENGTH, V3_KEY_ID_LENGTH, V3_VERSION, writeHeader } from './header';
 import type { FernetKey, V3Key } from './key';
 import { Keyring, type KeyringEntry } from './keyring';
 import { MAX_CLOCK_SKEW_SECONDS, MAX_INFLATED, TOKEN_TTL_SECONDS, type RejectReason } from './reasons';
 import { sodium } from './sodium';
 
-export const V3_VERSION = 3;
-export const V3_KEY_ID_LENGTH = 4;
+export { V3_KEY_ID_LENGTH, V3_VERSION };
 export const V3_NONCE_LENGTH = 24;
 export const V3_TAG_LENGTH = 16;
 /** Bytes in clear text before the ciphertext; all of them are the associated data. */

@@ -24,8 +24,7 @@
  * and counts it, exactly as it would live.
  */
 import { NetbeaconError } from '../errors';
-import type { BeaconTypeName } from '../protocol/header';
-import { V3_KEY_ID_LENGTH, V3_VERSION } from '../protocol/v3';
+import { V3_KEY_ID_LENGTH, V3_VERSION, type BeaconTypeName } from '../protocol/header';
 import { isVid, parseUlid, type ReceivedBeacon, type SentBeacon } from './beacons';
 
 const KEY_ID = new RegExp(`^[0-9a-f]{${V3_KEY_ID_LENGTH * 2}}$`);
