@@ -60,46 +60,50 @@ export interface JournalLocation {
 
 /** Parses one line; undefined for a blank one. Throws JournalError naming `where`. */
 export function parseJournalLine(text: string, where: JournalLocation): JournalRecord | undefined {
-  if (text.trim() === '') return undefined;
-  const fail = (what: string): never => {
-    throw new JournalError('E_JOURNAL_FORMAT', `${where.source}:${where.line}: ${what}`);
-  };
+  // A line the agent wrote opens with its object; only another one can be blank.
+  if (text.charCodeAt(0) !== 123 && text.trim() === '') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return fail(`not JSON (${(err as Error).message})`);
+    return fail(where, `not JSON (${(err as Error).message})`);
   }
-  if (!isObject(value)) return fail('not a JSON object');
-  const fields = new Fields(value, fail);
+  if (!isObject(value)) return fail(where, 'not a JSON object');
   const direction = value.direction;
-  if (direction !== 'tx' && direction !== 'rx') return fail(`"direction" must be "tx" or "rx", not ${show(direction)}`);
-
-  const common = {
-    interface: fields.string('interface'),
-    time: fields.number('time'),
-    version: fields.integer('version', 0, 255),
-    type: fields.beaconType(),
-    destination_ip: fields.string('destination_ip'),
-    ...fields.optionalVid(),
-  };
-  if (direction === 'tx') {
-    const payload = value.payload;
-    if (!isObject(payload)) return fail('"payload" of a sent beacon must be an object');
-    const ulid = parseUlid(payload.ulid);
-    if (!ulid) return fail(`"payload.ulid" of a sent beacon must be a ULID, not ${show(payload.ulid)}`);
-    return { direction, ...common, ulid: ulid.text, destination_port: fields.integer('destination_port', 0, 65535), payload };
-  }
+  if (direction !== 'tx' && direction !== 'rx') return fail(where, `"direction" must be "tx" or "rx", not ${show(direction)}`);
+  // Every line of a replay comes through here: fields are checked in the
+  // order below (the first bad one is reported) and the record is built
+  // in one go, without spreads or helper objects.
+  const iface = string(value, 'interface', where);
+  const time = number(value, 'time', where);
+  const version = integer(value, 'version', 0, 255, where);
+  const type = beaconType(value, where);
+  const destinationIp = string(value, 'destination_ip', where);
+  const vid = optionalVid(value, where);
   const payload = value.payload;
-  if (payload !== null && !isObject(payload)) return fail('"payload" must be an object or null');
-  return {
-    direction,
-    ...common,
-    source_ip: fields.string('source_ip'),
-    source_port: fields.integer('source_port', 0, 65535),
-    payload,
-    ...fields.optionalKeyId(common.version),
-  };
+  if (direction === 'tx') {
+    if (!isObject(payload)) return fail(where, '"payload" of a sent beacon must be an object');
+    const ulid = parseUlid(payload.ulid);
+    if (!ulid) return fail(where, `"payload.ulid" of a sent beacon must be a ULID, not ${show(payload.ulid)}`);
+    const destinationPort = integer(value, 'destination_port', 0, 65535, where);
+    return vid === undefined
+      ? { direction, interface: iface, time, version, type, destination_ip: destinationIp, ulid: ulid.text, destination_port: destinationPort, payload }
+      : { direction, interface: iface, time, version, type, destination_ip: destinationIp, vid, ulid: ulid.text, destination_port: destinationPort, payload };
+  }
+  if (payload !== null && !isObject(payload)) return fail(where, '"payload" must be an object or null');
+  const sourceIp = string(value, 'source_ip', where);
+  const sourcePort = integer(value, 'source_port', 0, 65535, where);
+  const keyId = optionalKeyId(value, version, where);
+  const rx: { -readonly [K in keyof JournalRx]: JournalRx[K] } =
+    vid === undefined
+      ? { direction, interface: iface, time, version, type, destination_ip: destinationIp, source_ip: sourceIp, source_port: sourcePort, payload }
+      : { direction, interface: iface, time, version, type, destination_ip: destinationIp, vid, source_ip: sourceIp, source_port: sourcePort, payload };
+  if (keyId !== undefined) rx.key_id = keyId;
+  return rx;
+}
+
+function fail(where: JournalLocation, what: string): never {
+  throw new JournalError('E_JOURNAL_FORMAT', `${where.source}:${where.line}: ${what}`);
 }
 
 /** A value for a message: short, and "nothing" for a missing key. */
@@ -113,48 +117,40 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Typed reads of one line's fields, failing with the field's name. */
-class Fields {
-  constructor(
-    private readonly obj: Record<string, unknown>,
-    private readonly fail: (what: string) => never,
-  ) {}
+// Typed reads of one line's fields, failing with the field's name.
 
-  string(key: string): string {
-    const v = this.obj[key];
-    return typeof v === 'string' && v !== '' ? v : this.fail(`"${key}" must be a non-empty string, not ${show(v)}`);
-  }
+function string(obj: Record<string, unknown>, key: string, where: JournalLocation): string {
+  const v = obj[key];
+  return typeof v === 'string' && v !== '' ? v : fail(where, `"${key}" must be a non-empty string, not ${show(v)}`);
+}
 
-  number(key: string): number {
-    const v = this.obj[key];
-    return typeof v === 'number' && Number.isFinite(v) ? v : this.fail(`"${key}" must be a number, not ${show(v)}`);
-  }
+function number(obj: Record<string, unknown>, key: string, where: JournalLocation): number {
+  const v = obj[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : fail(where, `"${key}" must be a number, not ${show(v)}`);
+}
 
-  integer(key: string, min: number, max: number): number {
-    const v = this.obj[key];
-    return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-      ? v
-      : this.fail(`"${key}" must be an integer from ${min} to ${max}, not ${show(v)}`);
-  }
+function integer(obj: Record<string, unknown>, key: string, min: number, max: number, where: JournalLocation): number {
+  const v = obj[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+    ? v
+    : fail(where, `"${key}" must be an integer from ${min} to ${max}, not ${show(v)}`);
+}
 
-  beaconType(): BeaconTypeName {
-    const v = this.obj.type;
-    return v === 'solicitation' || v === 'advertisement' ? v : this.fail(`"type" must be "solicitation" or "advertisement", not ${show(v)}`);
-  }
+function beaconType(obj: Record<string, unknown>, where: JournalLocation): BeaconTypeName {
+  const v = obj.type;
+  return v === 'solicitation' || v === 'advertisement' ? v : fail(where, `"type" must be "solicitation" or "advertisement", not ${show(v)}`);
+}
 
-  /** v3 only: the key id, as the agent writes it (lower-case hex, V3_KEY_ID_LENGTH bytes). */
-  optionalKeyId(version: number): { key_id?: string } {
-    const v = this.obj.key_id;
-    if (v === undefined) return {};
-    if (version !== V3_VERSION) return this.fail(`"key_id" is only for version ${V3_VERSION} beacons, not version ${version}`);
-    return typeof v === 'string' && KEY_ID.test(v)
-      ? { key_id: v }
-      : this.fail(`"key_id" must be ${V3_KEY_ID_LENGTH * 2} lower-case hex digits, not ${show(v)}`);
-  }
+/** v3 only: the key id, as the agent writes it (lower-case hex, V3_KEY_ID_LENGTH bytes). */
+function optionalKeyId(obj: Record<string, unknown>, version: number, where: JournalLocation): string | undefined {
+  const v = obj.key_id;
+  if (v === undefined) return undefined;
+  if (version !== V3_VERSION) return fail(where, `"key_id" is only for version ${V3_VERSION} beacons, not version ${version}`);
+  return typeof v === 'string' && KEY_ID.test(v) ? v : fail(where, `"key_id" must be ${V3_KEY_ID_LENGTH * 2} lower-case hex digits, not ${show(v)}`);
+}
 
-  optionalVid(): { vid?: number } {
-    const v = this.obj.vid;
-    if (v === undefined || v === null) return {};
-    return isVid(v) ? { vid: v } : this.fail(`"vid" must be an integer from 0 to 4095, not ${show(v)}`);
-  }
+function optionalVid(obj: Record<string, unknown>, where: JournalLocation): number | undefined {
+  const v = obj.vid;
+  if (v === undefined || v === null) return undefined;
+  return isVid(v) ? v : fail(where, `"vid" must be an integer from 0 to 4095, not ${show(v)}`);
 }
