@@ -40,7 +40,7 @@
  *   4094 VIDs would otherwise yield millions of same_local_fabric_as pairs.
  */
 import { HintAgeing, type AgeingStats, type SupportSlot } from './ageing';
-import { isMulticastAddress, isVid, parseUlid, type ReceivedBeacon, type SentBeacon } from './beacons';
+import { INVALID, isMulticastAddress, isVid, parseUlid, ulidTime, type ReceivedBeacon, type SentBeacon } from './beacons';
 import { HintTable, sortEntries, type HintEntry, type SegmentNode } from './hint-table';
 import { makeHint, sortHints, type TopologyHint } from './hints';
 import { BEACON_TTL_MS, BeaconQueue, type QueueStats } from './queues';
@@ -144,12 +144,13 @@ export class Correlator {
 
   /** Records a beacon this host sent, so that it is recognised when it comes back. */
   onTransmit(sent: SentBeacon, nowMs: number): void {
-    const ulid = parseUlid(sent.ulid);
+    const text = sent.ulid;
+    const t = typeof text === 'string' ? ulidTime(text) : INVALID;
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
-    if (!ulid) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
+    if (t === INVALID) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
     this.#tx.expire(nowMs);
     this.#rx.expire(nowMs);
-    this.#tx.set(ulid.key, ulid.timeMs, this.#table.segment(sent.interface, sent.vid));
+    this.#tx.set(t >= 0 ? text : text.toUpperCase(), t >= 0 ? t : -1 - t, this.#table.segment(sent.interface, sent.vid));
   }
 
   onReceive(rx: ReceivedBeacon, nowMs: number): Correlation {
@@ -158,28 +159,33 @@ export class Correlator {
     const seg = node.segment;
     const payload = rx.payload;
     if (!(rx.version >= 2)) return this.#drop('old_version', seg, NONE, parseUlid(payload?.ulid)?.text);
-    const ulid = parseUlid(payload?.ulid);
-    if (!ulid) return this.#drop('no_ulid', seg, NONE);
+    // parseUlid() without its object: this runs for every beacon.
+    const text = payload?.ulid;
+    const t = typeof text === 'string' ? ulidTime(text) : INVALID;
+    if (t === INVALID) return this.#drop('no_ulid', seg, NONE);
+    const ulid = text as string;
+    const key = t >= 0 ? ulid : ulid.toUpperCase();
+    const timeMs = t >= 0 ? t : -1 - t;
     const gone = this.#age(nowMs);
-    if (nowMs - ulid.timeMs > this.#ttlMs) return this.#drop('expired', seg, gone, ulid.text);
-    if (ulid.timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid.text);
+    if (nowMs - timeMs > this.#ttlMs) return this.#drop('expired', seg, gone, ulid);
+    if (timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid);
 
-    const own = this.#tx.get(ulid.key);
+    const own = this.#tx.get(key);
     // v3 beacons are (key id, ULID): see ReceivedBeacon.key_id.
-    const rxKey = rx.key_id === undefined ? ulid.key : `${rx.key_id}/${ulid.key}`;
+    const rxKey = rx.key_id === undefined ? key : `${rx.key_id}/${key}`;
     let entry = this.#rx.get(rxKey);
     const duplicate = entry !== undefined;
     if (entry) {
       if (entry.segments.includes(node)) {
         this.#replays++;
-        const event: CorrelationEvent = { kind: 'replay', ulid: ulid.text, segment: seg, own: own !== undefined };
-        return { verdict: 'replay', segment: seg, ulid: ulid.text, hints: NONE, added: NONE, expired: gone, events: [event] };
+        const event: CorrelationEvent = { kind: 'replay', ulid, segment: seg, own: own !== undefined };
+        return { verdict: 'replay', segment: seg, ulid, hints: NONE, added: NONE, expired: gone, events: [event] };
       }
-      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid.text);
+      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid);
       entry.segments.push(node);
     } else {
-      entry = { segments: [node], paired: 0, timeMs: ulid.timeMs, seq: 0, entries: undefined, live: false };
-      this.#rx.insert(rxKey, ulid.timeMs, entry);
+      entry = { segments: [node], paired: 0, timeMs, seq: 0, entries: undefined, live: false };
+      this.#rx.insert(rxKey, timeMs, entry);
     }
 
     const derived = this.#derived;
@@ -198,15 +204,19 @@ export class Correlator {
     }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;
-    let hints: TopologyHint[];
-    if (derived.length === 1) hints = [derived[0]!.hint];
-    else {
+    let hints: readonly TopologyHint[];
+    if (derived.length === 0) hints = NONE;
+    else if (derived.length === 1) {
+      const e = derived[0]!;
+      hints = e.only ??= Object.freeze([e.hint]);
+    } else {
       sortEntries(derived);
-      hints = new Array<TopologyHint>(derived.length);
-      for (let k = 0; k < derived.length; k++) hints[k] = derived[k]!.hint;
+      const list = new Array<TopologyHint>(derived.length);
+      for (let k = 0; k < derived.length; k++) list[k] = derived[k]!.hint;
+      hints = list;
     }
     if (refused) hints = sortHints([...hints, ...refused]);
-    return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid: ulid.text, hints, added, expired, events: NONE };
+    return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid, hints, added, expired, events: NONE };
   }
 
   /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */

@@ -32,6 +32,8 @@ export interface HintEntry {
   readonly hint: TopologyHint;
   /** hintKey(hint), once it was needed. */
   key: string | undefined;
+  /** `[hint]`, frozen, once it was needed: the hints of a reception that supports this one alone (most do). */
+  only: readonly TopologyHint[] | undefined;
   /** Support pairs holding it; the entry is in the table while this is above 0. */
   refs: number;
   /** Where it is filed, so that it can leave. */
@@ -91,7 +93,7 @@ export class HintTable {
     if (known) return known;
     if (!this.#room()) return undefined;
     const hint = pairHint(kind, from.segment, to.segment);
-    const entry: HintEntry = { hint, key: undefined, refs: 0, node: from, code, mac: undefined, name: undefined };
+    const entry: HintEntry = { hint, key: undefined, only: undefined, refs: 0, node: from, code, mac: undefined, name: undefined };
     from.pairs.set(code, entry);
     return entry;
   }
@@ -105,7 +107,7 @@ export class HintTable {
     if (known) return known;
     if (!this.#room()) return undefined;
     const hint = remoteHint(kind, at.segment, name, mac, vid);
-    const entry: HintEntry = { hint, key: undefined, refs: 0, node: at, code, mac, name };
+    const entry: HintEntry = { hint, key: undefined, only: undefined, refs: 0, node: at, code, mac, name };
     if (byCode) byCode.set(code, entry);
     else if (byName) byName.set(name, new Map([[code, entry]]));
     else at.remotes.set(mac, new Map([[name, new Map([[code, entry]])]]));
