@@ -101,17 +101,24 @@ export class HintAgeing {
    * go on `gone`. The caller never files one entry twice under one ULID.
    */
   support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[]): void {
-    let held = slot.entries;
+    const held = slot.entries;
     if (!slot.live || !held) {
-      held = slot.entries = [];
+      // A copy of exactly this size: an empty array grown by push would
+      // reserve 17 slots for the one or two most ULIDs hold.
+      slot.entries = entries.slice();
       slot.live = true;
       slot.seq = this.#seq++;
       this.#order.push(slot);
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.refs++ === 0) added.push(e.hint);
-      held.push(e);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        if (e.refs++ === 0) added.push(e.hint);
+      }
+    } else {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        if (e.refs++ === 0) added.push(e.hint);
+        held.push(e);
+      }
     }
     this.#support += entries.length;
     while (this.#support > this.#capacity) {

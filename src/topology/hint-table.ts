@@ -177,6 +177,16 @@ export function entryKey(e: HintEntry): string {
 /** Sorted in place by their JSON spelling (ASCII, so UTF-16 order is Python's order); returns `entries`. */
 export function sortEntries(entries: HintEntry[]): HintEntry[] {
   if (entries.length < 2) return entries;
+  if (entries.length === 2) {
+    // The usual case of a reception with more than one hint: one comparison, no comparator.
+    const a = entries[0]!;
+    const b = entries[1]!;
+    if (entryKey(b) < entryKey(a)) {
+      entries[0] = b;
+      entries[1] = a;
+    }
+    return entries;
+  }
   for (const e of entries) entryKey(e);
   return entries.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
 }
