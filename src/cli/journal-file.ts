@@ -93,34 +93,36 @@ class JournalBytes {
     // A CR that ended the last chunk's text may be the first half of a CRLF.
     let pendingCr = false;
     for await (const chunk of this.#bytes()) {
-      let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      let buf = chunk;
       if (pendingCr && buf.length > 0) {
         if (buf[0] === 10) buf = buf.subarray(1);
         pendingCr = false;
       }
+      const out: string[] = [];
+      if (carry) {
+        // Only the line the last chunk left unfinished is joined to its
+        // end, not the whole chunk: one small copy instead of 256 KiB.
+        const first = firstLineEnd(buf);
+        if (first < 0) {
+          carry = Buffer.concat([carry, buf]);
+          continue;
+        }
+        pendingCr = splitLines(Buffer.concat([carry, buf.subarray(0, first + 1)]).toString('utf8'), out);
+        carry = undefined;
+        buf = buf.subarray(first + 1);
+        if (pendingCr && buf.length > 0) {
+          if (buf[0] === 10) buf = buf.subarray(1);
+          pendingCr = false;
+        }
+      }
       const end = Math.max(buf.lastIndexOf(10), buf.lastIndexOf(13));
       if (end < 0) {
-        carry = buf;
-        continue;
+        if (buf.length > 0) carry = buf;
+      } else {
+        carry = end + 1 < buf.length ? buf.subarray(end + 1) : undefined;
+        pendingCr = splitLines(buf.toString('utf8', 0, end + 1), out);
       }
-      carry = end + 1 < buf.length ? buf.subarray(end + 1) : undefined;
-      const s = buf.toString('utf8', 0, end + 1);
-      const out: string[] = [];
-      let start = 0;
-      // The next CR, found once per chunk and again only when passed (CRs are rare).
-      let cr = s.indexOf('\r');
-      while (start < s.length) {
-        if (cr >= 0 && cr < start) cr = s.indexOf('\r', start);
-        const lf = s.indexOf('\n', start);
-        const nl = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
-        out.push(s.slice(start, nl));
-        if (nl !== cr) start = nl + 1;
-        else if (nl + 1 === s.length) {
-          pendingCr = true;
-          start = nl + 1;
-        } else start = s.charCodeAt(nl + 1) === 10 ? nl + 2 : nl + 1;
-      }
-      yield out;
+      if (out.length > 0) yield out;
     }
     if (carry && carry.length > 0) yield [carry.toString('utf8')];
   }
@@ -165,4 +167,34 @@ class JournalBytes {
     }
     yield* rest();
   }
+}
+
+/** Where the first LF or CR is in `buf`, or -1. */
+function firstLineEnd(buf: Buffer): number {
+  const lf = buf.indexOf(10);
+  const cr = buf.indexOf(13);
+  return lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+}
+
+/**
+ * The lines of `s`, which ends in a line end, onto `out`; true when it
+ * ended in a CR (the next byte may be its LF).
+ */
+function splitLines(s: string, out: string[]): boolean {
+  let start = 0;
+  let pendingCr = false;
+  // The next CR, found once and again only when passed (CRs are rare).
+  let cr = s.indexOf('\r');
+  while (start < s.length) {
+    if (cr >= 0 && cr < start) cr = s.indexOf('\r', start);
+    const lf = s.indexOf('\n', start);
+    const nl = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+    out.push(s.slice(start, nl));
+    if (nl !== cr) start = nl + 1;
+    else if (nl + 1 === s.length) {
+      pendingCr = true;
+      start = nl + 1;
+    } else start = s.charCodeAt(nl + 1) === 10 ? nl + 2 : nl + 1;
+  }
+  return pendingCr;
 }
