@@ -188,6 +188,17 @@ export function sortEntries(entries: HintEntry[]): HintEntry[] {
     return entries;
   }
   for (const e of entries) entryKey(e);
+  if (entries.length <= 16) {
+    // A reception's few hints: insertion sort, no comparator calls.
+    for (let i = 1; i < entries.length; i++) {
+      const e = entries[i]!;
+      const k = e.key!;
+      let j = i - 1;
+      for (; j >= 0 && entries[j]!.key! > k; j--) entries[j + 1] = entries[j]!;
+      entries[j + 1] = e;
+    }
+    return entries;
+  }
   return entries.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
 }
 
