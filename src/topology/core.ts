@@ -106,15 +106,23 @@ export class AgentCore {
     // described by its name alone rather than not answered.
     const known = this.#interfaces.get(seg.ifname) ?? { name: seg.ifname };
     // The VID it arrived with wins: that is the VLAN the solicitor is on.
-    const remote = seg.vid === undefined ? known : { ...known, vid: seg.vid };
-    const reply: ReplyAction = {
+    if (seg.vid === undefined)
+      return {
+        kind: 'unicast_advertisement',
+        interface: seg.ifname,
+        destination_ip: rx.source_ip,
+        destination_port: rx.source_port,
+        payload: { remote: known, acks: c.ulid! },
+      };
+    // Built whole, not spread: every answered solicitation comes through here.
+    return {
       kind: 'unicast_advertisement',
       interface: seg.ifname,
       destination_ip: rx.source_ip,
       destination_port: rx.source_port,
-      payload: { remote, acks: c.ulid! },
+      payload: { remote: { ...known, vid: seg.vid }, acks: c.ulid! },
+      vid: seg.vid,
     };
-    return seg.vid === undefined ? reply : { ...reply, vid: seg.vid };
   }
 }
 
