@@ -25,7 +25,7 @@ const rack2 = (seq: number) =>
 const rack3 = (seq: number) => report('rack3', [iface('p0', C0)], [], { seq, period_seconds: 10 });
 
 /** Builds `input` with `b` and checks it against a full computation; returns the model and how it was made. */
-function check(t: Test, b: FleetModelBuilder, input: ModelInput, kind: 'full' | 'reused', what: string): FleetModel {
+function check(t: Test, b: FleetModelBuilder, input: ModelInput, kind: 'full' | 'reused' | 'incremental', what: string): FleetModel {
   const m = b.build(input);
   t.equal(b.lastKind, kind, `${what}: ${kind}`);
   const full = buildFleetModel(input);
@@ -36,7 +36,7 @@ function check(t: Test, b: FleetModelBuilder, input: ModelInput, kind: 'full' | 
 
 const at = (r: HostRecord['report'], receivedAtMs: number): HostRecord => record(r, receivedAtMs, T0);
 
-t.test('a model whose hosts changed only their times and counters reuses the joins; any change of joins computes in full', async (t) => {
+t.test('a model whose hosts changed only their times and counters reuses the joins; a change of joins computes only what it affects', async (t) => {
   const b = new FleetModelBuilder();
   const m0 = check(t, b, { hosts: [at(rack1(1), T0), at(rack2(1), T0), at(rack3(1), T0)], names: new Map(), nowMs: T0 }, 'full', 'the first model');
   let names = m0.derived.fabrics;
@@ -85,7 +85,7 @@ t.test('a model whose hosts changed only their times and counters reuses the joi
     t,
     b,
     { hosts: [at(moved, T0 + 60_000), at(rack2(5), T0 + 60_000), at(rack3(4), T0 + 60_000)], names, nowMs: T0 + 60_000 },
-    'full',
+    'incremental',
     'a hint went',
   );
   t.not(m4.topology.fabrics, m3.topology.fabrics);
@@ -96,19 +96,19 @@ t.test('a model whose hosts changed only their times and counters reuses the joi
     t,
     b,
     { hosts: [at(moved, T0 + 61_000), at(renamed, T0 + 61_000), at(rack3(5), T0 + 61_000)], names, nowMs: T0 + 61_000 },
-    'full',
+    'incremental',
     'an interface changed',
   ).derived.fabrics;
 
-  check(t, b, { hosts: [at(moved, T0 + 62_000), at(renamed, T0 + 62_000)], names, nowMs: T0 + 62_000 }, 'full', 'a host left');
-  check(t, b, { hosts: [at(moved, T0 + 63_000), at(renamed, T0 + 63_000), at(rack3(6), T0 + 63_000)], names, nowMs: T0 + 63_000 }, 'full', 'a host came');
+  check(t, b, { hosts: [at(moved, T0 + 62_000), at(renamed, T0 + 62_000)], names, nowMs: T0 + 62_000 }, 'incremental', 'a host left');
+  check(t, b, { hosts: [at(moved, T0 + 63_000), at(renamed, T0 + 63_000), at(rack3(6), T0 + 63_000)], names, nowMs: T0 + 63_000 }, 'incremental', 'a host came');
   const other = report('rack4', [iface('p0', C0)], [], { seq: 7, period_seconds: 10 });
   names = b.build({ hosts: [at(moved, T0 + 64_000), at(renamed, T0 + 64_000), at(rack3(7), T0 + 64_000)], names, nowMs: T0 + 64_000 }).derived.fabrics;
   check(
     t,
     b,
     { hosts: [at(moved, T0 + 65_000), at(renamed, T0 + 65_000), at(other, T0 + 65_000)], names, nowMs: T0 + 65_000 },
-    'full',
+    'incremental',
     'as many hosts, another name',
   );
 });
@@ -176,7 +176,7 @@ t.test('shareUnchanged: a report takes the lists of the one before that are equa
     t,
     b,
     { hosts: [at(half, T0 + 3_000), at(rack2(3), T0 + 3_000)], names: m0.derived.fabrics, nowMs: T0 + 4_000 },
-    'full',
+    'incremental',
     'shared interfaces, own hints',
   );
 });

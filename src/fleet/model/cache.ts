@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { assembleModel, buildFleetModel, joinedOf, sortHosts, type ModelInput } from './model';
 import type { FleetReport } from './report';
+import { IncrementalFleet } from './incremental';
 import type { FleetModel, FleetTopology, FleetTopologyOverview } from './types';
 
 /** Equal JSON values (plain objects, arrays, strings, numbers, booleans, null; undefined as absent). */
@@ -65,37 +66,54 @@ export function shareUnchanged(prev: FleetReport, next: FleetReport): FleetRepor
   return interfaces === next.interfaces && hints === next.hints ? next : { ...next, interfaces, hints };
 }
 
-export type BuildKind = 'full' | 'reused';
+export type BuildKind = 'full' | 'reused' | 'incremental';
+
+/** More changed hosts than this in one step: computing in full is as cheap. */
+const INCREMENTAL_LIMIT = 64;
 
 export class FleetModelBuilder {
   #last: { readonly reports: ReadonlyMap<string, FleetReport>; readonly names: ReadonlyMap<string, string>; readonly model: FleetModel } | undefined;
-  /** How the last build went: computed in full, or the joins reused. */
+  #incremental: IncrementalFleet | undefined;
+  /** How the last build went: computed in full, the joins reused, or only the changed hosts' fabrics computed. */
   lastKind: BuildKind | undefined;
 
   /** The same model as buildFleetModel(input). */
   build(input: ModelInput): FleetModel {
     const last = this.#last;
-    let model: FleetModel;
-    if (last && this.#reusable(input)) {
-      model = assembleModel(sortHosts(input.hosts), joinedOf(last.model), input.nowMs);
+    let model: FleetModel | undefined;
+    const hosts = sortHosts(input.hosts);
+    const changed = last ? this.#changed(input) : undefined;
+    const ownNames = last !== undefined && (input.names === last.model.derived.fabrics || (input.names === last.names && last.names === last.model.derived.fabrics));
+    if (last && changed?.length === 0 && (ownNames || input.names === last.names)) {
+      model = assembleModel(hosts, joinedOf(last.model), input.nowMs);
+      this.#incremental?.reassemble(hosts, model);
       this.lastKind = 'reused';
-    } else {
+    } else if (last && changed && ownNames && this.#incremental && changed.length <= INCREMENTAL_LIMIT) {
+      model = this.#incremental.update(hosts, changed, input.nowMs);
+      this.lastKind = 'incremental';
+    }
+    if (!model) {
       model = buildFleetModel(input);
+      this.#incremental = new IncrementalFleet(hosts, model);
       this.lastKind = 'full';
     }
     this.#last = { reports: new Map(input.hosts.map((h) => [h.report.host, h.report])), names: input.names, model };
+    if (this.#incremental) chunksOf.set(model.topology.placements, this.#incremental.placementChunks(hosts));
     return model;
   }
 
-  #reusable(input: ModelInput): boolean {
+  /** The hosts added, removed, or with other interfaces or hints than the last model's. */
+  #changed(input: ModelInput): string[] {
     const last = this.#last!;
-    if (input.names !== last.names && input.names !== last.model.derived.fabrics) return false;
-    if (input.hosts.length !== last.reports.size) return false;
+    const out: string[] = [];
+    const seen = new Set<string>();
     for (const { report } of input.hosts) {
+      seen.add(report.host);
       const before = last.reports.get(report.host);
-      if (!before || !sameJoins(before, report)) return false;
+      if (!before || !sameJoins(before, report)) out.push(report.host);
     }
-    return true;
+    for (const host of last.reports.keys()) if (!seen.has(host)) out.push(host);
+    return out;
   }
 }
 
@@ -111,6 +129,37 @@ const shared = new WeakMap<object, { readonly json: Buffer; readonly digest: Buf
 const SHARED = new Set(['fabrics', 'placements']);
 
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
+/** A list -> the lists it is the concatenation of (the placements, per host). */
+const chunksOf = new WeakMap<object, ReadonlyArray<readonly unknown[]>>();
+/** A fabric or a chunk of a list -> its elements' JSON, comma-separated, and its digest. */
+const chunkJson = new WeakMap<object, { readonly json: Buffer; readonly digest: Buffer }>();
+const COMMA = Buffer.from(',');
+
+/**
+ * A list's JSON from its chunks' (a fabric alone, or a host's placements):
+ * each chunk's JSON is made once and kept while the chunk lives, so a model
+ * that changed a few fabrics stringifies only those.
+ */
+function listBytes(chunks: ReadonlyArray<readonly unknown[]>, single: boolean): { readonly json: Buffer; readonly digest: Buffer } {
+  const bufs: Buffer[] = [Buffer.from('[')];
+  const digest = createHash('sha256');
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    const owner = (single ? chunk[0] : chunk) as object;
+    let c = chunkJson.get(owner);
+    if (!c) {
+      const json = Buffer.from(single ? JSON.stringify(chunk[0]) : JSON.stringify(chunk).slice(1, -1));
+      c = { json, digest: sha256(json) };
+      chunkJson.set(owner, c);
+    }
+    if (bufs.length > 1) bufs.push(COMMA);
+    bufs.push(c.json);
+    digest.update(c.digest);
+  }
+  bufs.push(Buffer.from(']'));
+  return { json: Buffer.concat(bufs), digest: digest.digest() };
+}
 
 /**
  * The bytes of JSON.stringify(topology), in parts: the fabrics' and the
@@ -133,8 +182,7 @@ export function topologyBytes(t: FleetTopology | FleetTopologyOverview): Documen
     if (SHARED.has(key) && typeof value === 'object' && value !== null) {
       let part = shared.get(value);
       if (!part) {
-        const json = Buffer.from(JSON.stringify(value));
-        part = { json, digest: sha256(json) };
+        part = listBytes(key === 'fabrics' ? (value as readonly object[]).map((f) => [f]) : (chunksOf.get(value) ?? [value as readonly unknown[]]), key === 'fabrics');
         shared.set(value, part);
       }
       parts.push(part.json);

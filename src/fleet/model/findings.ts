@@ -2,9 +2,9 @@
  * What an operator should look at: the model's findings, each with the
  * hosts, segments and hints behind it.
  */
-import type { SegmentGraph } from './graph';
+import type { InterfaceRef, SegmentGraph } from './graph';
 import { compareFleetHints } from './graph';
-import { compareFleetSegments, formatFleetSegment, type FleetSegment } from './segment';
+import { compareFleetSegments, fleetSegment, fleetSegmentKey, formatFleetSegment, type FleetSegment } from './segment';
 import type { FleetFinding, FleetHint, HostRecord } from './types';
 
 /** A finding lists at most this many hints (and says how many there were). */
@@ -70,20 +70,28 @@ export function unknownMacs(g: SegmentGraph): FleetFinding[] {
 export function duplicateMacs(g: SegmentGraph): FleetFinding[] {
   const out: FleetFinding[] = [];
   for (const [mac, refs] of g.macs) {
-    const hosts = [...new Set(refs.map((r) => r.host))];
-    if (hosts.length < 2) continue; // a VLAN or bond shares its parent's MAC on one host: normal
-    const segs = refs.map((r) => g.indexOf(r.host, r.iface.name, null)!);
-    const where = segmentsOf(g, segs).map(formatFleetSegment);
-    out.push({
-      kind: 'duplicate_mac',
-      message: `${mac} is reported by ${where.join(', ')}: ${hosts.length} hosts claim one MAC (cloned VMs, or a MAC set by hand); hints naming it join neither`,
-      hosts: hosts.sort(),
-      segments: segmentsOf(g, segs),
-      hints: [],
-      mac,
-    });
+    const f = duplicateMacFinding(mac, refs);
+    if (f) out.push(f);
   }
   return out;
+}
+
+/** The duplicate_mac finding of `mac`, reported by `refs` (every interface with it), if two hosts claim it. */
+export function duplicateMacFinding(mac: string, refs: readonly InterfaceRef[]): FleetFinding | undefined {
+  const hosts = [...new Set(refs.map((r) => r.host))];
+  if (hosts.length < 2) return undefined; // a VLAN or bond shares its parent's MAC on one host: normal
+  const byKey = new Map<string, FleetSegment>();
+  for (const r of refs) byKey.set(fleetSegmentKey(r.host, r.iface.name, null), fleetSegment(r.host, r.iface.name, null));
+  const segments = [...byKey.values()].sort(compareFleetSegments);
+  const where = segments.map(formatFleetSegment);
+  return {
+    kind: 'duplicate_mac',
+    message: `${mac} is reported by ${where.join(', ')}: ${hosts.length} hosts claim one MAC (cloned VMs, or a MAC set by hand); hints naming it join neither`,
+    hosts: hosts.sort(),
+    segments,
+    hints: [],
+    mac,
+  };
 }
 
 /** Silent for more than three of its own report periods. */

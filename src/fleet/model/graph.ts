@@ -151,14 +151,27 @@ const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface
 /** A join's key is a * PAIR + b: exact below 2^53 for up to 2^26 segments, far more than a fleet has. */
 const PAIR = 2 ** 26;
 
+/**
+ * A part of the graph (the incremental model's): the segments `include`
+ * accepts, with the interfaces and hints of those segments, and MACs
+ * resolved against `macs`, the whole fleet's.
+ */
+export interface GraphPart {
+  readonly macs: ReadonlyMap<string, InterfaceRef[]>;
+  readonly include: (host: string, ifname: string, vid: number | null | undefined) => boolean;
+}
+
 /** The graph of every host's reported interfaces and hints. `hosts` in name order. */
-export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
+export function buildGraph(hosts: readonly HostRecord[], part?: GraphPart): SegmentGraph {
   const g = new SegmentGraph();
+  if (part) for (const [mac, refs] of part.macs) g.macs.set(mac, refs);
   for (const { report } of hosts) {
     for (const iface of report.interfaces) {
       const ref = { host: report.host, iface };
       g.addInterface(ref);
-      if (iface.mac !== null) {
+      if (part) {
+        if (!part.include(report.host, iface.name, null)) continue;
+      } else if (iface.mac !== null) {
         const list = g.macs.get(iface.mac);
         if (list) list.push(ref);
         else g.macs.set(iface.mac, [ref]);
@@ -170,7 +183,7 @@ export function buildGraph(hosts: readonly HostRecord[]): SegmentGraph {
   // Peer legs no host reported: (MAC, VID) -> sightings, joined after all hosts are in.
   const peers = new Map<string, { peer: PeerRef; seen: Array<{ segment: number; hint: FleetHint }> }>();
   for (const { report } of hosts) {
-    for (const h of report.hints) addHint(g, report.host, h, peers);
+    for (const h of report.hints) if (!part || part.include(report.host, h.ifname, h.vid)) addHint(g, report.host, h, peers, part);
   }
   for (const { peer, seen } of peers.values()) {
     seen.sort((x, y) => compareFleetSegments(g.segments[x.segment]!, g.segments[y.segment]!) || (x.hint.host < y.hint.host ? -1 : 1));
@@ -196,6 +209,7 @@ function addHint(
   host: string,
   h: TopologyHint,
   peers: Map<string, { peer: PeerRef; seen: Array<{ segment: number; hint: FleetHint }> }>,
+  part?: GraphPart,
 ): void {
   const local = g.add(host, h.ifname, h.vid);
   // The host's copy of a hint is made only where it is kept (a join, a finding).
@@ -204,7 +218,8 @@ function addHint(
     return;
   }
   if (h.hint === 'rx_own_beacon_on_tx_interface') {
-    if (h.related_ifname !== undefined) g.add(host, h.related_ifname, h.related_vid);
+    // A segment of its own, joined to nothing: a part has it only when it is the part's.
+    if (h.related_ifname !== undefined && (!part || part.include(host, h.related_ifname, h.related_vid))) g.add(host, h.related_ifname, h.related_vid);
     return;
   }
   if (h.related_mac === undefined) return;

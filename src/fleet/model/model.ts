@@ -9,7 +9,8 @@
 import { buildGraph, type SegmentGraph } from './graph';
 import { duplicateMacs, isStale, nativeVlanMismatches, staleHosts, unknownMacs } from './findings';
 import { nameFabrics } from './naming';
-import { placeInterface, placementValue } from './placement';
+import { placeInterface, placementValue, type PlacementView } from './placement';
+import type { FleetReport } from './report';
 import type { TopologyHint } from '../../topology/hints';
 import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
 import {
@@ -39,16 +40,9 @@ export function buildFleetModel(input: ModelInput): FleetModel {
   const placements: FleetPlacement[] = [];
   const placementState = new Map<string, string | null>();
   for (const { report } of hosts) {
-    const byIface = new Map<string, TopologyHint[]>();
-    for (const h of report.hints) {
-      const list = byIface.get(h.ifname);
-      if (list) list.push(h);
-      else byIface.set(h.ifname, [h]);
-    }
-    for (const iface of [...report.interfaces].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = placeInterface(g, report.host, iface.name, byIface.get(iface.name) ?? [], fabricOf);
+    for (const p of placeHost(g, report, fabricOf)) {
       placements.push(p);
-      placementState.set(`${report.host}\u0000${iface.name}`, placementValue(p));
+      placementState.set(interfaceKey(p.host, p.interface), placementValue(p));
     }
   }
 
@@ -109,7 +103,7 @@ export function sortHosts(hosts: readonly HostRecord[]): HostRecord[] {
 }
 
 /** The graph's connected segments as named fabrics, in order of their first segment. */
-function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, string>): { fabrics: FleetFabric[]; fabricOfSegment: string[] } {
+export function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, string>): { fabrics: FleetFabric[]; fabricOfSegment: string[] } {
   const order = g.segments.map((_, i) => i).sort((x, y) => compareFleetSegments(g.segments[x]!, g.segments[y]!));
   const groupOfRoot = new Map<number, number>();
   const members: number[][] = [];
@@ -143,6 +137,19 @@ function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, string>): {
     return { name: names[group]!, segments, vids, hosts, joins };
   });
   return { fabrics, fabricOfSegment };
+}
+
+/** Where MAAS would put each of a report's interfaces, in name order. */
+export function placeHost(g: PlacementView, report: FleetReport, fabricOf: (host: string, ifname: string) => string): FleetPlacement[] {
+  const byIface = new Map<string, TopologyHint[]>();
+  for (const h of report.hints) {
+    const list = byIface.get(h.ifname);
+    if (list) list.push(h);
+    else byIface.set(h.ifname, [h]);
+  }
+  return [...report.interfaces]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((iface) => placeInterface(g, report.host, iface.name, byIface.get(iface.name) ?? [], fabricOf));
 }
 
 /** The placement key of an interface in DerivedState.placements. */

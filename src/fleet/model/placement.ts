@@ -20,7 +20,10 @@ import type { FleetHint, FleetPlacement } from './types';
 const BY_NAME = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
 const BY_MAC = new Set(['on_remote_network', 'routable_to']);
 
-function relatedInterface(g: SegmentGraph, host: string, h: TopologyHint): InterfaceRef | undefined {
+/** What placement reads of the graph: the hosts' interfaces by name and by MAC. */
+export type PlacementView = Pick<SegmentGraph, 'iface' | 'macs'>;
+
+function relatedInterface(g: PlacementView, host: string, h: TopologyHint): InterfaceRef | undefined {
   if (BY_NAME.has(h.hint)) return h.related_ifname === undefined ? undefined : g.iface(host, h.related_ifname);
   if (!BY_MAC.has(h.hint) || h.related_mac === undefined) return undefined;
   const all = g.macs.get(h.related_mac);
@@ -30,7 +33,7 @@ function relatedInterface(g: SegmentGraph, host: string, h: TopologyHint): Inter
 }
 
 export function placeInterface(
-  g: SegmentGraph,
+  g: PlacementView,
   host: string,
   ifname: string,
   hints: readonly TopologyHint[],

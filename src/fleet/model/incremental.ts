@@ -1,0 +1,301 @@
+/**
+ * The fleet model computed again after some hosts' interfaces or hints
+ * changed, touching only what they can affect, with the same answer as
+ * buildFleetModel (test/unit/fleet-model-incremental.test.ts checks it
+ * against random sequences of changes).
+ *
+ * What a changed host can affect:
+ * - the MACs it reports or its hints name, before or after (`touched`):
+ *   who reports a MAC decides what every hint naming it joins (one host:
+ *   a remote join; none: an unknown sighting, perhaps a peer chain; two
+ *   hosts: nothing);
+ * - so the fabrics (connected components) that hold the host's old
+ *   segments, any interface with a touched MAC, or the segment of any hint
+ *   naming a touched MAC. Their segments, with the segments of the host's
+ *   new report, are the part computed again: a graph of just the hints and
+ *   interfaces of those segments (MACs resolved against the whole fleet).
+ *   Any other fabric is unchanged: its hosts' hints are the same and name
+ *   MACs whose owners did not change, so it has the same segments and joins;
+ *   a join out of the part would contradict that, and is checked (the
+ *   caller computes in full if one is found);
+ * - names: given the last model's own names, an unchanged fabric is the
+ *   only claimant of its name and keeps it; the new fabrics are named by
+ *   nameFabrics among themselves (their claims are on the affected fabrics'
+ *   names only, their order is the fleet's order, and the numbers taken are
+ *   the old names' as before);
+ * - placements of the part's hosts and of hosts whose hints name a MAC of
+ *   the part's interfaces (the fabric of the interface a hint names);
+ * - findings: native-VLAN mismatches of the new fabrics, unknown and
+ *   duplicate MACs of the touched MACs.
+ * Pure: reports in, model out; the state is the last model's pieces.
+ */
+import { buildGraph, type InterfaceRef } from './graph';
+import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
+import { assembleModel, groupFabrics, interfaceKey, placeHost } from './model';
+import { placementValue, type PlacementView } from './placement';
+import type { FleetReport } from './report';
+import { compareFleetSegments, fleetSegmentKey, keyOf } from './segment';
+import type { FleetFabric, FleetFinding, FleetModel, FleetPlacement, HostRecord } from './types';
+
+const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
+
+/** Every segment key a report's interfaces and hints make (remote targets are other hosts' interfaces). */
+export function reportSegmentKeys(r: FleetReport): Set<string> {
+  const out = new Set<string>();
+  for (const i of r.interfaces) {
+    out.add(fleetSegmentKey(r.host, i.name, null));
+    for (const v of i.vids) out.add(fleetSegmentKey(r.host, i.name, v));
+  }
+  for (const h of r.hints) {
+    out.add(fleetSegmentKey(r.host, h.ifname, h.vid));
+    if ((LOCAL.has(h.hint) || h.hint === 'rx_own_beacon_on_tx_interface') && h.related_ifname !== undefined) {
+      out.add(fleetSegmentKey(r.host, h.related_ifname, h.related_vid));
+    }
+  }
+  return out;
+}
+
+/** The pieces of the last model, and the indexes to find what a change touches. */
+export class IncrementalFleet {
+  readonly #reports = new Map<string, FleetReport>();
+  /** MAC -> the interfaces reporting it, in host and report order (as buildGraph has them). */
+  readonly #macs = new Map<string, InterfaceRef[]>();
+  readonly #ifaces = new Map<string, Map<string, InterfaceRef>>();
+  /** MAC -> the hosts whose hints name it. */
+  readonly #hintedBy = new Map<string, Set<string>>();
+  #fabrics: readonly FleetFabric[];
+  readonly #fabricOf = new Map<string, FleetFabric>();
+  readonly #placements = new Map<string, readonly FleetPlacement[]>();
+  readonly #native = new Map<FleetFabric, FleetFinding[]>();
+  readonly #unknown = new Map<string, FleetFinding>();
+  readonly #duplicate = new Map<string, FleetFinding>();
+  #model: FleetModel;
+  readonly #view: PlacementView;
+
+  /** The state of `model`, computed in full from `hosts` (in name order). */
+  constructor(hosts: readonly HostRecord[], model: FleetModel) {
+    this.#model = model;
+    this.#fabrics = model.topology.fabrics;
+    for (const { report } of hosts) this.#addReport(report);
+    for (const f of this.#fabrics) for (const s of f.segments) this.#fabricOf.set(keyOf(s), f);
+    let i = 0;
+    const ps = model.topology.placements;
+    for (const { report } of hosts) {
+      const start = i;
+      while (i < ps.length && ps[i]!.host === report.host) i++;
+      this.#placements.set(report.host, ps.slice(start, i));
+    }
+    for (const f of model.topology.findings) {
+      if (f.kind === 'native_vlan_mismatch') this.#nativeOf(f);
+      else if (f.kind === 'unknown_mac') this.#unknown.set(f.mac!, f);
+      else if (f.kind === 'duplicate_mac') this.#duplicate.set(f.mac!, f);
+    }
+    const macs = this.#macs;
+    this.#view = { iface: (host: string, ifname: string) => this.#ifaces.get(host)?.get(ifname), macs };
+  }
+
+  get model(): FleetModel {
+    return this.#model;
+  }
+
+  /** Placements per host, in host order: the model's placements are their concatenation. */
+  placementChunks(hosts: readonly HostRecord[]): Array<readonly FleetPlacement[]> {
+    return hosts.map((h) => this.#placements.get(h.report.host) ?? []);
+  }
+
+  #nativeOf(f: FleetFinding): void {
+    const fabric = this.#fabricOf.get(keyOf(f.segments[0]!))!;
+    const list = this.#native.get(fabric);
+    if (list) list.push(f);
+    else this.#native.set(fabric, [f]);
+  }
+
+  #addReport(r: FleetReport): void {
+    this.#reports.set(r.host, r);
+    const byName = new Map<string, InterfaceRef>();
+    for (const iface of r.interfaces) {
+      const ref = { host: r.host, iface };
+      byName.set(iface.name, ref);
+      if (iface.mac === null) continue;
+      const list = this.#macs.get(iface.mac);
+      if (!list) this.#macs.set(iface.mac, [ref]);
+      else if (list[list.length - 1]!.host <= r.host) list.push(ref);
+      else {
+        // Hosts in name order, a host's interfaces in its report's order.
+        let at = list.length;
+        while (at > 0 && list[at - 1]!.host > r.host) at--;
+        list.splice(at, 0, ref);
+      }
+    }
+    this.#ifaces.set(r.host, byName);
+    for (const h of r.hints) {
+      if (h.related_mac === undefined) continue;
+      const set = this.#hintedBy.get(h.related_mac);
+      if (set) set.add(r.host);
+      else this.#hintedBy.set(h.related_mac, new Set([r.host]));
+    }
+  }
+
+  #removeReport(r: FleetReport): void {
+    this.#reports.delete(r.host);
+    this.#ifaces.delete(r.host);
+    for (const iface of r.interfaces) {
+      if (iface.mac === null) continue;
+      const list = this.#macs.get(iface.mac);
+      if (!list) continue;
+      const rest = list.filter((x) => x.host !== r.host);
+      if (rest.length) this.#macs.set(iface.mac, rest);
+      else this.#macs.delete(iface.mac);
+    }
+    for (const h of r.hints) {
+      if (h.related_mac === undefined) continue;
+      const set = this.#hintedBy.get(h.related_mac);
+      set?.delete(r.host);
+      if (set?.size === 0) this.#hintedBy.delete(h.related_mac);
+    }
+  }
+
+  /**
+   * The model of `hosts` (in name order) at `nowMs`, named from the last
+   * model's own names, given that the hosts in `changed` (added, removed or
+   * with other interfaces or hints) are the only ones whose joins changed.
+   * Undefined when the part would reach out of itself (a bug, or input not
+   * derived from the last model): the caller computes in full and starts
+   * again from that. The state is unusable after undefined.
+   */
+  update(hosts: readonly HostRecord[], changed: readonly string[], nowMs: number): FleetModel | undefined {
+    const next = new Map(hosts.map((h) => [h.report.host, h.report]));
+    const touched = new Set<string>();
+    const changedSet = new Set(changed);
+    for (const c of changed) {
+      for (const r of [this.#reports.get(c), next.get(c)]) {
+        if (!r) continue;
+        for (const i of r.interfaces) if (i.mac !== null) touched.add(i.mac);
+        for (const h of r.hints) if (h.related_mac !== undefined) touched.add(h.related_mac);
+      }
+    }
+    const seeds = new Set<string>();
+    const hinting = new Set<string>();
+    const seedMacs = (): void => {
+      for (const m of touched) {
+        for (const r of this.#macs.get(m) ?? []) seeds.add(fleetSegmentKey(r.host, r.iface.name, null));
+        for (const h of this.#hintedBy.get(m) ?? []) if (!changedSet.has(h)) hinting.add(h);
+      }
+    };
+    seedMacs();
+    const newKeys = new Set<string>();
+    for (const c of changed) {
+      const before = this.#reports.get(c);
+      if (before) {
+        for (const k of reportSegmentKeys(before)) seeds.add(k);
+        this.#removeReport(before);
+      }
+      const after = next.get(c);
+      if (after) {
+        for (const k of reportSegmentKeys(after)) newKeys.add(k);
+        this.#addReport(after);
+      }
+    }
+    seedMacs();
+    for (const k of newKeys) seeds.add(k);
+    for (const h of hinting) {
+      const r = this.#reports.get(h)!;
+      for (const x of r.hints) if (x.related_mac !== undefined && touched.has(x.related_mac)) seeds.add(fleetSegmentKey(h, x.ifname, x.vid));
+    }
+
+    // The part: the affected fabrics' segments and the changed hosts' new ones.
+    const affected = new Set<FleetFabric>();
+    for (const k of seeds) {
+      const f = this.#fabricOf.get(k);
+      if (f) affected.add(f);
+    }
+    const part = new Set(newKeys);
+    const partHosts = new Set<string>();
+    for (const c of changed) if (next.has(c)) partHosts.add(c);
+    for (const f of affected) {
+      for (const s of f.segments) {
+        part.add(keyOf(s));
+        if (next.has(s.host)) partHosts.add(s.host);
+      }
+    }
+    const records = hosts.filter((h) => partHosts.has(h.report.host));
+    const g = buildGraph(records, { macs: this.#macs, include: (host, ifname, vid) => part.has(fleetSegmentKey(host, ifname, vid)) });
+    for (const s of g.segments) if (!part.has(keyOf(s))) return undefined;
+
+    const names = this.#model.derived.fabrics;
+    const { fabrics: made } = groupFabrics(g, names);
+
+    // Fabrics: the unchanged ones and the new ones, in order of their first segment.
+    const fabrics: FleetFabric[] = [];
+    let j = 0;
+    for (const f of this.#fabrics) {
+      if (affected.has(f)) continue;
+      while (j < made.length && compareFleetSegments(made[j]!.segments[0]!, f.segments[0]!) < 0) fabrics.push(made[j++]!);
+      fabrics.push(f);
+    }
+    while (j < made.length) fabrics.push(made[j++]!);
+    this.#fabrics = fabrics;
+
+    const fabricNames = new Map(names);
+    for (const f of affected) {
+      this.#native.delete(f);
+      for (const s of f.segments) {
+        const k = keyOf(s);
+        fabricNames.delete(k);
+        this.#fabricOf.delete(k);
+      }
+    }
+    for (const f of made) {
+      for (const s of f.segments) {
+        const k = keyOf(s);
+        fabricNames.set(k, f.name);
+        this.#fabricOf.set(k, f);
+      }
+    }
+
+    // Placements of the part's hosts and of hosts naming the part's interfaces' MACs.
+    const placing = new Set(partHosts);
+    for (const h of partHosts) {
+      for (const i of next.get(h)!.interfaces) {
+        if (i.mac === null || !part.has(fleetSegmentKey(h, i.name, null))) continue;
+        for (const x of this.#hintedBy.get(i.mac) ?? []) placing.add(x);
+      }
+    }
+    const placementState = new Map(this.#model.derived.placements);
+    const forget = (host: string): void => {
+      for (const p of this.#placements.get(host) ?? []) placementState.delete(interfaceKey(host, p.interface));
+      this.#placements.delete(host);
+    };
+    for (const c of changed) if (!next.has(c)) forget(c);
+    const fabricOf = (host: string, ifname: string): string => fabricNames.get(fleetSegmentKey(host, ifname, null))!;
+    for (const h of placing) {
+      forget(h);
+      const ps = placeHost(this.#view, next.get(h)!, fabricOf);
+      this.#placements.set(h, ps);
+      for (const p of ps) placementState.set(interfaceKey(p.host, p.interface), placementValue(p));
+    }
+    const placements: FleetPlacement[] = [];
+    for (const { report } of hosts) for (const p of this.#placements.get(report.host)!) placements.push(p);
+
+    for (const f of nativeVlanMismatches(g)) this.#nativeOf(f);
+    for (const m of touched) {
+      this.#unknown.delete(m);
+      this.#duplicate.delete(m);
+      const d = duplicateMacFinding(m, this.#macs.get(m) ?? []);
+      if (d) this.#duplicate.set(m, d);
+    }
+    for (const f of unknownMacs(g)) if (touched.has(f.mac!)) this.#unknown.set(f.mac!, f);
+    const findings: FleetFinding[] = [];
+    for (const list of this.#native.values()) findings.push(...list);
+    findings.push(...this.#unknown.values(), ...this.#duplicate.values());
+
+    this.#model = assembleModel(hosts, { fabrics, placements, findings, names: fabricNames, placementState }, nowMs);
+    return this.#model;
+  }
+
+  /** The same fabrics, placements and findings at another time (no host's joins changed). */
+  reassemble(hosts: readonly HostRecord[], model: FleetModel): void {
+    for (const { report } of hosts) this.#reports.set(report.host, report);
+    this.#model = model;
+  }
+}
