@@ -101,7 +101,7 @@ t.test('a model whose hosts changed only their times and counters reuses the joi
   ).derived.fabrics;
 
   check(t, b, { hosts: [at(moved, T0 + 62_000), at(renamed, T0 + 62_000)], names, nowMs: T0 + 62_000 }, 'incremental', 'a host left');
-  check(t, b, { hosts: [at(moved, T0 + 63_000), at(renamed, T0 + 63_000), at(rack3(6), T0 + 63_000)], names, nowMs: T0 + 63_000 }, 'incremental', 'a host came');
+  check(t, b, { hosts: [at(moved, T0 + 63_000), at(renamed, T0 + 63_000), at(rack3(6), T0 + 63_000)], names, nowMs: T0 + 63_000 }, 'full', 'a host came');
   const other = report('rack4', [iface('p0', C0)], [], { seq: 7, period_seconds: 10 });
   names = b.build({ hosts: [at(moved, T0 + 64_000), at(renamed, T0 + 64_000), at(rack3(7), T0 + 64_000)], names, nowMs: T0 + 64_000 }).derived.fabrics;
   check(
