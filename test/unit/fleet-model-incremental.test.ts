@@ -68,7 +68,9 @@ function run(seed: number, steps: number): { incremental: number; mismatches: st
     return { ...base, ...vid, related_mac: mac, ...(r() < 0.8 ? { related_ifname: pick(IFNAMES) } : {}), ...(r() < 0.2 ? { related_vid: pick([7, 8]) } : {}) };
   };
   const randomIface = (name: string): ReportInterface =>
-    r() < 0.15 ? iface(name, pick(macPool), { type: 'vlan', vid: pick([7, 8]) }) : iface(name, r() < 0.05 ? null : pick(macPool), { vids: r() < 0.3 ? [pick([7, 8])] : [] });
+    r() < 0.15
+      ? iface(name, pick(macPool), { type: 'vlan', vid: pick([7, 8]) })
+      : iface(name, r() < 0.05 ? null : pick(macPool), { vids: r() < 0.3 ? [pick([7, 8])] : [] });
   const hosts: Host[] = [];
   const newHost = (name: string): Host => {
     const h: Host = { name, interfaces: [], hints: [], receivedAtMs: T0 };
@@ -80,8 +82,7 @@ function run(seed: number, steps: number): { incremental: number; mismatches: st
   for (let i = 0; i < 7; i++) hosts.push(newHost(`rack${i}`));
   let now = T0;
   let seq = 1;
-  const records = (): HostRecord[] =>
-    hosts.map((h) => record(report(h.name, h.interfaces, h.hints, { seq, period_seconds: 30 }), h.receivedAtMs, T0));
+  const records = (): HostRecord[] => hosts.map((h) => record(report(h.name, h.interfaces, h.hints, { seq, period_seconds: 30 }), h.receivedAtMs, T0));
 
   const b = new FleetModelBuilder();
   let names: ReadonlyMap<string, string> = new Map();
@@ -145,8 +146,11 @@ function run(seed: number, steps: number): { incremental: number; mismatches: st
     if (b.lastKind === 'incremental') incremental++;
     const want = buildFleetModel(input);
     if (!same(got, want)) mismatches.push(`seed ${seed} step ${step} (${b.lastKind}): ${change}`);
-    // The service names the next model from this one's names (once stored).
-    names = got.derived.fabrics;
+    // The service names the next model from this one's names once stored; until
+    // then from the older ones, and another server may have stored others.
+    const roll = r();
+    if (roll < 0.6) names = got.derived.fabrics;
+    else if (roll < 0.75) names = new Map([...got.derived.fabrics].map(([k, v]) => [k, r() < 0.3 ? `fabric-${Math.floor(r() * 6)}` : v]));
   }
   return { incremental, mismatches };
 }
@@ -166,13 +170,18 @@ t.test('random sequences of report changes: the incremental model is the full on
   t.end();
 });
 
-t.test('a model named from other names than its own is computed in full', (t) => {
+t.test('names other than the last model own (another server stored them) rename the fabrics as a full computation does', (t) => {
   const b = new FleetModelBuilder();
   const hosts = [record(report('a', [iface('eth0', '52:54:00:00:00:01')]), T0)];
   b.build({ hosts, names: new Map(), nowMs: T0 });
   const next = [record(report('a', [iface('eth0', '52:54:00:00:00:01'), iface('eth1', '52:54:00:00:00:02')]), T0)];
   const m = b.build({ hosts: next, names: new Map([['a\u0000eth0', 'fabric-7']]), nowMs: T0 });
-  t.equal(b.lastKind, 'full');
-  t.ok(topologyJson(m.topology).equals(Buffer.from(JSON.stringify(buildFleetModel({ hosts: next, names: new Map([['a\u0000eth0', 'fabric-7']]), nowMs: T0 }).topology))));
+  t.equal(b.lastKind, 'incremental');
+  t.equal(m.topology.fabrics[0]!.name, 'fabric-7', 'the stored name is taken');
+  t.ok(
+    topologyJson(m.topology).equals(
+      Buffer.from(JSON.stringify(buildFleetModel({ hosts: next, names: new Map([['a\u0000eth0', 'fabric-7']]), nowMs: T0 }).topology)),
+    ),
+  );
   t.end();
 });

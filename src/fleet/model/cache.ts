@@ -83,13 +83,13 @@ export class FleetModelBuilder {
     let model: FleetModel | undefined;
     const hosts = sortHosts(input.hosts);
     const changed = last ? this.#changed(input) : undefined;
-    const ownNames = last !== undefined && (input.names === last.model.derived.fabrics || (input.names === last.names && last.names === last.model.derived.fabrics));
-    if (last && changed?.length === 0 && (ownNames || input.names === last.names)) {
+    const sameNames = last !== undefined && (input.names === last.names || input.names === last.model.derived.fabrics);
+    if (last && changed?.length === 0 && sameNames) {
       model = assembleModel(hosts, joinedOf(last.model), input.nowMs);
       this.#incremental?.reassemble(hosts, model);
       this.lastKind = 'reused';
-    } else if (last && changed && ownNames && this.#incremental && changed.length <= INCREMENTAL_LIMIT) {
-      model = this.#incremental.update(hosts, changed, input.nowMs);
+    } else if (last && changed && this.#incremental && changed.length <= INCREMENTAL_LIMIT) {
+      model = this.#incremental.update(hosts, changed, input.names, input.nowMs);
       this.lastKind = 'incremental';
     }
     if (!model) {
@@ -125,48 +125,87 @@ export interface DocumentBytes {
 }
 
 /** Parts of the document shared between models: their JSON and its digest. */
-const shared = new WeakMap<object, { readonly json: Buffer; readonly digest: Buffer }>();
+const shared = new WeakMap<object, Json>();
 const SHARED = new Set(['fabrics', 'placements']);
 
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
 
 /** A list -> the lists it is the concatenation of (the placements, per host). */
 const chunksOf = new WeakMap<object, ReadonlyArray<readonly unknown[]>>();
-/** A fabric or a chunk of a list -> its elements' JSON, comma-separated, and its digest. */
+interface Json {
+  readonly parts: readonly Buffer[];
+  readonly digest: Buffer;
+}
+/** A fabric or a host's placements -> its JSON (a chunk's without brackets) and digest. */
 const chunkJson = new WeakMap<object, { readonly json: Buffer; readonly digest: Buffer }>();
+/** The first fabric of a block -> the block's fabrics and their JSON, comma-separated. */
+const blockJson = new WeakMap<object, { readonly members: readonly object[]; readonly json: Buffer; readonly digest: Buffer }>();
 const COMMA = Buffer.from(',');
 
-/**
- * A list's JSON from its chunks' (a fabric alone, or a host's placements):
- * each chunk's JSON is made once and kept while the chunk lives, so a model
- * that changed a few fabrics stringifies only those.
- */
-function listBytes(chunks: ReadonlyArray<readonly unknown[]>, single: boolean): { readonly json: Buffer; readonly digest: Buffer } {
-  const bufs: Buffer[] = [Buffer.from('[')];
-  const digest = createHash('sha256');
-  for (const chunk of chunks) {
-    if (chunk.length === 0) continue;
-    const owner = (single ? chunk[0] : chunk) as object;
-    let c = chunkJson.get(owner);
-    if (!c) {
-      const json = Buffer.from(single ? JSON.stringify(chunk[0]) : JSON.stringify(chunk).slice(1, -1));
-      c = { json, digest: sha256(json) };
-      chunkJson.set(owner, c);
-    }
-    if (bufs.length > 1) bufs.push(COMMA);
-    bufs.push(c.json);
-    digest.update(c.digest);
+function jsonOf(owner: object, text: () => string): { readonly json: Buffer; readonly digest: Buffer } {
+  let c = chunkJson.get(owner);
+  if (!c) {
+    const json = Buffer.from(text());
+    c = { json, digest: sha256(json) };
+    chunkJson.set(owner, c);
   }
-  bufs.push(Buffer.from(']'));
-  return { json: Buffer.concat(bufs), digest: digest.digest() };
+  return c;
+}
+
+/** Parts of a list's JSON from pieces' JSON (each made once while the piece lives), with the digest of their digests. */
+function listJson(pieces: ReadonlyArray<{ readonly json: Buffer; readonly digest: Buffer }>): Json {
+  const parts: Buffer[] = [Buffer.from('[')];
+  const digest = createHash('sha256');
+  for (const p of pieces) {
+    if (p.json.length === 0) continue;
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(p.json);
+    digest.update(p.digest);
+  }
+  parts.push(Buffer.from(']'));
+  return { parts, digest: digest.digest() };
+}
+
+/**
+ * The fabrics' JSON in blocks of the fabrics whose first segment is one
+ * host's (about a thousand blocks for a thousand racks, not one part per
+ * fabric): a block is joined again only when one of its fabrics changed.
+ */
+function fabricsJson(fabrics: readonly FleetTopology['fabrics'][number][]): Json {
+  const blocks: Array<{ readonly json: Buffer; readonly digest: Buffer }> = [];
+  for (let i = 0; i < fabrics.length;) {
+    const host = fabrics[i]!.segments[0]?.host;
+    let end = i + 1;
+    while (end < fabrics.length && fabrics[end]!.segments[0]?.host === host) end++;
+    const members = fabrics.slice(i, end);
+    let block = blockJson.get(members[0]!);
+    if (!block || block.members.length !== members.length || block.members.some((m, k) => m !== members[k])) {
+      const own = members.map((f) => jsonOf(f, () => JSON.stringify(f)));
+      const json = Buffer.concat(own.flatMap((o, k) => (k === 0 ? [o.json] : [COMMA, o.json])));
+      const digest = createHash('sha256');
+      for (const o of own) digest.update(o.digest);
+      block = { members, json, digest: digest.digest() };
+      blockJson.set(members[0]!, block);
+    }
+    blocks.push(block);
+    i = end;
+  }
+  return listJson(blocks);
+}
+
+function placementsJson(list: readonly unknown[]): Json {
+  const chunks = chunksOf.get(list) ?? [list];
+  return listJson(chunks.map((c) => jsonOf(c, () => JSON.stringify(c).slice(1, -1))));
 }
 
 /**
  * The bytes of JSON.stringify(topology), in parts: the fabrics' and the
- * placements' JSON is made once per list (a reused model shares them) and
- * never copied into one buffer (53 MB for a thousand racks). The ETag is a
- * digest of the other parts and of the shared parts' digests, so it is
- * distinct for distinct documents without hashing the shared bytes again.
+ * placements' JSON is made once per list (a reused model shares them),
+ * from pieces made once per fabric and per host's placements (a model
+ * computed incrementally shares all but the changed ones), and never
+ * copied into one buffer (53 MB for a thousand racks). The ETag is a digest
+ * of the other parts and of the pieces' digests, so it is distinct for
+ * distinct documents without hashing the shared bytes again.
  */
 export function topologyBytes(t: FleetTopology | FleetTopologyOverview): DocumentBytes {
   const parts: Buffer[] = [];
@@ -182,10 +221,10 @@ export function topologyBytes(t: FleetTopology | FleetTopologyOverview): Documen
     if (SHARED.has(key) && typeof value === 'object' && value !== null) {
       let part = shared.get(value);
       if (!part) {
-        part = listBytes(key === 'fabrics' ? (value as readonly object[]).map((f) => [f]) : (chunksOf.get(value) ?? [value as readonly unknown[]]), key === 'fabrics');
+        part = key === 'fabrics' ? fabricsJson(value as FleetTopology['fabrics'][number][]) : placementsJson(value as readonly unknown[]);
         shared.set(value, part);
       }
-      parts.push(part.json);
+      parts.push(...part.parts);
       etag.update(part.digest);
     } else own(JSON.stringify(value));
   }

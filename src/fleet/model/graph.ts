@@ -54,10 +54,14 @@ export class SegmentGraph {
   readonly joins = new Map<number, GraphJoin>();
   /** host -> ifname -> the reported interface. */
   readonly #interfaces = new Map<string, Map<string, InterfaceRef>>();
-  /** Lower-case MAC -> the interfaces that report it, in host and name order. */
-  readonly macs = new Map<string, InterfaceRef[]>();
+  /** Lower-case MAC -> the interfaces that report it, in host and report order (a part's: the whole fleet's, shared). */
+  readonly macs: Map<string, InterfaceRef[]>;
   /** MAC -> the sightings of hints naming it when no host reported it. */
   readonly unknown = new Map<string, UnknownSighting[]>();
+
+  constructor(macs = new Map<string, InterfaceRef[]>()) {
+    this.macs = macs;
+  }
 
   /** The segment's index, adding it when new. */
   add(host: string, ifname: string, vid: number | null | undefined): number {
@@ -157,14 +161,13 @@ const PAIR = 2 ** 26;
  * resolved against `macs`, the whole fleet's.
  */
 export interface GraphPart {
-  readonly macs: ReadonlyMap<string, InterfaceRef[]>;
+  readonly macs: Map<string, InterfaceRef[]>;
   readonly include: (host: string, ifname: string, vid: number | null | undefined) => boolean;
 }
 
 /** The graph of every host's reported interfaces and hints. `hosts` in name order. */
 export function buildGraph(hosts: readonly HostRecord[], part?: GraphPart): SegmentGraph {
-  const g = new SegmentGraph();
-  if (part) for (const [mac, refs] of part.macs) g.macs.set(mac, refs);
+  const g = new SegmentGraph(part?.macs);
   for (const { report } of hosts) {
     for (const iface of report.interfaces) {
       const ref = { host: report.host, iface };

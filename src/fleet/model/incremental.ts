@@ -31,10 +31,11 @@
  */
 import { buildGraph, type InterfaceRef } from './graph';
 import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
-import { assembleModel, groupFabrics, interfaceKey, placeHost } from './model';
-import { placementValue, type PlacementView } from './placement';
+import { assembleModel, groupFabrics, placeHost } from './model';
+import { claimsOf, nameGroups, numbersOf, type Claim, type NameLookup } from './naming';
+import type { PlacementView } from './placement';
 import type { FleetReport } from './report';
-import { compareFleetSegments, fleetSegmentKey, keyOf } from './segment';
+import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
 import type { FleetFabric, FleetFinding, FleetModel, FleetPlacement, HostRecord } from './types';
 
 const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
@@ -69,6 +70,9 @@ export class IncrementalFleet {
   readonly #native = new Map<FleetFabric, FleetFinding[]>();
   readonly #unknown = new Map<string, FleetFinding>();
   readonly #duplicate = new Map<string, FleetFinding>();
+  /** A fabric's segments -> its claims on the names it was computed from. */
+  readonly #claims = new WeakMap<readonly FleetSegment[], { readonly names: NameLookup; readonly claims: readonly Claim[] }>();
+  #numbers: { readonly names: NameLookup; readonly numbers: ReadonlySet<number> } | undefined;
   #model: FleetModel;
   readonly #view: PlacementView;
 
@@ -101,6 +105,15 @@ export class IncrementalFleet {
   /** Placements per host, in host order: the model's placements are their concatenation. */
   placementChunks(hosts: readonly HostRecord[]): Array<readonly FleetPlacement[]> {
     return hosts.map((h) => this.#placements.get(h.report.host) ?? []);
+  }
+
+  #claimsOf(f: FleetFabric, names: NameLookup): readonly Claim[] {
+    let c = this.#claims.get(f.segments);
+    if (c?.names !== names) {
+      c = { names, claims: claimsOf(f.segments.map(keyOf), names) };
+      this.#claims.set(f.segments, c);
+    }
+    return c.claims;
   }
 
   #nativeOf(f: FleetFinding): void {
@@ -163,7 +176,7 @@ export class IncrementalFleet {
    * derived from the last model): the caller computes in full and starts
    * again from that. The state is unusable after undefined.
    */
-  update(hosts: readonly HostRecord[], changed: readonly string[], nowMs: number): FleetModel | undefined {
+  update(hosts: readonly HostRecord[], changed: readonly string[], names: NameLookup, nowMs: number): FleetModel | undefined {
     const next = new Map(hosts.map((h) => [h.report.host, h.report]));
     const touched = new Set<string>();
     const changedSet = new Set(changed);
@@ -222,8 +235,8 @@ export class IncrementalFleet {
     const g = buildGraph(records, { macs: this.#macs, include: (host, ifname, vid) => part.has(fleetSegmentKey(host, ifname, vid)) });
     for (const s of g.segments) if (!part.has(keyOf(s))) return undefined;
 
-    const names = this.#model.derived.fabrics;
-    const { fabrics: made } = groupFabrics(g, names);
+    // Named below, with the rest of the fleet.
+    const { fabrics: made } = groupFabrics(g, names, (groups) => groups.map(() => ''));
 
     // Fabrics: the unchanged ones and the new ones, in order of their first segment.
     const fabrics: FleetFabric[] = [];
@@ -234,24 +247,37 @@ export class IncrementalFleet {
       fabrics.push(f);
     }
     while (j < made.length) fabrics.push(made[j++]!);
+
+    // Names, by nameFabrics's rules over the whole fleet, from the claims each fabric keeps.
+    if (this.#numbers?.names !== names) this.#numbers = { names, numbers: numbersOf(names) };
+    const final = nameGroups(
+      fabrics.map((f) => ({ claims: this.#claimsOf(f, names), size: f.segments.length })),
+      this.#numbers.numbers,
+    );
+    const fresh = new Set(made);
+    const renamed: FleetFabric[] = [];
+    for (let i = 0; i < fabrics.length; i++) {
+      const f = fabrics[i]!;
+      if (f.name === final[i]) continue;
+      const nf: FleetFabric = { ...f, name: final[i]! };
+      fabrics[i] = nf;
+      if (fresh.has(f)) {
+        fresh.delete(f);
+        fresh.add(nf);
+      } else {
+        renamed.push(nf);
+        const native = this.#native.get(f);
+        this.#native.delete(f);
+        if (native) this.#native.set(nf, native);
+      }
+    }
     this.#fabrics = fabrics;
 
-    const fabricNames = new Map(names);
     for (const f of affected) {
       this.#native.delete(f);
-      for (const s of f.segments) {
-        const k = keyOf(s);
-        fabricNames.delete(k);
-        this.#fabricOf.delete(k);
-      }
+      for (const s of f.segments) this.#fabricOf.delete(keyOf(s));
     }
-    for (const f of made) {
-      for (const s of f.segments) {
-        const k = keyOf(s);
-        fabricNames.set(k, f.name);
-        this.#fabricOf.set(k, f);
-      }
-    }
+    for (const f of [...fresh, ...renamed]) for (const s of f.segments) this.#fabricOf.set(keyOf(s), f);
 
     // Placements of the part's hosts and of hosts naming the part's interfaces' MACs.
     const placing = new Set(partHosts);
@@ -261,19 +287,17 @@ export class IncrementalFleet {
         for (const x of this.#hintedBy.get(i.mac) ?? []) placing.add(x);
       }
     }
-    const placementState = new Map(this.#model.derived.placements);
-    const forget = (host: string): void => {
-      for (const p of this.#placements.get(host) ?? []) placementState.delete(interfaceKey(host, p.interface));
-      this.#placements.delete(host);
-    };
-    for (const c of changed) if (!next.has(c)) forget(c);
-    const fabricOf = (host: string, ifname: string): string => fabricNames.get(fleetSegmentKey(host, ifname, null))!;
-    for (const h of placing) {
-      forget(h);
-      const ps = placeHost(this.#view, next.get(h)!, fabricOf);
-      this.#placements.set(h, ps);
-      for (const p of ps) placementState.set(interfaceKey(p.host, p.interface), placementValue(p));
+    // And of the renamed fabrics' hosts, and the hosts naming their interfaces' MACs.
+    for (const f of renamed) {
+      for (const s of f.segments) {
+        placing.add(s.host);
+        const mac = s.vid === null ? this.#ifaces.get(s.host)?.get(s.interface)?.iface.mac : undefined;
+        if (mac) for (const x of this.#hintedBy.get(mac) ?? []) placing.add(x);
+      }
     }
+    for (const c of changed) if (!next.has(c)) this.#placements.delete(c);
+    const fabricOf = (host: string, ifname: string): string => this.#fabricOf.get(fleetSegmentKey(host, ifname, null))!.name;
+    for (const h of placing) this.#placements.set(h, placeHost(this.#view, next.get(h)!, fabricOf));
     const placements: FleetPlacement[] = [];
     for (const { report } of hosts) for (const p of this.#placements.get(report.host)!) placements.push(p);
 
@@ -289,7 +313,7 @@ export class IncrementalFleet {
     for (const list of this.#native.values()) findings.push(...list);
     findings.push(...this.#unknown.values(), ...this.#duplicate.values());
 
-    this.#model = assembleModel(hosts, { fabrics, placements, findings, names: fabricNames, placementState }, nowMs);
+    this.#model = assembleModel(hosts, { fabrics, placements, findings }, nowMs);
     return this.#model;
   }
 

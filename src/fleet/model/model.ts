@@ -8,7 +8,7 @@
  */
 import { buildGraph, type SegmentGraph } from './graph';
 import { duplicateMacs, isStale, nativeVlanMismatches, staleHosts, unknownMacs } from './findings';
-import { nameFabrics } from './naming';
+import { nameFabrics, type NameLookup } from './naming';
 import { placeInterface, placementValue, type PlacementView } from './placement';
 import type { FleetReport } from './report';
 import type { TopologyHint } from '../../topology/hints';
@@ -58,19 +58,48 @@ export interface JoinedFleet {
   readonly placements: readonly FleetPlacement[];
   /** The findings that are not about presence (stale hosts). */
   readonly findings: readonly FleetFinding[];
-  readonly names: ReadonlyMap<string, string>;
-  readonly placementState: ReadonlyMap<string, string | null>;
+  /** The maps of DerivedState when already made (else made from the lists when first read). */
+  readonly names?: ReadonlyMap<string, string>;
+  readonly placementState?: ReadonlyMap<string, string | null>;
+}
+
+/** A fabric list's segment -> fabric name map, and a placement list's interface -> placement map, made once per list. */
+const namesOfList = new WeakMap<readonly FleetFabric[], ReadonlyMap<string, string>>();
+const placementsOfList = new WeakMap<readonly FleetPlacement[], ReadonlyMap<string, string | null>>();
+
+/** DerivedState.fabrics of a model with these fabrics: the same map for the same list. */
+export function fabricNamesOf(fabrics: readonly FleetFabric[]): ReadonlyMap<string, string> {
+  let m = namesOfList.get(fabrics);
+  if (!m) {
+    const names = new Map<string, string>();
+    for (const f of fabrics) for (const s of f.segments) names.set(keyOf(s), f.name);
+    namesOfList.set(fabrics, (m = names));
+  }
+  return m;
+}
+
+/** DerivedState.placements of a model with these placements: the same map for the same list. */
+export function placementStateOf(placements: readonly FleetPlacement[]): ReadonlyMap<string, string | null> {
+  let m = placementsOfList.get(placements);
+  if (!m) {
+    const state = new Map<string, string | null>();
+    for (const p of placements) state.set(interfaceKey(p.host, p.interface), placementValue(p));
+    placementsOfList.set(placements, (m = state));
+  }
+  return m;
 }
 
 /** The joined fleet of a model, to assemble again at another time (the presence findings left out). */
 export function joinedOf(model: FleetModel): JoinedFleet {
   const t = model.topology;
   const findings = t.findings.filter((f) => f.kind !== 'stale_host');
-  return { fabrics: t.fabrics, placements: t.placements, findings, names: model.derived.fabrics, placementState: model.derived.placements };
+  return { fabrics: t.fabrics, placements: t.placements, findings };
 }
 
 /** The model of `joined` at `nowMs`: presence, stale findings and the document. `hosts` in name order. */
 export function assembleModel(hosts: readonly HostRecord[], joined: JoinedFleet, nowMs: number): FleetModel {
+  if (joined.names) namesOfList.set(joined.fabrics, joined.names);
+  if (joined.placementState) placementsOfList.set(joined.placements, joined.placementState);
   const findings: FleetFinding[] = [...joined.findings, ...staleHosts(hosts, nowMs)];
   findings.sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 
@@ -92,7 +121,17 @@ export function assembleModel(hosts: readonly HostRecord[], joined: JoinedFleet,
       placements: joined.placements,
       findings,
     },
-    derived: { fabrics: joined.names, placements: joined.placementState, presence },
+    // The maps of a model computed incrementally are made when first read (the history's
+    // loop reads them; an answer to GET /api/v1/topology needs neither).
+    derived: {
+      get fabrics() {
+        return fabricNamesOf(joined.fabrics);
+      },
+      get placements() {
+        return placementStateOf(joined.placements);
+      },
+      presence,
+    },
     validUntilMs,
   };
 }
@@ -103,7 +142,11 @@ export function sortHosts(hosts: readonly HostRecord[]): HostRecord[] {
 }
 
 /** The graph's connected segments as named fabrics, in order of their first segment. */
-export function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, string>): { fabrics: FleetFabric[]; fabricOfSegment: string[] } {
+export function groupFabrics(
+  g: SegmentGraph,
+  previous: NameLookup,
+  name: (groups: string[][]) => string[] = (groups) => nameFabrics(groups, previous),
+): { fabrics: FleetFabric[]; fabricOfSegment: string[] } {
   const order = g.segments.map((_, i) => i).sort((x, y) => compareFleetSegments(g.segments[x]!, g.segments[y]!));
   const groupOfRoot = new Map<number, number>();
   const members: number[][] = [];
@@ -117,10 +160,7 @@ export function groupFabrics(g: SegmentGraph, previous: ReadonlyMap<string, stri
     }
     members[group]!.push(i);
   }
-  const names = nameFabrics(
-    members.map((m) => m.map((i) => keyOf(g.segments[i]!))),
-    previous,
-  );
+  const names = name(members.map((m) => m.map((i) => keyOf(g.segments[i]!))));
   const fabricOfSegment: string[] = new Array<string>(g.segments.length);
   members.forEach((m, group) => m.forEach((i) => (fabricOfSegment[i] = names[group]!)));
 
