@@ -93,7 +93,7 @@ function run(seed: number, steps: number): { incremental: number; mismatches: st
     now += 5_000;
     const what = Math.floor(r() * 9);
     const h = pick(hosts);
-    let change = '';
+    let change: string;
     if (what === 0 || what === 1) {
       h.hints = [...h.hints, randomHint(h)];
       change = `add a hint to ${h.name}`;
