@@ -233,15 +233,30 @@ export function topologyBytes(t: FleetTopology | FleetTopologyOverview): Documen
   return { parts, length, etag: `"${etag.digest('base64url').slice(0, 22)}"` };
 }
 
-/** The overview's fabrics per model's fabrics: a reused model shares them, and so their JSON (topologyBytes). */
-const overviewFabrics = new WeakMap<FleetTopology['fabrics'], FleetTopologyOverview['fabrics']>();
+type OverviewFabric = FleetTopologyOverview['fabrics'][number];
+
+/**
+ * The overview's list per model's list (a reused model shares it, and so
+ * its JSON), and the overview of each fabric per fabric: a model computed
+ * incrementally shares its unchanged fabrics with the model before, so
+ * their overviews, and their JSON (topologyBytes), are made only once.
+ */
+const overviewLists = new WeakMap<FleetTopology['fabrics'], FleetTopologyOverview['fabrics']>();
+const overviewOfFabric = new WeakMap<FleetTopology['fabrics'][number], OverviewFabric>();
 
 /** The overview document (GET /api/v1/topology?detail=overview): the topology less its joins' hints. */
 export function topologyOverview(t: FleetTopology): FleetTopologyOverview {
-  let fabrics = overviewFabrics.get(t.fabrics);
+  let fabrics = overviewLists.get(t.fabrics);
   if (!fabrics) {
-    fabrics = t.fabrics.map((f) => ({ ...f, joins: f.joins.map(({ hints: _hints, ...j }) => j) }));
-    overviewFabrics.set(t.fabrics, fabrics);
+    fabrics = t.fabrics.map((f) => {
+      let o = overviewOfFabric.get(f);
+      if (!o) {
+        o = { ...f, joins: f.joins.map(({ hints: _hints, ...j }) => j) };
+        overviewOfFabric.set(f, o);
+      }
+      return o;
+    });
+    overviewLists.set(t.fabrics, fabrics);
   }
   const { version, ...rest } = t;
   return { version, detail: 'overview', ...rest, fabrics };
