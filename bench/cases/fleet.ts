@@ -62,13 +62,15 @@ function post(agent: Agent, port: number, p: Post): Promise<number> {
 }
 
 /** A GET on a connection of its own (the reports' pool may sit idle past the server's keep-alive while a model computes). */
-function get(_agent: Agent, port: number, path: string): Promise<{ status: number; bytes: number; ms: number }> {
+/** A GET, timed to its last byte (ms) and to its headers (headersMs: the server's part, before the body streams). */
+function get(_agent: Agent, port: number, path: string): Promise<{ status: number; bytes: number; ms: number; headersMs: number }> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      const headersMs = Number(process.hrtime.bigint() - t0) / 1e6;
       let bytes = 0;
       res.on('data', (d: Buffer) => (bytes += d.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6, headersMs }));
     });
     req.on('error', reject);
     req.end();
@@ -152,11 +154,11 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
       return { body, signature: signReport(key, body) };
     };
     /** The first GET of the topology and the server's CPU-s until it is answered. */
-    const timedTopology = async (): Promise<{ ms: number; cpu: number }> => {
+    const timedTopology = async (): Promise<{ ms: number; cpu: number; headersMs: number }> => {
       const cpu1 = cpuSeconds(pid) ?? 0;
       const r = await get(agent, port, '/api/v1/topology');
       if (r.status !== 200) throw new Error(`GET /api/v1/topology answered ${r.status}`);
-      return { ms: r.ms, cpu: (cpuSeconds(pid) ?? 0) - cpu1 };
+      return { ms: r.ms, cpu: (cpuSeconds(pid) ?? 0) - cpu1, headersMs: r.headersMs };
     };
     let bytes = 0;
     for (let round = 0; round <= rounds; round++) {
@@ -200,7 +202,7 @@ async function runOne(ctx: BenchContext, kind: 'sqlite' | 'postgres', hosts: num
       await new Promise((r) => setTimeout(r, 1500));
       const label = round === 0 ? 'warm-up' : `round ${round}/${rounds}`;
       ctx.log(
-        `fleet ${kind} ${label}: ${hosts} reports in ${seconds.toFixed(2)} s (${fmtRate(hosts / seconds)}/s; server ${cpu.toFixed(2)} CPU-s, ${fmtRate(hosts / cpu)} per CPU-s); topology ${first.ms.toFixed(0)} ms right after (model ${build.toFixed(2)} CPU-s), ${again.ms.toFixed(0)} ms caught up (${(again.bytes / 1e6).toFixed(1)} MB), ${changed.ms.toFixed(0)} ms after one rack changed (${changed.cpu.toFixed(2)} CPU-s; model computed in ${changedBuild.toFixed(0)} ms)`,
+        `fleet ${kind} ${label}: ${hosts} reports in ${seconds.toFixed(2)} s (${fmtRate(hosts / seconds)}/s; server ${cpu.toFixed(2)} CPU-s, ${fmtRate(hosts / cpu)} per CPU-s); topology ${first.ms.toFixed(0)} ms right after (headers at ${first.headersMs.toFixed(0)} ms; model ${build.toFixed(2)} CPU-s), ${again.ms.toFixed(0)} ms caught up (${(again.bytes / 1e6).toFixed(1)} MB), ${changed.ms.toFixed(0)} ms after one rack changed (headers at ${changed.headersMs.toFixed(0)} ms; ${changed.cpu.toFixed(2)} CPU-s; model computed in ${changedBuild.toFixed(0)} ms)`,
       );
       if (round === 0) continue;
       changedMs.push(changed.ms);

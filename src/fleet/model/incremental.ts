@@ -18,11 +18,11 @@
  *   MACs whose owners did not change, so it has the same segments and joins;
  *   a join out of the part would contradict that, and is checked (the
  *   caller computes in full if one is found);
- * - names: given the last model's own names, an unchanged fabric is the
- *   only claimant of its name and keeps it; the new fabrics are named by
- *   nameFabrics among themselves (their claims are on the affected fabrics'
- *   names only, their order is the fleet's order, and the numbers taken are
- *   the old names' as before);
+ * - names: from the names given (the stored ones, which may lag the last
+ *   model's or be another server's), by nameFabrics's rules over the whole
+ *   fleet: each fabric keeps its claims per names map, so only the new
+ *   fabrics' claims are computed, and a fabric whose name changes is copied
+ *   with its new name and its hosts' placements made again;
  * - placements of the part's hosts and of hosts whose hints name a MAC of
  *   the part's interfaces (the fabric of the interface a hint names);
  * - findings: native-VLAN mismatches of the new fabrics, unknown and
@@ -169,8 +169,8 @@ export class IncrementalFleet {
   }
 
   /**
-   * The model of `hosts` (in name order) at `nowMs`, named from the last
-   * model's own names, given that the hosts in `changed` (added, removed or
+   * The model of `hosts` (in name order) at `nowMs`, named from `names`
+   * (the stored names), given that the hosts in `changed` (added, removed or
    * with other interfaces or hints) are the only ones whose joins changed.
    * Undefined when the part would reach out of itself (a bug, or input not
    * derived from the last model): the caller computes in full and starts
