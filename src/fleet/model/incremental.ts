@@ -31,7 +31,7 @@
  */
 import { buildGraph, type InterfaceRef } from './graph';
 import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
-import { assembleModel, groupFabrics, placeHost } from './model';
+import { assembleModel, fabricNamesIfMade, groupFabrics, placeHost } from './model';
 import { claimsOf, nameGroups, numbersOf, type Claim, type NameLookup } from './naming';
 import type { PlacementView } from './placement';
 import type { FleetReport } from './report';
@@ -239,6 +239,7 @@ export class IncrementalFleet {
     const { fabrics: made } = groupFabrics(g, names, (groups) => groups.map(() => ''));
 
     // Fabrics: the unchanged ones and the new ones, in order of their first segment.
+    const before = this.#fabrics;
     const fabrics: FleetFabric[] = [];
     let j = 0;
     for (const f of this.#fabrics) {
@@ -249,9 +250,21 @@ export class IncrementalFleet {
     while (j < made.length) fabrics.push(made[j++]!);
 
     // Names, by nameFabrics's rules over the whole fleet, from the claims each fabric keeps.
-    if (this.#numbers?.names !== names) this.#numbers = { names, numbers: numbersOf(names) };
+    // Named from the last model's own names (the service's steady state, once it
+    // stored them), an unchanged fabric's segments all had its name: its one
+    // claim is its name with its size, and the old names are the fabrics' names,
+    // so neither needs a look at every segment.
+    const own = names === fabricNamesIfMade(before);
+    if (this.#numbers?.names !== names) {
+      const lookup: NameLookup = own ? { get: (k) => names.get(k), values: () => before.map((f) => f.name) } : names;
+      this.#numbers = { names, numbers: numbersOf(lookup) };
+    }
+    const madeSet = new Set(made);
     const final = nameGroups(
-      fabrics.map((f) => ({ claims: this.#claimsOf(f, names), size: f.segments.length })),
+      fabrics.map((f) => ({
+        claims: own && !madeSet.has(f) ? [{ name: f.name, weight: f.segments.length }] : this.#claimsOf(f, names),
+        size: f.segments.length,
+      })),
       this.#numbers.numbers,
     );
     const fresh = new Set(made);

@@ -78,6 +78,11 @@ export function fabricNamesOf(fabrics: readonly FleetFabric[]): ReadonlyMap<stri
   return m;
 }
 
+/** fabricNamesOf(fabrics) if it was made already, without making it. */
+export function fabricNamesIfMade(fabrics: readonly FleetFabric[]): ReadonlyMap<string, string> | undefined {
+  return namesOfList.get(fabrics);
+}
+
 /** DerivedState.placements of a model with these placements: the same map for the same list. */
 export function placementStateOf(placements: readonly FleetPlacement[]): ReadonlyMap<string, string | null> {
   let m = placementsOfList.get(placements);
