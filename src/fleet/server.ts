@@ -187,7 +187,7 @@ export class FleetServer {
     }
     let report;
     try {
-      report = this.#o.state.share(parseReport(text));
+      report = parseReport(text, this.#o.state.previous);
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');

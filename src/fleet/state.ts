@@ -87,15 +87,13 @@ export class FleetState {
   }
 
   /**
-   * `report` with the lists it has in common with the host's last report
-   * this server holds (see shareUnchanged), for the report route to use
-   * as soon as it parsed it: the duplicate lists are garbage before the
-   * store's round trip, while several reports wait on theirs.
+   * The host's last report this server holds, for the report route's
+   * parseReport: the lists a new report has in common with it are taken
+   * from it (see checkReport), neither checked nor kept twice. Duplicate
+   * lists would be garbage before the store's round trip, while several
+   * reports wait on theirs.
    */
-  share(report: FleetReport): FleetReport {
-    const known = this.#stored.get(report.host) ?? this.#hosts.get(report.host);
-    return known ? shareUnchanged(known.record.report, report) : report;
-  }
+  readonly previous = (host: string): FleetReport | undefined => (this.#stored.get(host) ?? this.#hosts.get(host))?.record.report;
 
   /** The model for what the database holds now. */
   async model(): Promise<BuiltModel> {
@@ -122,7 +120,7 @@ export class FleetState {
     for (const [name, mine] of this.#stored) if (mine.seq <= (seqs.get(name) ?? Infinity)) this.#stored.delete(name);
     for (const row of await this.#store.loadHosts(changed)) {
       try {
-        const report = checkReport(JSON.parse(storedReportText(row)));
+        const report = checkReport(JSON.parse(storedReportText(row)), (h) => this.#hosts.get(h)?.record.report);
         const before = this.#hosts.get(row.name)?.record.report;
         const record: HostRecord = {
           report: before ? shareUnchanged(before, report) : report,

@@ -9,6 +9,7 @@ import { FleetStore, storedReportText, type IngestInput } from '../../src/fleet/
 import { FleetState } from '../../src/fleet/state';
 import { parseDbUrl } from '../../src/fleet/db';
 import type { FleetChange } from '../../src/fleet/model/history';
+import { parseReport, type FleetReport } from '../../src/fleet/model/report';
 import { fleetBackends, type Backend } from '../helpers/fleet-backends';
 import { iface, local, remote, report } from '../helpers/fleet-reports';
 
@@ -252,16 +253,17 @@ async function storedHere(t: Test, backend: Backend): Promise<void> {
   t.same(await segmentsOf(), ['eth3']);
   t.same(loaded, ['rack1', 'rack1'], 'read from the database');
 
-  // A report parsed again: the lists it has in common with the report held (here the one read back) are that report's.
+  // A report parsed with the state's previous reports: the lists it has in common with the report held (here the one read back) are that report's.
   const held = (await state.model()).records[0]!.report;
-  const same = state.share(rack1(5, 'eth3'));
+  const parsed = (r: FleetReport): FleetReport => parseReport(JSON.stringify(r), state.previous);
+  const same = parsed(rack1(5, 'eth3'));
   t.equal(same.interfaces, held.interfaces, 'the same interfaces: the held list');
   t.equal(same.hints, held.hints, 'the same hints: the held list');
   t.equal(same.seq, 5, 'with its own seq');
-  const moved = state.share(rack1(6, 'eth4'));
+  const moved = parsed(rack1(6, 'eth4'));
   t.not(moved.interfaces, held.interfaces, 'other interfaces: its own list');
   t.same(moved.interfaces, [iface('eth4', A0)]);
-  t.equal(state.share(report('rack2', [iface('eth3', A0)], [], { seq: 1 })).interfaces[0]!.name, 'eth3', 'a host it does not hold: as it is');
+  t.equal(parsed(report('rack2', [iface('eth3', A0)], [], { seq: 1 })).interfaces[0]!.name, 'eth3', 'a host it does not hold: as it is');
   await stored(same, true);
   t.same(await segmentsOf(), ['eth3']);
   await stored(moved, true);

@@ -46,6 +46,34 @@ t.test('a good report is accepted, MACs lower-cased', async (t) => {
   t.same(checkReport(minimal).agent, { version: '', engine: '' });
 });
 
+t.test("with the host's previous report: equal lists are its lists, any other list is checked", async (t) => {
+  const prev = checkReport(good());
+  const previous = (host: string): ReturnType<typeof checkReport> | undefined => (host === 'rack1' ? prev : undefined);
+  const again = checkReport(JSON.parse(JSON.stringify(prev)), previous);
+  t.equal(again.interfaces, prev.interfaces, 'the same interfaces: the previous list, not a copy');
+  t.equal(again.hints, prev.hints, 'the same hints: the previous list');
+  t.not(again.peers, prev.peers, 'peers are always checked (their last_seen moves)');
+  t.not(checkReport(JSON.parse(JSON.stringify(prev))).interfaces, prev.interfaces, 'without previous: a list of its own');
+  // good() has upper-case MACs: not equal to the checked (lower-cased) list, so checked, and equal once checked.
+  const upper = checkReport(good(), previous);
+  t.not(upper.interfaces, prev.interfaces, 'a list that differs (upper-case MACs) is checked');
+  t.same(upper.interfaces, prev.interfaces, 'and comes out as the previous one did');
+  const extra = JSON.parse(JSON.stringify(prev)) as Record<string, unknown>;
+  (extra.hints as Array<Record<string, unknown>>)[0]!.from_the_future = 1;
+  const checked = checkReport(extra, previous);
+  t.not(checked.hints, prev.hints, 'a hint with an unknown key is not equal: checked');
+  t.notOk('from_the_future' in checked.hints[0]!, 'and the unknown key is dropped as ever');
+  const wrong = JSON.parse(JSON.stringify(prev)) as Record<string, unknown>;
+  (wrong.interfaces as Array<Record<string, unknown>>)[0]!.mtu = -1;
+  t.throws(() => checkReport(wrong, previous), { field: 'interfaces[0].mtu', message: /must be an integer/ }, 'a wrong field in a changed list is still named');
+  const other = { ...JSON.parse(JSON.stringify(prev)), host: 'rack2' } as Record<string, unknown>;
+  t.not(checkReport(other, previous).interfaces, prev.interfaces, "another host's lists are never taken");
+  const dup = JSON.parse(JSON.stringify(prev)) as Record<string, unknown>;
+  dup.interfaces = [...(dup.interfaces as unknown[]), ...(dup.interfaces as unknown[])];
+  t.throws(() => checkReport(dup, previous), { field: 'interfaces[1].name', message: /must be unique/ }, 'duplicate interface names are still refused');
+  t.equal(parseReport(JSON.stringify(prev), previous).hints, prev.hints, 'parseReport passes previous on');
+});
+
 t.test('every wrong field is named', async (t) => {
   const cases: Array<[string, (d: Record<string, unknown>) => void, RegExp]> = [
     ['version', (d) => (d.version = 2), /^version \| version: must be 1/],

@@ -21,29 +21,10 @@ import { createHash } from 'node:crypto';
 import { assembleModel, buildFleetModel, joinedOf, sortHosts, type ModelInput } from './model';
 import type { FleetReport } from './report';
 import { IncrementalFleet } from './incremental';
-import type { FleetModel, FleetTopology, FleetTopologyOverview } from './types';
+import { jsonEqual } from './json-equal';
 
-/** Equal JSON values (plain objects, arrays, strings, numbers, booleans, null; undefined as absent). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let n = 0;
-  for (const k in x) {
-    if (x[k] === undefined) continue;
-    n++;
-    if (!jsonEqual(x[k], y[k])) return false;
-  }
-  for (const k in y) if (y[k] !== undefined) n--;
-  return n === 0;
-}
+export { jsonEqual };
+import type { FleetModel, FleetTopology, FleetTopologyOverview } from './types';
 
 /** Whether two reports of one host give the model the same joins. */
 export function sameJoins(a: FleetReport, b: FleetReport): boolean {
