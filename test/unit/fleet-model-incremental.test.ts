@@ -149,7 +149,9 @@ function run(seed: number, steps: number): { incremental: number; mismatches: st
     // The service names the next model from this one's names once stored; until
     // then from the older ones, and another server may have stored others.
     const roll = r();
-    if (roll < 0.6) names = got.derived.fabrics;
+    if (roll < 0.5) names = got.derived.fabrics;
+    // Read back from the database: the same names in another map.
+    else if (roll < 0.6) names = new Map(got.derived.fabrics);
     else if (roll < 0.75) names = new Map([...got.derived.fabrics].map(([k, v]) => [k, r() < 0.3 ? `fabric-${Math.floor(r() * 6)}` : v]));
   }
   return { incremental, mismatches };

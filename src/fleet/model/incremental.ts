@@ -73,6 +73,8 @@ export class IncrementalFleet {
   /** A fabric's segments -> its claims on the names it was computed from. */
   readonly #claims = new WeakMap<readonly FleetSegment[], { readonly names: NameLookup; readonly claims: readonly Claim[] }>();
   #numbers: { readonly names: NameLookup; readonly numbers: ReadonlySet<number> } | undefined;
+  /** A names map found equal to a fabric list's own names. */
+  #sameNames: { readonly names: NameLookup; readonly fabrics: readonly FleetFabric[] } | undefined;
   #model: FleetModel;
   readonly #view: PlacementView;
 
@@ -114,6 +116,22 @@ export class IncrementalFleet {
       this.#claims.set(f.segments, c);
     }
     return c.claims;
+  }
+
+  /**
+   * Whether `names` are the names of `fabrics` (the last model's): the same
+   * map, or (read back from the database, or loaded by a server that saw
+   * another's commit first) a map with the same entries, which costs one
+   * look-up per segment, less than tallying claims.
+   */
+  #ownNames(names: NameLookup, fabrics: readonly FleetFabric[]): boolean {
+    const own = fabricNamesIfMade(fabrics);
+    if (own === undefined || names === own) return names === own;
+    if (this.#sameNames?.names === names && this.#sameNames.fabrics === fabrics) return true;
+    if (!(names instanceof Map) || names.size !== own.size) return false;
+    for (const [k, v] of own) if (names.get(k) !== v) return false;
+    this.#sameNames = { names, fabrics };
+    return true;
   }
 
   #nativeOf(f: FleetFinding): void {
@@ -251,22 +269,23 @@ export class IncrementalFleet {
 
     // Names, by nameFabrics's rules over the whole fleet, from the claims each fabric keeps.
     // Named from the last model's own names (the service's steady state, once it
-    // stored them), an unchanged fabric's segments all had its name: its one
-    // claim is its name with its size, and the old names are the fabrics' names,
-    // so neither needs a look at every segment.
-    const own = names === fabricNamesIfMade(before);
+    // stored them), an unchanged fabric's segments all had its name and no new
+    // fabric's segment had it (the new fabrics are made of the affected ones'
+    // segments and new ones): its one claim is granted whatever the order, so it
+    // keeps its name, and the new fabrics' claims compete only among themselves,
+    // in the same order. The old names are then the fabrics' names.
+    const own = this.#ownNames(names, before);
     if (this.#numbers?.names !== names) {
       const lookup: NameLookup = own ? { get: (k) => names.get(k), values: () => before.map((f) => f.name) } : names;
       this.#numbers = { names, numbers: numbersOf(lookup) };
     }
-    const madeSet = new Set(made);
-    const final = nameGroups(
-      fabrics.map((f) => ({
-        claims: own && !madeSet.has(f) ? [{ name: f.name, weight: f.segments.length }] : this.#claimsOf(f, names),
-        size: f.segments.length,
-      })),
-      this.#numbers.numbers,
-    );
+    const claimed = (f: FleetFabric): { claims: readonly Claim[]; size: number } => ({ claims: this.#claimsOf(f, names), size: f.segments.length });
+    let final: string[];
+    if (own) {
+      const madeNames = nameGroups(made.map(claimed), this.#numbers.numbers);
+      const nameOf = new Map(made.map((f, i) => [f, madeNames[i]!]));
+      final = fabrics.map((f) => nameOf.get(f) ?? f.name);
+    } else final = nameGroups(fabrics.map(claimed), this.#numbers.numbers);
     const fresh = new Set(made);
     const renamed: FleetFabric[] = [];
     for (let i = 0; i < fabrics.length; i++) {
