@@ -75,12 +75,14 @@ export function fabricColor(i: number): string {
  * thousand nodes every property a rule sets costs, so these rules set only
  * what differs from the library's defaults (no padding: no compounds; the
  * segments keep the default z-order, nodes above edges, while the boxes
- * and the joins compare z-index among all elements, below them). The
+ * and the joins compare z-index among all elements, below them: the boxes
+ * at the default z-index, in the order they were added, a fabric before
+ * its hosts, and the joins above them). The
  * labels of every node of a large map, the segments' too, are rules of
  * LABEL_CLASS, which graph.ts gives only to the nodes in view.
  */
 function boxRules(): StylesheetJson {
-  const box = (fill: string, border: string, width: number, z: number): Css.Node => ({
+  const box = (fill: string, border: string, width: number): Css.Node => ({
     shape: 'round-rectangle',
     'background-color': fill,
     'border-color': border,
@@ -88,12 +90,11 @@ function boxRules(): StylesheetJson {
     width: 'data(w)',
     height: 'data(h)',
     'z-index-compare': 'manual',
-    'z-index': z,
   });
   const label = (fontSize: number, marginY: number): Css.Node => ({ 'font-size': fontSize, 'text-valign': 'top', 'text-margin-y': marginY });
   return [
-    { selector: 'node.fabric', style: box('data(fill)', COLORS.fabricBorder, 1.5, 1) },
-    { selector: 'node.host', style: box(COLORS.host, COLORS.hostBorder, 1, 2) },
+    { selector: 'node.fabric', style: box('data(fill)', COLORS.fabricBorder, 1.5) },
+    { selector: 'node.host', style: box(COLORS.host, COLORS.hostBorder, 1) },
     // The labels, of the fabrics in view once they can be read (LABEL_CLASS, labelsReadable).
     { selector: `node.${LABEL_CLASS}`, style: { label: 'data(label)', 'font-family': FONT, color: COLORS.text, 'min-zoomed-font-size': MIN_ZOOMED_FONT } },
     { selector: `node.fabric.${LABEL_CLASS}`, style: { ...label(MAX_LABEL_FONT, 16), 'font-weight': 'bold' } },
@@ -147,13 +148,13 @@ export function stylesheet(large: boolean): StylesheetJson {
     {
       selector: 'node.segment',
       style: {
-        shape: 'round-rectangle',
         width: 'data(w)',
         height: 18,
-        'background-color': COLORS.segment,
         ...(large ? {} : { color: '#ffffff', label: 'data(label)', 'font-size': 10, 'text-valign': 'center' }),
       },
     },
+    // Each segment's shape and colour set once (not a default overridden for half of them: each property costs, boxRules).
+    { selector: 'node.segment[vid = "untagged"]', style: { shape: 'round-rectangle', 'background-color': COLORS.segment } },
     { selector: 'node.segment.tagged', style: { shape: 'cut-rectangle', 'background-color': COLORS.tagged } },
     { selector: 'node.segment.stale', style: { 'background-color': COLORS.stale } },
     { selector: 'node.segment.p-disagrees', style: { 'outline-width': 2, 'outline-color': COLORS.disagrees, 'outline-style': 'dotted', 'outline-offset': 2 } },
@@ -167,7 +168,7 @@ export function stylesheet(large: boolean): StylesheetJson {
         width: 1.5,
         'line-color': COLORS.edge.remote,
         opacity: 0.8,
-        ...(large ? { 'z-index-compare': 'manual', 'z-index': 4 } : {}),
+        ...(large ? { 'z-index-compare': 'manual', 'z-index': 1 } : {}),
       },
     },
     { selector: 'edge.k-interface', style: { 'line-color': COLORS.edge.interface, width: 2 } },
