@@ -11,7 +11,7 @@
  */
 import cytoscape, { type Core, type ElementDefinition, type LayoutOptions } from 'cytoscape';
 import fcose from 'cytoscape-fcose';
-import { fabricId, hostId, labelWidth, type MapModel } from './model';
+import { fabricId, hostId, labelWidth, type EdgeData, type ElementDef, type MapModel } from './model';
 import { packPositions, type PackNode } from './pack';
 import { EDGES_ZOOM, LABEL_CLASS, labelsReadable, stylesheet } from './style';
 import { hasFilters, segmentMatches, segmentPasses, type ViewState } from './view';
@@ -33,7 +33,7 @@ export class FleetGraph {
   /** Whether a filter or a search has touched the elements' classes. */
   #viewed = false;
   /** A large map's joins not yet in the graph library (EDGES_ZOOM), or null once they are. */
-  #pending: Map<string, ElementDefinition> | null = null;
+  #pending: Map<string, ElementDef<EdgeData>> | null = null;
   /** A large map's fabrics whose nodes have their labels (LABEL_CLASS), or null: all of them. */
   #labelled: Set<string> | null = null;
   /** A large map's nodes without their labels yet, by fabric (empty once all are labelled). */
@@ -94,7 +94,7 @@ export class FleetGraph {
     const labels = this.#unlabelled.size > 0 && labelsReadable(cy.zoom(), window.devicePixelRatio || 1);
     if (!edges && !labels) return;
     const inView = this.#fabricInView();
-    if (edges) this.#addHeld((def) => inView(String(def.data.fabric)));
+    if (edges) this.#addHeld((def) => inView(def.data.fabric));
     if (labels) this.#label(inView);
   }
 
@@ -135,13 +135,14 @@ export class FleetGraph {
   }
 
   /** Adds the held-back joins that `take` picks, hidden where the view hides an end. */
-  #addHeld(take: (def: ElementDefinition) => boolean): void {
+  #addHeld(take: (def: ElementDef<EdgeData>) => boolean): void {
     const pending = this.#pending;
     if (!pending) return;
     const picked: ElementDefinition[] = [];
     for (const [id, def] of pending)
       if (take(def)) {
-        picked.push(def);
+        // A copy: the graph library keeps and changes the data object it is given, and the model's stays the model's.
+        picked.push({ group: 'edges', data: { ...def.data }, classes: def.classes });
         pending.delete(id);
       }
     if (pending.size === 0) this.#pending = null;
@@ -187,7 +188,7 @@ export class FleetGraph {
     let removed = 0;
     // Joins still held back (a large map not yet seen up close) stay held, as the new model has them.
     const held = this.#pending;
-    const stillHeld = held ? new Map<string, ElementDefinition>() : null;
+    const stillHeld = held ? new Map<string, ElementDef<EdgeData>>() : null;
     // The nodes still without labels, as the new model has them.
     this.#unlabelled = new Map();
     cy.batch(() => {
@@ -196,7 +197,7 @@ export class FleetGraph {
         const el = cy.getElementById(def.data.id);
         if (held && stillHeld && def.group === 'edges' && el.empty()) {
           if (!held.has(def.data.id)) fresh.push(def.data.id);
-          stillHeld.set(def.data.id, { group: 'edges', data: { ...def.data }, classes: def.classes });
+          stillHeld.set(def.data.id, def as ElementDef<EdgeData>);
           continue;
         }
         const data = this.#data(def.data);
@@ -256,7 +257,7 @@ export class FleetGraph {
       if (p && n.data.kind !== 'segment') Object.assign(data, { w: p.w, h: p.h });
       els.push({ group: 'nodes', data, classes: n.classes, ...(p ? { position: { x: p.x, y: p.y } } : {}) });
     }
-    this.#pending = new Map(m.edges.map((e) => [e.data.id, { group: 'edges', data: { ...e.data }, classes: e.classes }]));
+    this.#pending = new Map(m.edges.map((e) => [e.data.id, e]));
     this.#unlabelled = new Map();
     for (const n of m.nodes) this.#labelOf(n.data.fabric, n.data.id);
     cy.batch(() => cy.add(els));
