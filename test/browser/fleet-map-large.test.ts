@@ -201,8 +201,23 @@ t.test('a large fleet map in Chromium', { skip: why ?? false, timeout: 600_000 }
     const fresh = await open(browser, t, `${fleet.url}/`);
     const [svg] = await Promise.all([fresh.page.waitForEvent('download'), fresh.page.click('#save-svg')]);
     await svg.saveAs(artifact('fleet-map-large-export.svg'));
-    const lines = readFileSync(artifact('fleet-map-large-export.svg'), 'utf8').match(/<line /g)?.length ?? 0;
-    t.equal(lines, joinIds(await topology(fleet)).length, 'one line per join');
+    const svgText = readFileSync(artifact('fleet-map-large-export.svg'), 'utf8');
+    const lines = svgText.match(/<line /g)?.length ?? 0;
+    const now = await topology(fleet);
+    t.equal(lines, joinIds(now).length, 'one line per join');
+    // The labels of fabrics never seen up close, in their own styles: white 10 px on the segments, 11 px on the hosts, 13 px on the fabrics.
+    const count = (re: RegExp): number => svgText.match(re)?.length ?? 0;
+    t.equal(
+      count(/<text [^>]*font-size="10" [^>]*fill="rgb\(255,255,255\)"/g),
+      now.fabrics.reduce((n, f) => n + f.segments.length, 0),
+      'every segment labelled',
+    );
+    t.equal(
+      count(/<text [^>]*font-size="11" /g),
+      now.fabrics.reduce((n, f) => n + f.hosts.length, 0),
+      'every host labelled',
+    );
+    t.equal(count(/<text [^>]*font-size="13" /g), now.fabrics.length, 'every fabric labelled');
     t.same(fresh.errors, []);
   });
 

@@ -11,7 +11,7 @@ import { topologyOverview } from '../../src/fleet/model/cache';
 import { EMPTY_VIEW, formatView, hasFilters, parseView, segmentMatches, segmentPasses } from '../../web/src/view';
 import { packPositions, type PackNode } from '../../web/src/pack';
 import { rowOf, tsvOf, visibleSegments, COLUMNS } from '../../web/src/rows';
-import { stylesheet } from '../../web/src/style';
+import { EDGES_ZOOM, labelsReadable, stylesheet } from '../../web/src/style';
 import { seedReports } from '../helpers/fleet-map';
 import { record, T0 } from '../helpers/fleet-reports';
 
@@ -66,6 +66,22 @@ t.test('the model as elements: fabrics hold hosts hold segments; joins are edges
     'one edge per join',
   );
   for (const e of m.edges) t.ok(byId.has(e.data.source) && byId.has(e.data.target), `${e.data.id} joins two segments`);
+  t.same(
+    m.edges.map((e) => e.data.id),
+    topo.fabrics.flatMap((f) => f.joins.map((j) => joinId(j))),
+    'each edge named joinId of its join',
+  );
+  // Names JSON must escape: an edge's id is built from its ends' ids, and must still be joinId's.
+  const odd = { a: { host: 'h"1\\', interface: 'é\u2028', vid: 7 }, b: { host: '', interface: ',]', vid: null } };
+  const oddTopo = {
+    ...topo,
+    fabrics: [{ ...topo.fabrics[0]!, hosts: ['h"1\\', ''], segments: [odd.a, odd.b], joins: [{ ...odd, kind: 'local' as const, hints: [] }] }],
+  };
+  t.same(
+    buildMapModel(oddTopo).edges.map((e) => e.data.id),
+    [joinId(odd)],
+    'an edge of odd names too',
+  );
   t.equal(new Set(m.nodes.map((n) => n.data.id)).size, m.nodes.length, 'ids are unique');
   t.equal(segmentId({ host: 'a', interface: 'b"c', vid: null }), 's["a","b\\"c",null]', 'any name maps to one id (JSON)');
 });
@@ -105,6 +121,15 @@ t.test('every class the model gives a finding has a style, small maps and large'
         `${c} (${large ? 'large' : 'small'})`,
       );
   }
+});
+
+t.test('a large map labels its nodes from the zoom at which the renderer draws a label, past the joins', async (t) => {
+  // The renderer draws a 13 px label at 8 px and more, at the zoom rounded up to a power of two.
+  t.notOk(labelsReadable(0.1, 1), 'the overview');
+  t.notOk(labelsReadable(EDGES_ZOOM, 1), `not yet where the joins come (${EDGES_ZOOM})`);
+  t.ok(labelsReadable(0.51, 1), 'from above 0.5');
+  t.ok(labelsReadable(0.3, 2), 'earlier on a screen of two device pixels a pixel');
+  t.notOk(labelsReadable(0.25, 2));
 });
 
 t.test('the view lives in the query string and survives a round trip', async (t) => {

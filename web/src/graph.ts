@@ -11,9 +11,9 @@
  */
 import cytoscape, { type Core, type ElementDefinition, type LayoutOptions } from 'cytoscape';
 import fcose from 'cytoscape-fcose';
-import { fabricId, hostId, labelWidth, type MapModel } from './model';
+import { fabricId, hostId, labelWidth, type EdgeData, type ElementDef, type MapModel } from './model';
 import { packPositions, type PackNode } from './pack';
-import { EDGES_ZOOM, stylesheet } from './style';
+import { EDGES_ZOOM, LABEL_CLASS, labelsReadable, stylesheet } from './style';
 import { hasFilters, segmentMatches, segmentPasses, type ViewState } from './view';
 
 cytoscape.use(fcose);
@@ -33,7 +33,11 @@ export class FleetGraph {
   /** Whether a filter or a search has touched the elements' classes. */
   #viewed = false;
   /** A large map's joins not yet in the graph library (EDGES_ZOOM), or null once they are. */
-  #pending: Map<string, ElementDefinition> | null = null;
+  #pending: Map<string, ElementDef<EdgeData>> | null = null;
+  /** A large map's fabrics whose nodes have their labels (LABEL_CLASS), or null: all of them. */
+  #labelled: Set<string> | null = null;
+  /** A large map's nodes without their labels yet, by fabric (empty once all are labelled). */
+  #unlabelled = new Map<string, string[]>();
 
   constructor(container: HTMLElement, onSelect: (id: string | null) => void) {
     this.cy = cytoscape({
@@ -52,9 +56,8 @@ export class FleetGraph {
       if (e.target === this.cy) onSelect(null);
     });
     // Zoomed in far enough: the held-back joins of the fabrics in view (the rest as they come into view).
-    this.cy.on('viewport', () => {
-      if (this.#pending && this.cy.zoom() >= EDGES_ZOOM) this.#showEdgesInView();
-    });
+    // And the labels of the fabrics in view, once the renderer would draw them (style.ts, LABEL_CLASS).
+    this.cy.on('viewport', () => this.#showInView());
   }
 
   /** The zoom from which a large map draws its joins (for the bench). */
@@ -72,38 +75,74 @@ export class FleetGraph {
     this.#addHeld(() => true);
   }
 
+  /** Gives every node of a large map its label, and adds every join: what an export saves. */
+  showAll(): void {
+    this.showEdges();
+    this.#label(() => true);
+  }
+
   /**
-   * Adds the held-back joins of the fabrics whose boxes meet the view: a
-   * few hundred at a time, where adding all twelve thousand of a large
-   * fleet at once would stall the first zoom for seconds.
+   * What a large map holds back and the view now shows: the joins from
+   * EDGES_ZOOM and the labels where readable, of the fabrics whose boxes
+   * meet the view: a few hundred at a time, where adding all twelve
+   * thousand joins of a large fleet at once would stall the first zoom
+   * for seconds.
    */
-  #showEdgesInView(): void {
+  #showInView(): void {
+    const cy = this.cy;
+    const edges = this.#pending !== null && cy.zoom() >= EDGES_ZOOM;
+    const labels = this.#unlabelled.size > 0 && labelsReadable(cy.zoom(), window.devicePixelRatio || 1);
+    if (!edges && !labels) return;
+    const inView = this.#fabricInView();
+    if (edges) this.#addHeld((def) => inView(def.data.fabric));
+    if (labels) this.#label(inView);
+  }
+
+  /** Labels the nodes of the fabrics that `take` picks. */
+  #label(take: (fabric: string) => boolean): void {
+    const picked: string[] = [];
+    for (const [fabric, ids] of this.#unlabelled)
+      if (take(fabric)) {
+        this.#labelled?.add(fabric);
+        this.#unlabelled.delete(fabric);
+        picked.push(...ids);
+      }
+    if (picked.length === 0) return;
+    const cy = this.cy;
+    cy.batch(() => {
+      for (const id of picked) cy.getElementById(id).addClass(LABEL_CLASS);
+    });
+    performance.mark('netbeacon:labels-added');
+  }
+
+  /** Whether a fabric's box meets the view (memoized for one view). */
+  #fabricInView(): (fabric: string) => boolean {
     const cy = this.cy;
     const ext = cy.extent();
     const inView = new Map<string, boolean>();
-    this.#addHeld((def) => {
-      const f = fabricId(String(def.data.fabric));
-      let seen = inView.get(f);
+    return (fabric) => {
+      let seen = inView.get(fabric);
       if (seen === undefined) {
-        const n = cy.getElementById(f);
+        const n = cy.getElementById(fabricId(fabric));
         const p = n.position();
         const w = (n.data('w') as number | undefined) ?? 0;
         const h = (n.data('h') as number | undefined) ?? 0;
         seen = n.empty() || (p.x + w / 2 >= ext.x1 && p.x - w / 2 <= ext.x2 && p.y + h / 2 >= ext.y1 && p.y - h / 2 <= ext.y2);
-        inView.set(f, seen);
+        inView.set(fabric, seen);
       }
       return seen;
-    });
+    };
   }
 
   /** Adds the held-back joins that `take` picks, hidden where the view hides an end. */
-  #addHeld(take: (def: ElementDefinition) => boolean): void {
+  #addHeld(take: (def: ElementDef<EdgeData>) => boolean): void {
     const pending = this.#pending;
     if (!pending) return;
     const picked: ElementDefinition[] = [];
     for (const [id, def] of pending)
       if (take(def)) {
-        picked.push(def);
+        // A copy: the graph library keeps and changes the data object it is given, and the model's stays the model's.
+        picked.push({ group: 'edges', data: { ...def.data }, classes: def.classes });
         pending.delete(id);
       }
     if (pending.size === 0) this.#pending = null;
@@ -128,6 +167,8 @@ export class FleetGraph {
     if (large !== this.#large) {
       this.#large = large;
       cy.style(stylesheet(large));
+      // A map grown large keeps its labels: it has them already, and the user may be looking at them.
+      this.#labelled = large && !this.#drawn ? new Set() : null;
     }
     if (!this.#drawn) {
       if (large) this.#firstLarge(m);
@@ -147,19 +188,22 @@ export class FleetGraph {
     let removed = 0;
     // Joins still held back (a large map not yet seen up close) stay held, as the new model has them.
     const held = this.#pending;
-    const stillHeld = held ? new Map<string, ElementDefinition>() : null;
+    const stillHeld = held ? new Map<string, ElementDef<EdgeData>>() : null;
+    // The nodes still without labels, as the new model has them.
+    this.#unlabelled = new Map();
     cy.batch(() => {
       for (const def of [...m.nodes, ...m.edges]) {
         wanted.add(def.data.id);
         const el = cy.getElementById(def.data.id);
         if (held && stillHeld && def.group === 'edges' && el.empty()) {
           if (!held.has(def.data.id)) fresh.push(def.data.id);
-          stillHeld.set(def.data.id, { group: 'edges', data: { ...def.data }, classes: def.classes });
+          stillHeld.set(def.data.id, def as ElementDef<EdgeData>);
           continue;
         }
         const data = this.#data(def.data);
+        const label = def.group === 'nodes' && this.#labelOf(def.data.fabric, def.data.id);
         if (el.empty()) {
-          const add: ElementDefinition = { group: def.group, data, classes: def.classes };
+          const add: ElementDefinition = { group: def.group, data, classes: label ? `${def.classes} ${LABEL_CLASS}` : def.classes };
           cy.add(add);
           fresh.push(def.data.id);
           continue;
@@ -174,7 +218,7 @@ export class FleetGraph {
         if (!sameData(el.data() as Record<string, unknown>, data)) el.data(data);
         // Keep the view's own classes (filters, search) across updates.
         const keep = ['hidden', 'faded', 'match'].filter((c) => el.hasClass(c));
-        const classes = [def.classes, ...keep].join(' ');
+        const classes = [def.classes, ...keep, ...(label ? [LABEL_CLASS] : [])].join(' ');
         if (!sameClasses(el.classes(), classes)) el.classes(classes);
       }
       const gone = cy.elements().filter((el) => !wanted.has(el.id()) && !el.hasClass('ghost'));
@@ -192,7 +236,7 @@ export class FleetGraph {
       this.#pending = stillHeld.size > 0 ? stillHeld : null;
     }
     if (fresh.length > 0 || moved > 0) await this.#layout(false, fresh);
-    if (this.#pending && cy.zoom() >= EDGES_ZOOM) this.#showEdgesInView();
+    this.#showInView();
     return { added: fresh.length, removed, moved };
   }
 
@@ -213,10 +257,20 @@ export class FleetGraph {
       if (p && n.data.kind !== 'segment') Object.assign(data, { w: p.w, h: p.h });
       els.push({ group: 'nodes', data, classes: n.classes, ...(p ? { position: { x: p.x, y: p.y } } : {}) });
     }
-    this.#pending = new Map(m.edges.map((e) => [e.data.id, { group: 'edges', data: { ...e.data }, classes: e.classes }]));
+    this.#pending = new Map(m.edges.map((e) => [e.data.id, e]));
+    this.#unlabelled = new Map();
+    for (const n of m.nodes) this.#labelOf(n.data.fabric, n.data.id);
     cy.batch(() => cy.add(els));
     performance.mark('netbeacon:elements-added');
     this.#fitPlaced(pos.values());
+  }
+
+  /** Whether a large map's node of `fabric` has LABEL_CLASS (a small map's never need it); when not yet, notes it among the unlabelled. */
+  #labelOf(fabric: string, id: string): boolean {
+    if (!this.#large) return false;
+    if (this.#labelled === null || this.#labelled.has(fabric)) return true;
+    push(this.#unlabelled, fabric, id);
+    return false;
   }
 
   /**
@@ -371,6 +425,12 @@ export class FleetGraph {
 function sameData(cur: Record<string, unknown>, next: Record<string, unknown>): boolean {
   for (const k of Object.keys(next)) if (cur[k] !== next[k]) return false;
   return true;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 function sameClasses(cur: readonly string[], next: string): boolean {

@@ -278,13 +278,13 @@ function wire(): void {
   };
   byId('tab-map').addEventListener('click', () => tab('map'));
   byId('tab-table').addEventListener('click', () => tab('table'));
-  // An export holds the joins, also of a large map seen from afar (graph.ts, EDGES_ZOOM).
+  // An export holds the joins and the labels, also of a large map seen from afar (graph.ts, EDGES_ZOOM, LABEL_CLASS).
   byId('save-png').addEventListener('click', () => {
-    graph.showEdges();
+    graph.showAll();
     download(pngOf(graph.cy), 'fleet-map.png');
   });
   byId('save-svg').addEventListener('click', () => {
-    graph.showEdges();
+    graph.showAll();
     download(new Blob([svgOf(graph.cy)], { type: 'image/svg+xml' }), 'fleet-map.svg');
   });
   byId('copy-table').addEventListener('click', () => {

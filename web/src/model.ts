@@ -21,6 +21,9 @@ export const joinId = (j: { a: FleetSegment; b: FleetSegment }): string =>
     [j.b.host, j.b.interface, j.b.vid],
   ])}`;
 
+/** joinId from its ends' segment ids: the same JSON, without encoding the names again. */
+const joinIdOf = (a: string, b: string): string => `j[${a.slice(1)},${b.slice(1)}]`;
+
 /** `rack1/eth0` or `rack1/eth0 vid 42`, as the CLI writes a segment. */
 export const formatSegment = (s: FleetSegment): string => (s.vid === null ? `${s.host}/${s.interface}` : `${s.host}/${s.interface} vid ${s.vid}`);
 
@@ -151,10 +154,12 @@ export function buildMapModel(t: FleetTopology): MapModel {
         classes: classList(['host', stale.has(host) && 'stale']),
       });
     }
+    // Each join's end ids once: a large fleet has tens of thousands of joins, and each id is a JSON.stringify.
+    const ends = fabric.joins.map((j) => [key(j.a), key(j.b)] as const);
     const joinsOf = new Map<string, FleetJoin[]>();
-    for (const j of fabric.joins) {
-      push(joinsOf, key(j.a), j);
-      push(joinsOf, key(j.b), j);
+    for (const [i, j] of fabric.joins.entries()) {
+      push(joinsOf, ends[i]![0], j);
+      push(joinsOf, ends[i]![1], j);
     }
     for (const s of fabric.segments) {
       const id = key(s);
@@ -185,13 +190,14 @@ export function buildMapModel(t: FleetTopology): MapModel {
         ]),
       });
     }
-    for (const j of fabric.joins) {
-      const id = joinId(j);
+    for (const [i, j] of fabric.joins.entries()) {
+      const [source, target] = ends[i]!;
+      const id = joinIdOf(source, target);
       const mismatch = mismatchJoins.get(id);
       index.joins.set(id, { join: j, fabric: fabric.name, findings: mismatch ? [mismatch] : [] });
       edges.push({
         group: 'edges',
-        data: { id, source: key(j.a), target: key(j.b), kind: 'join', join: j.kind, fabric: fabric.name, label: joinLabel(j) },
+        data: { id, source, target, kind: 'join', join: j.kind, fabric: fabric.name, label: joinLabel(j) },
         classes: classList(['join', `k-${j.kind}`, mismatch && 'f-native_vlan_mismatch']),
       });
     }

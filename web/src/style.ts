@@ -38,6 +38,30 @@ export const FONT = 'DejaVu Sans, Verdana, sans-serif';
  */
 export const EDGES_ZOOM = 0.5;
 
+/** A large map's labels are not drawn below this size on screen (the graph library's min-zoomed-font-size). */
+export const MIN_ZOOMED_FONT = 8;
+/** The largest label font of a large map: a fabric's (boxRules). */
+const MAX_LABEL_FONT = 13;
+
+/**
+ * The class that gives a large map's node its label. The graph library
+ * applies and checks every style property of every element before its
+ * first frame, and half of a segment's and a host's properties are its
+ * label's, which the overview never draws (below MIN_ZOOMED_FONT): so a
+ * large map's nodes get their labels only where the view could draw them,
+ * the fabrics in view once labelsReadable (graph.ts).
+ */
+export const LABEL_CLASS = 'lbl';
+
+/**
+ * Whether a label could be drawn at this zoom: the graph library compares
+ * the font size at the zoom rounded up to a power of two (its texture
+ * levels, eleTextBiggerThanMin) with the min-zoomed-font-size.
+ */
+export function labelsReadable(zoom: number, pixelRatio: number): boolean {
+  return MAX_LABEL_FONT * 2 ** Math.ceil(Math.log2(zoom * pixelRatio)) >= MIN_ZOOMED_FONT;
+}
+
 export function fabricColor(i: number): string {
   return COLORS.fabricFill[i % COLORS.fabricFill.length]!;
 }
@@ -51,26 +75,31 @@ export function fabricColor(i: number): string {
  * thousand nodes every property a rule sets costs, so these rules set only
  * what differs from the library's defaults (no padding: no compounds; the
  * segments keep the default z-order, nodes above edges, while the boxes
- * and the joins compare z-index among all elements, below them).
+ * and the joins compare z-index among all elements, below them: the boxes
+ * at the default z-index, in the order they were added, a fabric before
+ * its hosts, and the joins above them). The
+ * labels of every node of a large map, the segments' too, are rules of
+ * LABEL_CLASS, which graph.ts gives only to the nodes in view.
  */
 function boxRules(): StylesheetJson {
-  const box = (fontSize: number, fill: string, border: string, width: number, marginY: number, z: number): Css.Node => ({
+  const box = (fill: string, border: string, width: number): Css.Node => ({
     shape: 'round-rectangle',
     'background-color': fill,
     'border-color': border,
     'border-width': width,
-    label: 'data(label)',
-    'font-size': fontSize,
-    'text-valign': 'top',
-    'text-margin-y': marginY,
     width: 'data(w)',
     height: 'data(h)',
     'z-index-compare': 'manual',
-    'z-index': z,
   });
+  const label = (fontSize: number, marginY: number): Css.Node => ({ 'font-size': fontSize, 'text-valign': 'top', 'text-margin-y': marginY });
   return [
-    { selector: 'node.fabric', style: { ...box(13, 'data(fill)', COLORS.fabricBorder, 1.5, 16, 1), 'font-weight': 'bold' } },
-    { selector: 'node.host', style: box(11, COLORS.host, COLORS.hostBorder, 1, 14, 2) },
+    { selector: 'node.fabric', style: box('data(fill)', COLORS.fabricBorder, 1.5) },
+    { selector: 'node.host', style: box(COLORS.host, COLORS.hostBorder, 1) },
+    // The labels, of the fabrics in view once they can be read (LABEL_CLASS, labelsReadable).
+    { selector: `node.${LABEL_CLASS}`, style: { label: 'data(label)', 'font-family': FONT, color: COLORS.text, 'min-zoomed-font-size': MIN_ZOOMED_FONT } },
+    { selector: `node.fabric.${LABEL_CLASS}`, style: { ...label(MAX_LABEL_FONT, 16), 'font-weight': 'bold' } },
+    { selector: `node.host.${LABEL_CLASS}`, style: label(11, 14) },
+    { selector: `node.segment.${LABEL_CLASS}`, style: { color: '#ffffff', 'font-size': 10, 'text-valign': 'center' } },
   ];
 }
 
@@ -114,25 +143,18 @@ function compoundRules(): StylesheetJson {
 /** `haystack` edges (straight, drawn in one batch) for large maps: bezier edges cost per edge. */
 export function stylesheet(large: boolean): StylesheetJson {
   return [
-    {
-      selector: 'node',
-      style: { 'font-family': FONT, color: COLORS.text, ...(large ? { 'min-zoomed-font-size': 8 } : {}) },
-    },
-    ...(large ? boxRules() : compoundRules()),
+    ...(large ? boxRules() : [{ selector: 'node', style: { 'font-family': FONT, color: COLORS.text } }, ...compoundRules()]),
     { selector: 'node.host.stale', style: { 'border-style': 'dashed', 'border-color': COLORS.stale, color: COLORS.stale, 'background-opacity': 0.6 } },
     {
       selector: 'node.segment',
       style: {
-        shape: 'round-rectangle',
         width: 'data(w)',
         height: 18,
-        'background-color': COLORS.segment,
-        color: '#ffffff',
-        label: 'data(label)',
-        'font-size': 10,
-        'text-valign': 'center',
+        ...(large ? {} : { color: '#ffffff', label: 'data(label)', 'font-size': 10, 'text-valign': 'center' }),
       },
     },
+    // Each segment's shape and colour set once (not a default overridden for half of them: each property costs, boxRules).
+    { selector: 'node.segment[vid = "untagged"]', style: { shape: 'round-rectangle', 'background-color': COLORS.segment } },
     { selector: 'node.segment.tagged', style: { shape: 'cut-rectangle', 'background-color': COLORS.tagged } },
     { selector: 'node.segment.stale', style: { 'background-color': COLORS.stale } },
     { selector: 'node.segment.p-disagrees', style: { 'outline-width': 2, 'outline-color': COLORS.disagrees, 'outline-style': 'dotted', 'outline-offset': 2 } },
@@ -146,7 +168,7 @@ export function stylesheet(large: boolean): StylesheetJson {
         width: 1.5,
         'line-color': COLORS.edge.remote,
         opacity: 0.8,
-        ...(large ? { 'z-index-compare': 'manual', 'z-index': 4 } : {}),
+        ...(large ? { 'z-index-compare': 'manual', 'z-index': 1 } : {}),
       },
     },
     { selector: 'edge.k-interface', style: { 'line-color': COLORS.edge.interface, width: 2 } },
@@ -165,6 +187,7 @@ export function stylesheet(large: boolean): StylesheetJson {
         'font-size': 10,
         'text-valign': 'center',
         'text-halign': 'center',
+        'font-family': FONT,
         'background-opacity': 0,
         'border-width': 2,
         'border-style': 'dashed',
