@@ -55,7 +55,7 @@ export const TOPOLOGY_PATH = '/api/v1/topology';
 
 /**
  * What the first draw waits for, and so what prefetch.ts GETs: the topology
- * less the joins' hints (a fifth of its bytes on a large fleet), which
+ * less the joins' hints (about half its bytes on a large fleet), which
  * only the evidence panel shows; the page GETs TOPOLOGY_PATH right after.
  */
 export const PREFETCH_PATH = '/api/v1/topology?detail=overview';

@@ -22,8 +22,8 @@
  * name picks one.
  */
 import { hintKey, type TopologyHint } from '../../topology/hints';
-import type { ReportInterface } from './report';
-import { compareFleetSegments, type FleetSegment } from './segment';
+import type { FleetReport, ReportInterface } from './report';
+import { compareFleetSegments, fleetSegmentKey, LOCAL_HINTS, type FleetSegment } from './segment';
 import type { FleetHint, HostRecord, JoinKind, PeerRef } from './types';
 
 export interface InterfaceRef {
@@ -151,7 +151,6 @@ export class SegmentGraph {
   }
 }
 
-const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
 /** A join's key is a * PAIR + b: exact below 2^53 for up to 2^26 segments, far more than a fleet has. */
 const PAIR = 2 ** 26;
 
@@ -203,6 +202,27 @@ export function buildGraph(hosts: readonly HostRecord[], part?: GraphPart): Segm
   return g;
 }
 
+/**
+ * Every segment key a report's interfaces and hints make on its own host,
+ * by buildGraph's rules (an interface's untagged segment and its VIDs'; a
+ * hint's own segment; the related segment of a local hint or of
+ * rx_own_beacon_on_tx_interface). Remote targets are other hosts' segments.
+ */
+export function reportSegmentKeys(r: FleetReport): Set<string> {
+  const out = new Set<string>();
+  for (const i of r.interfaces) {
+    out.add(fleetSegmentKey(r.host, i.name, null));
+    for (const v of i.vids) out.add(fleetSegmentKey(r.host, i.name, v));
+  }
+  for (const h of r.hints) {
+    out.add(fleetSegmentKey(r.host, h.ifname, h.vid));
+    if ((LOCAL_HINTS.has(h.hint) || h.hint === 'rx_own_beacon_on_tx_interface') && h.related_ifname !== undefined) {
+      out.add(fleetSegmentKey(r.host, h.related_ifname, h.related_vid));
+    }
+  }
+  return out;
+}
+
 function joinKey(g: SegmentGraph, x: number, y: number): number {
   return compareFleetSegments(g.segments[x]!, g.segments[y]!) < 0 ? x * PAIR + y : y * PAIR + x;
 }
@@ -216,7 +236,7 @@ function addHint(
 ): void {
   const local = g.add(host, h.ifname, h.vid);
   // The host's copy of a hint is made only where it is kept (a join, a finding).
-  if (LOCAL.has(h.hint)) {
+  if (LOCAL_HINTS.has(h.hint)) {
     if (h.related_ifname !== undefined) g.join(local, g.add(host, h.related_ifname, h.related_vid), 'local', { host, ...h });
     return;
   }

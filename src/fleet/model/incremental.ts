@@ -29,7 +29,7 @@
  *   duplicate MACs of the touched MACs.
  * Pure: reports in, model out; the state is the last model's pieces.
  */
-import { buildGraph, type InterfaceRef } from './graph';
+import { buildGraph, reportSegmentKeys, type InterfaceRef } from './graph';
 import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
 import { assembleModel, fabricNamesIfMade, groupFabrics, placeHost } from './model';
 import { claimsOf, nameGroups, numbersOf, type Claim, type NameLookup } from './naming';
@@ -37,24 +37,6 @@ import type { PlacementView } from './placement';
 import type { FleetReport } from './report';
 import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
 import type { FleetFabric, FleetFinding, FleetModel, FleetPlacement, HostRecord } from './types';
-
-const LOCAL = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
-
-/** Every segment key a report's interfaces and hints make (remote targets are other hosts' interfaces). */
-export function reportSegmentKeys(r: FleetReport): Set<string> {
-  const out = new Set<string>();
-  for (const i of r.interfaces) {
-    out.add(fleetSegmentKey(r.host, i.name, null));
-    for (const v of i.vids) out.add(fleetSegmentKey(r.host, i.name, v));
-  }
-  for (const h of r.hints) {
-    out.add(fleetSegmentKey(r.host, h.ifname, h.vid));
-    if ((LOCAL.has(h.hint) || h.hint === 'rx_own_beacon_on_tx_interface') && h.related_ifname !== undefined) {
-      out.add(fleetSegmentKey(r.host, h.related_ifname, h.related_vid));
-    }
-  }
-  return out;
-}
 
 /** The pieces of the last model, and the indexes to find what a change touches. */
 export class IncrementalFleet {

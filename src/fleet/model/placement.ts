@@ -15,16 +15,16 @@
  */
 import type { TopologyHint } from '../../topology/hints';
 import type { InterfaceRef, SegmentGraph } from './graph';
+import { LOCAL_HINTS } from './segment';
 import type { FleetHint, FleetPlacement } from './types';
 
-const BY_NAME = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
 const BY_MAC = new Set(['on_remote_network', 'routable_to']);
 
 /** What placement reads of the graph: the hosts' interfaces by name and by MAC. */
 export type PlacementView = Pick<SegmentGraph, 'iface' | 'macs'>;
 
 function relatedInterface(g: PlacementView, host: string, h: TopologyHint): InterfaceRef | undefined {
-  if (BY_NAME.has(h.hint)) return h.related_ifname === undefined ? undefined : g.iface(host, h.related_ifname);
+  if (LOCAL_HINTS.has(h.hint)) return h.related_ifname === undefined ? undefined : g.iface(host, h.related_ifname);
   if (!BY_MAC.has(h.hint) || h.related_mac === undefined) return undefined;
   const all = g.macs.get(h.related_mac);
   if (!all) return undefined;
@@ -64,7 +64,7 @@ export function placeInterface(
   const fabric = fabricOf(ref.host, ref.iface.name);
   const vid = ref.iface.vid ?? null;
   const where = `${fabric} ${vid === null ? 'untagged' : `VLAN ${vid}`}`;
-  const named = ref.host === host && BY_NAME.has(hint.hint) ? `${ref.host}/${ref.iface.name}` : `${ref.host}/${ref.iface.name} (${hint.related_mac})`;
+  const named = ref.host === host && LOCAL_HINTS.has(hint.hint) ? `${ref.host}/${ref.iface.name}` : `${ref.host}/${ref.iface.name} (${hint.related_mac})`;
   const agrees = fabric === own;
   const fleetHint: FleetHint = { host, ...hint };
   return {

@@ -11,6 +11,13 @@ export interface FleetSegment {
   readonly vid: number | null;
 }
 
+/**
+ * The hints that name an interface of the same host by its name (MAAS's
+ * same_local_fabric_as and rx_own_beacon_on_other_interface): the graph
+ * joins the two segments, and placement finds the related interface by name.
+ */
+export const LOCAL_HINTS: ReadonlySet<string> = new Set(['same_local_fabric_as', 'rx_own_beacon_on_other_interface']);
+
 export function fleetSegment(host: string, ifname: string, vid?: number | null): FleetSegment {
   return { host, interface: ifname, vid: vid ?? null };
 }
