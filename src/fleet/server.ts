@@ -187,7 +187,7 @@ export class FleetServer {
     }
     let report;
     try {
-      report = parseReport(text, this.#o.state.previous);
+      report = parseReport(text, this.#o.state.previous, this.#o.state.hintsPlaceholder);
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');

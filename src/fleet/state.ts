@@ -19,7 +19,8 @@ import type { FleetModel, HostRecord, DerivedState } from './model/types';
 import { FleetModelBuilder, shareUnchanged, topologyBytes, topologyOverview, type BuildKind, type DocumentBytes } from './model/cache';
 import { diffDerived } from './model/history';
 import { hostsDocument } from './model/hosts';
-import { checkReport, type FleetReport } from './model/report';
+import { randomBytes } from 'node:crypto';
+import { parseReport, type FleetReport } from './model/report';
 import { storedReportText, type FleetStore } from './store';
 
 export interface BuiltModel {
@@ -95,6 +96,9 @@ export class FleetState {
    */
   readonly previous = (host: string): FleetReport | undefined => (this.#stored.get(host) ?? this.#hosts.get(host))?.record.report;
 
+  /** A random string no report holds, never sent: parseReport's placeholder for the hints it sets aside. */
+  readonly hintsPlaceholder = `netbeacon-hints-${randomBytes(16).toString('hex')}`;
+
   /** The model for what the database holds now. */
   async model(): Promise<BuiltModel> {
     const fingerprint = await this.#store.fingerprint();
@@ -120,7 +124,7 @@ export class FleetState {
     for (const [name, mine] of this.#stored) if (mine.seq <= (seqs.get(name) ?? Infinity)) this.#stored.delete(name);
     for (const row of await this.#store.loadHosts(changed)) {
       try {
-        const report = checkReport(JSON.parse(storedReportText(row)), (h) => this.#hosts.get(h)?.record.report);
+        const report = parseReport(storedReportText(row), (h) => this.#hosts.get(h)?.record.report, this.hintsPlaceholder);
         const before = this.#hosts.get(row.name)?.record.report;
         const record: HostRecord = {
           report: before ? shareUnchanged(before, report) : report,

@@ -74,6 +74,65 @@ t.test("with the host's previous report: equal lists are its lists, any other li
   t.equal(parseReport(JSON.stringify(prev), previous).hints, prev.hints, 'parseReport passes previous on');
 });
 
+t.test("the hints' text set aside: the same answer as parsing it all, and the previous list when the text is the same", async (t) => {
+  const TOKEN = 'netbeacon-hints-test-placeholder';
+  const first = JSON.stringify(good());
+  const outcome = (f: () => unknown): unknown => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof ReportError) return `${err.field} | ${err.message}`;
+      throw err;
+    }
+  };
+  let held = parseReport(first, () => undefined, TOKEN);
+  const previous = (host: string): ReturnType<typeof checkReport> | undefined => (host === 'rack1' ? held : undefined);
+  t.same(held, checkReport(JSON.parse(first)), 'a first report: as checkReport of the whole');
+  const again = first.replace('"seq":1', '"seq":2');
+  t.not(again, first);
+  const next = parseReport(again, previous, TOKEN);
+  t.equal(next.hints, held.hints, 'the same hints text: the previous list, not parsed again');
+  t.equal(next.seq, 2, 'the rest parsed anew');
+  t.same(next, checkReport(JSON.parse(again)));
+  // Hints checked before from other text (upper-case MACs) are not taken for this text: parsed and checked.
+  const lower = JSON.stringify({ ...good(), hints: held.hints });
+  t.not(lower, first);
+  const fromLower = parseReport(lower, previous, TOKEN);
+  t.same(fromLower.hints, held.hints);
+  held = fromLower;
+  t.equal(parseReport(lower, previous, TOKEN).hints, fromLower.hints, 'then that text is the one it knows');
+
+  // Texts where a shortcut would be wrong: each answers as parsing the whole text does.
+  const doc = good();
+  const hintsText = JSON.stringify(doc.hints);
+  const cases: Array<[string, string]> = [
+    ['changed hints', JSON.stringify({ ...doc, hints: [{ hint: 'routable_to', ifname: 'eth0' }] })],
+    ['a wrong hint is named', JSON.stringify({ ...doc, hints: [{ hint: 'nope', ifname: 'eth0' }] })],
+    ['a later duplicate hints key wins, as in JSON.parse', first.replace(/}$/, ',"hints":"x"}')],
+    ['the first "hints" and "peers" keys nested in agent', first.replace('"agent":{', '"agent":{"x":1,"hints":[],"peers":[],')],
+    ['the same hints text nested in agent', first.replace('"agent":{', `"agent":{"x":1,"hints":${hintsText},`)],
+    ['hints text that is not JSON on its own', first.replace(/,"hints":\[/, ',"hints":[1,"peers":[],"q":[')],
+    ['no peers after the hints', JSON.stringify({ ...doc, peers: undefined })],
+    ['peers before hints', JSON.stringify({ peers: doc.peers, ...doc })],
+    ['not JSON', first.slice(0, -1)],
+  ];
+  for (const [what, text] of cases)
+    t.same(
+      outcome(() => parseReport(text, previous, TOKEN)),
+      outcome(() => parseReport(text, previous)),
+      what,
+    );
+  t.match(
+    outcome(() => parseReport(first.replace(/}$/, ',"hints":"x"}'), previous, TOKEN)),
+    /^hints \| hints: must be a list/,
+    'the last hints key is the one checked',
+  );
+  t.match(
+    outcome(() => parseReport(first.slice(0, -1), previous, TOKEN)),
+    /^\(body\) \| \(body\): is not JSON/,
+  );
+});
+
 t.test('every wrong field is named', async (t) => {
   const cases: Array<[string, (d: Record<string, unknown>) => void, RegExp]> = [
     ['version', (d) => (d.version = 2), /^version \| version: must be 1/],
