@@ -43,7 +43,7 @@ import { HintAgeing, type AgeingStats, type SupportSlot } from './ageing';
 import { INVALID, isMulticastAddress, isVid, parseUlid, ulidTime, type ReceivedBeacon, type SentBeacon } from './beacons';
 import { HintTable, sortEntries, type HintEntry, type SegmentNode } from './hint-table';
 import { makeHint, sortHints, type TopologyHint } from './hints';
-import { BEACON_TTL_MS, BeaconQueue, type QueueStats } from './queues';
+import { BEACON_TTL_MS, BeaconQueue, SlotQueue, type Queued, type QueueStats } from './queues';
 import type { Segment } from './segment';
 
 export interface CorrelatorOptions {
@@ -105,11 +105,18 @@ export interface CorrelatorStats {
   readonly ageing: AgeingStats;
 }
 
-/** What the receive queue holds per ULID; it is also the ULID's support slot (the hints its receptions support). */
-interface Received extends SupportSlot {
-  /** The distinct segments it was received on, in arrival order. */
-  readonly segments: SegmentNode[];
-  /** How many of `segments` have been paired with each other (same_local_fabric_as). */
+/**
+ * What the receive queue holds per ULID, itself (no wrapper): it is also
+ * the ULID's support slot (the hints its receptions support). One object
+ * per received ULID that was heard on one segment, the usual case.
+ */
+interface Received extends SupportSlot, Queued {
+  readonly timeMs: number;
+  /** The first segment it was received on. */
+  readonly first: SegmentNode;
+  /** Every distinct segment it was received on, in arrival order, once there are two; undefined while `first` is the only one. */
+  more: SegmentNode[] | undefined;
+  /** How many of the segments have been paired with each other (same_local_fabric_as). */
   paired: number;
 }
 
@@ -118,7 +125,7 @@ const NONE: readonly never[] = Object.freeze([]);
 export class Correlator {
   // ULID -> the segment it was sent on.
   readonly #tx: BeaconQueue<SegmentNode>;
-  readonly #rx: BeaconQueue<Received>;
+  readonly #rx: SlotQueue<Received>;
   readonly #table: HintTable;
   readonly #ageing: HintAgeing;
   readonly #ttlMs: number;
@@ -136,7 +143,7 @@ export class Correlator {
   constructor(opts: CorrelatorOptions = {}) {
     this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
     this.#tx = new BeaconQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
-    this.#rx = new BeaconQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    this.#rx = new SlotQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
     this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
     this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
@@ -176,16 +183,18 @@ export class Correlator {
     let entry = this.#rx.get(rxKey);
     const duplicate = entry !== undefined;
     if (entry) {
-      if (entry.segments.includes(node)) {
+      const more = entry.more;
+      if (more === undefined ? entry.first === node : more.includes(node)) {
         this.#replays++;
         const event: CorrelationEvent = { kind: 'replay', ulid, segment: seg, own: own !== undefined };
         return { verdict: 'replay', segment: seg, ulid, hints: NONE, added: NONE, expired: gone, events: [event] };
       }
-      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid);
-      entry.segments.push(node);
+      if ((more === undefined ? 1 : more.length) >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid);
+      if (more === undefined) entry.more = [entry.first, node];
+      else more.push(node);
     } else {
-      entry = { segments: [node], paired: 0, timeMs, seq: 0, entries: undefined, live: false };
-      this.#rx.insert(rxKey, timeMs, entry);
+      entry = { key: rxKey, timeMs, qseq: 0, seq: 0, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
+      this.#rx.insert(entry);
     }
 
     const derived = this.#derived;
@@ -297,10 +306,10 @@ export class Correlator {
         }
       }
     }
-    if (multicast && entry.segments.length > 1) {
+    const segs = entry.more;
+    if (multicast && segs !== undefined) {
       // Every pair not derived yet for this ULID: those with a segment that
       // arrived since the last multicast duplicate (this one at least).
-      const segs = entry.segments;
       for (let i = Math.max(entry.paired, 1); i < segs.length; i++) {
         const a = segs[i]!;
         for (let j = 0; j < i; j++) {
@@ -310,7 +319,7 @@ export class Correlator {
         }
       }
     }
-    if (multicast) entry.paired = entry.segments.length;
+    if (multicast) entry.paired = segs === undefined ? 1 : segs.length;
     return refused;
   }
 
