@@ -95,32 +95,32 @@ export class HintAgeing {
   }
 
   /**
-   * Files `entries` under `slot` (its ULID's slot; filed anew when it is not
+   * Files the first `n` of `entries` (all by default) under `slot` (its ULID's slot; filed anew when it is not
    * live). Entries whose count goes from 0 to 1 are new hints: they are
    * pushed on `added`. Hints that leave because the bound evicted old slots
    * go on `gone`. The caller never files one entry twice under one ULID.
    */
-  support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[]): void {
+  support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[], n = entries.length): void {
     const held = slot.entries;
     if (!slot.live || !held) {
       // A copy of exactly this size: an empty array grown by push would
       // reserve 17 slots for the one or two most ULIDs hold.
-      slot.entries = entries.slice();
+      slot.entries = n === entries.length ? entries.slice() : entries.slice(0, n);
       slot.live = true;
       slot.seq = this.#seq++;
       this.#order.push(slot);
-      for (let i = 0; i < entries.length; i++) {
+      for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         if (e.refs++ === 0) added.push(e.hint);
       }
     } else {
-      for (let i = 0; i < entries.length; i++) {
+      for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         if (e.refs++ === 0) added.push(e.hint);
         held.push(e);
       }
     }
-    this.#support += entries.length;
+    this.#support += n;
     while (this.#support > this.#capacity) {
       this.#release(this.#order.pop(), gone);
       this.#evicted++;
@@ -140,6 +140,11 @@ export class HintAgeing {
     const top = this.#order.peek();
     // Strictly more than the TTL: the first whole ms past it.
     return top === undefined ? undefined : Math.floor(top.timeMs + this.#ttlMs) + 1;
+  }
+
+  /** The oldest support's ULID time, or Infinity when none is held. */
+  oldestMs(): number {
+    return this.#order.oldestMs();
   }
 
   stats(): AgeingStats {

@@ -130,8 +130,15 @@ export class Correlator {
   readonly #ageing: HintAgeing;
   readonly #ttlMs: number;
   readonly #maxSegments: number;
-  /** Reused for each reception's hints (copied out where they are kept). */
+  /** Reused for each reception's hints (copied out where they are kept): the first #count are this reception's. */
   readonly #derived: HintEntry[] = [];
+  #count = 0;
+  /**
+   * No queue entry and no hint support is older than this ULID time (ms): a
+   * lower bound, raised when they are aged, so that a reception tells in one
+   * comparison that nothing is due.
+   */
+  #oldestMs = Number.POSITIVE_INFINITY;
   readonly #newly: TopologyHint[] = [];
   readonly #evicted: TopologyHint[] = [];
   #received = 0;
@@ -155,9 +162,14 @@ export class Correlator {
     const t = typeof text === 'string' ? ulidTime(text) : INVALID;
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
     if (t === INVALID) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
-    this.#tx.expire(nowMs);
-    this.#rx.expire(nowMs);
-    this.#tx.set(t >= 0 ? text : text.toUpperCase(), t >= 0 ? t : -1 - t, this.#table.segment(sent.interface, sent.vid));
+    if (nowMs - this.#oldestMs > this.#ttlMs) {
+      this.#tx.expire(nowMs);
+      this.#rx.expire(nowMs);
+      this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
+    }
+    const timeMs = t >= 0 ? t : -1 - t;
+    this.#tx.set(t >= 0 ? text : text.toUpperCase(), timeMs, this.#table.segment(sent.interface, sent.vid));
+    if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
   }
 
   onReceive(rx: ReceivedBeacon, nowMs: number): Correlation {
@@ -195,33 +207,37 @@ export class Correlator {
     } else {
       entry = { key: rxKey, timeMs, qseq: 0, seq: 0, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
       this.#rx.insert(entry);
+      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
     }
 
     const derived = this.#derived;
-    if (derived.length > 0) derived.length = 0;
+    this.#count = 0;
     const refused = this.#derive(rx, node, own, entry, derived);
+    const n = this.#count;
     let added: readonly TopologyHint[] = NONE;
     let expired = gone;
-    if (derived.length > 0) {
+    if (n > 0) {
       const newly = this.#newly;
       const evicted = this.#evicted;
       if (newly.length > 0) newly.length = 0;
       if (evicted.length > 0) evicted.length = 0;
-      this.#ageing.support(entry, derived, newly, evicted);
+      this.#ageing.support(entry, derived, newly, evicted, n);
+      // Its support may outlive its queue entry (evicted from a full queue).
+      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
       if (newly.length > 0) added = newly.slice();
       if (evicted.length > 0) expired = [...gone, ...evicted];
     }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;
     let hints: readonly TopologyHint[];
-    if (derived.length === 0) hints = NONE;
-    else if (derived.length === 1) {
+    if (n === 0) hints = NONE;
+    else if (n === 1) {
       const e = derived[0]!;
       hints = e.only ??= Object.freeze([e.hint]);
     } else {
-      sortEntries(derived);
-      const list = new Array<TopologyHint>(derived.length);
-      for (let k = 0; k < derived.length; k++) list[k] = derived[k]!.hint;
+      sortEntries(derived, n);
+      const list = new Array<TopologyHint>(n);
+      for (let k = 0; k < n; k++) list[k] = derived[k]!.hint;
       hints = list;
     }
     if (refused) hints = sortHints([...hints, ...refused]);
@@ -230,13 +246,19 @@ export class Correlator {
 
   /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
   #age(nowMs: number): readonly TopologyHint[] {
+    // Each of the three ages only what is more than the TTL old: nothing is, usually.
+    if (!(nowMs - this.#oldestMs > this.#ttlMs)) return NONE;
     this.#tx.expire(nowMs);
     this.#rx.expire(nowMs);
     const due = this.#ageing.nextExpiryMs();
-    if (due === undefined || due > nowMs) return NONE;
-    const gone: TopologyHint[] = [];
-    this.#ageing.expire(nowMs, gone);
-    return gone.length > 0 ? gone : NONE;
+    let gone: readonly TopologyHint[] = NONE;
+    if (due !== undefined && due <= nowMs) {
+      const list: TopologyHint[] = [];
+      this.#ageing.expire(nowMs, list);
+      if (list.length > 0) gone = list;
+    }
+    this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
+    return gone;
   }
 
   /**
@@ -275,7 +297,8 @@ export class Correlator {
   }
 
   /**
-   * The hints one accepted reception supports, interned, onto `out`; the
+   * The hints one accepted reception supports, interned, onto `out` from
+   * #count on (which counts them); the
    * ones that did not fit in the table are returned as plain hints (they are
    * reported in `hints` but not held). `own` is where this host sent the
    * ULID (if it did); `entry` is the ULID's receive-queue entry, with this
@@ -290,7 +313,7 @@ export class Correlator {
       if (multicast) {
         const kind = own.segment.ifname === node.segment.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface';
         const e = table.pair(kind, own, node);
-        if (e) out.push(e);
+        if (e) out[this.#count++] = e;
         else (refused ??= []).push(makeHint(kind, own.segment, { ifname: node.segment.ifname, vid: node.segment.vid }));
       }
     } else {
@@ -301,7 +324,7 @@ export class Correlator {
           const kind = multicast ? 'on_remote_network' : 'routable_to';
           const rvid = isVid(vid) ? vid : undefined;
           const e = table.remote(kind, node, name, mac, rvid);
-          if (e) out.push(e);
+          if (e) out[this.#count++] = e;
           else (refused ??= []).push(makeHint(kind, node.segment, { ifname: name, vid: rvid, mac }));
         }
       }
@@ -327,7 +350,7 @@ export class Correlator {
   #pair(a: SegmentNode, b: SegmentNode, out: HintEntry[], refused: TopologyHint[] | undefined): TopologyHint[] | undefined {
     const e = this.#table.pair('same_local_fabric_as', a, b);
     if (e) {
-      out.push(e);
+      out[this.#count++] = e;
       return refused;
     }
     const list = refused ?? [];

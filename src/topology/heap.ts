@@ -65,7 +65,7 @@ export function heapPop<T>(h: T[], less: Before<T>): T {
  * object that sits in two of these, as a received ULID does in the receive
  * queue and the hint ageing, has a tie-breaking number for each).
  */
-export class AgeQueue<T> {
+export class AgeQueue<T extends { readonly timeMs: number }> {
   #fifo: T[] = [];
   #head = 0;
   readonly #late: T[] = [];
@@ -83,8 +83,14 @@ export class AgeQueue<T> {
   push(item: T): void {
     const fifo = this.#fifo;
     const last = fifo.length > this.#head ? fifo[fifo.length - 1]! : undefined;
-    if (last === undefined || !this.#less(item, last)) fifo.push(item);
+    // Times compared here first: the comparator is called only for a tie.
+    if (last === undefined || item.timeMs > last.timeMs || (item.timeMs === last.timeMs && !this.#less(item, last))) fifo.push(item);
     else heapPush(this.#late, item, this.#less);
+  }
+
+  /** The oldest entry's time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.peek()?.timeMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** The oldest entry, or undefined when empty. */
@@ -93,14 +99,14 @@ export class AgeQueue<T> {
     const b = this.#late[0];
     if (a === undefined) return b;
     if (b === undefined) return a;
-    return this.#less(b, a) ? b : a;
+    return b.timeMs < a.timeMs || (b.timeMs === a.timeMs && this.#less(b, a)) ? b : a;
   }
 
   /** Removes and returns the oldest entry; the queue must not be empty. */
   pop(): T {
     const a = this.#head < this.#fifo.length ? this.#fifo[this.#head] : undefined;
     const b = this.#late[0];
-    if (a === undefined || (b !== undefined && this.#less(b, a))) return heapPop(this.#late, this.#less);
+    if (a === undefined || (b !== undefined && (b.timeMs < a.timeMs || (b.timeMs === a.timeMs && this.#less(b, a))))) return heapPop(this.#late, this.#less);
     this.#head++;
     // Drop the consumed front now and then, so the array does not grow without bound.
     if (this.#head >= 1024 && this.#head * 2 >= this.#fifo.length) {

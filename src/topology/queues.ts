@@ -104,6 +104,11 @@ export class SlotQueue<S extends Queued> {
     return n;
   }
 
+  /** The oldest entry's ULID time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.#order.oldestMs();
+  }
+
   get size(): number {
     return this.#slots.size;
   }
@@ -160,6 +165,11 @@ export class BeaconQueue<V> {
   /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
   expire(nowMs: number): number {
     return this.#q.expire(nowMs);
+  }
+
+  /** The oldest entry's ULID time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.#q.oldestMs();
   }
 
   get size(): number {
