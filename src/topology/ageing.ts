@@ -53,7 +53,9 @@ export const DEFAULT_MAX_HINT_SUPPORT = 100_000;
 export interface SupportSlot extends Stamped {
   readonly timeMs: number;
   seq: number;
-  /** The entries it holds while filed; undefined before and after. */
+  /** The entry it holds while filed, when it holds exactly one (most do: no array then); undefined otherwise. */
+  one: HintEntry | undefined;
+  /** The entries it holds while filed, when it holds more than one; undefined otherwise. */
   entries: HintEntry[] | undefined;
   /** True while filed: once it leaves (expired or evicted) the next reception of its ULID files it anew. */
   live: boolean;
@@ -61,7 +63,7 @@ export interface SupportSlot extends Stamped {
 
 /** A slot for a ULID stamped `timeMs`, not filed yet. */
 export function supportSlot(timeMs: number): SupportSlot {
-  return { timeMs, seq: 0, entries: undefined, live: false };
+  return { timeMs, seq: 0, one: undefined, entries: undefined, live: false };
 }
 
 export interface AgeingStats {
@@ -101,11 +103,11 @@ export class HintAgeing {
    * go on `gone`. The caller never files one entry twice under one ULID.
    */
   support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[], n = entries.length): void {
-    const held = slot.entries;
-    if (!slot.live || !held) {
-      // A copy of exactly this size: an empty array grown by push would
-      // reserve 17 slots for the one or two most ULIDs hold.
-      slot.entries = n === entries.length ? entries.slice() : entries.slice(0, n);
+    if (!slot.live) {
+      // One entry inline; more as a copy of exactly this size (an empty
+      // array grown by push would reserve 17 slots).
+      if (n === 1) slot.one = entries[0]!;
+      else slot.entries = n === entries.length ? entries.slice() : entries.slice(0, n);
       slot.live = true;
       slot.seq = this.#seq++;
       this.#order.push(slot);
@@ -114,6 +116,11 @@ export class HintAgeing {
         if (e.refs++ === 0) added.push(e.hint);
       }
     } else {
+      let held = slot.entries;
+      if (held === undefined) {
+        held = slot.entries = slot.one === undefined ? [] : [slot.one];
+        slot.one = undefined;
+      }
       for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         if (e.refs++ === 0) added.push(e.hint);
@@ -152,16 +159,25 @@ export class HintAgeing {
   }
 
   #release(slot: SupportSlot, gone: TopologyHint[]): void {
-    const held = slot.entries ?? [];
+    const one = slot.one;
+    const held = slot.entries;
     slot.live = false;
+    slot.one = undefined;
     slot.entries = undefined;
+    if (one !== undefined) {
+      this.#support--;
+      this.#drop(one, gone);
+    }
+    if (held === undefined) return;
     this.#support -= held.length;
-    for (let i = 0; i < held.length; i++) {
-      const e = held[i]!;
-      if (--e.refs === 0) {
-        this.#table.remove(e);
-        gone.push(e.hint);
-      }
+    for (let i = 0; i < held.length; i++) this.#drop(held[i]!, gone);
+  }
+
+  /** One support of `e` gone: when it was the last, the hint leaves the table. */
+  #drop(e: HintEntry, gone: TopologyHint[]): void {
+    if (--e.refs === 0) {
+      this.#table.remove(e);
+      gone.push(e.hint);
     }
   }
 }

@@ -205,7 +205,7 @@ export class Correlator {
       if (more === undefined) entry.more = [entry.first, node];
       else more.push(node);
     } else {
-      entry = { key: rxKey, timeMs, qseq: 0, seq: 0, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
+      entry = { key: rxKey, timeMs, qseq: 0, seq: 0, one: undefined, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
       this.#rx.insert(entry);
       if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
     }
