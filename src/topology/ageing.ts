@@ -118,7 +118,8 @@ export class HintAgeing {
     } else {
       let held = slot.entries;
       if (held === undefined) {
-        held = slot.entries = slot.one === undefined ? [] : [slot.one];
+        // Live without an array: it holds exactly one, inline.
+        held = slot.entries = [slot.one!];
         slot.one = undefined;
       }
       for (let i = 0; i < n; i++) {

@@ -152,11 +152,6 @@ export class BeaconQueue<V> {
     this.#q.insert({ key, timeMs, qseq: 0, value });
   }
 
-  /** set() for a key the caller just found absent: one map operation fewer on every new beacon. */
-  insert(key: string, timeMs: number, value: V): void {
-    this.#q.insert({ key, timeMs, qseq: 0, value });
-  }
-
   /** True if a ULID stamped `timeMs` is already past the TTL at `nowMs`. */
   isExpired(timeMs: number, nowMs: number): boolean {
     return this.#q.isExpired(timeMs, nowMs);
