@@ -53,7 +53,9 @@ export const DEFAULT_MAX_HINT_SUPPORT = 100_000;
 export interface SupportSlot extends Stamped {
   readonly timeMs: number;
   seq: number;
-  /** The entries it holds while filed; undefined before and after. */
+  /** The entry it holds while filed, when it holds exactly one (most do: no array then); undefined otherwise. */
+  one: HintEntry | undefined;
+  /** The entries it holds while filed, when it holds more than one; undefined otherwise. */
   entries: HintEntry[] | undefined;
   /** True while filed: once it leaves (expired or evicted) the next reception of its ULID files it anew. */
   live: boolean;
@@ -61,7 +63,7 @@ export interface SupportSlot extends Stamped {
 
 /** A slot for a ULID stamped `timeMs`, not filed yet. */
 export function supportSlot(timeMs: number): SupportSlot {
-  return { timeMs, seq: 0, entries: undefined, live: false };
+  return { timeMs, seq: 0, one: undefined, entries: undefined, live: false };
 }
 
 export interface AgeingStats {
@@ -95,32 +97,38 @@ export class HintAgeing {
   }
 
   /**
-   * Files `entries` under `slot` (its ULID's slot; filed anew when it is not
+   * Files the first `n` of `entries` (all by default) under `slot` (its ULID's slot; filed anew when it is not
    * live). Entries whose count goes from 0 to 1 are new hints: they are
    * pushed on `added`. Hints that leave because the bound evicted old slots
    * go on `gone`. The caller never files one entry twice under one ULID.
    */
-  support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[]): void {
-    const held = slot.entries;
-    if (!slot.live || !held) {
-      // A copy of exactly this size: an empty array grown by push would
-      // reserve 17 slots for the one or two most ULIDs hold.
-      slot.entries = entries.slice();
+  support(slot: SupportSlot, entries: readonly HintEntry[], added: TopologyHint[], gone: TopologyHint[], n = entries.length): void {
+    if (!slot.live) {
+      // One entry inline; more as a copy of exactly this size (an empty
+      // array grown by push would reserve 17 slots).
+      if (n === 1) slot.one = entries[0]!;
+      else slot.entries = n === entries.length ? entries.slice() : entries.slice(0, n);
       slot.live = true;
       slot.seq = this.#seq++;
       this.#order.push(slot);
-      for (let i = 0; i < entries.length; i++) {
+      for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         if (e.refs++ === 0) added.push(e.hint);
       }
     } else {
-      for (let i = 0; i < entries.length; i++) {
+      let held = slot.entries;
+      if (held === undefined) {
+        // Live without an array: it holds exactly one, inline.
+        held = slot.entries = [slot.one!];
+        slot.one = undefined;
+      }
+      for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         if (e.refs++ === 0) added.push(e.hint);
         held.push(e);
       }
     }
-    this.#support += entries.length;
+    this.#support += n;
     while (this.#support > this.#capacity) {
       this.#release(this.#order.pop(), gone);
       this.#evicted++;
@@ -142,21 +150,35 @@ export class HintAgeing {
     return top === undefined ? undefined : Math.floor(top.timeMs + this.#ttlMs) + 1;
   }
 
+  /** The oldest support's ULID time, or Infinity when none is held. */
+  oldestMs(): number {
+    return this.#order.oldestMs();
+  }
+
   stats(): AgeingStats {
     return { ulids: this.#order.size, support: this.#support, expired: this.#expired, evicted: this.#evicted };
   }
 
   #release(slot: SupportSlot, gone: TopologyHint[]): void {
-    const held = slot.entries ?? [];
+    const one = slot.one;
+    const held = slot.entries;
     slot.live = false;
+    slot.one = undefined;
     slot.entries = undefined;
+    if (one !== undefined) {
+      this.#support--;
+      this.#drop(one, gone);
+    }
+    if (held === undefined) return;
     this.#support -= held.length;
-    for (let i = 0; i < held.length; i++) {
-      const e = held[i]!;
-      if (--e.refs === 0) {
-        this.#table.remove(e);
-        gone.push(e.hint);
-      }
+    for (let i = 0; i < held.length; i++) this.#drop(held[i]!, gone);
+  }
+
+  /** One support of `e` gone: when it was the last, the hint leaves the table. */
+  #drop(e: HintEntry, gone: TopologyHint[]): void {
+    if (--e.refs === 0) {
+      this.#table.remove(e);
+      gone.push(e.hint);
     }
   }
 }

@@ -100,17 +100,26 @@ export const INVALID = Number.NEGATIVE_INFINITY;
 export function ulidTime(value: string): number {
   if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID; // the first character is 0-7
   let timeMs = 0;
-  let lower = false;
-  for (let i = 0; i < 26; i++) {
+  // Branch-free: `bad` goes negative at any character outside the alphabet (DIGIT is -1 there), checked once at the end.
+  let bad = 0;
+  let lowerLetters = 0;
+  for (let i = 0; i < 10; i++) {
     const c = value.charCodeAt(i);
     const d = c < 128 ? DIGIT[c]! : -1;
-    if (d < 0) return INVALID;
-    if (c >= 97) lower = true;
+    bad |= d;
+    lowerLetters |= c >= 97 ? 1 : 0;
     // 10 characters x 5 bits = 50 bits; the leading 0-7 keeps it within 48.
     // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
-    if (i < 10) timeMs = timeMs * 32 + d;
+    timeMs = timeMs * 32 + d;
   }
-  return lower ? -1 - timeMs : timeMs;
+  // The random part: only checked.
+  for (let i = 10; i < 26; i++) {
+    const c = value.charCodeAt(i);
+    bad |= c < 128 ? DIGIT[c]! : -1;
+    lowerLetters |= c >= 97 ? 1 : 0;
+  }
+  if (bad < 0) return INVALID;
+  return lowerLetters !== 0 ? -1 - timeMs : timeMs;
 }
 
 export function isVid(value: unknown): value is number {

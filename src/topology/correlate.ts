@@ -43,7 +43,7 @@ import { HintAgeing, type AgeingStats, type SupportSlot } from './ageing';
 import { INVALID, isMulticastAddress, isVid, parseUlid, ulidTime, type ReceivedBeacon, type SentBeacon } from './beacons';
 import { HintTable, sortEntries, type HintEntry, type SegmentNode } from './hint-table';
 import { makeHint, sortHints, type TopologyHint } from './hints';
-import { BEACON_TTL_MS, BeaconQueue, type QueueStats } from './queues';
+import { BEACON_TTL_MS, BeaconQueue, SlotQueue, type Queued, type QueueStats } from './queues';
 import type { Segment } from './segment';
 
 export interface CorrelatorOptions {
@@ -105,11 +105,18 @@ export interface CorrelatorStats {
   readonly ageing: AgeingStats;
 }
 
-/** What the receive queue holds per ULID; it is also the ULID's support slot (the hints its receptions support). */
-interface Received extends SupportSlot {
-  /** The distinct segments it was received on, in arrival order. */
-  readonly segments: SegmentNode[];
-  /** How many of `segments` have been paired with each other (same_local_fabric_as). */
+/**
+ * What the receive queue holds per ULID, itself (no wrapper): it is also
+ * the ULID's support slot (the hints its receptions support). One object
+ * per received ULID that was heard on one segment, the usual case.
+ */
+interface Received extends SupportSlot, Queued {
+  readonly timeMs: number;
+  /** The first segment it was received on. */
+  readonly first: SegmentNode;
+  /** Every distinct segment it was received on, in arrival order, once there are two; undefined while `first` is the only one. */
+  more: SegmentNode[] | undefined;
+  /** How many of the segments have been paired with each other (same_local_fabric_as). */
   paired: number;
 }
 
@@ -118,13 +125,20 @@ const NONE: readonly never[] = Object.freeze([]);
 export class Correlator {
   // ULID -> the segment it was sent on.
   readonly #tx: BeaconQueue<SegmentNode>;
-  readonly #rx: BeaconQueue<Received>;
+  readonly #rx: SlotQueue<Received>;
   readonly #table: HintTable;
   readonly #ageing: HintAgeing;
   readonly #ttlMs: number;
   readonly #maxSegments: number;
-  /** Reused for each reception's hints (copied out where they are kept). */
+  /** Reused for each reception's hints (copied out where they are kept): the first #count are this reception's. */
   readonly #derived: HintEntry[] = [];
+  #count = 0;
+  /**
+   * No queue entry and no hint support is older than this ULID time (ms): a
+   * lower bound, raised when they are aged, so that a reception tells in one
+   * comparison that nothing is due.
+   */
+  #oldestMs = Number.POSITIVE_INFINITY;
   readonly #newly: TopologyHint[] = [];
   readonly #evicted: TopologyHint[] = [];
   #received = 0;
@@ -136,7 +150,7 @@ export class Correlator {
   constructor(opts: CorrelatorOptions = {}) {
     this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
     this.#tx = new BeaconQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
-    this.#rx = new BeaconQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    this.#rx = new SlotQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
     this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
     this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
@@ -148,9 +162,14 @@ export class Correlator {
     const t = typeof text === 'string' ? ulidTime(text) : INVALID;
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
     if (t === INVALID) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
-    this.#tx.expire(nowMs);
-    this.#rx.expire(nowMs);
-    this.#tx.set(t >= 0 ? text : text.toUpperCase(), t >= 0 ? t : -1 - t, this.#table.segment(sent.interface, sent.vid));
+    if (nowMs - this.#oldestMs > this.#ttlMs) {
+      this.#tx.expire(nowMs);
+      this.#rx.expire(nowMs);
+      this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
+    }
+    const timeMs = t >= 0 ? t : -1 - t;
+    this.#tx.set(t >= 0 ? text : text.toUpperCase(), timeMs, this.#table.segment(sent.interface, sent.vid));
+    if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
   }
 
   onReceive(rx: ReceivedBeacon, nowMs: number): Correlation {
@@ -176,43 +195,49 @@ export class Correlator {
     let entry = this.#rx.get(rxKey);
     const duplicate = entry !== undefined;
     if (entry) {
-      if (entry.segments.includes(node)) {
+      const more = entry.more;
+      if (more === undefined ? entry.first === node : more.includes(node)) {
         this.#replays++;
         const event: CorrelationEvent = { kind: 'replay', ulid, segment: seg, own: own !== undefined };
         return { verdict: 'replay', segment: seg, ulid, hints: NONE, added: NONE, expired: gone, events: [event] };
       }
-      if (entry.segments.length >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid);
-      entry.segments.push(node);
+      if ((more === undefined ? 1 : more.length) >= this.#maxSegments) return this.#drop('too_many_segments', seg, gone, ulid);
+      if (more === undefined) entry.more = [entry.first, node];
+      else more.push(node);
     } else {
-      entry = { segments: [node], paired: 0, timeMs, seq: 0, entries: undefined, live: false };
-      this.#rx.insert(rxKey, timeMs, entry);
+      entry = { key: rxKey, timeMs, qseq: 0, seq: 0, one: undefined, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
+      this.#rx.insert(entry);
+      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
     }
 
     const derived = this.#derived;
-    if (derived.length > 0) derived.length = 0;
+    this.#count = 0;
     const refused = this.#derive(rx, node, own, entry, derived);
+    const n = this.#count;
     let added: readonly TopologyHint[] = NONE;
     let expired = gone;
-    if (derived.length > 0) {
+    if (n > 0) {
       const newly = this.#newly;
       const evicted = this.#evicted;
       if (newly.length > 0) newly.length = 0;
       if (evicted.length > 0) evicted.length = 0;
-      this.#ageing.support(entry, derived, newly, evicted);
+      this.#ageing.support(entry, derived, newly, evicted, n);
+      // Its support may outlive its queue entry (evicted from a full queue).
+      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
       if (newly.length > 0) added = newly.slice();
       if (evicted.length > 0) expired = [...gone, ...evicted];
     }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;
     let hints: readonly TopologyHint[];
-    if (derived.length === 0) hints = NONE;
-    else if (derived.length === 1) {
+    if (n === 0) hints = NONE;
+    else if (n === 1) {
       const e = derived[0]!;
       hints = e.only ??= Object.freeze([e.hint]);
     } else {
-      sortEntries(derived);
-      const list = new Array<TopologyHint>(derived.length);
-      for (let k = 0; k < derived.length; k++) list[k] = derived[k]!.hint;
+      sortEntries(derived, n);
+      const list = new Array<TopologyHint>(n);
+      for (let k = 0; k < n; k++) list[k] = derived[k]!.hint;
       hints = list;
     }
     if (refused) hints = sortHints([...hints, ...refused]);
@@ -221,13 +246,19 @@ export class Correlator {
 
   /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
   #age(nowMs: number): readonly TopologyHint[] {
+    // Each of the three ages only what is more than the TTL old: nothing is, usually.
+    if (!(nowMs - this.#oldestMs > this.#ttlMs)) return NONE;
     this.#tx.expire(nowMs);
     this.#rx.expire(nowMs);
     const due = this.#ageing.nextExpiryMs();
-    if (due === undefined || due > nowMs) return NONE;
-    const gone: TopologyHint[] = [];
-    this.#ageing.expire(nowMs, gone);
-    return gone.length > 0 ? gone : NONE;
+    let gone: readonly TopologyHint[] = NONE;
+    if (due !== undefined && due <= nowMs) {
+      const list: TopologyHint[] = [];
+      this.#ageing.expire(nowMs, list);
+      if (list.length > 0) gone = list;
+    }
+    this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
+    return gone;
   }
 
   /**
@@ -266,7 +297,8 @@ export class Correlator {
   }
 
   /**
-   * The hints one accepted reception supports, interned, onto `out`; the
+   * The hints one accepted reception supports, interned, onto `out` from
+   * #count on (which counts them); the
    * ones that did not fit in the table are returned as plain hints (they are
    * reported in `hints` but not held). `own` is where this host sent the
    * ULID (if it did); `entry` is the ULID's receive-queue entry, with this
@@ -281,7 +313,7 @@ export class Correlator {
       if (multicast) {
         const kind = own.segment.ifname === node.segment.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface';
         const e = table.pair(kind, own, node);
-        if (e) out.push(e);
+        if (e) out[this.#count++] = e;
         else (refused ??= []).push(makeHint(kind, own.segment, { ifname: node.segment.ifname, vid: node.segment.vid }));
       }
     } else {
@@ -292,15 +324,15 @@ export class Correlator {
           const kind = multicast ? 'on_remote_network' : 'routable_to';
           const rvid = isVid(vid) ? vid : undefined;
           const e = table.remote(kind, node, name, mac, rvid);
-          if (e) out.push(e);
+          if (e) out[this.#count++] = e;
           else (refused ??= []).push(makeHint(kind, node.segment, { ifname: name, vid: rvid, mac }));
         }
       }
     }
-    if (multicast && entry.segments.length > 1) {
+    const segs = entry.more;
+    if (multicast && segs !== undefined) {
       // Every pair not derived yet for this ULID: those with a segment that
       // arrived since the last multicast duplicate (this one at least).
-      const segs = entry.segments;
       for (let i = Math.max(entry.paired, 1); i < segs.length; i++) {
         const a = segs[i]!;
         for (let j = 0; j < i; j++) {
@@ -310,7 +342,7 @@ export class Correlator {
         }
       }
     }
-    if (multicast) entry.paired = entry.segments.length;
+    if (multicast) entry.paired = segs === undefined ? 1 : segs.length;
     return refused;
   }
 
@@ -318,7 +350,7 @@ export class Correlator {
   #pair(a: SegmentNode, b: SegmentNode, out: HintEntry[], refused: TopologyHint[] | undefined): TopologyHint[] | undefined {
     const e = this.#table.pair('same_local_fabric_as', a, b);
     if (e) {
-      out.push(e);
+      out[this.#count++] = e;
       return refused;
     }
     const list = refused ?? [];

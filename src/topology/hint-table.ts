@@ -174,10 +174,13 @@ export function entryKey(e: HintEntry): string {
   return (e.key ??= hintKey(e.hint));
 }
 
-/** Sorted in place by their JSON spelling (ASCII, so UTF-16 order is Python's order); returns `entries`. */
-export function sortEntries(entries: HintEntry[]): HintEntry[] {
-  if (entries.length < 2) return entries;
-  if (entries.length === 2) {
+/**
+ * The first `n` of `entries` (all by default) sorted in place by their JSON
+ * spelling (ASCII, so UTF-16 order is Python's order); returns `entries`.
+ */
+export function sortEntries(entries: HintEntry[], n = entries.length): HintEntry[] {
+  if (n < 2) return entries;
+  if (n === 2) {
     // The usual case of a reception with more than one hint: one comparison, no comparator.
     const a = entries[0]!;
     const b = entries[1]!;
@@ -187,10 +190,10 @@ export function sortEntries(entries: HintEntry[]): HintEntry[] {
     }
     return entries;
   }
-  for (const e of entries) entryKey(e);
-  if (entries.length <= 16) {
+  for (let i = 0; i < n; i++) entryKey(entries[i]!);
+  if (n <= 16) {
     // A reception's few hints: insertion sort, no comparator calls.
-    for (let i = 1; i < entries.length; i++) {
+    for (let i = 1; i < n; i++) {
       const e = entries[i]!;
       const k = e.key!;
       let j = i - 1;
@@ -199,7 +202,9 @@ export function sortEntries(entries: HintEntry[]): HintEntry[] {
     }
     return entries;
   }
-  return entries.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
+  const sorted = (n === entries.length ? entries : entries.slice(0, n)).sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
+  for (let i = 0; i < n; i++) entries[i] = sorted[i]!;
+  return entries;
 }
 
 function pairHint(kind: HintKind, from: Segment, to: Segment): TopologyHint {

@@ -7,7 +7,7 @@
  * entry with the oldest ULID goes first (the one closest to aging out anyway)
  * and the eviction is counted.
  */
-import { AgeQueue, type Stamped } from './heap';
+import { AgeQueue } from './heap';
 
 /** How long a beacon is remembered after its ULID's timestamp. */
 export const BEACON_TTL_MS = 120_000;
@@ -26,15 +26,26 @@ export interface QueueStats {
   readonly evicted: number;
 }
 
-interface Slot<V> extends Stamped {
+/**
+ * What a SlotQueue holds: the caller's own object, keyed and stamped, so
+ * that remembering a ULID costs no wrapper. `qseq` is the queue's (it
+ * breaks ties between equal times, first inserted first).
+ */
+export interface Queued {
   readonly key: string;
-  value: V;
+  readonly timeMs: number;
+  qseq: number;
 }
 
-export class BeaconQueue<V> {
-  readonly #slots = new Map<string, Slot<V>>();
+function queuedBefore(a: Queued, b: Queued): boolean {
+  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.qseq < b.qseq);
+}
+
+/** A bounded queue of the caller's Queued objects: BeaconQueue without the wrapper per entry. */
+export class SlotQueue<S extends Queued> {
+  readonly #slots = new Map<string, S>();
   // Oldest ULID first (heap.ts): expiry and eviction both take the minimum.
-  readonly #order = new AgeQueue<Slot<V>>();
+  readonly #order = new AgeQueue<S>(queuedBefore);
   readonly #capacity: number;
   readonly #ttlMs: number;
   #seq = 0;
@@ -50,8 +61,8 @@ export class BeaconQueue<V> {
     this.#ttlMs = ttlMs;
   }
 
-  get(key: string): V | undefined {
-    return this.#slots.get(key)?.value;
+  get(key: string): S | undefined {
+    return this.#slots.get(key);
   }
 
   has(key: string): boolean {
@@ -59,24 +70,14 @@ export class BeaconQueue<V> {
   }
 
   /**
-   * Remembers `value` under `key`, stamped `timeMs` (the ULID's time). An
-   * existing entry keeps its stamp and gets the new value. If the queue is
-   * over capacity afterwards, the oldest entries go, possibly this one.
+   * Remembers `slot` under its key, which the caller just found absent. If
+   * the queue is over capacity afterwards, the oldest entries go, possibly
+   * this one.
    */
-  set(key: string, timeMs: number, value: V): void {
-    const slot = this.#slots.get(key);
-    if (slot) {
-      slot.value = value;
-      return;
-    }
-    this.insert(key, timeMs, value);
-  }
-
-  /** set() for a key the caller just found absent: one map operation fewer on every new beacon. */
-  insert(key: string, timeMs: number, value: V): void {
-    const fresh: Slot<V> = { key, timeMs, seq: this.#seq++, value };
-    this.#slots.set(key, fresh);
-    this.#order.push(fresh);
+  insert(slot: S): void {
+    slot.qseq = this.#seq++;
+    this.#slots.set(slot.key, slot);
+    this.#order.push(slot);
     while (this.#slots.size > this.#capacity) {
       this.#slots.delete(this.#order.pop().key);
       this.#evicted++;
@@ -90,13 +91,22 @@ export class BeaconQueue<V> {
 
   /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
   expire(nowMs: number): number {
+    const order = this.#order;
+    let oldest = order.peek();
+    // Nothing due: the usual case, checked before anything else.
+    if (oldest === undefined || !(nowMs - oldest.timeMs > this.#ttlMs)) return 0;
     let n = 0;
-    for (let oldest = this.#order.peek(); oldest !== undefined && this.isExpired(oldest.timeMs, nowMs); oldest = this.#order.peek()) {
-      this.#slots.delete(this.#order.pop().key);
+    for (; oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = order.peek()) {
+      this.#slots.delete(order.pop().key);
       n++;
     }
     this.#expired += n;
     return n;
+  }
+
+  /** The oldest entry's ULID time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.#order.oldestMs();
   }
 
   get size(): number {
@@ -105,5 +115,63 @@ export class BeaconQueue<V> {
 
   stats(): QueueStats {
     return { size: this.#slots.size, expired: this.#expired, evicted: this.#evicted };
+  }
+}
+
+interface Slot<V> extends Queued {
+  value: V;
+}
+
+/** Values remembered by ULID key (for values that are not Queued themselves). */
+export class BeaconQueue<V> {
+  readonly #q: SlotQueue<Slot<V>>;
+
+  constructor(opts: QueueOptions = {}) {
+    this.#q = new SlotQueue(opts);
+  }
+
+  get(key: string): V | undefined {
+    return this.#q.get(key)?.value;
+  }
+
+  has(key: string): boolean {
+    return this.#q.has(key);
+  }
+
+  /**
+   * Remembers `value` under `key`, stamped `timeMs` (the ULID's time). An
+   * existing entry keeps its stamp and gets the new value. If the queue is
+   * over capacity afterwards, the oldest entries go, possibly this one.
+   */
+  set(key: string, timeMs: number, value: V): void {
+    const slot = this.#q.get(key);
+    if (slot) {
+      slot.value = value;
+      return;
+    }
+    this.#q.insert({ key, timeMs, qseq: 0, value });
+  }
+
+  /** True if a ULID stamped `timeMs` is already past the TTL at `nowMs`. */
+  isExpired(timeMs: number, nowMs: number): boolean {
+    return this.#q.isExpired(timeMs, nowMs);
+  }
+
+  /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
+  expire(nowMs: number): number {
+    return this.#q.expire(nowMs);
+  }
+
+  /** The oldest entry's ULID time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.#q.oldestMs();
+  }
+
+  get size(): number {
+    return this.#q.size;
+  }
+
+  stats(): QueueStats {
+    return this.#q.stats();
   }
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { formatHintsJson, hintKey, makeHint, sortHints, type TopologyHint } from '../../src/topology/hints';
-import { HintTable } from '../../src/topology/hint-table';
+import { HintTable, sortEntries, type HintEntry } from '../../src/topology/hint-table';
 import { segment } from '../../src/topology/segment';
 import { vector } from '../helpers/corpus';
 
@@ -99,3 +99,20 @@ function hasPython(): boolean {
     return false;
   }
 }
+
+t.test('sortEntries(entries, n) sorts the first n in place and leaves the rest', async (t) => {
+  // The correlator's scratch list holds the last reception's entries past n.
+  const table = new HintTable();
+  const at = table.segment('eth0', undefined);
+  const all: HintEntry[] = [];
+  for (let i = 0; i < 40; i++) all.push(table.remote('on_remote_network', at, `p${(i * 7) % 40}`, '52:54:00:00:00:01', undefined)!);
+  const keys = (es: readonly HintEntry[]): string[] => es.map((e) => hintKey(e.hint));
+  for (const n of [0, 1, 2, 3, 16, 17, 39, 40]) {
+    const list = all.slice();
+    const tail = keys(list.slice(n));
+    t.equal(sortEntries(list, n), list, `n = ${n}: in place`);
+    t.same(keys(list.slice(0, n)), keys(all.slice(0, n)).sort(), `n = ${n}: the first n sorted`);
+    t.same(keys(list.slice(n)), tail, `n = ${n}: the rest untouched`);
+  }
+  t.same(keys(sortEntries(all.slice())), keys(all).sort(), 'all of them by default');
+});
