@@ -22,8 +22,6 @@ import { assembleModel, buildFleetModel, joinedOf, sortHosts, type ModelInput } 
 import type { FleetReport } from './report';
 import { IncrementalFleet } from './incremental';
 import { jsonEqual } from './json-equal';
-
-export { jsonEqual };
 import type { FleetModel, FleetTopology, FleetTopologyOverview } from './types';
 
 /** Whether two reports of one host give the model the same joins. */

@@ -10,12 +10,12 @@
  * older service accepts a newer agent's report. Checking is one pass with
  * no regular expression per hint, because it runs for every report.
  */
+import { createHash } from 'node:crypto';
 import { HINT_KINDS, type HintKind, type TopologyHint } from '../../topology/hints';
 import type { HostInterface } from '../../topology/interfaces';
 import { interfaceSummary } from '../../topology/interfaces';
 import { describe, formatPath, type KeyPath } from '../../policy/validate';
 import { jsonEqual } from './json-equal';
-import { createHash } from 'node:crypto';
 
 export const REPORT_VERSION = 1;
 
