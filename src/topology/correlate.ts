@@ -40,10 +40,10 @@
  *   4094 VIDs would otherwise yield millions of same_local_fabric_as pairs.
  */
 import { HintAgeing, type AgeingStats, type SupportSlot } from './ageing';
-import { INVALID, isMulticastAddress, isVid, parseUlid, ulidTime, type ReceivedBeacon, type SentBeacon } from './beacons';
+import { INVALID, isMulticastAddress, isVid, parseUlid, readUlid, type ReceivedBeacon, type SentBeacon } from './beacons';
 import { HintTable, sortEntries, type HintEntry, type SegmentNode } from './hint-table';
 import { makeHint, sortHints, type TopologyHint } from './hints';
-import { BEACON_TTL_MS, BeaconQueue, SlotQueue, type Queued, type QueueStats } from './queues';
+import { BEACON_TTL_MS, UlidQueue, type QueueStats, type UlidQueued } from './queues';
 import type { Segment } from './segment';
 
 export interface CorrelatorOptions {
@@ -110,7 +110,7 @@ export interface CorrelatorStats {
  * the ULID's support slot (the hints its receptions support). One object
  * per received ULID that was heard on one segment, the usual case.
  */
-interface Received extends SupportSlot, Queued {
+interface Received extends SupportSlot, UlidQueued {
   readonly timeMs: number;
   /** The first segment it was received on. */
   readonly first: SegmentNode;
@@ -122,10 +122,17 @@ interface Received extends SupportSlot, Queued {
 
 const NONE: readonly never[] = Object.freeze([]);
 
+/** A beacon this host sent, in the transmit queue: where it was sent. */
+interface Sent extends UlidQueued {
+  node: SegmentNode;
+}
+
 export class Correlator {
   // ULID -> the segment it was sent on.
-  readonly #tx: BeaconQueue<SegmentNode>;
-  readonly #rx: SlotQueue<Received>;
+  readonly #tx: UlidQueue<Sent>;
+  readonly #rx: UlidQueue<Received>;
+  /** The random parts of the ULID being handled (readUlid). */
+  readonly #parts = new Int32Array(3);
   readonly #table: HintTable;
   readonly #ageing: HintAgeing;
   readonly #ttlMs: number;
@@ -149,8 +156,8 @@ export class Correlator {
 
   constructor(opts: CorrelatorOptions = {}) {
     this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
-    this.#tx = new BeaconQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
-    this.#rx = new SlotQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    this.#tx = new UlidQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
+    this.#rx = new UlidQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
     this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
     this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
@@ -159,7 +166,8 @@ export class Correlator {
   /** Records a beacon this host sent, so that it is recognised when it comes back. */
   onTransmit(sent: SentBeacon, nowMs: number): void {
     const text = sent.ulid;
-    const t = typeof text === 'string' ? ulidTime(text) : INVALID;
+    const parts = this.#parts;
+    const t = typeof text === 'string' ? readUlid(text, parts) : INVALID;
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
     if (t === INVALID) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
     if (nowMs - this.#oldestMs > this.#ttlMs) {
@@ -168,7 +176,14 @@ export class Correlator {
       this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
     }
     const timeMs = t >= 0 ? t : -1 - t;
-    this.#tx.set(t >= 0 ? text : text.toUpperCase(), timeMs, this.#table.segment(sent.interface, sent.vid));
+    const node = this.#table.segment(sent.interface, sent.vid);
+    const r0 = parts[0]!;
+    const r1 = parts[1]!;
+    const r2 = parts[2]!;
+    const known = this.#tx.get(timeMs, r0, r1, r2, undefined);
+    // An existing entry keeps its stamp and gets the new segment.
+    if (known) known.node = node;
+    else this.#tx.insert({ timeMs, r0, r1, r2, keyId: undefined, qseq: 0, next: undefined, node });
     if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
   }
 
@@ -180,19 +195,22 @@ export class Correlator {
     if (!(rx.version >= 2)) return this.#drop('old_version', seg, NONE, parseUlid(payload?.ulid)?.text);
     // parseUlid() without its object: this runs for every beacon.
     const text = payload?.ulid;
-    const t = typeof text === 'string' ? ulidTime(text) : INVALID;
+    const parts = this.#parts;
+    const t = typeof text === 'string' ? readUlid(text, parts) : INVALID;
     if (t === INVALID) return this.#drop('no_ulid', seg, NONE);
     const ulid = text as string;
-    const key = t >= 0 ? ulid : ulid.toUpperCase();
+    const r0 = parts[0]!;
+    const r1 = parts[1]!;
+    const r2 = parts[2]!;
     const timeMs = t >= 0 ? t : -1 - t;
     const gone = this.#age(nowMs);
     if (nowMs - timeMs > this.#ttlMs) return this.#drop('expired', seg, gone, ulid);
     if (timeMs - nowMs > this.#ttlMs) return this.#drop('future', seg, gone, ulid);
 
-    const own = this.#tx.get(key);
+    const own = this.#tx.get(timeMs, r0, r1, r2, undefined)?.node;
     // v3 beacons are (key id, ULID): see ReceivedBeacon.key_id.
-    const rxKey = rx.key_id === undefined ? key : `${rx.key_id}/${key}`;
-    let entry = this.#rx.get(rxKey);
+    const keyId = rx.key_id;
+    let entry = this.#rx.get(timeMs, r0, r1, r2, keyId);
     const duplicate = entry !== undefined;
     if (entry) {
       const more = entry.more;
@@ -205,7 +223,22 @@ export class Correlator {
       if (more === undefined) entry.more = [entry.first, node];
       else more.push(node);
     } else {
-      entry = { key: rxKey, timeMs, qseq: 0, seq: 0, one: undefined, entries: undefined, live: false, first: node, more: undefined, paired: 0 };
+      entry = {
+        timeMs,
+        r0,
+        r1,
+        r2,
+        keyId,
+        qseq: 0,
+        next: undefined,
+        seq: 0,
+        one: undefined,
+        entries: undefined,
+        live: false,
+        first: node,
+        more: undefined,
+        paired: 0,
+      };
       this.#rx.insert(entry);
       if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
     }

@@ -175,3 +175,144 @@ export class BeaconQueue<V> {
     return this.#q.stats();
   }
 }
+
+/**
+ * What a UlidQueue holds: the caller's own object, stamped with its ULID as
+ * numbers (time and the three random parts of readUlid(), plus the key id
+ * for v3 beacons) so that finding it costs no string hashing or comparison.
+ * `qseq` and `next` are the queue's (tie-breaking, and the hash chain).
+ */
+export interface UlidQueued {
+  readonly timeMs: number;
+  readonly r0: number;
+  readonly r1: number;
+  readonly r2: number;
+  /** The key id of a v3 beacon (part of its identity), undefined for v2 and for sent beacons. */
+  readonly keyId: string | undefined;
+  qseq: number;
+  next: UlidQueued | undefined;
+}
+
+function ulidQueuedBefore(a: UlidQueued, b: UlidQueued): boolean {
+  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.qseq < b.qseq);
+}
+
+function ulidHash(timeMs: number, r0: number, r1: number, r2: number): number {
+  let h = Math.imul(r0 ^ (timeMs | 0), 0x9e3779b1);
+  h = Math.imul(h ^ r1, 0x85ebca77);
+  h = Math.imul(h ^ r2, 0xc2b2ae3d);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * A bounded queue of the caller's UlidQueued objects, found by ULID: the
+ * same behaviour as SlotQueue (oldest ULID out first, on expiry and on
+ * eviction, both counted), with a hash table over the ULID's numbers
+ * (chained through the entries themselves) in place of a string-keyed Map.
+ */
+export class UlidQueue<S extends UlidQueued> {
+  #buckets: Array<S | undefined> = new Array<S | undefined>(64).fill(undefined);
+  #mask = 63;
+  #size = 0;
+  readonly #order = new AgeQueue<S>(ulidQueuedBefore);
+  readonly #capacity: number;
+  readonly #ttlMs: number;
+  #seq = 0;
+  #expired = 0;
+  #evicted = 0;
+
+  constructor(opts: QueueOptions = {}) {
+    const capacity = opts.capacity ?? DEFAULT_QUEUE_CAPACITY;
+    const ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, not ${capacity}`);
+    if (!(ttlMs > 0)) throw new RangeError(`queue TTL must be positive, not ${ttlMs}`);
+    this.#capacity = capacity;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** The entry of the ULID (time, parts) under `keyId`, if it is held. */
+  get(timeMs: number, r0: number, r1: number, r2: number, keyId: string | undefined): S | undefined {
+    let e = this.#buckets[ulidHash(timeMs, r0, r1, r2) & this.#mask];
+    while (e !== undefined) {
+      if (e.r0 === r0 && e.r1 === r1 && e.r2 === r2 && e.timeMs === timeMs && e.keyId === keyId) return e;
+      e = e.next as S | undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Remembers `slot`, whose ULID the caller just found absent. If the queue
+   * is over capacity afterwards, the oldest entries go, possibly this one.
+   */
+  insert(slot: S): void {
+    slot.qseq = this.#seq++;
+    if (this.#size >= this.#buckets.length) this.#grow();
+    const i = ulidHash(slot.timeMs, slot.r0, slot.r1, slot.r2) & this.#mask;
+    slot.next = this.#buckets[i];
+    this.#buckets[i] = slot;
+    this.#size++;
+    this.#order.push(slot);
+    while (this.#size > this.#capacity) {
+      this.#unlink(this.#order.pop());
+      this.#evicted++;
+    }
+  }
+
+  /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
+  expire(nowMs: number): number {
+    const order = this.#order;
+    let oldest = order.peek();
+    if (oldest === undefined || !(nowMs - oldest.timeMs > this.#ttlMs)) return 0;
+    let n = 0;
+    for (; oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = order.peek()) {
+      this.#unlink(order.pop());
+      n++;
+    }
+    this.#expired += n;
+    return n;
+  }
+
+  /** The oldest entry's ULID time, or Infinity when empty. */
+  oldestMs(): number {
+    return this.#order.oldestMs();
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  stats(): QueueStats {
+    return { size: this.#size, expired: this.#expired, evicted: this.#evicted };
+  }
+
+  #unlink(slot: S): void {
+    const buckets = this.#buckets;
+    const i = ulidHash(slot.timeMs, slot.r0, slot.r1, slot.r2) & this.#mask;
+    let e = buckets[i];
+    if (e === slot) buckets[i] = slot.next as S | undefined;
+    else {
+      while (e!.next !== slot) e = e!.next as S;
+      e!.next = slot.next;
+    }
+    slot.next = undefined;
+    this.#size--;
+  }
+
+  #grow(): void {
+    const old = this.#buckets;
+    const buckets = new Array<S | undefined>(old.length * 2).fill(undefined);
+    const mask = buckets.length - 1;
+    for (let b = 0; b < old.length; b++) {
+      let e = old[b];
+      while (e !== undefined) {
+        const next = e.next as S | undefined;
+        const i = ulidHash(e.timeMs, e.r0, e.r1, e.r2) & mask;
+        e.next = buckets[i];
+        buckets[i] = e;
+        e = next;
+      }
+    }
+    this.#buckets = buckets;
+    this.#mask = mask;
+  }
+}
