@@ -7,9 +7,13 @@
  * recognised by its first two bytes (1f 8b, gzip's magic), whatever its
  * name, and decompressed as it is read. Lines end in LF, CRLF or a lone CR,
  * as readline splits them.
+ *
+ * A plain file is read synchronously, a MiB at a time: replay has nothing
+ * else to do meanwhile, and a stream's promises and chunk objects cost more
+ * than the reading. stdin and gzip'd input are streamed.
  */
-import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import type { Gunzip } from 'node:zlib';
 import { JournalError, parseJournalLine } from '../topology/journal';
 import { JournalReplay } from '../topology/replay';
 import { describeFsError } from '../errors';
@@ -30,101 +34,164 @@ export interface ReadJournalOptions {
   readonly stdin?: NodeJS.ReadableStream;
 }
 
+/** Bytes read at a time from a plain file, and decompressed at a time from a gzip'd one. */
+const READ_SIZE = 1024 * 1024;
+
 /** Replays the journal at `path` ('-' = stdin). Throws E_JOURNAL_IO only if it cannot be opened. */
 export async function replayJournalFile(path: string, opts: ReadJournalOptions = {}): Promise<ReplayedJournal> {
   const source = path === '-' ? 'stdin' : path;
   const replay = new JournalReplay();
-  const input = path === '-' ? (opts.stdin ?? process.stdin) : await openFile(path);
-  const bytes = new JournalBytes(input);
+  const fd = path === '-' ? undefined : openFile(path);
   let line = 0;
+  const lines = new LineSplitter((text) => {
+    line++;
+    const record = parseJournalLine(text, { source, line });
+    if (record) replay.feed(record, line);
+  });
+  let bytes: JournalBytes | undefined;
   let error: JournalError | undefined;
   try {
-    for await (const lines of bytes.lines()) {
-      for (const text of lines) {
-        line++;
-        const record = parseJournalLine(text, { source, line });
-        if (record) replay.feed(record, line);
-      }
+    if (fd !== undefined && readPlainFile(fd, lines)) lines.end();
+    else {
+      // stdin, or a gzip'd file: streamed (the file from its start, the stream owning the descriptor).
+      const input = fd === undefined ? (opts.stdin ?? process.stdin) : createReadStream('', { fd, start: 0, highWaterMark: 256 * 1024 });
+      bytes = new JournalBytes(input);
+      for await (const chunk of bytes.chunks()) lines.push(chunk);
+      lines.end();
     }
   } catch (err) {
     const after = line === 0 ? '' : ` after line ${line}`;
     if (err instanceof JournalError) error = err;
-    else if (bytes.gzip && isZlibError(err))
+    else if (bytes?.gzip && isZlibError(err))
       error = new JournalError('E_JOURNAL_IO', `journal ${source} is gzip'd but does not decompress (${err.message})${after}`);
     else error = new JournalError('E_JOURNAL_IO', `journal ${source} ${describeFsError(err as NodeJS.ErrnoException)}${after}`);
   }
-  bytes.close();
+  if (bytes) bytes.close();
+  else if (fd !== undefined) closeSync(fd);
   return error ? { source, replay, error } : { source, replay };
 }
 
-async function openFile(path: string): Promise<NodeJS.ReadableStream> {
+function openFile(path: string): number {
   // Opened first, so that a missing or unreadable file fails here, by itself.
-  let fh;
   try {
-    fh = await open(path, 'r');
+    return openSync(path, 'r');
   } catch (err) {
     throw new JournalError('E_JOURNAL_IO', `journal ${path} ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
-  // The stream owns the handle from here and closes it at its end or when destroyed.
-  return fh.createReadStream({ highWaterMark: 256 * 1024 });
+}
+
+/**
+ * Reads the file at `fd` into `lines`, unless it is gzip'd: false then,
+ * before any line, for the caller to stream it. Read errors are thrown.
+ */
+function readPlainFile(fd: number, lines: LineSplitter): boolean {
+  const buf = Buffer.allocUnsafe(READ_SIZE);
+  let first = true;
+  for (;;) {
+    let n = readSync(fd, buf, 0, buf.length, null);
+    if (first) {
+      // Enough of the start to see the magic (a read may return less than asked).
+      while (n < 2) {
+        const more = n === 0 ? 0 : readSync(fd, buf, n, buf.length - n, null);
+        if (more === 0) break;
+        n += more;
+      }
+      if (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return false;
+      first = false;
+    }
+    if (n === 0) return true;
+    lines.push(buf.subarray(0, n));
+  }
 }
 
 function isZlibError(err: unknown): err is Error {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code!.startsWith('Z_');
 }
 
-/** The input's bytes, gunzipped when they start with gzip's magic, as batches of lines. */
+/**
+ * Cuts bytes into lines and hands each, decoded, to `onLine`. Lines are
+ * found in the bytes (LF and CR are ASCII, never inside a UTF-8 sequence)
+ * and each is decoded by itself, so that no string outlives its line. The
+ * buffers pushed may be reused once push() returns: the unfinished last
+ * line is copied.
+ */
+export class LineSplitter {
+  readonly #onLine: (text: string) => void;
+  #carry: Buffer | undefined;
+  /** A CR ended the last buffer: it may be the first half of a CRLF. */
+  #pendingCr = false;
+
+  constructor(onLine: (text: string) => void) {
+    this.#onLine = onLine;
+  }
+
+  push(buf: Buffer): void {
+    let start = 0;
+    if (this.#pendingCr && buf.length > 0) {
+      if (buf[0] === 10) start = 1;
+      this.#pendingCr = false;
+    }
+    if (this.#carry) {
+      // Only the line the last buffer left unfinished is joined to its end.
+      const first = firstLineEnd(buf, start);
+      if (first < 0) {
+        this.#carry = Buffer.concat([this.#carry, buf.subarray(start)]);
+        return;
+      }
+      const carry = this.#carry;
+      this.#carry = undefined;
+      this.#onLine(Buffer.concat([carry, buf.subarray(start, first)]).toString('utf8'));
+      start = this.#after(buf, first);
+    }
+    const onLine = this.#onLine;
+    if (buf.indexOf(13, start) < 0) {
+      // LF only, as the agent writes journals: a loop with nothing else in it.
+      for (let lf = buf.indexOf(10, start); lf >= 0; lf = buf.indexOf(10, start)) {
+        onLine(buf.toString('utf8', start, lf));
+        start = lf + 1;
+      }
+    } else {
+      for (let end = firstLineEnd(buf, start); end >= 0; end = firstLineEnd(buf, start)) {
+        onLine(buf.toString('utf8', start, end));
+        start = this.#after(buf, end);
+      }
+    }
+    if (start < buf.length) this.#carry = Buffer.from(buf.subarray(start));
+  }
+
+  /** The last line, when the input does not end in a line end. */
+  end(): void {
+    const carry = this.#carry;
+    this.#carry = undefined;
+    if (carry && carry.length > 0) this.#onLine(carry.toString('utf8'));
+  }
+
+  /** Where the next line starts after the line end at `end`. */
+  #after(buf: Buffer, end: number): number {
+    if (buf[end] !== 13) return end + 1;
+    if (end + 1 === buf.length) {
+      this.#pendingCr = true;
+      return end + 1;
+    }
+    return buf[end + 1] === 10 ? end + 2 : end + 1;
+  }
+}
+
+/** Where the first LF or CR from `from` is in `buf`, or -1. */
+function firstLineEnd(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(10, from);
+  const cr = buf.indexOf(13, from);
+  return lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+}
+
+/** A stream's bytes, gunzipped when they start with gzip's magic. */
 class JournalBytes {
   gzip = false;
   readonly #input: NodeJS.ReadableStream;
-  #gunzip: ReturnType<typeof createGunzip> | undefined;
+  #gunzip: Gunzip | undefined;
 
   constructor(input: NodeJS.ReadableStream) {
     this.#input = input;
-  }
-
-  /**
-   * One array of complete lines per chunk read; the last line may lack its
-   * end. Lines are found in the bytes (LF and CR are ASCII, never inside a
-   * UTF-8 sequence), and each chunk's complete lines are decoded at once.
-   */
-  async *lines(): AsyncGenerator<string[]> {
-    let carry: Buffer | undefined;
-    // A CR that ended the last chunk's text may be the first half of a CRLF.
-    let pendingCr = false;
-    for await (const chunk of this.#bytes()) {
-      let buf = chunk;
-      if (pendingCr && buf.length > 0) {
-        if (buf[0] === 10) buf = buf.subarray(1);
-        pendingCr = false;
-      }
-      const out: string[] = [];
-      if (carry) {
-        // Only the line the last chunk left unfinished is joined to its
-        // end, not the whole chunk: one small copy instead of 256 KiB.
-        const first = firstLineEnd(buf);
-        if (first < 0) {
-          carry = Buffer.concat([carry, buf]);
-          continue;
-        }
-        pendingCr = splitLines(Buffer.concat([carry, buf.subarray(0, first + 1)]).toString('utf8'), out);
-        carry = undefined;
-        buf = buf.subarray(first + 1);
-        if (pendingCr && buf.length > 0) {
-          if (buf[0] === 10) buf = buf.subarray(1);
-          pendingCr = false;
-        }
-      }
-      const end = Math.max(buf.lastIndexOf(10), buf.lastIndexOf(13));
-      if (end < 0) {
-        if (buf.length > 0) carry = buf;
-      } else {
-        carry = end + 1 < buf.length ? buf.subarray(end + 1) : undefined;
-        pendingCr = splitLines(buf.toString('utf8', 0, end + 1), out);
-      }
-      if (out.length > 0) yield out;
-    }
-    if (carry && carry.length > 0) yield [carry.toString('utf8')];
   }
 
   close(): void {
@@ -133,7 +200,7 @@ class JournalBytes {
     if (input !== process.stdin) input.destroy?.();
   }
 
-  async *#bytes(): AsyncGenerator<Buffer> {
+  async *chunks(): AsyncGenerator<Buffer> {
     let head: Buffer | undefined;
     const it = (this.#input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
     // Enough of the start to see the magic (a stream may hand over one byte at a time).
@@ -154,7 +221,10 @@ class JournalBytes {
     };
     if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
       this.gzip = true;
-      const gunzip = (this.#gunzip = createGunzip());
+      // Loaded only for a gzip'd journal.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createGunzip } = require('node:zlib') as typeof import('node:zlib');
+      const gunzip = (this.#gunzip = createGunzip({ chunkSize: READ_SIZE }));
       const feed = (async () => {
         for await (const chunk of rest()) if (!gunzip.write(chunk)) await new Promise((res) => gunzip.once('drain', res));
         gunzip.end();
@@ -167,44 +237,4 @@ class JournalBytes {
     }
     yield* rest();
   }
-}
-
-/** Where the first LF or CR is in `buf`, or -1. */
-function firstLineEnd(buf: Buffer): number {
-  const lf = buf.indexOf(10);
-  const cr = buf.indexOf(13);
-  return lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
-}
-
-/**
- * The lines of `s`, which ends in a line end, onto `out`; true when it
- * ended in a CR (the next byte may be its LF).
- */
-function splitLines(s: string, out: string[]): boolean {
-  let start = 0;
-  let pendingCr = false;
-  // The next CR, found once and again only when passed (CRs are rare).
-  let cr = s.indexOf('\r');
-  if (cr < 0) {
-    // LF only, as the agent writes journals: a loop with nothing else in it
-    // (the general one below runs several times slower on V8).
-    while (start < s.length) {
-      const lf = s.indexOf('\n', start);
-      out.push(s.slice(start, lf));
-      start = lf + 1;
-    }
-    return false;
-  }
-  while (start < s.length) {
-    if (cr >= 0 && cr < start) cr = s.indexOf('\r', start);
-    const lf = s.indexOf('\n', start);
-    const nl = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
-    out.push(s.slice(start, nl));
-    if (nl !== cr) start = nl + 1;
-    else if (nl + 1 === s.length) {
-      pendingCr = true;
-      start = nl + 1;
-    } else start = s.charCodeAt(nl + 1) === 10 ? nl + 2 : nl + 1;
-  }
-  return pendingCr;
 }

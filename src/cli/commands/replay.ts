@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatHintsJson } from '../../topology/hints';
-import { renderHintsTable, renderReplaySummary } from '../../topology/render';
 import { replayJournalFile } from '../journal-file';
 import { writeOut } from '../output';
 
@@ -32,7 +31,12 @@ export function register(program: Command): void {
       const { source, replay, error } = await replayJournalFile(journal);
       const hints = replay.hints();
       if (!opts.table) await writeOut(formatHintsJson(hints));
-      else await writeOut(`${renderHintsTable(hints)}\n${renderReplaySummary(source, replay.summary())}`);
+      else {
+        // The table's code is loaded only for --table.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { renderHintsTable, renderReplaySummary } = require('../../topology/render') as typeof import('../../topology/render');
+        await writeOut(`${renderHintsTable(hints)}\n${renderReplaySummary(source, replay.summary())}`);
+      }
       if (error) throw error;
     });
 }
