@@ -30,11 +30,13 @@
  * its receiver's node: a profile of the receiver at a chosen rate.
  */
 import { retryIfAddonGone } from '../lib/addon';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fmtRate, type BenchContext } from '../lib/context';
 import { corpusKey, firstCorpusBeacon, keyHex } from '../lib/inputs';
 import { Flood, LiveReceiver, receiverUnavailable, type ReceiverStats } from '../lib/live';
 import { createLink, netnsUnavailable, type Link } from '../lib/netns';
+import { cpuSeconds } from '../lib/proc';
 import { median, ratioTo, skippedRow, summarize, type CaseResult, type EngineLabel } from '../lib/result';
 
 const UNIT = 'beacons/s';
@@ -42,7 +44,7 @@ const ENGINES: readonly EngineLabel[] = ['native', 'js', 'maas-python'];
 export const GOAL_RATE = 100_000;
 /** The end-to-end goal: valid beacons/s through capture, verify, correlate and hints on one core, with no drop. */
 export const E2E_GOAL_RATE = 300_000;
-const E2E_RATES = [50_000, 100_000, 200_000, E2E_GOAL_RATE, 400_000, 500_000, 700_000, 1_000_000];
+const E2E_RATES = [10_000, 25_000, 50_000, 100_000, 200_000, E2E_GOAL_RATE, 400_000, 500_000, 700_000, 1_000_000];
 const E2E_QUICK_RATES = [10_000, 100_000];
 
 /** Seconds an end-to-end step lasts at `offered`/s: 2, or fewer so that a step is at most 1,000,000 beacons. */
@@ -250,6 +252,32 @@ interface E2eStep {
   duplicates: number;
   correlatorDrops: number;
   hints: number;
+  /** The receiver's CPU time over the step (send and drain), as a share of one core. */
+  receiverCpu: number;
+  /** Time its threads were runnable but waited for the core (schedstat), as a share of the step: another load on the core. */
+  receiverWaited: number;
+  /**
+   * The receiver's CPU time per beacon correlated (µs): 1e6 / this is the
+   * rate it could take with a core to itself (an estimate, not a measurement).
+   */
+  cpuUsPerBeacon: number;
+}
+
+/** Summed over a process's threads: time spent waiting on a run queue (/proc/PID/task/TID/schedstat, 2nd field), in seconds. */
+function runQueueWait(pid: number): number {
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+      } catch {
+        /* a thread that ended */
+      }
+    }
+  } catch {
+    return NaN;
+  }
+  return total;
 }
 
 function envRates(): number[] | undefined {
@@ -265,6 +293,7 @@ function envNodeFlags(): string[] {
 }
 
 const zeroDrop = (s: E2eStep): boolean => s.drops === 0 && s.ringDrops === 0;
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
 async function e2eRun(ctx: BenchContext, link: Link, flood: Flood, key: string, remote: Record<string, unknown>, rates: readonly number[]): Promise<E2eStep[]> {
   const rx = await LiveReceiver.start('native', link, key, ctx.opts.cpu, 100, { agent: true, nodeFlags: envNodeFlags() });
@@ -276,6 +305,9 @@ async function e2eRun(ctx: BenchContext, link: Link, flood: Flood, key: string, 
       // Built before the clock, stamped now: within ±60 s when judged.
       await flood.request({ cmd: 'distinct', count, keyHex: key, src: link.s, remote }, 300_000);
       const before = await rx.fresh();
+      const t0 = Date.now();
+      const cpu0 = cpuSeconds(rx.pid) ?? NaN;
+      const wait0 = runQueueWait(rx.pid);
       const sent = await flood.send(offered, seconds);
       // Until the correlator has taken everything, or its count has not
       // moved for half a second (10 s at most).
@@ -289,6 +321,9 @@ async function e2eRun(ctx: BenchContext, link: Link, flood: Flood, key: string, 
         last = s;
       }
       const got = correlated(last);
+      const wall = (Date.now() - t0) / 1000;
+      const receiverCpu = ((cpuSeconds(rx.pid) ?? NaN) - cpu0) / wall;
+      const receiverWaited = (runQueueWait(rx.pid) - wait0) / wall;
       const dropsOf = (s: ReceiverStats): number => Object.values(s.dropped ?? {}).reduce((a, b) => a + b, 0);
       const step: E2eStep = {
         offered,
@@ -304,6 +339,9 @@ async function e2eRun(ctx: BenchContext, link: Link, flood: Flood, key: string, 
         duplicates: (last.duplicates ?? 0) - (before.duplicates ?? 0),
         correlatorDrops: dropsOf(last) - dropsOf(before),
         hints: last.hints ?? 0,
+        receiverCpu,
+        receiverWaited,
+        cpuUsPerBeacon: got > 0 ? (receiverCpu * wall * 1e6) / got : NaN,
       };
       steps.push(step);
       ctx.log(
@@ -312,7 +350,7 @@ async function e2eRun(ctx: BenchContext, link: Link, flood: Flood, key: string, 
           (step.rejected ? `, REJECTED ${step.rejected}` : '') +
           (step.replays || step.duplicates ? `, replays ${step.replays}, duplicates ${step.duplicates}` : '') +
           (step.correlatorDrops ? `, correlator dropped ${step.correlatorDrops}` : '') +
-          `, hints ${step.hints}` +
+          `, hints ${step.hints}, receiver on CPU ${pct(receiverCpu)} of the step, waiting for it ${pct(receiverWaited)}, ${step.cpuUsPerBeacon.toFixed(1)} µs CPU/beacon` +
           (sent.errors ? `, send errors ${sent.errors}: ${sent.lastError}` : ''),
       );
       // Saturated, the receiver (two dropping steps in a row, or half lost)
@@ -334,6 +372,7 @@ function e2eRow(runs: E2eStep[][], rates: readonly number[], failure: string | u
   if (runs.length === 0) return { ...skippedRow('live-capture', 'native', UNIT, 'end-to-end: no run'), ...base };
   // Per run: the highest zero-drop step, its offered rate and its correlated/s.
   const best = runs.map((r) => r.filter(zeroDrop).reduce<E2eStep | undefined>((b, s) => (!b || s.offered > b.offered ? s : b), undefined));
+  const goal = runs.map((r) => r.find((s) => s.offered === E2E_GOAL_RATE)).filter((s): s is E2eStep => s !== undefined);
   const sustained = best.map((b) => b?.correlatedPerS ?? 0);
   const zdm = median(best.map((b) => b?.offered ?? 0));
   const stepSummary = rates
@@ -354,6 +393,9 @@ function e2eRow(runs: E2eStep[][], rates: readonly number[], failure: string | u
         replays: m((x) => x.replays),
         duplicates: m((x) => x.duplicates),
         hints: m((x) => x.hints),
+        receiverCpu: m((x) => x.receiverCpu),
+        receiverWaited: m((x) => x.receiverWaited),
+        cpuUsPerBeacon: m((x) => x.cpuUsPerBeacon),
       };
     })
     .filter((s) => s !== undefined);
@@ -362,12 +404,14 @@ function e2eRow(runs: E2eStep[][], rates: readonly number[], failure: string | u
     ...stepSummary.map(
       (s) =>
         `@ ${fmtRate(s.offered)}/s offered (${count(s.count)} distinct): sent ${fmtRate(s.sentPerS)}/s, correlated ${fmtRate(s.correlatedPerS)}/s, ` +
-        `drops ${count(s.drops)} (ring ${count(s.ringDrops)}), 0 drops in ${s.zeroDropRuns} of ${s.runs} runs` +
+        `drops ${count(s.drops)} (ring ${count(s.ringDrops)}), 0 drops in ${s.zeroDropRuns} of ${s.runs} runs, ` +
+        `receiver on CPU ${pct(s.receiverCpu)}, waiting for it ${pct(s.receiverWaited)}, ${s.cpuUsPerBeacon.toFixed(1)} µs CPU/beacon` +
         (s.rejected ? `, rejected ${count(s.rejected)}` : '') +
         (s.replays || s.duplicates ? `, replays ${count(s.replays)}, duplicates ${count(s.duplicates)}` : '') +
         (s.runs < runs.length ? ` [${s.runs} of ${runs.length} runs got here]` : ''),
     ),
-    `highest offered rate with 0 drops: ${zdm > 0 ? `${fmtRate(zdm)}/s` : 'none'} (median of runs); goal ≥ ${fmtRate(E2E_GOAL_RATE)}/s`,
+    `highest offered rate with 0 drops: ${zdm > 0 ? `${fmtRate(zdm)}/s` : 'none'} (median of runs); goal ≥ ${fmtRate(E2E_GOAL_RATE)}/s` +
+      (goal.length ? `, the sender reached ${fmtRate(median(goal.map((s) => s.sentPerS)))}/s at that step` : ''),
   ];
   return {
     name: 'live-capture',
@@ -376,6 +420,8 @@ function e2eRow(runs: E2eStep[][], rates: readonly number[], failure: string | u
     ...summarize(sustained),
     ...base,
     zeroDropMax: zdm,
+    /** What the sender achieved at the goal step: below the goal, the goal rate was not really offered. */
+    sentAtGoal: goal.length ? median(goal.map((s) => s.sentPerS)) : null,
     steps: stepSummary,
     details,
     note: 'end-to-end: median = correlated/s at the highest offered rate with 0 drops (sent - correlated = 0, no ring drop)',
