@@ -145,6 +145,23 @@ export interface ReceiverStats {
   /** Ring drops the receiver knows of (native only; the tcpdump engines learn theirs at exit). */
   drops: number;
   reasons?: Record<string, number>;
+  /** With the agent (end to end): beacons its correlator took as new (not dropped, a replay, own or a duplicate). */
+  correlated?: number;
+  /** With the agent: the interface's ring drops plus the shared ring's. */
+  ringDrops?: number;
+  replays?: number;
+  duplicates?: number;
+  /** With the agent: dropped by the correlator, by reason. */
+  dropped?: Record<string, number>;
+  /** With the agent: hints held now. */
+  hints?: number;
+}
+
+export interface ReceiverOptions {
+  /** The real agent daemon around the capture (native or js engine): capture, verify, correlate, hints. */
+  readonly agent?: boolean;
+  /** Node flags for the receiver worker (not maas-python), e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
 }
 
 function tcpdumpUnavailable(): string | null {
@@ -179,7 +196,7 @@ export class LiveReceiver {
   }
 
   /** Starts the receiver on the link's receiving end and resolves once it is capturing. */
-  static async start(engine: EngineLabel, link: Link, keyHex: string, cpu: number, intervalMs: number): Promise<LiveReceiver> {
+  static async start(engine: EngineLabel, link: Link, keyHex: string, cpu: number, intervalMs: number, opts: ReceiverOptions = {}): Promise<LiveReceiver> {
     let argv: string[];
     if (engine === 'maas-python') {
       // MAAS's beacon monitor: tcpdump writing pcap to a pipe, read by Python.
@@ -210,7 +227,9 @@ export class LiveReceiver {
         keyHex,
         '--interval',
         String(intervalMs),
+        ...(opts.agent ? ['--agent'] : []),
       ]);
+      if (opts.nodeFlags?.length) argv.splice(1, 0, ...opts.nodeFlags);
     }
     const child = spawnTracked(inNamespace(link.nsR, pinned(argv, cpu)));
     const rx = new LiveReceiver(engine, new JsonLines(child));

@@ -4,6 +4,9 @@
  * bypassed, sendmmsg bursts), so that the sender is not the bottleneck.
  * Commands, one JSON object a line on stdin, each answered by one line:
  *   {"cmd":"beacons","count":N,"keyHex":H,"src":{mac,ip},"remote":{…}}  build N beacons stamped now
+ *   {"cmd":"distinct","count":N,"keyHex":H,"src":{mac,ip},"remote":{…}} build N advertisements stamped now,
+ *       every one with its own ULID, none repeated within N (the end-to-end
+ *       flood: see ../lib/distinct-frames.ts); answers also "sealer" and "buildMs"
  *   {"cmd":"background","count":N,"src":{mac,ip},"dst":{mac,ip}}        build N background frames
  *   {"cmd":"spread","count":N,"keyHex":H,"src":{mac,ip},"targets":[{mac}]}
  *       build N multicast advertisements stamped now, round-robin over the
@@ -22,8 +25,10 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { loadBinding } from '../../src/engine/binding';
+import type { BeaconSealer } from '../../src/engine/types';
 import { keyObjects } from '../../src/protocol/fernet';
 import { backgroundFrames, beaconFrames, pack, probeFrame, spreadFrames, type Endpoint, type FramePool } from '../lib/frames';
+import { distinctBeaconFrames, floodSealer } from '../lib/distinct-frames';
 import { keyFromHex } from '../lib/inputs';
 import { flag, workerMain } from '../lib/worker-args';
 
@@ -124,6 +129,7 @@ workerMain(async () => {
   const sendFrames = state.binding.sendFrames as SendFrames | undefined;
   if (typeof sendFrames !== 'function') throw new Error('the addon has no sendFrames export');
   let pool: FramePool | undefined;
+  let sealer: BeaconSealer | undefined;
   say({ ok: true, ready: true });
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -134,6 +140,20 @@ workerMain(async () => {
         const keys = keyObjects(keyFromHex(c.keyHex as string));
         pool = widen(beaconFrames(keys, c.src as Endpoint, c.count as number, Date.now(), c.remote as Record<string, unknown>));
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
+      } else if (c.cmd === 'distinct') {
+        pool = undefined; // the last pool's memory back first: these pools are large
+        const keys = keyObjects(keyFromHex(c.keyHex as string));
+        const t0 = performance.now();
+        const built = distinctBeaconFrames(
+          keys,
+          c.src as Endpoint,
+          c.count as number,
+          Date.now(),
+          c.remote as Record<string, unknown>,
+          (sealer ??= floodSealer()),
+        );
+        pool = widen(built);
+        say({ ok: true, frames: pool.count, distinct: built.count, bytes: pool.data.length, sealer: built.sealer, buildMs: performance.now() - t0 });
       } else if (c.cmd === 'background') {
         pool = widen(backgroundFrames(c.src as Endpoint, c.dst as Endpoint, c.count as number));
         say({ ok: true, frames: pool.count, bytes: pool.data.length });
