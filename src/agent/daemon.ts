@@ -394,8 +394,8 @@ export class Agent extends EventEmitter {
       const keyId = v3Key && correlationKeyId(v3Key);
       // The journal's key_id is the wire's; a fingerprint no key id is known for stays out of it.
       const wire = wireKeyId(v3Key);
-      const journalKeyId = wire !== undefined ? { key_id: wire } : {};
-      this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...journalKeyId });
+      // The line is built only when there is a journal: on a busy rack this loop runs per beacon.
+      if (this.#journal) this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...(wire !== undefined ? { key_id: wire } : {}) });
       const rx: ReceivedBeacon = {
         interface: r.interface,
         ...(o.vid !== undefined ? { vid: o.vid } : {}),
@@ -415,7 +415,7 @@ export class Agent extends EventEmitter {
       for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
       for (const e of c.events) this.#onCorrelationEvent(e, now, keyId);
       if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
-      this.#notePeer(rx, wire);
+      this.#notePeer(rx, wire, now);
       const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
       if (o.version === V3_VERSION) for (const a of planned) this.#replyFormat.set(a, 'v3');
       if (!policy) {
@@ -454,11 +454,10 @@ export class Agent extends EventEmitter {
     return keyId !== undefined ? { keyId } : { fingerprint };
   }
 
-  #notePeer(rx: ReceivedBeacon, keyId: string | undefined): void {
+  #notePeer(rx: ReceivedBeacon, keyId: string | undefined, now: number): void {
     const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
     const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
-    const now = this.#now();
     const format: BeaconFormat = rx.version === V3_VERSION ? 'v3' : 'v2';
     const known = this.#peers.get(key);
     if (known) {
