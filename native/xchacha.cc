@@ -1,5 +1,6 @@
 #include "xchacha.h"
 
+#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -71,44 +72,74 @@ constexpr uint32_t kSigma[4] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
 // Word w of lane l is x[w][l]: each vector holds one word of eight
 // independent states, so the 20 rounds run on eight blocks for about the
 // price of one (a single block's rounds are a serial chain; across blocks
-// they are not). GCC/clang vector extensions: SSE2 halves by default, one
-// AVX2 register per word where the CPU has it (target_clones picks at load
-// time, on x86-64 Linux, where the addon is built).
+// they are not). GCC/clang vector extensions: SSE2 halves by default; on
+// x86-64 where the CPU has AVX2 (asked once, __builtin_cpu_supports) one
+// AVX2 register per word, and the rotations by 16 and 8 as byte shuffles.
 typedef uint32_t Lanes __attribute__((vector_size(4 * kXLanes)));
 
-#if defined(__x86_64__) && defined(__linux__) && !defined(NB_NO_TARGET_CLONES)
-#define NB_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NB_CLONES
+#if defined(__x86_64__) && !defined(NB_NO_AVX2)
+#define NB_AVX2 1
 #endif
 
 #define NB_INLINE inline __attribute__((always_inline))
 
-// A macro, not a function: a function passing Lanes by value has a
+// Macros, not functions: a function passing Lanes by value has a
 // different ABI with and without AVX (GCC says so under -Wpsabi).
 #define NB_ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+// Rotations by 16 and 8 as byte shuffles within each word (pshufb, one
+// instruction instead of two shifts and an or).
+typedef uint8_t LaneBytes __attribute__((vector_size(4 * kXLanes)));
+#if defined(__clang__)
+#define NB_SHUF8(v, a, b, c, d)                                                                                        \
+  ((Lanes)__builtin_shufflevector((LaneBytes)(v), (LaneBytes)(v), a, b, c, d, a + 4, b + 4, c + 4, d + 4, a + 8,       \
+                                  b + 8, c + 8, d + 8, a + 12, b + 12, c + 12, d + 12, a + 16, b + 16, c + 16, d + 16, \
+                                  a + 20, b + 20, c + 20, d + 20, a + 24, b + 24, c + 24, d + 24, a + 28, b + 28,      \
+                                  c + 28, d + 28))
+#else
+#define NB_SHUF8(v, a, b, c, d)                                                                         \
+  ((Lanes)__builtin_shuffle(                                                                            \
+      (LaneBytes)(v),                                                                                   \
+      LaneBytes{a,      b,      c,      d,      a + 4,  b + 4,  c + 4,  d + 4,  a + 8,  b + 8,  c + 8,  \
+                d + 8,  a + 12, b + 12, c + 12, d + 12, a + 16, b + 16, c + 16, d + 16, a + 20, b + 20, \
+                c + 20, d + 20, a + 24, b + 24, c + 24, d + 24, a + 28, b + 28, c + 28, d + 28}))
+#endif
+// Little-endian words: rotl 16 takes bytes (2,3,0,1), rotl 8 takes (3,0,1,2).
+#define NB_ROTL16(v) NB_SHUF8(v, 2, 3, 0, 1)
+#define NB_ROTL8(v) NB_SHUF8(v, 3, 0, 1, 2)
 
+// kShuffle: byte shuffles for the rotations by 16 and 8 (AVX2 code only:
+// SSE2 has no byte shuffle, and GCC would move the bytes one at a time).
+template <bool kShuffle>
 NB_INLINE void QuarterRoundV(Lanes& a, Lanes& b, Lanes& c, Lanes& d) {
   a += b;
-  d = NB_ROTL(d ^ a, 16);
+  if constexpr (kShuffle) {
+    d = NB_ROTL16(d ^ a);
+  } else {
+    d = NB_ROTL(d ^ a, 16);
+  }
   c += d;
   b = NB_ROTL(b ^ c, 12);
   a += b;
-  d = NB_ROTL(d ^ a, 8);
+  if constexpr (kShuffle) {
+    d = NB_ROTL8(d ^ a);
+  } else {
+    d = NB_ROTL(d ^ a, 8);
+  }
   c += d;
   b = NB_ROTL(b ^ c, 7);
 }
 
+template <bool kShuffle>
 NB_INLINE void Rounds8(Lanes x[16]) {
   for (int round = 0; round < 10; round++) {
-    QuarterRoundV(x[0], x[4], x[8], x[12]);
-    QuarterRoundV(x[1], x[5], x[9], x[13]);
-    QuarterRoundV(x[2], x[6], x[10], x[14]);
-    QuarterRoundV(x[3], x[7], x[11], x[15]);
-    QuarterRoundV(x[0], x[5], x[10], x[15]);
-    QuarterRoundV(x[1], x[6], x[11], x[12]);
-    QuarterRoundV(x[2], x[7], x[8], x[13]);
-    QuarterRoundV(x[3], x[4], x[9], x[14]);
+    QuarterRoundV<kShuffle>(x[0], x[4], x[8], x[12]);
+    QuarterRoundV<kShuffle>(x[1], x[5], x[9], x[13]);
+    QuarterRoundV<kShuffle>(x[2], x[6], x[10], x[14]);
+    QuarterRoundV<kShuffle>(x[3], x[7], x[11], x[15]);
+    QuarterRoundV<kShuffle>(x[0], x[5], x[10], x[15]);
+    QuarterRoundV<kShuffle>(x[1], x[6], x[11], x[12]);
+    QuarterRoundV<kShuffle>(x[2], x[7], x[8], x[13]);
+    QuarterRoundV<kShuffle>(x[3], x[4], x[9], x[14]);
   }
 }
 
@@ -125,7 +156,8 @@ NB_INLINE void Spill(const Lanes x[16], uint32_t words[16][kXLanes]) {
 
 // HChaCha20, then ChaCha20 block 0 under its output, for nonces[0..n)
 // (n in 2..kXLanes; the other lanes repeat nonce 0 and are dropped).
-NB_CLONES void DeriveLanes(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[kXNonceLen], size_t n, XKeys* out) {
+template <bool kShuffle>
+NB_INLINE void DeriveLanesT(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[kXNonceLen], size_t n, XKeys* out) {
   alignas(32) uint32_t words[16][kXLanes];
   const uint8_t* nc[kXLanes];
   for (size_t l = 0; l < kXLanes; l++) nc[l] = nonces[l < n ? l : 0];
@@ -136,7 +168,7 @@ NB_CLONES void DeriveLanes(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[
     x[12 + i] = Lanes{Load32(nc[0] + 4 * i), Load32(nc[1] + 4 * i), Load32(nc[2] + 4 * i), Load32(nc[3] + 4 * i),
                       Load32(nc[4] + 4 * i), Load32(nc[5] + 4 * i), Load32(nc[6] + 4 * i), Load32(nc[7] + 4 * i)};
   }
-  Rounds8(x);
+  Rounds8<kShuffle>(x);
   // The subkey is HChaCha20's words 0-3 and 12-15; block 0 has counter 0
   // and the nonce 0 || nonce[16..24).
   Lanes y[16];
@@ -158,7 +190,7 @@ NB_CLONES void DeriveLanes(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[
   }
   Lanes s[16];
   for (int w = 0; w < 16; w++) s[w] = y[w];
-  Rounds8(y);
+  Rounds8<kShuffle>(y);
   for (int w = 0; w < 8; w++) y[w] += s[w];
   Spill(y, words);
   for (size_t l = 0; l < n; l++) {
@@ -184,8 +216,9 @@ void PolyKey(const uint32_t subkey[8], const uint8_t nonce[kXNonceLen], uint8_t 
 
 // out = in ^ ChaCha20(subkey, 0 || nonce[16..24)) from block 1 on, eight
 // blocks (512 bytes) per pass.
-NB_CLONES void ChaChaXor(const uint32_t subkey[8], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len,
-                         uint8_t* out) {
+template <bool kShuffle>
+NB_INLINE void ChaChaXorT(const uint32_t subkey[8], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len,
+                          uint8_t* out) {
   alignas(32) uint32_t ks[16][kXLanes];
   Lanes init[16];
   for (int i = 0; i < 4; i++) init[i] = NB_BROADCAST(kSigma[i]);
@@ -199,7 +232,7 @@ NB_CLONES void ChaChaXor(const uint32_t subkey[8], const uint8_t nonce[kXNonceLe
     init[12] = NB_BROADCAST(counter) + step;
     Lanes x[16];
     for (int w = 0; w < 16; w++) x[w] = init[w];
-    Rounds8(x);
+    Rounds8<kShuffle>(x);
     for (int w = 0; w < 16; w++) x[w] += init[w];
     Spill(x, ks);
     for (size_t l = 0; l < kXLanes && len > 0; l++) {
@@ -219,6 +252,59 @@ NB_CLONES void ChaChaXor(const uint32_t subkey[8], const uint8_t nonce[kXNonceLe
     counter += kXLanes;
   }
   OPENSSL_cleanse(ks, sizeof ks);
+}
+
+// The vector code compiled twice (AVX2, and the x86-64 or other baseline),
+// the AVX2 copy run where the CPU has it.
+#ifdef NB_AVX2
+__attribute__((target("avx2"))) void DeriveLanesAvx2(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[kXNonceLen],
+                                                     size_t n, XKeys* out) {
+  DeriveLanesT<true>(key, nonces, n, out);
+}
+__attribute__((target("avx2"))) void ChaChaXorAvx2(const uint32_t subkey[8], const uint8_t nonce[kXNonceLen],
+                                                   const uint8_t* in, size_t len, uint8_t* out) {
+  ChaChaXorT<true>(subkey, nonce, in, len, out);
+}
+bool HasAvx2() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has;
+}
+#endif
+
+void DeriveLanes(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[kXNonceLen], size_t n, XKeys* out) {
+#ifdef NB_AVX2
+  if (HasAvx2()) return DeriveLanesAvx2(key, nonces, n, out);
+#endif
+  DeriveLanesT<false>(key, nonces, n, out);
+}
+
+// OpenSSL's ChaCha20 (crypto/chacha.h), which the node binary exports (not
+// public API: looked up, never linked): its assembly beats ours on one
+// message's few blocks. Null where it is not exported (the C++ tests'
+// libcrypto), and then ours does it.
+using Ctr32 = void (*)(unsigned char* out, const unsigned char* in, size_t len, const unsigned int key[8],
+                       const unsigned int counter[4]);
+Ctr32 OpenSslChaCha() {
+  static const Ctr32 f = reinterpret_cast<Ctr32>(dlsym(RTLD_DEFAULT, "ChaCha20_ctr32"));
+  return f;
+}
+
+void ChaChaXor(const uint32_t subkey[8], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len, uint8_t* out) {
+  if (const Ctr32 f = OpenSslChaCha()) {
+    const unsigned int counter[4] = {1, 0, Load32(nonce + 16), Load32(nonce + 20)};
+    unsigned int key[8];
+    for (int i = 0; i < 8; i++) key[i] = subkey[i];
+    f(out, in, len, key, counter);
+    OPENSSL_cleanse(key, sizeof key);
+    return;
+  }
+#ifdef NB_AVX2
+  if (HasAvx2()) return ChaChaXorAvx2(subkey, nonce, in, len, out);
+#endif
+  ChaChaXorT<false>(subkey, nonce, in, len, out);
 }
 
 // --- Poly1305 -------------------------------------------------------------------
