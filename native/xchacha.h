@@ -8,16 +8,18 @@
 // on node shows only ChaCha20_ctr32, an internal), so it is here, checked
 // against libsodium's own test vectors (test/unit/v3-kat.test.ts).
 //
-// Two ways to the same bytes. Open's own path is all here: HChaCha20, the
-// Poly1305 key block, Poly1305 (poly1305-donna's 64-bit arithmetic) and the
-// ChaCha20 keystream, tag first, so a forged datagram costs HChaCha20, one
-// ChaCha20 block and Poly1305 and nothing is decrypted. Its ChaCha20 runs
-// eight states at once (vector extensions; AVX2 where the CPU has it): the
-// keystream eight blocks a pass, and DeriveXKeys the subkeys and Poly1305
-// keys of up to eight datagrams in two passes, which the batch verifier
-// uses (verify.h). The EVP cipher "ChaCha20-Poly1305" (fetched once; each
-// message re-keys the same context) seals, and opens under ForceEvp: tests
-// check the two against each other and libsodium's vectors
+// Two ways to the same bytes. Open's own path, tag first (a forged
+// datagram costs HChaCha20, one ChaCha20 block and Poly1305; nothing is
+// decrypted): HChaCha20 and the Poly1305 key block here, eight states at
+// once where a batch allows (DeriveXKeys: vector extensions, AVX2 where the
+// CPU has it, which the batch verifier uses, verify.h); Poly1305 here
+// (OpenSSL's base 2^64 arithmetic: for ~15 blocks, cheaper than OpenSSL's
+// exported vector code, which first computes powers of r); the keystream
+// from node's exported ChaCha20_ctr32 (not public API: looked up with
+// dlsym, never linked) where it exists, else ours, eight blocks a pass.
+// The EVP cipher "ChaCha20-Poly1305" (fetched once; each message re-keys
+// the same context) seals, and opens under ForceEvp: tests check the two
+// against each other, against EVP_MAC's Poly1305 and libsodium's vectors
 // (test/unit/v3-kat.test.ts, native/test/v3_test.cc). Not thread-safe: one
 // per thread.
 #pragma once
