@@ -3,6 +3,8 @@
 // (the JS engine gives the same reason for the same bytes), see verify.h.
 #include "verify.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -67,6 +69,22 @@ struct Verifier::Impl {
   uint8_t scratch[kMaxToken];  // AES-CBC (or XChaCha20) output for one token
   V3Key v3{};
   std::unique_ptr<XChaCha20Poly1305> aead;  // only with a v3 key
+  // PrepareV3's keys: prepared[i] for the nonce prepared_nonce[i], i < n_prepared.
+  XKeys prepared[Verifier::kV3Batch];
+  uint8_t prepared_nonce[Verifier::kV3Batch][kXNonceLen];
+  size_t n_prepared = 0;
+  size_t next_prepared = 0;  // where the next datagram's keys are most likely
+
+  ~Impl() { Forget(); }
+  void Forget() {
+    OPENSSL_cleanse(prepared, sizeof prepared);
+    n_prepared = next_prepared = 0;
+  }
+  // Whether d (a datagram Verify has checked up to its key id) is v3 with our key id, of a valid length.
+  bool Ours(const uint8_t* d, size_t payload_len) const {
+    return payload_len >= kV3MinLen && payload_len <= kMaxToken && std::memcmp(d + kHeaderLen, v3.id, kV3KeyIdLen) == 0;
+  }
+  const XKeys* Prepared(const uint8_t* nonce);
 
   Reason Token(const uint8_t* tok, size_t n, int64_t now_sec, uint8_t* out, size_t out_cap, uint32_t* plain_len);
   Reason V3(const uint8_t* d, size_t payload_len, int64_t now_sec, uint8_t* out, size_t out_cap, uint32_t* plain_len);
@@ -78,10 +96,14 @@ Reason Verifier::Impl::V3(const uint8_t* d, size_t payload_len, int64_t now_sec,
                           uint32_t* plain_len) {
   if (payload_len < kV3MinLen || payload_len > kMaxToken) return kToken;
   // The key id is clear text on the wire: no need for a constant-time compare.
-  if (std::memcmp(d + kHeaderLen, v3.id, kV3KeyIdLen) != 0) return kKey;
+  if (!Ours(d, payload_len)) return kKey;
   const size_t ct_len = payload_len - kV3KeyIdLen - kXNonceLen - kXTagLen;  // >= kV3PlainPrefix
   const uint8_t* ct = d + kV3ClearLen;
-  if (!aead->Open(v3.key, d + kV3NonceOffset, d, kV3ClearLen, ct, ct_len, ct + ct_len, scratch)) return kMac;
+  const uint8_t* nonce = d + kV3NonceOffset;
+  const XKeys* keys = aead->direct() ? Prepared(nonce) : nullptr;
+  const bool opened = keys != nullptr ? OpenWithKeys(*keys, nonce, d, kV3ClearLen, ct, ct_len, ct + ct_len, scratch)
+                                      : aead->Open(v3.key, nonce, d, kV3ClearLen, ct, ct_len, ct + ct_len, scratch);
+  if (!opened) return kMac;
   const uint8_t flags = scratch[0];
   if ((flags & ~kV3FlagGzip) != 0) return kToken;
   Reason r = CheckAge(ReadBe64(scratch + 1), now_sec);
@@ -124,6 +146,38 @@ Reason Verifier::Impl::Token(const uint8_t* tok, size_t n, int64_t now_sec, uint
   *plain_len = static_cast<uint32_t>(inflated);
   return kOk;
 }
+
+const XKeys* Verifier::Impl::Prepared(const uint8_t* nonce) {
+  if (next_prepared < n_prepared && std::memcmp(prepared_nonce[next_prepared], nonce, kXNonceLen) == 0) {
+    return &prepared[next_prepared++];
+  }
+  for (size_t i = 0; i < n_prepared; i++) {
+    if (std::memcmp(prepared_nonce[i], nonce, kXNonceLen) == 0) {
+      next_prepared = i + 1;
+      return &prepared[i];
+    }
+  }
+  return nullptr;
+}
+
+void Verifier::PrepareV3(const uint8_t* const data[], const size_t lens[], size_t n) {
+  Impl& m = *impl_;
+  m.n_prepared = m.next_prepared = 0;
+  if (!m.aead || !m.aead->direct()) return;
+  size_t k = 0;
+  for (size_t i = 0; i < n && i < kV3Batch; i++) {
+    const uint8_t* d = data[i];
+    if (d == nullptr || lens[i] < kV3ClearLen || d[0] != kV3Version) continue;
+    const size_t payload_len = (static_cast<size_t>(d[2]) << 8) | d[3];
+    if (payload_len > lens[i] - kHeaderLen || !m.Ours(d, payload_len)) continue;
+    // Keys are derived from this copy, and used only for a nonce equal to it.
+    std::memcpy(m.prepared_nonce[k++], d + kV3NonceOffset, kXNonceLen);
+  }
+  DeriveXKeys(m.v3.key, m.prepared_nonce, k, m.prepared);
+  m.n_prepared = k;
+}
+
+void Verifier::ForgetV3() { impl_->Forget(); }
 
 Verifier::Verifier(const uint8_t signing_key[16], const uint8_t encryption_key[16], const V3Key* v3)
     : impl_(new Impl(signing_key, encryption_key, v3)) {}

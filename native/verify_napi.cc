@@ -90,7 +90,23 @@ class NativeVerifier : public Napi::ObjectWrap<NativeVerifier> {
   void CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data, const Napi::Uint32Array& offsets,
                   const Napi::Float64Array& now, size_t count);
   Napi::Object Result(Napi::Env env, size_t count, size_t total);
+  void Prepare(const uint8_t* bytes, size_t data_len, const uint32_t* off, size_t first, size_t n);
 };
+
+// The v3 keys of items [first, first + n) in one pass (Verifier::PrepareV3).
+// Items whose offsets lie outside data (changed under us) are left out here;
+// the loop in Verify throws on them.
+void NativeVerifier::Prepare(const uint8_t* bytes, size_t data_len, const uint32_t* off, size_t first, size_t n) {
+  const uint8_t* items[Verifier::kV3Batch];
+  size_t lens[Verifier::kV3Batch];
+  for (size_t j = 0; j < n; j++) {
+    const size_t from = off[first + j], to = off[first + j + 1];
+    const bool inside = from <= to && to <= data_len;
+    items[j] = inside ? bytes + from : nullptr;
+    lens[j] = inside ? to - from : 0;
+  }
+  verifier_->PrepareV3(items, lens, n);
+}
 
 void NativeVerifier::CheckBatch(const Napi::CallbackInfo& info, const Napi::Uint8Array& data,
                                 const Napi::Uint32Array& offsets, const Napi::Float64Array& now, size_t count) {
@@ -134,6 +150,7 @@ Napi::Value NativeVerifier::Verify(const Napi::CallbackInfo& info) {
   uint32_t end = 0;
   std::memcpy(stage_.data(), &end, 4);
   for (size_t i = 0; i < count; i++) {
+    if (i % Verifier::kV3Batch == 0) Prepare(bytes, data_len, off, i, std::min(count - i, Verifier::kV3Batch));
     // Verify may write up to kMaxInflated bytes; keep that much room.
     if (stage_.size() - head - used < kHeadroom) {
       stage_.resize(std::max(2 * stage_.size(), head + used + kHeadroom));
@@ -153,6 +170,7 @@ Napi::Value NativeVerifier::Verify(const Napi::CallbackInfo& info) {
     end = static_cast<uint32_t>(used);
     std::memcpy(s + 4 * (i + 1), &end, 4);
   }
+  verifier_->ForgetV3();
   Napi::Object result = Result(env, count, head + used);
   if (stage_.size() > kKeepStage) {
     stage_.resize(kHeadroom);

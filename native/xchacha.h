@@ -8,16 +8,20 @@
 // on node shows only ChaCha20_ctr32, an internal), so it is here, checked
 // against libsodium's own test vectors (test/unit/v3-kat.test.ts).
 //
-// Two ways to the same bytes. The fast one calls OpenSSL's own ChaCha20 and
-// Poly1305 routines, which the node binary exports (ChaCha20_ctr32,
-// Poly1305_Init/Update/Final: not public API, so they are looked up with
-// dlsym, never linked): it checks the tag before decrypting anything, so a
-// forged datagram costs HChaCha20, one ChaCha20 block and Poly1305, and
-// skips EVP's per-message dispatch (~0.5 us of a ~1 us open here). Where
-// they are not exported, the EVP cipher "ChaCha20-Poly1305" does the work
-// (fetched once; each message re-keys the same context, as the subkey
-// changes with every nonce). Tests run both (ForceEvp). Not thread-safe:
-// one per thread.
+// Two ways to the same bytes. Open's own path, tag first (a forged
+// datagram costs HChaCha20, one ChaCha20 block and Poly1305; nothing is
+// decrypted): HChaCha20 and the Poly1305 key block here, eight states at
+// once where a batch allows (DeriveXKeys: vector extensions, AVX2 where the
+// CPU has it, which the batch verifier uses, verify.h); Poly1305 here
+// (OpenSSL's base 2^64 arithmetic: for ~15 blocks, cheaper than OpenSSL's
+// exported vector code, which first computes powers of r); the keystream
+// from node's exported ChaCha20_ctr32 (not public API: looked up with
+// dlsym, never linked) where it exists, else ours, eight blocks a pass.
+// The EVP cipher "ChaCha20-Poly1305" (fetched once; each message re-keys
+// the same context) seals, and opens under ForceEvp: tests check the two
+// against each other, against EVP_MAC's Poly1305 and libsodium's vectors
+// (test/unit/v3-kat.test.ts, native/test/v3_test.cc). Not thread-safe: one
+// per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -31,10 +35,32 @@ namespace netbeacon {
 constexpr size_t kXKeyLen = 32;
 constexpr size_t kXNonceLen = 24;
 constexpr size_t kXTagLen = 16;
+constexpr size_t kXLanes = 8;  // ChaCha20 states computed side by side
+
+// What a message's key and nonce give: the ChaCha20 subkey (HChaCha20's
+// output as eight little-endian words) and the Poly1305 key (ChaCha20 block
+// 0's first 32 bytes under that subkey).
+struct XKeys {
+  uint32_t subkey[8];
+  uint8_t poly[32];
+};
+
+// XKeys for nonces[0..n) under one key, n <= kXLanes (more are ignored).
+void DeriveXKeys(const uint8_t key[kXKeyLen], const uint8_t (*nonces)[kXNonceLen], size_t n, XKeys* out);
+
+// Open's own path with the keys already derived (DeriveXKeys of this
+// nonce): checks the tag over ad and ct in constant time, and only then
+// decrypts ct[0..len) into out (len bytes; may not overlap ct).
+bool OpenWithKeys(const XKeys& keys, const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
+                  const uint8_t* ct, size_t len, const uint8_t tag[kXTagLen], uint8_t* out);
 
 // HChaCha20(key, in) -> out: 20 ChaCha rounds over (constants, key, in),
 // no final addition, words 0-3 and 12-15 of the state.
 void HChaCha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32]);
+
+// Poly1305 of m[0..len), len a multiple of 16 (as every AEAD message is),
+// with OpenWithKeys's arithmetic. For tests (against OpenSSL's EVP_MAC).
+void Poly1305WholeBlocks(const uint8_t key[32], const uint8_t* m, size_t len, uint8_t mac[16]);
 
 class XChaCha20Poly1305 {
  public:
@@ -55,17 +81,12 @@ class XChaCha20Poly1305 {
   bool Seal(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
             const uint8_t* pt, size_t len, uint8_t* out, uint8_t tag[kXTagLen]);
 
-  // Whether Open uses OpenSSL's exported ChaCha20/Poly1305 routines (else EVP).
-  bool direct() const { return direct_ != nullptr; }
-  // Use EVP whatever is exported (tests: both paths must agree).
-  void ForceEvp() { direct_ = nullptr; }
-
-  struct Direct;  // the exported routines (xchacha.cc)
+  // Whether Open takes its own path (OpenWithKeys), else EVP's.
+  bool direct() const { return !evp_; }
+  // Open through EVP (tests: both paths must agree).
+  void ForceEvp() { evp_ = true; }
 
  private:
-  bool DirectOpen(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* ad, size_t ad_len,
-                  const uint8_t* ct, size_t len, const uint8_t tag[kXTagLen], uint8_t* out);
-
   struct CtxFree {
     void operator()(evp_cipher_ctx_st* p) const;
   };
@@ -74,8 +95,7 @@ class XChaCha20Poly1305 {
   };
   std::unique_ptr<evp_cipher_st, CipherFree> cipher_;
   std::unique_ptr<evp_cipher_ctx_st, CtxFree> ctx_;
-  const Direct* direct_;                   // after ctx_: the constructor initialises them in this order
-  std::unique_ptr<unsigned char[]> poly_;  // a POLY1305 context, of the size OpenSSL says
+  bool evp_ = false;
   bool Init(const uint8_t key[kXKeyLen], const uint8_t nonce[kXNonceLen], int enc);
 };
 

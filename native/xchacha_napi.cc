@@ -5,7 +5,7 @@
 //   xchacha.seal(key32, nonce24, ad, plaintext) -> Uint8Array(ciphertext || tag)
 //   xchacha.open(key32, nonce24, ad, ciphertextAndTag, evp?) -> Uint8Array | null
 //     (evp true: through the EVP cipher even where OpenSSL's routines are exported)
-//   xchacha.direct() -> whether Open uses OpenSSL's exported ChaCha20/Poly1305 routines
+//   xchacha.direct() -> whether Open takes its own path (xchacha.h), not EVP's: always, unless forced
 #include <napi.h>
 
 #include <cstring>

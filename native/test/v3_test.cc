@@ -7,6 +7,8 @@
 // of the primitive itself are in test/unit/v3-kat.test.ts (libsodium's
 // published vectors, through the addon).
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #include <random>
 
@@ -164,6 +166,158 @@ TEST(V3, DirectAndEvpPathsAgree) {
     EXPECT_FALSE(direct.Open(key, nonce, ad.data(), ad.size(), ct.data(), ct.size(), tag_a, out_a.data()));
     EXPECT_FALSE(evp.Open(key, nonce, ad.data(), ad.size(), ct.data(), ct.size(), tag_a, out_b.data()));
   }
+}
+
+// OpenSSL's Poly1305 (EVP_MAC), for Poly1305WholeBlocks to agree with.
+void EvpPoly1305(const uint8_t key[32], const uint8_t* m, size_t len, uint8_t mac[16]) {
+  EVP_MAC* alg = EVP_MAC_fetch(nullptr, "POLY1305", nullptr);
+  ASSERT_NE(alg, nullptr);
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(alg);
+  size_t n = 0;
+  ASSERT_EQ(EVP_MAC_init(ctx, key, 32, nullptr), 1);
+  ASSERT_EQ(EVP_MAC_update(ctx, m, len), 1);
+  ASSERT_EQ(EVP_MAC_final(ctx, mac, &n, 16), 1);
+  EXPECT_EQ(n, 16u);
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(alg);
+}
+
+// RFC 8439 2.5.2, the one whole-block-free vector made whole: its first two
+// blocks (32 bytes of "Cryptographic Forum Research Group") give the tag
+// OpenSSL gives; then keys and messages at the edges of the arithmetic
+// (r and s all ones, blocks all ones, h landing on and just past p = 2^130 - 5),
+// where a carry or the final reduction would go wrong first.
+TEST(V3, Poly1305AgreesWithOpenSsl) {
+  std::mt19937 rng(20261203);
+  const uint8_t patterns[] = {0x00, 0xff, 0x01, 0xfe, 0x80, 0x7f};
+  for (int i = 0; i < 3000; i++) {
+    uint8_t key[32], mine[16], theirs[16];
+    const uint8_t kp = patterns[rng() % sizeof patterns], sp = patterns[rng() % sizeof patterns];
+    for (int j = 0; j < 32; j++) {
+      const int mode = i % 4;
+      key[j] = mode == 0 ? static_cast<uint8_t>(rng()) : j < 16 ? kp : sp;
+      if (mode == 3 && rng() % 4 == 0) key[j] = static_cast<uint8_t>(rng());
+    }
+    Bytes m(16 * (rng() % 20));
+    const uint8_t mp = patterns[rng() % sizeof patterns];
+    for (auto& b : m)
+      b = i % 3 == 0 ? static_cast<uint8_t>(rng()) : (rng() % 8 == 0 ? static_cast<uint8_t>(rng()) : mp);
+    netbeacon::Poly1305WholeBlocks(key, m.data(), m.size(), mine);
+    EvpPoly1305(key, m.data(), m.size(), theirs);
+    ASSERT_EQ(0, std::memcmp(mine, theirs, 16)) << "case " << i;
+  }
+  // RFC 8439 A.3 #6: r = 2, s = 0, m = 2^128 - 1 (one block): tag 03 00 ...
+  uint8_t key[32] = {2}, mac[16];
+  Bytes ones(16, 0xff);
+  netbeacon::Poly1305WholeBlocks(key, ones.data(), ones.size(), mac);
+  const uint8_t want6[16] = {3};
+  EXPECT_EQ(0, std::memcmp(mac, want6, 16));
+  // A.3 #7: r = 2, s = 2^128 - 1, m = 2: tag 03 00 ...
+  uint8_t key7[32] = {2};
+  std::memset(key7 + 16, 0xff, 16);
+  Bytes two(16, 0);
+  two[0] = 2;
+  netbeacon::Poly1305WholeBlocks(key7, two.data(), two.size(), mac);
+  EXPECT_EQ(0, std::memcmp(mac, want6, 16));
+  // A.3 #8: r = 1, s = 0, m = (2^128 - 1) | (2^128 - 2^124... as the RFC's three blocks): tag 0.
+  uint8_t key8[32] = {1};
+  Bytes m8(48, 0xff);
+  m8[16] = 0xfb;
+  for (int j = 17; j < 32; j++) m8[j] = 0xfe;
+  for (int j = 32; j < 48; j++) m8[j] = 0x01;
+  netbeacon::Poly1305WholeBlocks(key8, m8.data(), m8.size(), mac);
+  const uint8_t zero[16] = {0};
+  EXPECT_EQ(0, std::memcmp(mac, zero, 16));
+}
+
+// DeriveXKeys's eight lanes give, for each nonce, what one lane alone gives
+// (the scalar rounds), whatever the count.
+TEST(V3, DeriveXKeysLanesAgreeWithOneAtATime) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; i++) {
+    uint8_t key[32], nonces[netbeacon::kXLanes][netbeacon::kXNonceLen];
+    for (auto& b : key) b = static_cast<uint8_t>(rng());
+    for (auto& n : nonces)
+      for (auto& b : n) b = static_cast<uint8_t>(rng());
+    const size_t count = 1 + static_cast<size_t>(i) % netbeacon::kXLanes;
+    netbeacon::XKeys lanes[netbeacon::kXLanes], one;
+    netbeacon::DeriveXKeys(key, nonces, count, lanes);
+    for (size_t l = 0; l < count; l++) {
+      netbeacon::DeriveXKeys(key, &nonces[l], 1, &one);
+      uint8_t sub[32];
+      netbeacon::HChaCha20(key, nonces[l], sub);
+      for (int w = 0; w < 8; w++) ASSERT_EQ(Bytes(sub + 4 * w, sub + 4 * w + 4), nbtest::Le32(one.subkey[w]));
+      ASSERT_EQ(0, std::memcmp(lanes[l].subkey, one.subkey, sizeof one.subkey)) << "lane " << l << " of " << count;
+      ASSERT_EQ(0, std::memcmp(lanes[l].poly, one.poly, sizeof one.poly)) << "lane " << l << " of " << count;
+    }
+  }
+}
+
+// PrepareV3 changes no verdict: a batch of v3 datagrams (authentic, forged,
+// another key, stale, truncated, v2) verified after PrepareV3 of the whole
+// run, of part of it, of it out of order or of other bytes altogether gives
+// what Verify alone gives.
+TEST(V3, PreparedKeysChangeNoVerdict) {
+  Verifier plain(kV2.signing, kV2.encryption, &kKey), prepared(kV2.signing, kV2.encryption, &kKey);
+  std::vector<Bytes> batch;
+  for (int i = 0; i < 8; i++) {
+    Bytes d = Seal(kKey, kBson, kNow - i);
+    d[8] = static_cast<uint8_t>(i);  // another nonce (and so a forgery unless resealed)
+    if (i % 2 == 0) d = Seal(kKey, nbtest::BsonDoc({nbtest::BsonInt32("type", 1 + i % 2)}), kNow);
+    if (i == 3) d.back() ^= 1;
+    if (i == 5) d = Seal(kOtherKey, kBson, kNow);
+    if (i == 6) d = Seal(kKey, kBson, kNow - 1000);
+    if (i == 7) d.resize(40);
+    batch.push_back(d);
+  }
+  std::vector<Exact> held;
+  for (const auto& d : batch) held.emplace_back(d);
+  const uint8_t* ptrs[8];
+  size_t lens[8];
+  for (size_t i = 0; i < 8; i++) {
+    ptrs[i] = held[i].data();
+    lens[i] = held[i].size();
+  }
+  auto check = [&](const char* what) {
+    for (size_t i = 0; i < 8; i++) {
+      const Verdict a = Verify(plain, batch[i]);
+      Bytes out(netbeacon::kMaxInflated);
+      const VerifyResult r = prepared.Verify(ptrs[i], lens[i], kNow, out.data(), out.size());
+      EXPECT_EQ(a.r.status, r.status) << what << " item " << i;
+      if (r.status == netbeacon::kOk) EXPECT_EQ(a.plain, Bytes(out.begin(), out.begin() + r.plain_len)) << what;
+    }
+  };
+  prepared.PrepareV3(ptrs, lens, 8);
+  check("all prepared");
+  prepared.PrepareV3(ptrs + 4, lens + 4, 4);
+  check("half prepared");
+  const uint8_t* reversed[8];
+  size_t rlens[8];
+  for (size_t i = 0; i < 8; i++) {
+    reversed[i] = ptrs[7 - i];
+    rlens[i] = lens[7 - i];
+  }
+  prepared.PrepareV3(reversed, rlens, 8);
+  check("prepared in reverse");
+  // Keys prepared for other nonces are never used for these.
+  std::vector<Bytes> others;
+  std::vector<Exact> others_held;
+  const uint8_t* optrs[8];
+  for (size_t i = 0; i < 8; i++) {
+    Bytes d = batch[i];
+    if (d.size() > 20) d[20] ^= 0x55;
+    others.push_back(d);
+  }
+  for (const auto& d : others) others_held.emplace_back(d);
+  for (size_t i = 0; i < 8; i++) optrs[i] = others_held[i].data();
+  prepared.PrepareV3(optrs, lens, 8);
+  check("prepared for other nonces");
+  prepared.ForgetV3();
+  check("forgotten");
+  const uint8_t* none[1] = {nullptr};
+  size_t zero[1] = {0};
+  prepared.PrepareV3(none, zero, 1);
+  check("prepared nothing");
 }
 
 }  // namespace
