@@ -31,7 +31,7 @@
  */
 import { buildGraph, reportSegmentKeys, type InterfaceRef } from './graph';
 import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
-import { assembleModel, fabricNamesIfMade, groupFabrics, placeHost } from './model';
+import { assembleModel, fabricNamesIfMade, fabricsStep, groupFabrics, placeHost, placementsStep } from './model';
 import { claimsOf, nameGroups, numbersOf, type Claim, type NameLookup } from './naming';
 import type { PlacementView } from './placement';
 import type { FleetReport } from './report';
@@ -286,6 +286,8 @@ export class IncrementalFleet {
     const claimed = (f: FleetFabric): { claims: readonly Claim[]; size: number } => ({ claims: this.#claimsOf(f, names), size: f.segments.length });
     const fresh = new Set(made);
     const renamed: FleetFabric[] = [];
+    /** The fabrics of `before` that `renamed` replace. */
+    const renamedFrom: FleetFabric[] = [];
     const rename = (i: number, name: string): void => {
       const f = fabrics[i]!;
       if (f.name === name) return;
@@ -296,6 +298,7 @@ export class IncrementalFleet {
         fresh.add(nf);
       } else {
         renamed.push(nf);
+        renamedFrom.push(f);
         const native = this.#native.get(f);
         this.#native.delete(f);
         if (native) this.#native.set(nf, native);
@@ -312,6 +315,7 @@ export class IncrementalFleet {
     }
     this.#fabrics = fabrics;
     this.#keepOwnNumbers(before, fabrics, affected, renamed, fresh);
+    fabricsStep(fabrics, before, [...affected, ...renamedFrom], [...fresh, ...renamed]);
 
     for (const f of affected) {
       this.#native.delete(f);
@@ -335,14 +339,23 @@ export class IncrementalFleet {
         if (mac) for (const x of this.#hintedBy.get(mac) ?? []) placing.add(x);
       }
     }
-    for (const c of changed) if (!next.has(c)) this.#placements.delete(c);
-    const fabricOf = (host: string, ifname: string): string => this.#fabricOf.get(fleetSegmentKey(host, ifname, null))!.name;
     const replaced = new Map<string, readonly FleetPlacement[]>();
+    for (const c of changed) {
+      if (next.has(c)) continue;
+      replaced.set(c, this.#placements.get(c) ?? []);
+      this.#placements.delete(c);
+    }
+    const fabricOf = (host: string, ifname: string): string => this.#fabricOf.get(fleetSegmentKey(host, ifname, null))!.name;
+    const placed: Array<readonly FleetPlacement[]> = [];
     for (const h of placing) {
       replaced.set(h, this.#placements.get(h) ?? []);
-      this.#placements.set(h, placeHost(this.#view, next.get(h)!, fabricOf));
+      const p = placeHost(this.#view, next.get(h)!, fabricOf);
+      this.#placements.set(h, p);
+      placed.push(p);
     }
+    const placementsBefore = this.#placementList?.list;
     const placements = this.#placementsOf(hosts, changed, replaced);
+    if (placementsBefore) placementsStep(placements, placementsBefore, [...replaced.values()], placed);
 
     for (const f of nativeVlanMismatches(g)) this.#nativeOf(f);
     for (const m of touched) {
