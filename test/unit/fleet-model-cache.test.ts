@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FleetModelBuilder, sameJoins, shareUnchanged, topologyBytes, topologyJson } from '../../src/fleet/model/cache';
 import { jsonEqual } from '../../src/fleet/model/json-equal';
-import { sendJsonParts } from '../../src/fleet/web';
+import { sendJsonParts, whenPartsSent } from '../../src/fleet/web';
 import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
 import { iface, local, record, remote, report, T0 } from '../helpers/fleet-reports';
 
@@ -316,4 +316,32 @@ t.test('derived maps of incremental models whose model before was never read, an
     }
     t.ok(topologyJson(m.topology).equals(Buffer.from(JSON.stringify(full.topology))), `step ${i}: the document`);
   });
+});
+
+t.test('whenPartsSent: at once with no document being written, else once the ones being written are done', async (t) => {
+  let resolved = false;
+  let pendingWhileSent = false;
+  await whenPartsSent(60_000);
+  const m = buildFleetModel({ hosts: [record(rack1(1)), record(rack2(1))], names: new Map(), nowMs: T0 });
+  const doc = topologyBytes(m.topology);
+  let closed: Promise<void> = Promise.resolve();
+  const server = createServer((req, res) => {
+    closed = new Promise((r) => res.once('close', () => r()));
+    sendJsonParts(req, res, doc);
+    void whenPartsSent(60_000).then(() => (resolved = true));
+    void Promise.resolve().then(() => (pendingWhileSent = !resolved));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  t.equal(await res.text(), JSON.stringify(m.topology));
+  await closed;
+  await Promise.resolve();
+  t.ok(pendingWhileSent, 'pending while the answer was being written');
+  t.ok(resolved, 'resolved once the answer was written');
+  // A HEAD writes no body: nothing to wait for.
+  const head = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  await closed;
+  await whenPartsSent(60_000);
 });
