@@ -298,7 +298,7 @@ t.test('derived maps of incremental models whose model before was never read, an
   const steps: HostRecord[][] = [pairs(4), pairs(4, new Set(['r0/eth0'])), pairs(4, new Set(['r0/eth0', 'r1/eth0'])), pairs(4)];
   const grown = pairs(4);
   grown[3] = record(
-    report('r3', [iface('eth0', '52:54:00:01:03:00'), iface('eth1', '52:54:00:01:03:01'), iface('eth2', '52:54:00:01:03:02')], grown[3]!.report.hints, {
+    report('r3', [iface('eth0', '52:54:00:01:03:00'), iface('eth1', '52:54:00:01:03:01'), iface('eth2', '52:54:00:01:03:02')], [...grown[3]!.report.hints], {
       seq: 3,
     }),
     T0,
