@@ -22,6 +22,10 @@ import { hostsDocument } from './model/hosts';
 import { randomBytes } from 'node:crypto';
 import { parseReport, type FleetReport } from './model/report';
 import { storedReportText, type FleetStore } from './store';
+import { whenPartsSent } from './web';
+
+/** How long the history loop waits at most for the topology answers being written to finish. */
+const YIELD_TO_ANSWERS_MS = 2_000;
 
 export interface BuiltModel {
   readonly fingerprint: string;
@@ -154,6 +158,8 @@ export class FleetState {
    * Returns how many changes this call wrote.
    */
   async refresh(): Promise<number> {
+    // Computing and diffing block the thread that writes the answers: let them go first.
+    await whenPartsSent(YIELD_TO_ANSWERS_MS);
     for (let attempt = 0; attempt < 5; attempt++) {
       const built = await this.model();
       const derived = this.#derived!;

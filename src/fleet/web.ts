@@ -142,12 +142,53 @@ export function sendJsonParts(
     return 304;
   }
   res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': doc.length });
+  if (req.method !== 'HEAD') {
+    inFlight++;
+    res.once('close', sent);
+  }
   // Thousands of parts: one writev, not a write each.
   res.cork();
   for (const p of doc.parts) res.write(p);
   res.uncork();
   res.end();
   return 200;
+}
+
+/**
+ * Documents in parts being written (the topology: 53 MB for a thousand
+ * racks, written as the client reads it, over hundreds of milliseconds
+ * while the machine is busy), and who waits for there to be none.
+ */
+let inFlight = 0;
+let waiting: Array<() => void> = [];
+
+function sent(): void {
+  inFlight--;
+  if (inFlight > 0) return;
+  const w = waiting;
+  waiting = [];
+  for (const f of w) f();
+}
+
+/**
+ * Resolves once no document in parts is being written, or after `maxMs`.
+ * The history loop waits for it: its work blocks the one thread that
+ * refills the sockets of the answers an operator waits for, and the
+ * history may lag a moment.
+ */
+export function whenPartsSent(maxMs: number): Promise<void> {
+  if (inFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      waiting = waiting.filter((f) => f !== done);
+      resolve();
+    }, maxMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    waiting.push(done);
+  });
 }
 
 function sendCached(req: IncomingMessage, res: ServerResponse, body: Buffer, etag: string, type: string, headers: Record<string, string>): number {

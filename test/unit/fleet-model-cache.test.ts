@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FleetModelBuilder, sameJoins, shareUnchanged, topologyBytes, topologyJson } from '../../src/fleet/model/cache';
 import { jsonEqual } from '../../src/fleet/model/json-equal';
-import { sendJsonParts } from '../../src/fleet/web';
+import { sendJsonParts, whenPartsSent } from '../../src/fleet/web';
 import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
 import { iface, local, record, remote, report, T0 } from '../helpers/fleet-reports';
 
@@ -234,4 +234,114 @@ t.test('the topology over HTTP in parts: the bytes, the length, and an ETag per 
   const other = buildFleetModel({ hosts: [record(rack1(1))], names: new Map(), nowMs: T0 });
   t.not(topologyBytes(other.topology).etag, etag0, 'other fabrics, another ETag');
   t.equal((await fetch(url, { headers: { 'if-none-match': '*' } })).status, 304);
+});
+
+/** Racks in pairs that hear each other on eth0 and eth1: a fabric per pair and interface. */
+function pairs(n: number, quiet: ReadonlySet<string> = new Set()): HostRecord[] {
+  const mac = (r: number, i: number): string => `52:54:00:01:${r.toString(16).padStart(2, '0')}:0${i}`;
+  return Array.from({ length: n }, (_, r) => {
+    const peer = r ^ 1;
+    const name = `r${r}`;
+    const hints = [0, 1].filter((i) => !quiet.has(`${name}/eth${i}`)).map((i) => remote(`eth${i}`, `eth${i}`, mac(peer, i)));
+    return record(report(name, [iface('eth0', mac(r, 0)), iface('eth1', mac(r, 1))], hints, { seq: 2 }), T0);
+  });
+}
+
+const text = (b: Buffer): string => b.toString();
+/** The part of a document that holds the fabrics whose first segment is `host`'s (one per host). */
+const fabricsPart = (parts: readonly Buffer[], host: string): Buffer | undefined =>
+  parts.find((p) => text(p).startsWith(`{"name":`) && text(p).includes(`"segments":[{"host":"${host}",`));
+/** The part that holds `host`'s placements. */
+const placementsPart = (parts: readonly Buffer[], host: string): Buffer | undefined => parts.find((p) => text(p).startsWith(`{"host":"${host}",`));
+
+t.test('after one rack changed, the document is a fresh full render, and the unchanged fabrics and placements keep their bytes', async (t) => {
+  const b = new FleetModelBuilder();
+  const m0 = b.build({ hosts: pairs(6), names: new Map(), nowMs: T0 });
+  const doc0 = topologyBytes(m0.topology);
+  t.equal(m0.topology.fabrics.length, 6, 'a fabric per pair and interface');
+
+  // r2's eth1 cable is pulled: r2/eth1 and r3/eth1 are no longer one fabric.
+  const input = { hosts: pairs(6, new Set(['r2/eth1', 'r3/eth1'])), names: m0.derived.fabrics, nowMs: T0 + 1_000 };
+  const m1 = b.build(input);
+  t.equal(b.lastKind, 'incremental');
+  const doc1 = topologyBytes(m1.topology);
+  const fresh = buildFleetModel(input);
+  t.ok(Buffer.concat(doc1.parts).equals(Buffer.from(JSON.stringify(fresh.topology))), 'the parts are JSON.stringify of a model computed in full');
+  t.equal(doc1.length, Buffer.byteLength(JSON.stringify(fresh.topology)));
+  t.not(doc1.etag, doc0.etag);
+
+  for (const host of ['r0', 'r4']) {
+    t.ok(fabricsPart(doc0.parts, host), `${host}'s fabrics have a part`);
+    t.equal(fabricsPart(doc1.parts, host), fabricsPart(doc0.parts, host), `${host}'s fabrics: the same buffer, not made again`);
+    t.equal(placementsPart(doc1.parts, host), placementsPart(doc0.parts, host), `${host}'s placements: the same buffer`);
+  }
+  t.not(fabricsPart(doc1.parts, 'r2'), fabricsPart(doc0.parts, 'r2'), 'the changed pair is made again');
+  t.not(text(fabricsPart(doc1.parts, 'r2')!), text(fabricsPart(doc0.parts, 'r2')!), 'with what changed');
+
+  // The derived maps carried from the last model's are the ones a full computation makes.
+  const sorted = (m: ReadonlyMap<string, unknown>): string => JSON.stringify([...m].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+  t.equal(sorted(m1.derived.fabrics), sorted(fresh.derived.fabrics));
+  t.equal(sorted(m1.derived.placements), sorted(fresh.derived.placements));
+
+  // And the cable back, named from these names: the bytes of the first model but its time.
+  const m2 = b.build({ hosts: pairs(6), names: m1.derived.fabrics, nowMs: T0 });
+  t.equal(b.lastKind, 'incremental');
+  const doc2 = topologyBytes(m2.topology);
+  t.ok(Buffer.concat(doc2.parts).equals(Buffer.concat(doc0.parts)), 'the same document as before the change');
+  t.equal(doc2.etag, doc0.etag, 'and the same ETag');
+  t.equal(fabricsPart(doc2.parts, 'r0'), fabricsPart(doc0.parts, 'r0'));
+});
+
+t.test('derived maps of incremental models whose model before was never read, and of a step where a host gains an interface', async (t) => {
+  const b = new FleetModelBuilder();
+  let names: ReadonlyMap<string, string> = new Map();
+  const steps: HostRecord[][] = [pairs(4), pairs(4, new Set(['r0/eth0'])), pairs(4, new Set(['r0/eth0', 'r1/eth0'])), pairs(4)];
+  const grown = pairs(4);
+  grown[3] = record(
+    report('r3', [iface('eth0', '52:54:00:01:03:00'), iface('eth1', '52:54:00:01:03:01'), iface('eth2', '52:54:00:01:03:02')], [...grown[3]!.report.hints], {
+      seq: 3,
+    }),
+    T0,
+  );
+  steps.push(grown);
+  const sorted = (m: ReadonlyMap<string, unknown>): string => JSON.stringify([...m].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+  steps.forEach((hosts, i) => {
+    const m = b.build({ hosts, names, nowMs: T0 + i });
+    const full = buildFleetModel({ hosts, names, nowMs: T0 + i });
+    // Every other model's maps are read only after the next is built (or never).
+    if (i % 2 === 0) {
+      t.equal(sorted(m.derived.fabrics), sorted(full.derived.fabrics), `step ${i}: fabrics`);
+      t.equal(sorted(m.derived.placements), sorted(full.derived.placements), `step ${i}: placements`);
+      names = m.derived.fabrics;
+    }
+    t.ok(topologyJson(m.topology).equals(Buffer.from(JSON.stringify(full.topology))), `step ${i}: the document`);
+  });
+});
+
+t.test('whenPartsSent: at once with no document being written, else once the ones being written are done', async (t) => {
+  let resolved = false;
+  let pendingWhileSent = false;
+  await whenPartsSent(60_000);
+  const m = buildFleetModel({ hosts: [record(rack1(1)), record(rack2(1))], names: new Map(), nowMs: T0 });
+  const doc = topologyBytes(m.topology);
+  let closed: Promise<void> = Promise.resolve();
+  const server = createServer((req, res) => {
+    closed = new Promise((r) => res.once('close', () => r()));
+    sendJsonParts(req, res, doc);
+    void whenPartsSent(60_000).then(() => (resolved = true));
+    void Promise.resolve().then(() => (pendingWhileSent = !resolved));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  t.equal(await res.text(), JSON.stringify(m.topology));
+  await closed;
+  await Promise.resolve();
+  t.ok(pendingWhileSent, 'pending while the answer was being written');
+  t.ok(resolved, 'resolved once the answer was written');
+  // A HEAD writes no body: nothing to wait for.
+  const head = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  await closed;
+  await whenPartsSent(60_000);
 });

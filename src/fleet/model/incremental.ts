@@ -31,12 +31,18 @@
  */
 import { buildGraph, reportSegmentKeys, type InterfaceRef } from './graph';
 import { duplicateMacFinding, nativeVlanMismatches, unknownMacs } from './findings';
-import { assembleModel, fabricNamesIfMade, groupFabrics, placeHost } from './model';
+import { assembleModel, fabricNamesIfMade, fabricsStep, groupFabrics, placeHost, placementsStep } from './model';
 import { claimsOf, nameGroups, numbersOf, type Claim, type NameLookup } from './naming';
 import type { PlacementView } from './placement';
 import type { FleetReport } from './report';
 import { compareFleetSegments, fleetSegmentKey, keyOf, type FleetSegment } from './segment';
 import type { FleetFabric, FleetFinding, FleetModel, FleetPlacement, HostRecord } from './types';
+
+/** A fabric name's number for numbersOf (fabric-N: N; another name: Infinity). */
+function numberOfName(name: string): number {
+  const [n] = numbersOf({ get: () => undefined, values: () => [name] });
+  return n!;
+}
 
 /** The pieces of the last model, and the indexes to find what a change touches. */
 export class IncrementalFleet {
@@ -55,6 +61,15 @@ export class IncrementalFleet {
   /** A fabric's segments -> its claims on the names it was computed from. */
   readonly #claims = new WeakMap<readonly FleetSegment[], { readonly names: NameLookup; readonly claims: readonly Claim[] }>();
   #numbers: { readonly names: NameLookup; readonly numbers: ReadonlySet<number> } | undefined;
+  /**
+   * numbersOf the fabrics' own names, kept from one list to the next (how
+   * many fabrics have each number): named from the last model's own names,
+   * a step changes the numbers of only the fabrics it made or removed, and
+   * a regular expression over ten thousand names was a fifth of the step.
+   */
+  #ownNumbers: { fabrics: readonly FleetFabric[]; readonly count: Map<number, number>; readonly numbers: Set<number> } | undefined;
+  /** The last model's placements, and where each host's begin in it. */
+  #placementList: { readonly list: readonly FleetPlacement[]; readonly at: Map<string, number> } | undefined;
   /** A names map found equal to a fabric list's own names. */
   #sameNames: { readonly names: NameLookup; readonly fabrics: readonly FleetFabric[] } | undefined;
   #model: FleetModel;
@@ -68,11 +83,14 @@ export class IncrementalFleet {
     for (const f of this.#fabrics) for (const s of f.segments) this.#fabricOf.set(keyOf(s), f);
     let i = 0;
     const ps = model.topology.placements;
+    const at = new Map<string, number>();
     for (const { report } of hosts) {
       const start = i;
       while (i < ps.length && ps[i]!.host === report.host) i++;
       this.#placements.set(report.host, ps.slice(start, i));
+      at.set(report.host, start);
     }
+    this.#placementList = { list: ps, at };
     for (const f of model.topology.findings) {
       if (f.kind === 'native_vlan_mismatch') this.#nativeOf(f);
       else if (f.kind === 'unknown_mac') this.#unknown.set(f.mac!, f);
@@ -241,13 +259,21 @@ export class IncrementalFleet {
     // Fabrics: the unchanged ones and the new ones, in order of their first segment.
     const before = this.#fabrics;
     const fabrics: FleetFabric[] = [];
+    /** Where each of `made` is in `fabrics`. */
+    const madeAt: number[] = [];
     let j = 0;
     for (const f of this.#fabrics) {
       if (affected.has(f)) continue;
-      while (j < made.length && compareFleetSegments(made[j]!.segments[0]!, f.segments[0]!) < 0) fabrics.push(made[j++]!);
+      while (j < made.length && compareFleetSegments(made[j]!.segments[0]!, f.segments[0]!) < 0) {
+        madeAt.push(fabrics.length);
+        fabrics.push(made[j++]!);
+      }
       fabrics.push(f);
     }
-    while (j < made.length) fabrics.push(made[j++]!);
+    while (j < made.length) {
+      madeAt.push(fabrics.length);
+      fabrics.push(made[j++]!);
+    }
 
     // Names, by nameFabrics's rules over the whole fleet, from the claims each fabric keeps.
     // Named from the last model's own names (the service's steady state, once it
@@ -257,35 +283,39 @@ export class IncrementalFleet {
     // keeps its name, and the new fabrics' claims compete only among themselves,
     // in the same order. The old names are then the fabrics' names.
     const own = this.#ownNames(names, before);
-    if (this.#numbers?.names !== names) {
-      const lookup: NameLookup = own ? { get: (k) => names.get(k), values: () => before.map((f) => f.name) } : names;
-      this.#numbers = { names, numbers: numbersOf(lookup) };
-    }
     const claimed = (f: FleetFabric): { claims: readonly Claim[]; size: number } => ({ claims: this.#claimsOf(f, names), size: f.segments.length });
-    let final: string[];
-    if (own) {
-      const madeNames = nameGroups(made.map(claimed), this.#numbers.numbers);
-      const nameOf = new Map(made.map((f, i) => [f, madeNames[i]!]));
-      final = fabrics.map((f) => nameOf.get(f) ?? f.name);
-    } else final = nameGroups(fabrics.map(claimed), this.#numbers.numbers);
     const fresh = new Set(made);
     const renamed: FleetFabric[] = [];
-    for (let i = 0; i < fabrics.length; i++) {
+    /** The fabrics of `before` that `renamed` replace. */
+    const renamedFrom: FleetFabric[] = [];
+    const rename = (i: number, name: string): void => {
       const f = fabrics[i]!;
-      if (f.name === final[i]) continue;
-      const nf: FleetFabric = { ...f, name: final[i]! };
+      if (f.name === name) return;
+      const nf: FleetFabric = { ...f, name };
       fabrics[i] = nf;
       if (fresh.has(f)) {
         fresh.delete(f);
         fresh.add(nf);
       } else {
         renamed.push(nf);
+        renamedFrom.push(f);
         const native = this.#native.get(f);
         this.#native.delete(f);
         if (native) this.#native.set(nf, native);
       }
+    };
+    if (own) {
+      // Only the new fabrics can take other names than the ones they have.
+      const madeNames = nameGroups(made.map(claimed), this.#numbersOfOwn(before));
+      madeAt.forEach((i, k) => rename(i, madeNames[k]!));
+    } else {
+      if (this.#numbers?.names !== names) this.#numbers = { names, numbers: numbersOf(names) };
+      const final = nameGroups(fabrics.map(claimed), this.#numbers.numbers);
+      for (let i = 0; i < fabrics.length; i++) rename(i, final[i]!);
     }
     this.#fabrics = fabrics;
+    this.#keepOwnNumbers(before, fabrics, affected, renamed, fresh);
+    fabricsStep(fabrics, before, [...affected, ...renamedFrom], [...fresh, ...renamed]);
 
     for (const f of affected) {
       this.#native.delete(f);
@@ -309,11 +339,23 @@ export class IncrementalFleet {
         if (mac) for (const x of this.#hintedBy.get(mac) ?? []) placing.add(x);
       }
     }
-    for (const c of changed) if (!next.has(c)) this.#placements.delete(c);
+    const replaced = new Map<string, readonly FleetPlacement[]>();
+    for (const c of changed) {
+      if (next.has(c)) continue;
+      replaced.set(c, this.#placements.get(c) ?? []);
+      this.#placements.delete(c);
+    }
     const fabricOf = (host: string, ifname: string): string => this.#fabricOf.get(fleetSegmentKey(host, ifname, null))!.name;
-    for (const h of placing) this.#placements.set(h, placeHost(this.#view, next.get(h)!, fabricOf));
-    const placements: FleetPlacement[] = [];
-    for (const { report } of hosts) for (const p of this.#placements.get(report.host)!) placements.push(p);
+    const placed: Array<readonly FleetPlacement[]> = [];
+    for (const h of placing) {
+      replaced.set(h, this.#placements.get(h) ?? []);
+      const p = placeHost(this.#view, next.get(h)!, fabricOf);
+      this.#placements.set(h, p);
+      placed.push(p);
+    }
+    const placementsBefore = this.#placementList?.list;
+    const placements = this.#placementsOf(hosts, changed, replaced);
+    if (placementsBefore) placementsStep(placements, placementsBefore, [...replaced.values()], placed);
 
     for (const f of nativeVlanMismatches(g)) this.#nativeOf(f);
     for (const m of touched) {
@@ -329,6 +371,88 @@ export class IncrementalFleet {
 
     this.#model = assembleModel(hosts, { fabrics, placements, findings }, nowMs);
     return this.#model;
+  }
+
+  /** numbersOf(the names of `fabrics`), the last list's. */
+  #numbersOfOwn(fabrics: readonly FleetFabric[]): ReadonlySet<number> {
+    if (this.#ownNumbers?.fabrics !== fabrics) {
+      const count = new Map<number, number>();
+      for (const f of fabrics) {
+        const n = numberOfName(f.name);
+        count.set(n, (count.get(n) ?? 0) + 1);
+      }
+      this.#ownNumbers = { fabrics, count, numbers: new Set(count.keys()) };
+    }
+    return this.#ownNumbers.numbers;
+  }
+
+  /** #ownNumbers carried from `before` to `after`: the affected fabrics' names out, the new and renamed ones' in. */
+  #keepOwnNumbers(
+    before: readonly FleetFabric[],
+    after: readonly FleetFabric[],
+    affected: ReadonlySet<FleetFabric>,
+    renamed: readonly FleetFabric[],
+    fresh: ReadonlySet<FleetFabric>,
+  ): void {
+    const own = this.#ownNumbers;
+    if (own?.fabrics !== before) return;
+    const add = (name: string, by: number): void => {
+      const n = numberOfName(name);
+      const c = (own.count.get(n) ?? 0) + by;
+      if (c > 0) {
+        own.count.set(n, c);
+        own.numbers.add(n);
+      } else {
+        own.count.delete(n);
+        own.numbers.delete(n);
+      }
+    };
+    for (const f of affected) add(f.name, -1);
+    for (const f of fresh) add(f.name, 1);
+    // A renamed fabric was one of `before` under the name it had there.
+    const was = new Map<readonly FleetSegment[], string>();
+    if (renamed.length > 0) for (const f of before) if (!affected.has(f)) was.set(f.segments, f.name);
+    for (const f of renamed) {
+      add(was.get(f.segments)!, -1);
+      add(f.name, 1);
+    }
+    own.fabrics = after;
+  }
+
+  /**
+   * The placements of `hosts`: the last list with the `replaced` hosts'
+   * placements written over theirs when no host came or went and each has
+   * as many as before (a copy of the list and a few writes), else the
+   * concatenation of every host's.
+   */
+  #placementsOf(hosts: readonly HostRecord[], changed: readonly string[], replaced: ReadonlyMap<string, readonly FleetPlacement[]>): FleetPlacement[] {
+    const last = this.#placementList;
+    let list: FleetPlacement[] | undefined;
+    if (last && last.at.size === hosts.length && changed.every((c) => last.at.has(c) && this.#reports.has(c))) {
+      list = last.list.slice();
+      for (const [h, old] of replaced) {
+        const now = this.#placements.get(h)!;
+        const at = last.at.get(h);
+        if (now.length === 0 && old.length === 0) continue;
+        if (at === undefined || now.length !== old.length || last.list[at] !== old[0]) {
+          list = undefined;
+          break;
+        }
+        for (let k = 0; k < now.length; k++) list[at + k] = now[k]!;
+      }
+    }
+    if (list) {
+      this.#placementList = { list, at: last!.at };
+      return list;
+    }
+    const at = new Map<string, number>();
+    list = [];
+    for (const { report } of hosts) {
+      at.set(report.host, list.length);
+      for (const p of this.#placements.get(report.host)!) list.push(p);
+    }
+    this.#placementList = { list, at };
+    return list;
   }
 
   /** The same fabrics, placements and findings at another time (no host's joins changed). */

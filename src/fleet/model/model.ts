@@ -67,12 +67,65 @@ export interface JoinedFleet {
 const namesOfList = new WeakMap<readonly FleetFabric[], ReadonlyMap<string, string>>();
 const placementsOfList = new WeakMap<readonly FleetPlacement[], ReadonlyMap<string, string | null>>();
 
+/**
+ * A list made by a step from another whose map was made: that map, and
+ * what the step took out of the list and put in (fabrics, or hosts'
+ * placements). Its map is then a copy of that one with their entries
+ * taken out and put in, which reuses the keys (ten thousands of strings
+ * made and hashed again were most of the cost), in another order: the
+ * maps are read by key, or in full (the history's diff), never in order.
+ */
+interface Step<T> {
+  readonly base: ReadonlyMap<string, string | null>;
+  readonly out: readonly (readonly T[])[];
+  readonly in: readonly (readonly T[])[];
+}
+const namesSteps = new WeakMap<readonly FleetFabric[], Step<FleetFabric>>();
+const placementSteps = new WeakMap<readonly FleetPlacement[], Step<FleetPlacement>>();
+
+/** `fabrics` is `before` less the fabrics `out` plus those `in`. */
+export function fabricsStep(fabrics: readonly FleetFabric[], before: readonly FleetFabric[], out: readonly FleetFabric[], in_: readonly FleetFabric[]): void {
+  const base = namesOfList.get(before);
+  if (base && fabrics !== before) namesSteps.set(fabrics, { base, out: [out], in: [in_] });
+}
+
+/** `placements` is `before` less the placements in `out` plus those in `in`. */
+export function placementsStep(
+  placements: readonly FleetPlacement[],
+  before: readonly FleetPlacement[],
+  out: readonly (readonly FleetPlacement[])[],
+  in_: readonly (readonly FleetPlacement[])[],
+): void {
+  const base = placementsOfList.get(before);
+  if (base && placements !== before) placementSteps.set(placements, { base, out, in: in_ });
+}
+
+function applyStep<T, V extends string | null>(step: Step<T>, entries: (item: T, put: (key: string, value: V) => void) => void): Map<string, V> {
+  const m = new Map(step.base) as Map<string, V>;
+  for (const list of step.out) for (const item of list) entries(item, (k) => m.delete(k));
+  for (const list of step.in) for (const item of list) entries(item, (k, v) => m.set(k, v));
+  return m;
+}
+
+const fabricEntries = (f: FleetFabric, put: (key: string, value: string) => void): void => {
+  for (const s of f.segments) put(keyOf(s), f.name);
+};
+const placementEntries = (p: FleetPlacement, put: (key: string, value: string | null) => void): void =>
+  put(interfaceKey(p.host, p.interface), placementValue(p));
+
 /** DerivedState.fabrics of a model with these fabrics: the same map for the same list. */
 export function fabricNamesOf(fabrics: readonly FleetFabric[]): ReadonlyMap<string, string> {
   let m = namesOfList.get(fabrics);
   if (!m) {
-    const names = new Map<string, string>();
-    for (const f of fabrics) for (const s of f.segments) names.set(keyOf(s), f.name);
+    const step = namesSteps.get(fabrics);
+    let names: Map<string, string>;
+    if (step) {
+      names = applyStep(step, fabricEntries);
+      namesSteps.delete(fabrics);
+    } else {
+      names = new Map<string, string>();
+      for (const f of fabrics) fabricEntries(f, (k, v) => names.set(k, v));
+    }
     namesOfList.set(fabrics, (m = names));
   }
   return m;
@@ -87,8 +140,15 @@ export function fabricNamesIfMade(fabrics: readonly FleetFabric[]): ReadonlyMap<
 export function placementStateOf(placements: readonly FleetPlacement[]): ReadonlyMap<string, string | null> {
   let m = placementsOfList.get(placements);
   if (!m) {
-    const state = new Map<string, string | null>();
-    for (const p of placements) state.set(interfaceKey(p.host, p.interface), placementValue(p));
+    const step = placementSteps.get(placements);
+    let state: Map<string, string | null>;
+    if (step) {
+      state = applyStep(step, placementEntries);
+      placementSteps.delete(placements);
+    } else {
+      state = new Map<string, string | null>();
+      for (const p of placements) placementEntries(p, (k, v) => state.set(k, v));
+    }
     placementsOfList.set(placements, (m = state));
   }
   return m;
