@@ -75,6 +75,9 @@ export interface Ulid {
   readonly timeMs: number;
 }
 
+/** Where parseUlid() has readUlid() put the random parts, which it does not need. */
+const scratch = new Int32Array(3);
+
 /**
  * Parses a ULID; undefined if `value` is not one (wrong type, length or
  * alphabet: 26 Crockford base-32 characters, I L O U excluded, the first
@@ -83,21 +86,26 @@ export interface Ulid {
  */
 export function parseUlid(value: unknown): Ulid | undefined {
   if (typeof value !== 'string') return undefined;
-  const t = ulidTime(value);
+  const t = readUlid(value, scratch);
   if (t === INVALID) return undefined;
   return t >= 0 ? { key: value, text: value, timeMs: t } : { key: value.toUpperCase(), text: value, timeMs: -1 - t };
 }
 
-/** What ulidTime() returns for a string that is not a ULID. */
+/** What readUlid() returns for a string that is not a ULID. */
 export const INVALID = Number.NEGATIVE_INFINITY;
 
 /**
- * parseUlid() without the object, for the correlator's hot path: the
- * ULID's time (ms) when `value` is one in upper case, `-1 - time` when it
- * has lower-case letters (its key is then `value.toUpperCase()`), INVALID
- * when it is not a ULID.
+ * parseUlid() without the object, for the correlator's hot path: returns
+ * the ULID's time (ms) when `value` is one in upper case, `-1 - time` when
+ * it has lower-case letters (its key is then `value.toUpperCase()`),
+ * INVALID when it is not a ULID. Also reads the ULID's 80 random bits,
+ * case-insensitively, into `parts` (three numbers of at most 30 bits:
+ * characters 10-15, 16-21 and 22-25), so that the queues compare ULIDs as
+ * numbers instead of strings: two ULIDs have the same upper-case key
+ * exactly when their times and parts are equal. `parts` is meaningful only
+ * when the result is not INVALID.
  */
-export function ulidTime(value: string): number {
+export function readUlid(value: string, parts: Int32Array): number {
   if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID; // the first character is 0-7
   let timeMs = 0;
   // Branch-free: `bad` goes negative at any character outside the alphabet (DIGIT is -1 there), checked once at the end.
@@ -110,36 +118,6 @@ export function ulidTime(value: string): number {
     lowerLetters |= c >= 97 ? 1 : 0;
     // 10 characters x 5 bits = 50 bits; the leading 0-7 keeps it within 48.
     // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
-    timeMs = timeMs * 32 + d;
-  }
-  // The random part: only checked.
-  for (let i = 10; i < 26; i++) {
-    const c = value.charCodeAt(i);
-    bad |= c < 128 ? DIGIT[c]! : -1;
-    lowerLetters |= c >= 97 ? 1 : 0;
-  }
-  if (bad < 0) return INVALID;
-  return lowerLetters !== 0 ? -1 - timeMs : timeMs;
-}
-
-/**
- * ulidTime() that also reads the ULID's 80 random bits, case-insensitively,
- * into `parts` (three numbers of at most 30 bits: characters 10-15, 16-21
- * and 22-25), so that the queues compare ULIDs as numbers instead of
- * strings: two ULIDs have the same upper-case key exactly when their times
- * and parts are equal. Returns what ulidTime() returns; `parts` is
- * meaningful only when that is not INVALID.
- */
-export function readUlid(value: string, parts: Int32Array): number {
-  if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID;
-  let timeMs = 0;
-  let bad = 0;
-  let lowerLetters = 0;
-  for (let i = 0; i < 10; i++) {
-    const c = value.charCodeAt(i);
-    const d = c < 128 ? DIGIT[c]! : -1;
-    bad |= d;
-    lowerLetters |= c >= 97 ? 1 : 0;
     timeMs = timeMs * 32 + d;
   }
   let r = 0;
