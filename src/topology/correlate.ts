@@ -108,22 +108,35 @@ export interface CorrelatorStats {
 /**
  * What the receive queue holds per ULID, itself (no wrapper): it is also
  * the ULID's support slot (the hints its receptions support). One object
- * per received ULID that was heard on one segment, the usual case.
+ * per received ULID that was heard on one segment, the usual case. Once
+ * it has left both the queue and the ageing it is reused for a later ULID
+ * (its fields rewritten), so that the objects of a long run are a few
+ * thousand that live for good rather than one per beacon that dies old.
  */
 interface Received extends SupportSlot, UlidQueued {
-  readonly timeMs: number;
+  timeMs: number;
+  r0: number;
+  r1: number;
+  r2: number;
+  keyId: string | undefined;
   /** The first segment it was received on. */
-  readonly first: SegmentNode;
+  first: SegmentNode;
   /** Every distinct segment it was received on, in arrival order, once there are two; undefined while `first` is the only one. */
   more: SegmentNode[] | undefined;
   /** How many of the segments have been paired with each other (same_local_fabric_as). */
   paired: number;
+  /** True while it is in the receive queue. */
+  queued: boolean;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
 
-/** A beacon this host sent, in the transmit queue: where it was sent. */
+/** A beacon this host sent, in the transmit queue: where it was sent. Reused, like Received, once it left. */
 interface Sent extends UlidQueued {
+  timeMs: number;
+  r0: number;
+  r1: number;
+  r2: number;
   node: SegmentNode;
 }
 
@@ -148,6 +161,11 @@ export class Correlator {
   #oldestMs = Number.POSITIVE_INFINITY;
   readonly #newly: TopologyHint[] = [];
   readonly #evicted: TopologyHint[] = [];
+  /** Entries that left the queues (and the ageing), to be reused. */
+  readonly #freeRx: Received[] = [];
+  readonly #freeTx: Sent[] = [];
+  /** The entry onReceive is working on: not freed under its feet if a bound evicts it meanwhile. */
+  #current: Received | undefined;
   #received = 0;
   #replays = 0;
   #own = 0;
@@ -156,10 +174,25 @@ export class Correlator {
 
   constructor(opts: CorrelatorOptions = {}) {
     this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
-    this.#tx = new UlidQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
-    this.#rx = new UlidQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    const freeTx = this.#freeTx;
+    this.#tx = new UlidQueue<Sent>({ capacity: opts.txCapacity, ttlMs: this.#ttlMs, onLeave: (sent) => freeTx.push(sent) });
+    this.#rx = new UlidQueue<Received>({
+      capacity: opts.rxCapacity,
+      ttlMs: this.#ttlMs,
+      onLeave: (entry) => {
+        entry.queued = false;
+        if (!entry.live && entry !== this.#current) this.#freeRx.push(entry);
+      },
+    });
     this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
-    this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
+    this.#ageing = new HintAgeing(this.#table, {
+      ttlMs: this.#ttlMs,
+      capacity: opts.maxHintSupport,
+      onRelease: (slot) => {
+        const entry = slot as Received;
+        if (!entry.queued && entry !== this.#current) this.#freeRx.push(entry);
+      },
+    });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
   }
 
@@ -183,7 +216,18 @@ export class Correlator {
     const known = this.#tx.get(timeMs, r0, r1, r2, undefined);
     // An existing entry keeps its stamp and gets the new segment.
     if (known) known.node = node;
-    else this.#tx.insert({ timeMs, r0, r1, r2, keyId: undefined, qseq: 0, next: undefined, node });
+    else {
+      const sent = this.#freeTx.pop();
+      if (sent === undefined) this.#tx.insert({ timeMs, r0, r1, r2, keyId: undefined, qseq: 0, next: undefined, node });
+      else {
+        sent.timeMs = timeMs;
+        sent.r0 = r0;
+        sent.r1 = r1;
+        sent.r2 = r2;
+        sent.node = node;
+        this.#tx.insert(sent);
+      }
+    }
     if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
   }
 
@@ -223,22 +267,38 @@ export class Correlator {
       if (more === undefined) entry.more = [entry.first, node];
       else more.push(node);
     } else {
-      entry = {
-        timeMs,
-        r0,
-        r1,
-        r2,
-        keyId,
-        qseq: 0,
-        next: undefined,
-        seq: 0,
-        one: undefined,
-        entries: undefined,
-        live: false,
-        first: node,
-        more: undefined,
-        paired: 0,
-      };
+      entry = this.#freeRx.pop();
+      if (entry === undefined) {
+        entry = {
+          timeMs,
+          r0,
+          r1,
+          r2,
+          keyId,
+          qseq: 0,
+          next: undefined,
+          seq: 0,
+          one: undefined,
+          entries: undefined,
+          live: false,
+          first: node,
+          more: undefined,
+          paired: 0,
+          queued: true,
+        };
+      } else {
+        // Left the queue and the ageing: `next`, `one`, `entries` and `live` are already cleared.
+        entry.timeMs = timeMs;
+        entry.r0 = r0;
+        entry.r1 = r1;
+        entry.r2 = r2;
+        entry.keyId = keyId;
+        entry.first = node;
+        entry.more = undefined;
+        entry.paired = 0;
+        entry.queued = true;
+      }
+      this.#current = entry;
       this.#rx.insert(entry);
       if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
     }
@@ -259,6 +319,11 @@ export class Correlator {
       if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
       if (newly.length > 0) added = newly.slice();
       if (evicted.length > 0) expired = [...gone, ...evicted];
+    }
+    if (this.#current !== undefined) {
+      // A new entry that a bound pushed out at once (queue or ageing full) was kept until now.
+      if (!entry.queued && !entry.live) this.#freeRx.push(entry);
+      this.#current = undefined;
     }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;

@@ -18,6 +18,12 @@ export interface QueueOptions {
   readonly ttlMs?: number;
 }
 
+/** What a UlidQueue takes beyond QueueOptions. */
+export interface UlidQueueOptions<S> extends QueueOptions {
+  /** Called with each entry as it leaves (expired or evicted), after it was unlinked: the caller may reuse the object. */
+  readonly onLeave?: (slot: S) => void;
+}
+
 export interface QueueStats {
   readonly size: number;
   /** Entries removed because their ULID grew older than the TTL. */
@@ -67,11 +73,13 @@ export class UlidQueue<S extends UlidQueued> {
   readonly #order = new AgeQueue<S>(ulidQueuedBefore);
   readonly #capacity: number;
   readonly #ttlMs: number;
+  readonly #onLeave: ((slot: S) => void) | undefined;
   #seq = 0;
   #expired = 0;
   #evicted = 0;
 
-  constructor(opts: QueueOptions = {}) {
+  constructor(opts: UlidQueueOptions<S> = {}) {
+    this.#onLeave = opts.onLeave;
     const capacity = opts.capacity ?? DEFAULT_QUEUE_CAPACITY;
     const ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, not ${capacity}`);
@@ -96,15 +104,18 @@ export class UlidQueue<S extends UlidQueued> {
    */
   insert(slot: S): void {
     slot.qseq = this.#seq++;
-    if (this.#size >= this.#buckets.length) this.#grow();
+    // At most half full: a lookup of an absent ULID (every new beacon) then mostly meets an empty bucket.
+    if (this.#size * 2 >= this.#buckets.length) this.#grow();
     const i = ulidHash(slot.timeMs, slot.r0, slot.r1, slot.r2) & this.#mask;
     slot.next = this.#buckets[i];
     this.#buckets[i] = slot;
     this.#size++;
     this.#order.push(slot);
     while (this.#size > this.#capacity) {
-      this.#unlink(this.#order.pop());
+      const gone = this.#order.pop();
+      this.#unlink(gone);
       this.#evicted++;
+      this.#onLeave?.(gone);
     }
   }
 
@@ -114,9 +125,12 @@ export class UlidQueue<S extends UlidQueued> {
     let oldest = order.peek();
     if (oldest === undefined || !(nowMs - oldest.timeMs > this.#ttlMs)) return 0;
     let n = 0;
+    const onLeave = this.#onLeave;
     for (; oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = order.peek()) {
-      this.#unlink(order.pop());
+      const gone = order.pop();
+      this.#unlink(gone);
       n++;
+      if (onLeave !== undefined) onLeave(gone);
     }
     this.#expired += n;
     return n;
