@@ -145,6 +145,11 @@ export class UlidQueue<S extends UlidQueued> {
     return this.#size;
   }
 
+  /** How many entries it holds at most. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   stats(): QueueStats {
     return { size: this.#size, expired: this.#expired, evicted: this.#evicted };
   }
