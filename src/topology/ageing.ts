@@ -81,13 +81,16 @@ export class HintAgeing {
   readonly #table: HintTable;
   readonly #ttlMs: number;
   readonly #capacity: number;
+  readonly #onRelease: ((slot: SupportSlot) => void) | undefined;
   readonly #order = new AgeQueue<SupportSlot>();
   #seq = 0;
   #support = 0;
   #expired = 0;
   #evicted = 0;
 
-  constructor(table: HintTable, opts: { ttlMs: number; capacity?: number }) {
+  /** `onRelease` is called with each slot as it stops being filed (expired or evicted), after its hints were dropped. */
+  constructor(table: HintTable, opts: { ttlMs: number; capacity?: number; onRelease?: (slot: SupportSlot) => void }) {
+    this.#onRelease = opts.onRelease;
     const capacity = opts.capacity ?? DEFAULT_MAX_HINT_SUPPORT;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`hint support capacity must be a positive integer, not ${capacity}`);
     if (!(opts.ttlMs > 0)) throw new RangeError(`hint TTL must be positive, not ${opts.ttlMs}`);
@@ -169,9 +172,11 @@ export class HintAgeing {
       this.#support--;
       this.#drop(one, gone);
     }
-    if (held === undefined) return;
-    this.#support -= held.length;
-    for (let i = 0; i < held.length; i++) this.#drop(held[i]!, gone);
+    if (held !== undefined) {
+      this.#support -= held.length;
+      for (let i = 0; i < held.length; i++) this.#drop(held[i]!, gone);
+    }
+    this.#onRelease?.(slot);
   }
 
   /** One support of `e` gone: when it was the last, the hint leaves the table. */

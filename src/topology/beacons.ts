@@ -59,11 +59,23 @@ export interface RemoteInterface {
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-/** Crockford base-32 value of each char code (either case), or -1: one table lookup per character. */
-const DIGIT = new Int8Array(128).fill(-1);
+/**
+ * Each char code below 256: its Crockford base-32 value, plus 32 for a
+ * lower-case letter, or -1 outside the alphabet. OR-ing the codes of a
+ * string then says in one number whether it is valid (not negative) and
+ * whether it has lower-case letters (bit 5).
+ */
+const DIGIT = new Int8Array(256).fill(-1);
 for (let i = 0; i < CROCKFORD.length; i++) {
   DIGIT[CROCKFORD.charCodeAt(i)] = i;
-  DIGIT[CROCKFORD.toLowerCase().charCodeAt(i)] = i;
+  const lower = CROCKFORD.toLowerCase().charCodeAt(i);
+  if (lower !== CROCKFORD.charCodeAt(i)) DIGIT[lower] = i | 32;
+}
+const LOWER = 32;
+
+/** DIGIT of char code `c`, -1 for a code of 256 or more (branch-free: `(255 - c) >> 31` is -1 exactly then). */
+function digit(c: number): number {
+  return DIGIT[c & 255]! | ((255 - c) >> 31);
 }
 
 export interface Ulid {
@@ -75,6 +87,9 @@ export interface Ulid {
   readonly timeMs: number;
 }
 
+/** Where parseUlid() has readUlid() put the random parts, which it does not need. */
+const scratch = new Int32Array(3);
+
 /**
  * Parses a ULID; undefined if `value` is not one (wrong type, length or
  * alphabet: 26 Crockford base-32 characters, I L O U excluded, the first
@@ -83,82 +98,64 @@ export interface Ulid {
  */
 export function parseUlid(value: unknown): Ulid | undefined {
   if (typeof value !== 'string') return undefined;
-  const t = ulidTime(value);
+  const t = readUlid(value, scratch);
   if (t === INVALID) return undefined;
   return t >= 0 ? { key: value, text: value, timeMs: t } : { key: value.toUpperCase(), text: value, timeMs: -1 - t };
 }
 
-/** What ulidTime() returns for a string that is not a ULID. */
+/** What readUlid() returns for a string that is not a ULID. */
 export const INVALID = Number.NEGATIVE_INFINITY;
 
 /**
- * parseUlid() without the object, for the correlator's hot path: the
- * ULID's time (ms) when `value` is one in upper case, `-1 - time` when it
- * has lower-case letters (its key is then `value.toUpperCase()`), INVALID
- * when it is not a ULID.
- */
-export function ulidTime(value: string): number {
-  if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID; // the first character is 0-7
-  let timeMs = 0;
-  // Branch-free: `bad` goes negative at any character outside the alphabet (DIGIT is -1 there), checked once at the end.
-  let bad = 0;
-  let lowerLetters = 0;
-  for (let i = 0; i < 10; i++) {
-    const c = value.charCodeAt(i);
-    const d = c < 128 ? DIGIT[c]! : -1;
-    bad |= d;
-    lowerLetters |= c >= 97 ? 1 : 0;
-    // 10 characters x 5 bits = 50 bits; the leading 0-7 keeps it within 48.
-    // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
-    timeMs = timeMs * 32 + d;
-  }
-  // The random part: only checked.
-  for (let i = 10; i < 26; i++) {
-    const c = value.charCodeAt(i);
-    bad |= c < 128 ? DIGIT[c]! : -1;
-    lowerLetters |= c >= 97 ? 1 : 0;
-  }
-  if (bad < 0) return INVALID;
-  return lowerLetters !== 0 ? -1 - timeMs : timeMs;
-}
-
-/**
- * ulidTime() that also reads the ULID's 80 random bits, case-insensitively,
- * into `parts` (three numbers of at most 30 bits: characters 10-15, 16-21
- * and 22-25), so that the queues compare ULIDs as numbers instead of
- * strings: two ULIDs have the same upper-case key exactly when their times
- * and parts are equal. Returns what ulidTime() returns; `parts` is
- * meaningful only when that is not INVALID.
+ * parseUlid() without the object, for the correlator's hot path: returns
+ * the ULID's time (ms) when `value` is one in upper case, `-1 - time` when
+ * it has lower-case letters (its key is then `value.toUpperCase()`),
+ * INVALID when it is not a ULID. Also reads the ULID's 80 random bits,
+ * case-insensitively, into `parts` (three numbers of at most 30 bits:
+ * characters 10-15, 16-21 and 22-25), so that the queues compare ULIDs as
+ * numbers instead of strings: two ULIDs have the same upper-case key
+ * exactly when their times and parts are equal. `parts` is meaningful only
+ * when the result is not INVALID.
  */
 export function readUlid(value: string, parts: Int32Array): number {
-  if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID;
+  if (value.length !== 26 || value.charCodeAt(0) > 55) return INVALID; // the first character is 0-7
+  // Branch-free: `seen` goes negative at any character outside the alphabet, and has LOWER set
+  // at any lower-case letter (see DIGIT); checked once at the end.
+  let seen = 0;
   let timeMs = 0;
-  let bad = 0;
-  let lowerLetters = 0;
   for (let i = 0; i < 10; i++) {
-    const c = value.charCodeAt(i);
-    const d = c < 128 ? DIGIT[c]! : -1;
-    bad |= d;
-    lowerLetters |= c >= 97 ? 1 : 0;
-    timeMs = timeMs * 32 + d;
+    const v = digit(value.charCodeAt(i));
+    seen |= v;
+    // 10 characters x 5 bits = 50 bits; the leading 0-7 keeps it within 48.
+    // Multiplication, not shifts: JS bitwise operators truncate to 32 bits.
+    timeMs = timeMs * 32 + (v & 31);
   }
+  // The random part: 6 characters (30 bits) a part, within a small integer
+  // (characters 10-15, 16-21, 22-25). A bad character makes a part garbage,
+  // but then INVALID is returned.
   let r = 0;
-  for (let i = 10; i < 26; i++) {
-    const c = value.charCodeAt(i);
-    const d = c < 128 ? DIGIT[c]! : -1;
-    bad |= d;
-    lowerLetters |= c >= 97 ? 1 : 0;
-    // 6 characters (30 bits) a part: within a small integer. A bad character
-    // makes `r` garbage, but then INVALID is returned.
-    r = (r << 5) | (d & 31);
-    if (i === 15 || i === 21) {
-      parts[i === 15 ? 0 : 1] = r;
-      r = 0;
-    }
+  for (let i = 10; i < 16; i++) {
+    const v = digit(value.charCodeAt(i));
+    seen |= v;
+    r = (r << 5) | (v & 31);
+  }
+  parts[0] = r;
+  r = 0;
+  for (let i = 16; i < 22; i++) {
+    const v = digit(value.charCodeAt(i));
+    seen |= v;
+    r = (r << 5) | (v & 31);
+  }
+  parts[1] = r;
+  r = 0;
+  for (let i = 22; i < 26; i++) {
+    const v = digit(value.charCodeAt(i));
+    seen |= v;
+    r = (r << 5) | (v & 31);
   }
   parts[2] = r;
-  if (bad < 0) return INVALID;
-  return lowerLetters !== 0 ? -1 - timeMs : timeMs;
+  if (seen < 0) return INVALID;
+  return (seen & LOWER) !== 0 ? -1 - timeMs : timeMs;
 }
 
 export function isVid(value: unknown): value is number {

@@ -108,24 +108,40 @@ export interface CorrelatorStats {
 /**
  * What the receive queue holds per ULID, itself (no wrapper): it is also
  * the ULID's support slot (the hints its receptions support). One object
- * per received ULID that was heard on one segment, the usual case.
+ * per received ULID that was heard on one segment, the usual case. Once
+ * it has left both the queue and the ageing it is reused for a later ULID
+ * (its fields rewritten), so that the objects of a long run are a few
+ * thousand that live for good rather than one per beacon that dies old.
  */
 interface Received extends SupportSlot, UlidQueued {
-  readonly timeMs: number;
+  timeMs: number;
+  r0: number;
+  r1: number;
+  r2: number;
+  keyId: string | undefined;
   /** The first segment it was received on. */
-  readonly first: SegmentNode;
+  first: SegmentNode;
   /** Every distinct segment it was received on, in arrival order, once there are two; undefined while `first` is the only one. */
   more: SegmentNode[] | undefined;
   /** How many of the segments have been paired with each other (same_local_fabric_as). */
   paired: number;
+  /** True while it is in the receive queue. */
+  queued: boolean;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
 
-/** A beacon this host sent, in the transmit queue: where it was sent. */
+/** A beacon this host sent, in the transmit queue: where it was sent. Reused, like Received, once it left. */
 interface Sent extends UlidQueued {
+  timeMs: number;
+  r0: number;
+  r1: number;
+  r2: number;
   node: SegmentNode;
 }
+
+/** How far past the TTL the queues' oldest entry may be before the queues are aged (ms): see Correlator.#queuesNowMs. */
+const QUEUE_SLACK_MS = 1_000;
 
 export class Correlator {
   // ULID -> the segment it was sent on.
@@ -141,13 +157,33 @@ export class Correlator {
   readonly #derived: HintEntry[] = [];
   #count = 0;
   /**
-   * No queue entry and no hint support is older than this ULID time (ms): a
-   * lower bound, raised when they are aged, so that a reception tells in one
-   * comparison that nothing is due.
+   * The queues are aged in batches: only when their oldest entry is
+   * QUEUE_SLACK_MS past the TTL, and whenever their state shows (stats(),
+   * a full queue about to evict, a transmitted ULID already past the TTL,
+   * the clock stepping back). An entry past the TTL is never found by a
+   * reception meanwhile (one with its ULID is dropped as expired first), so
+   * the batches change nothing anyone sees. #queuesNowMs is the latest
+   * clock since they were last aged (aging to it then is exactly what
+   * aging at every call would have left); #queuesOldestMs a lower bound of
+   * their oldest ULID time.
    */
-  #oldestMs = Number.POSITIVE_INFINITY;
+  #queuesNowMs = Number.NEGATIVE_INFINITY;
+  #queuesOldestMs = Number.POSITIVE_INFINITY;
+  /**
+   * The last call transmitted a ULID already past the TTL: the queues were
+   * aged exactly before it was remembered, and it stays until the next
+   * beacon ages them (at that beacon's clock), as aging at every beacon does.
+   */
+  #staleSent = false;
+  /** No hint support is older than this ULID time (ms): a lower bound, so that a reception tells in one comparison that no hint is due. */
+  #supportOldestMs = Number.POSITIVE_INFINITY;
   readonly #newly: TopologyHint[] = [];
   readonly #evicted: TopologyHint[] = [];
+  /** Entries that left the queues (and the ageing), to be reused. */
+  readonly #freeRx: Received[] = [];
+  readonly #freeTx: Sent[] = [];
+  /** The entry onReceive is working on: not freed under its feet if a bound evicts it meanwhile. */
+  #current: Received | undefined;
   #received = 0;
   #replays = 0;
   #own = 0;
@@ -156,10 +192,25 @@ export class Correlator {
 
   constructor(opts: CorrelatorOptions = {}) {
     this.#ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
-    this.#tx = new UlidQueue({ capacity: opts.txCapacity, ttlMs: this.#ttlMs });
-    this.#rx = new UlidQueue({ capacity: opts.rxCapacity, ttlMs: this.#ttlMs });
+    const freeTx = this.#freeTx;
+    this.#tx = new UlidQueue<Sent>({ capacity: opts.txCapacity, ttlMs: this.#ttlMs, onLeave: (sent) => freeTx.push(sent) });
+    this.#rx = new UlidQueue<Received>({
+      capacity: opts.rxCapacity,
+      ttlMs: this.#ttlMs,
+      onLeave: (entry) => {
+        entry.queued = false;
+        if (!entry.live && entry !== this.#current) this.#freeRx.push(entry);
+      },
+    });
     this.#table = new HintTable(opts.maxHints ?? DEFAULT_MAX_HINTS);
-    this.#ageing = new HintAgeing(this.#table, { ttlMs: this.#ttlMs, capacity: opts.maxHintSupport });
+    this.#ageing = new HintAgeing(this.#table, {
+      ttlMs: this.#ttlMs,
+      capacity: opts.maxHintSupport,
+      onRelease: (slot) => {
+        const entry = slot as Received;
+        if (!entry.queued && entry !== this.#current) this.#freeRx.push(entry);
+      },
+    });
     this.#maxSegments = opts.maxSegmentsPerBeacon ?? DEFAULT_MAX_SEGMENTS_PER_BEACON;
   }
 
@@ -170,12 +221,11 @@ export class Correlator {
     const t = typeof text === 'string' ? readUlid(text, parts) : INVALID;
     // The caller built this ULID itself; a bad one is a bug, not hostile input.
     if (t === INVALID) throw new RangeError(`not a ULID: ${JSON.stringify(sent.ulid)}`);
-    if (nowMs - this.#oldestMs > this.#ttlMs) {
-      this.#tx.expire(nowMs);
-      this.#rx.expire(nowMs);
-      this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
-    }
+    this.#tick(nowMs);
     const timeMs = t >= 0 ? t : -1 - t;
+    // A ULID past the TTL already: the rare case where batches would show (see #staleSent).
+    const stale = nowMs - timeMs > this.#ttlMs;
+    if (stale) this.#ageQueues(nowMs);
     const node = this.#table.segment(sent.interface, sent.vid);
     const r0 = parts[0]!;
     const r1 = parts[1]!;
@@ -183,8 +233,21 @@ export class Correlator {
     const known = this.#tx.get(timeMs, r0, r1, r2, undefined);
     // An existing entry keeps its stamp and gets the new segment.
     if (known) known.node = node;
-    else this.#tx.insert({ timeMs, r0, r1, r2, keyId: undefined, qseq: 0, next: undefined, node });
-    if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
+    else {
+      if (this.#tx.size >= this.#tx.capacity) this.#ageQueues(nowMs);
+      const sent = this.#freeTx.pop();
+      if (sent === undefined) this.#tx.insert({ timeMs, r0, r1, r2, keyId: undefined, qseq: 0, next: undefined, node });
+      else {
+        sent.timeMs = timeMs;
+        sent.r0 = r0;
+        sent.r1 = r1;
+        sent.r2 = r2;
+        sent.node = node;
+        this.#tx.insert(sent);
+      }
+      if (timeMs < this.#queuesOldestMs) this.#queuesOldestMs = timeMs;
+    }
+    if (stale) this.#staleSent = true;
   }
 
   onReceive(rx: ReceivedBeacon, nowMs: number): Correlation {
@@ -223,24 +286,41 @@ export class Correlator {
       if (more === undefined) entry.more = [entry.first, node];
       else more.push(node);
     } else {
-      entry = {
-        timeMs,
-        r0,
-        r1,
-        r2,
-        keyId,
-        qseq: 0,
-        next: undefined,
-        seq: 0,
-        one: undefined,
-        entries: undefined,
-        live: false,
-        first: node,
-        more: undefined,
-        paired: 0,
-      };
+      entry = this.#freeRx.pop();
+      if (entry === undefined) {
+        entry = {
+          timeMs,
+          r0,
+          r1,
+          r2,
+          keyId,
+          qseq: 0,
+          next: undefined,
+          seq: 0,
+          one: undefined,
+          entries: undefined,
+          live: false,
+          first: node,
+          more: undefined,
+          paired: 0,
+          queued: true,
+        };
+      } else {
+        // Left the queue and the ageing: `next`, `one`, `entries` and `live` are already cleared.
+        entry.timeMs = timeMs;
+        entry.r0 = r0;
+        entry.r1 = r1;
+        entry.r2 = r2;
+        entry.keyId = keyId;
+        entry.first = node;
+        entry.more = undefined;
+        entry.paired = 0;
+        entry.queued = true;
+      }
+      this.#current = entry;
+      if (this.#rx.size >= this.#rx.capacity) this.#ageQueues(nowMs);
       this.#rx.insert(entry);
-      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
+      if (timeMs < this.#queuesOldestMs) this.#queuesOldestMs = timeMs;
     }
 
     const derived = this.#derived;
@@ -255,10 +335,14 @@ export class Correlator {
       if (newly.length > 0) newly.length = 0;
       if (evicted.length > 0) evicted.length = 0;
       this.#ageing.support(entry, derived, newly, evicted, n);
-      // Its support may outlive its queue entry (evicted from a full queue).
-      if (timeMs < this.#oldestMs) this.#oldestMs = timeMs;
+      if (timeMs < this.#supportOldestMs) this.#supportOldestMs = timeMs;
       if (newly.length > 0) added = newly.slice();
       if (evicted.length > 0) expired = [...gone, ...evicted];
+    }
+    if (this.#current !== undefined) {
+      // A new entry that a bound pushed out at once (queue or ageing full) was kept until now.
+      if (!entry.queued && !entry.live) this.#freeRx.push(entry);
+      this.#current = undefined;
     }
     if (own) this.#own++;
     else if (duplicate) this.#duplicates++;
@@ -277,12 +361,11 @@ export class Correlator {
     return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid, hints, added, expired, events: NONE };
   }
 
-  /** Ages the queues and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
+  /** Ages the queues (in batches, see #queuesNowMs) and the hints to `nowMs`; the hints that went (usually none: a shared empty list). */
   #age(nowMs: number): readonly TopologyHint[] {
-    // Each of the three ages only what is more than the TTL old: nothing is, usually.
-    if (!(nowMs - this.#oldestMs > this.#ttlMs)) return NONE;
-    this.#tx.expire(nowMs);
-    this.#rx.expire(nowMs);
+    this.#tick(nowMs);
+    // Ages only what is more than the TTL old: nothing is, usually.
+    if (!(nowMs - this.#supportOldestMs > this.#ttlMs)) return NONE;
     const due = this.#ageing.nextExpiryMs();
     let gone: readonly TopologyHint[] = NONE;
     if (due !== undefined && due <= nowMs) {
@@ -290,8 +373,29 @@ export class Correlator {
       this.#ageing.expire(nowMs, list);
       if (list.length > 0) gone = list;
     }
-    this.#oldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs(), this.#ageing.oldestMs());
+    this.#supportOldestMs = this.#ageing.oldestMs();
     return gone;
+  }
+
+  /** The clock of an accepted beacon: ages the queues when a batch is due or the clock stepped back. */
+  #tick(nowMs: number): void {
+    if (this.#staleSent) {
+      // The queues are exact as of the last beacon: aged to this one's clock, they are exact again.
+      this.#staleSent = false;
+      this.#queuesNowMs = nowMs;
+      this.#ageQueues(nowMs);
+      return;
+    }
+    if (nowMs < this.#queuesNowMs) this.#ageQueues(this.#queuesNowMs);
+    this.#queuesNowMs = nowMs;
+    if (nowMs - this.#queuesOldestMs > this.#ttlMs + QUEUE_SLACK_MS) this.#ageQueues(nowMs);
+  }
+
+  /** Ages both queues to `nowMs`, the latest clock since they were last aged. */
+  #ageQueues(nowMs: number): void {
+    this.#tx.expire(nowMs);
+    this.#rx.expire(nowMs);
+    this.#queuesOldestMs = Math.min(this.#tx.oldestMs(), this.#rx.oldestMs());
   }
 
   /**
@@ -315,6 +419,8 @@ export class Correlator {
   }
 
   stats(): CorrelatorStats {
+    // The queues as aging at every beacon would have left them.
+    if (!this.#staleSent && this.#queuesNowMs > Number.NEGATIVE_INFINITY) this.#ageQueues(this.#queuesNowMs);
     return {
       received: this.#received,
       dropped: { ...this.#dropped },

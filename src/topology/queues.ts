@@ -18,162 +18,18 @@ export interface QueueOptions {
   readonly ttlMs?: number;
 }
 
+/** What a UlidQueue takes beyond QueueOptions. */
+export interface UlidQueueOptions<S> extends QueueOptions {
+  /** Called with each entry as it leaves (expired or evicted), after it was unlinked: the caller may reuse the object. */
+  readonly onLeave?: (slot: S) => void;
+}
+
 export interface QueueStats {
   readonly size: number;
   /** Entries removed because their ULID grew older than the TTL. */
   readonly expired: number;
   /** Entries removed because the queue was full. */
   readonly evicted: number;
-}
-
-/**
- * What a SlotQueue holds: the caller's own object, keyed and stamped, so
- * that remembering a ULID costs no wrapper. `qseq` is the queue's (it
- * breaks ties between equal times, first inserted first).
- */
-export interface Queued {
-  readonly key: string;
-  readonly timeMs: number;
-  qseq: number;
-}
-
-function queuedBefore(a: Queued, b: Queued): boolean {
-  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.qseq < b.qseq);
-}
-
-/** A bounded queue of the caller's Queued objects: BeaconQueue without the wrapper per entry. */
-export class SlotQueue<S extends Queued> {
-  readonly #slots = new Map<string, S>();
-  // Oldest ULID first (heap.ts): expiry and eviction both take the minimum.
-  readonly #order = new AgeQueue<S>(queuedBefore);
-  readonly #capacity: number;
-  readonly #ttlMs: number;
-  #seq = 0;
-  #expired = 0;
-  #evicted = 0;
-
-  constructor(opts: QueueOptions = {}) {
-    const capacity = opts.capacity ?? DEFAULT_QUEUE_CAPACITY;
-    const ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, not ${capacity}`);
-    if (!(ttlMs > 0)) throw new RangeError(`queue TTL must be positive, not ${ttlMs}`);
-    this.#capacity = capacity;
-    this.#ttlMs = ttlMs;
-  }
-
-  get(key: string): S | undefined {
-    return this.#slots.get(key);
-  }
-
-  has(key: string): boolean {
-    return this.#slots.has(key);
-  }
-
-  /**
-   * Remembers `slot` under its key, which the caller just found absent. If
-   * the queue is over capacity afterwards, the oldest entries go, possibly
-   * this one.
-   */
-  insert(slot: S): void {
-    slot.qseq = this.#seq++;
-    this.#slots.set(slot.key, slot);
-    this.#order.push(slot);
-    while (this.#slots.size > this.#capacity) {
-      this.#slots.delete(this.#order.pop().key);
-      this.#evicted++;
-    }
-  }
-
-  /** True if a ULID stamped `timeMs` is already past the TTL at `nowMs`. */
-  isExpired(timeMs: number, nowMs: number): boolean {
-    return nowMs - timeMs > this.#ttlMs;
-  }
-
-  /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
-  expire(nowMs: number): number {
-    const order = this.#order;
-    let oldest = order.peek();
-    // Nothing due: the usual case, checked before anything else.
-    if (oldest === undefined || !(nowMs - oldest.timeMs > this.#ttlMs)) return 0;
-    let n = 0;
-    for (; oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = order.peek()) {
-      this.#slots.delete(order.pop().key);
-      n++;
-    }
-    this.#expired += n;
-    return n;
-  }
-
-  /** The oldest entry's ULID time, or Infinity when empty. */
-  oldestMs(): number {
-    return this.#order.oldestMs();
-  }
-
-  get size(): number {
-    return this.#slots.size;
-  }
-
-  stats(): QueueStats {
-    return { size: this.#slots.size, expired: this.#expired, evicted: this.#evicted };
-  }
-}
-
-interface Slot<V> extends Queued {
-  value: V;
-}
-
-/** Values remembered by ULID key (for values that are not Queued themselves). */
-export class BeaconQueue<V> {
-  readonly #q: SlotQueue<Slot<V>>;
-
-  constructor(opts: QueueOptions = {}) {
-    this.#q = new SlotQueue(opts);
-  }
-
-  get(key: string): V | undefined {
-    return this.#q.get(key)?.value;
-  }
-
-  has(key: string): boolean {
-    return this.#q.has(key);
-  }
-
-  /**
-   * Remembers `value` under `key`, stamped `timeMs` (the ULID's time). An
-   * existing entry keeps its stamp and gets the new value. If the queue is
-   * over capacity afterwards, the oldest entries go, possibly this one.
-   */
-  set(key: string, timeMs: number, value: V): void {
-    const slot = this.#q.get(key);
-    if (slot) {
-      slot.value = value;
-      return;
-    }
-    this.#q.insert({ key, timeMs, qseq: 0, value });
-  }
-
-  /** True if a ULID stamped `timeMs` is already past the TTL at `nowMs`. */
-  isExpired(timeMs: number, nowMs: number): boolean {
-    return this.#q.isExpired(timeMs, nowMs);
-  }
-
-  /** Forgets every entry older than the TTL at `nowMs` (exactly TTL old is kept); returns how many. */
-  expire(nowMs: number): number {
-    return this.#q.expire(nowMs);
-  }
-
-  /** The oldest entry's ULID time, or Infinity when empty. */
-  oldestMs(): number {
-    return this.#q.oldestMs();
-  }
-
-  get size(): number {
-    return this.#q.size;
-  }
-
-  stats(): QueueStats {
-    return this.#q.stats();
-  }
 }
 
 /**
@@ -205,10 +61,10 @@ function ulidHash(timeMs: number, r0: number, r1: number, r2: number): number {
 }
 
 /**
- * A bounded queue of the caller's UlidQueued objects, found by ULID: the
- * same behaviour as SlotQueue (oldest ULID out first, on expiry and on
- * eviction, both counted), with a hash table over the ULID's numbers
- * (chained through the entries themselves) in place of a string-keyed Map.
+ * A bounded queue of the caller's UlidQueued objects, found by ULID through
+ * a hash table over the ULID's numbers (chained through the entries
+ * themselves): no string hashing or comparison. The oldest ULID goes
+ * first, on expiry and on eviction, both counted.
  */
 export class UlidQueue<S extends UlidQueued> {
   #buckets: Array<S | undefined> = new Array<S | undefined>(64).fill(undefined);
@@ -217,11 +73,13 @@ export class UlidQueue<S extends UlidQueued> {
   readonly #order = new AgeQueue<S>(ulidQueuedBefore);
   readonly #capacity: number;
   readonly #ttlMs: number;
+  readonly #onLeave: ((slot: S) => void) | undefined;
   #seq = 0;
   #expired = 0;
   #evicted = 0;
 
-  constructor(opts: QueueOptions = {}) {
+  constructor(opts: UlidQueueOptions<S> = {}) {
+    this.#onLeave = opts.onLeave;
     const capacity = opts.capacity ?? DEFAULT_QUEUE_CAPACITY;
     const ttlMs = opts.ttlMs ?? BEACON_TTL_MS;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, not ${capacity}`);
@@ -246,15 +104,18 @@ export class UlidQueue<S extends UlidQueued> {
    */
   insert(slot: S): void {
     slot.qseq = this.#seq++;
-    if (this.#size >= this.#buckets.length) this.#grow();
+    // At most half full: a lookup of an absent ULID (every new beacon) then mostly meets an empty bucket.
+    if (this.#size * 2 >= this.#buckets.length) this.#grow();
     const i = ulidHash(slot.timeMs, slot.r0, slot.r1, slot.r2) & this.#mask;
     slot.next = this.#buckets[i];
     this.#buckets[i] = slot;
     this.#size++;
     this.#order.push(slot);
     while (this.#size > this.#capacity) {
-      this.#unlink(this.#order.pop());
+      const gone = this.#order.pop();
+      this.#unlink(gone);
       this.#evicted++;
+      this.#onLeave?.(gone);
     }
   }
 
@@ -264,9 +125,12 @@ export class UlidQueue<S extends UlidQueued> {
     let oldest = order.peek();
     if (oldest === undefined || !(nowMs - oldest.timeMs > this.#ttlMs)) return 0;
     let n = 0;
+    const onLeave = this.#onLeave;
     for (; oldest !== undefined && nowMs - oldest.timeMs > this.#ttlMs; oldest = order.peek()) {
-      this.#unlink(order.pop());
+      const gone = order.pop();
+      this.#unlink(gone);
       n++;
+      if (onLeave !== undefined) onLeave(gone);
     }
     this.#expired += n;
     return n;
@@ -279,6 +143,11 @@ export class UlidQueue<S extends UlidQueued> {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** How many entries it holds at most. */
+  get capacity(): number {
+    return this.#capacity;
   }
 
   stats(): QueueStats {

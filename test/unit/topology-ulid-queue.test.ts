@@ -1,5 +1,5 @@
 import t from 'tap';
-import { INVALID, readUlid, ulidTime } from '../../src/topology/beacons';
+import { INVALID, parseUlid, readUlid } from '../../src/topology/beacons';
 import { UlidQueue, type UlidQueued } from '../../src/topology/queues';
 import { prng } from '../helpers/prng';
 
@@ -21,17 +21,47 @@ function find(q: UlidQueue<Entry>, text: string, keyId?: string): Entry | undefi
   return q.get(e.timeMs, e.r0, e.r1, e.r2, keyId);
 }
 
-t.test('readUlid agrees with ulidTime and reads the random part case-insensitively', async (t) => {
+/**
+ * The reference decode, written apart from readUlid: the ULID as one
+ * 130-bit BigInt (26 characters x 5 bits, the first 0-7), its time the top
+ * 48 bits, its random parts the random bits 79-50, 49-20 and 19-0, as
+ * readUlid splits them (characters 10-15, 16-21, 22-25).
+ */
+function reference(s: string): { timeMs: number; parts: number[] } {
+  let n = 0n;
+  for (const c of s.toUpperCase()) {
+    const d = ALPHABET.indexOf(c);
+    if (d < 0) throw new Error(`not Crockford: ${c}`);
+    n = (n << 5n) | BigInt(d);
+  }
+  const random = n & ((1n << 80n) - 1n);
+  return {
+    timeMs: Number(n >> 80n),
+    parts: [Number(random >> 50n), Number((random >> 20n) & ((1n << 30n) - 1n)), Number(random & ((1n << 20n) - 1n))],
+  };
+}
+
+t.test('readUlid reads time and random part as an independent decode does, in either case', async (t) => {
   const parts = new Int32Array(3);
   const lower = new Int32Array(3);
   const rnd = prng(7);
+  let wrong = 0;
   for (let n = 0; n < 2_000; n++) {
     let s = String(Math.floor(rnd() * 8));
     for (let i = 1; i < 26; i++) s += ALPHABET[Math.floor(rnd() * 32)];
-    t.equal(readUlid(s, parts), ulidTime(s));
-    t.equal(readUlid(s.toLowerCase(), lower), ulidTime(s.toLowerCase()));
-    if (!t.same([...lower], [...parts], 'lower case reads the same random parts')) break;
+    const want = reference(s);
+    // Upper case: the time; with lower-case letters, -1 - the time (digits only have no case).
+    const lowerHasLetters = /[A-Z]/.test(s);
+    if (readUlid(s, parts) !== want.timeMs) wrong++;
+    if (readUlid(s.toLowerCase(), lower) !== (lowerHasLetters ? -1 - want.timeMs : want.timeMs)) wrong++;
+    if ([...parts].join() !== want.parts.join() || [...lower].join() !== want.parts.join()) wrong++;
+    const u = parseUlid(s.toLowerCase());
+    if (u?.timeMs !== want.timeMs || u.key !== s || u.text !== s.toLowerCase()) wrong++;
   }
+  t.equal(wrong, 0, 'every time, every random part and parseUlid agreed with the reference');
+  t.same(reference('7ZZZZZZZZZZZZZZZZZZZZZZZZZ'), { timeMs: 2 ** 48 - 1, parts: [2 ** 30 - 1, 2 ** 30 - 1, 2 ** 20 - 1] }, 'the reference itself');
+  t.equal(readUlid('7ZZZZZZZZZZZZZZZZZZZZZZZZZ', parts), 2 ** 48 - 1, 'the largest time');
+  t.same([...parts], [2 ** 30 - 1, 2 ** 30 - 1, 2 ** 20 - 1]);
   // Each 30-bit part is exactly its six characters.
   t.equal(readUlid('00000000000000000000000001', parts), 0);
   t.same([...parts], [0, 0, 1]);
@@ -39,7 +69,9 @@ t.test('readUlid agrees with ulidTime and reads the random part case-insensitive
   t.same([...parts], [2 ** 30 - 1, 0, 0]);
   for (const bad of ['', '0000000000000000000000000', '8ZZZZZZZZZZZZZZZZZZZZZZZZZ', '0000000000000000000000000U', '000000000000000000000000é0']) {
     t.equal(readUlid(bad, parts), INVALID, `${JSON.stringify(bad)} is not a ULID`);
+    t.equal(parseUlid(bad), undefined);
   }
+  t.equal(parseUlid(42), undefined, 'not a string');
 });
 
 t.test('UlidQueue behaves as a Map of upper-cased ULIDs with oldest-first expiry and eviction', async (t) => {
