@@ -11,7 +11,7 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyReport } from './model/auth';
-import { parseReport, ReportError } from './model/report';
+import { parseReportBytes, ReportError } from './model/report';
 import { FleetState } from './state';
 import type { FleetStore } from './store';
 import type { FleetMetrics } from './metrics';
@@ -176,9 +176,9 @@ export class FleetServer {
       this.#o.metrics.report('malformed');
       throw new HttpError(415, { error: 'encoding', message: `Content-Encoding ${encoding} is not gzip or identity` });
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = (encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: limit }) : body).toString('utf8');
+      bytes = encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: limit }) : body;
     } catch (err) {
       const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       this.#o.metrics.report(over ? 'too_large' : 'malformed');
@@ -187,7 +187,7 @@ export class FleetServer {
     }
     let report;
     try {
-      report = parseReport(text, this.#o.state.previous, this.#o.state.hintsPlaceholder);
+      report = parseReportBytes(bytes, this.#o.state.previous, this.#o.state.hintsPlaceholder);
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');
