@@ -5,7 +5,7 @@
  * paths, plus /healthz and /metrics. Thin: the store holds the SQL, the
  * state the model.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -193,7 +193,7 @@ export class FleetServer {
       this.#o.metrics.report('malformed');
       throw new HttpError(400, { error: 'malformed', field: err.field, message: `report refused: ${err.message}` });
     }
-    const digest = createHash('sha256').update(body).digest('hex');
+    const digest = hash('sha256', body, 'hex');
     const receivedAtMs = this.#clock();
     const address = req.socket.remoteAddress ?? null;
     let result;
