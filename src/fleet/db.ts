@@ -49,6 +49,8 @@ export function parseDbUrl(url: string): DbTarget {
 export interface OpenDb {
   readonly db: Kysely<FleetDatabase>;
   readonly target: DbTarget;
+  /** PostgreSQL: the pool under `db`, for the statements run as prepared ones (the report upsert). */
+  readonly pool?: pg.Pool;
 }
 
 /** bigint columns (counts, sequence numbers, times) as numbers: they stay below 2^53. */
@@ -84,7 +86,7 @@ export function connect(target: DbTarget, onPoolError: (err: Error) => void = ()
   // listener, not only the pool's idle ones.
   pool.on('error', onPoolError);
   pool.on('connect', (client) => client.on('error', onPoolError));
-  return { db: new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool }) }), target };
+  return { db: new Kysely<FleetDatabase>({ dialect: new PostgresDialect({ pool }) }), target, pool };
 }
 
 /**

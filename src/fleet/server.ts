@@ -5,13 +5,13 @@
  * paths, plus /healthz and /metrics. Thin: the store holds the SQL, the
  * state the model.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyReport } from './model/auth';
-import { parseReport, ReportError } from './model/report';
+import { parseReportBytes, ReportError } from './model/report';
 import { FleetState } from './state';
 import type { FleetStore } from './store';
 import type { FleetMetrics } from './metrics';
@@ -176,9 +176,9 @@ export class FleetServer {
       this.#o.metrics.report('malformed');
       throw new HttpError(415, { error: 'encoding', message: `Content-Encoding ${encoding} is not gzip or identity` });
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = (encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: limit }) : body).toString('utf8');
+      bytes = encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: limit }) : body;
     } catch (err) {
       const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       this.#o.metrics.report(over ? 'too_large' : 'malformed');
@@ -187,13 +187,13 @@ export class FleetServer {
     }
     let report;
     try {
-      report = parseReport(text, this.#o.state.previous, this.#o.state.hintsPlaceholder);
+      report = parseReportBytes(bytes, this.#o.state.previous, this.#o.state.hintsPlaceholder);
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       this.#o.metrics.report('malformed');
       throw new HttpError(400, { error: 'malformed', field: err.field, message: `report refused: ${err.message}` });
     }
-    const digest = createHash('sha256').update(body).digest('hex');
+    const digest = hash('sha256', body, 'hex');
     const receivedAtMs = this.#clock();
     const address = req.socket.remoteAddress ?? null;
     let result;

@@ -9,6 +9,7 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { FleetChange } from './model/history';
 import type { DerivedState, Presence } from './model/types';
 import { fleetSegmentKey } from './model/segment';
+import type pg from 'pg';
 import { connect, migrate, type DbTarget } from './db';
 import { UNTAGGED, type FleetDatabase, type HostsTable } from './schema';
 
@@ -42,6 +43,14 @@ export interface HistoryRow {
 
 /** Rows per multi-row insert: below SQLite's and PostgreSQL's bound-parameter limits. */
 const CHUNK = 400;
+/** Reports per batch (10 parameters each). */
+const BATCH = 64;
+
+interface Pending {
+  readonly input: IngestInput;
+  resolve(result: IngestResult): void;
+  reject(err: unknown): void;
+}
 
 function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -52,12 +61,18 @@ function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
 export class FleetStore {
   readonly target: DbTarget;
   readonly db: Kysely<FleetDatabase>;
-  /** The report upsert, compiled once: building and compiling it per report cost a tenth of ingest's CPU. */
-  #upsert: CompiledUpsert | undefined;
+  /** PostgreSQL: reports are stored in batches, as prepared statements on the pool itself. */
+  readonly #pool: pg.Pool | undefined;
+  /** The report upsert per number of rows, compiled once: building and compiling it per report cost a tenth of ingest's CPU. */
+  readonly #upserts = new Map<number, CompiledUpsert>();
+  /** Reports waiting for the batch being stored. */
+  #queue: Pending[] = [];
+  #flushing = false;
 
-  private constructor(db: Kysely<FleetDatabase>, target: DbTarget) {
+  private constructor(db: Kysely<FleetDatabase>, target: DbTarget, pool?: pg.Pool) {
     this.db = db;
     this.target = target;
+    this.#pool = pool;
   }
 
   /** Connects and migrates; throws FleetDbError naming the database and the problem. */
@@ -65,7 +80,7 @@ export class FleetStore {
     const open = connect(target, onPoolError);
     try {
       const { applied } = await migrate(open);
-      return { store: new FleetStore(open.db, target), applied };
+      return { store: new FleetStore(open.db, target, open.pool), applied };
     } catch (err) {
       await open.db.destroy();
       throw err;
@@ -81,34 +96,99 @@ export class FleetStore {
   }
 
   /**
-   * Stores a report if its seq is above the stored one, in one statement
-   * (so one transaction): all of it or nothing.
+   * Stores a report if its seq is above the stored one: all of it or
+   * nothing, and answered once it is committed.
+   *
+   * Over PostgreSQL, the reports that arrive while one batch is being
+   * stored wait for the next, and are stored together in one statement (so
+   * one transaction), prepared once per batch size on each connection. At
+   * most one report per host goes in a batch: a second one of the same host
+   * waits for the next batch, so each host's reports are stored in the order
+   * they came. If a batch fails, its reports are stored one by one, so one
+   * report the database refuses fails alone.
    */
-  async ingest(r: IngestInput): Promise<IngestResult> {
-    const row: HostsTable = {
-      name: r.host,
-      seq: r.seq,
-      digest: r.digest,
-      instance: r.instance,
-      received_at: r.receivedAtMs,
-      first_seen: r.receivedAtMs,
-      period_ms: r.periodMs,
-      address: r.address,
-      report: r.body,
-      encoding: r.encoding,
-    };
-    const { sql: text, columns } = (this.#upsert ??= compileUpsert(this.db));
-    const result = await this.db.executeQuery<{ seq: number }>(
-      CompiledQuery.raw(
-        text,
-        columns.map((c) => row[c]),
-      ),
+  ingest(r: IngestInput): Promise<IngestResult> {
+    if (this.#pool === undefined) return this.#store([r]).then((results) => results[0]!);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ input: r, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) await this.#storeBatch(this.#takeBatch());
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** The first waiting report of each host, in the order they came, up to BATCH. */
+  #takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const hosts = new Set<string>();
+    const rest: Pending[] = [];
+    for (const p of this.#queue) {
+      if (batch.length < BATCH && !hosts.has(p.input.host)) {
+        hosts.add(p.input.host);
+        batch.push(p);
+      } else rest.push(p);
+    }
+    this.#queue = rest;
+    return batch;
+  }
+
+  /** Settles every report of the batch; never throws. */
+  async #storeBatch(batch: Pending[]): Promise<void> {
+    // Rows locked in one order by every server: two servers' batches over one database wait for each other, never deadlock.
+    batch.sort((a, b) => (a.input.host < b.input.host ? -1 : a.input.host > b.input.host ? 1 : 0));
+    try {
+      const results = await this.#store(batch.map((p) => p.input));
+      batch.forEach((p, i) => p.resolve(results[i]!));
+      return;
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+    }
+    await Promise.all(
+      batch.map(async (p) => {
+        try {
+          p.resolve((await this.#store([p.input]))[0]!);
+        } catch (err) {
+          p.reject(err);
+        }
+      }),
     );
-    const stored = result.rows[0];
-    if (stored) return { status: 'stored', seq: r.seq };
-    const current = await this.db.selectFrom('fleet_hosts').select(['seq', 'digest']).where('name', '=', r.host).executeTakeFirstOrThrow();
-    if (current.seq === r.seq && current.digest === r.digest) return { status: 'duplicate', seq: r.seq };
-    return { status: 'stale', currentSeq: current.seq };
+  }
+
+  /** Stores reports of distinct hosts in one statement; each one's result, in order. */
+  async #store(inputs: readonly IngestInput[]): Promise<IngestResult[]> {
+    let up = this.#upserts.get(inputs.length);
+    if (up === undefined) {
+      up = compileUpsert(this.db, inputs.length);
+      this.#upserts.set(inputs.length, up);
+    }
+    const values = up.params.map(({ row, column }) => hostsRow(inputs[row]!, column));
+    const names = this.#pool
+      ? (await this.#pool.query<{ name: string }>({ name: `netbeacon_ingest_${inputs.length}`, text: up.sql, values })).rows
+      : (await this.db.executeQuery<{ name: string }>(CompiledQuery.raw(up.sql, values))).rows;
+    const stored = new Set(names.map((row) => row.name));
+    const others = inputs.filter((r) => !stored.has(r.host)).map((r) => r.host);
+    const current = new Map<string, { seq: number; digest: string }>();
+    for (const part of chunks(others)) {
+      for (const row of await this.db.selectFrom('fleet_hosts').select(['name', 'seq', 'digest']).where('name', 'in', part).execute())
+        current.set(row.name, { seq: Number(row.seq), digest: row.digest });
+    }
+    return inputs.map((r): IngestResult => {
+      if (stored.has(r.host)) return { status: 'stored', seq: r.seq };
+      const now = current.get(r.host);
+      if (now === undefined) throw new Error(`the report of ${r.host} was neither stored nor found stored`);
+      if (now.seq === r.seq && now.digest === r.digest) return { status: 'duplicate', seq: r.seq };
+      return { status: 'stale', currentSeq: now.seq };
+    });
   }
 
   /**
@@ -203,23 +283,49 @@ export class FleetStore {
 
 interface CompiledUpsert {
   readonly sql: string;
-  /** The row's column for each bound parameter, in order. */
-  readonly columns: ReadonlyArray<keyof HostsTable>;
+  /** The row and column of each bound parameter, in order. */
+  readonly params: ReadonlyArray<{ readonly row: number; readonly column: keyof HostsTable }>;
+}
+
+const HOST_COLUMNS = ['name', 'seq', 'digest', 'instance', 'received_at', 'first_seen', 'period_ms', 'address', 'report', 'encoding'] as const;
+
+function hostsRow(r: IngestInput, column: keyof HostsTable): HostsTable[keyof HostsTable] {
+  switch (column) {
+    case 'name':
+      return r.host;
+    case 'seq':
+      return r.seq;
+    case 'digest':
+      return r.digest;
+    case 'instance':
+      return r.instance;
+    case 'received_at':
+    case 'first_seen':
+      return r.receivedAtMs;
+    case 'period_ms':
+      return r.periodMs;
+    case 'address':
+      return r.address;
+    case 'report':
+      return r.body;
+    case 'encoding':
+      return r.encoding;
+  }
 }
 
 /**
- * Stores a report if its seq is above the stored one, in one statement (so
- * one transaction): all of it or nothing. Compiled over a row of markers,
- * so that which parameter is which column is read from the compiled query,
- * not assumed.
+ * Stores `rows` reports (of distinct hosts) where each one's seq is above
+ * the stored one, in one statement (so one transaction): all of it or
+ * nothing; returns the names of the hosts stored. Compiled over rows of
+ * markers, so that which parameter is which row's column is read from the
+ * compiled query, not assumed.
  */
-function compileUpsert(db: Kysely<FleetDatabase>): CompiledUpsert {
-  const keys = ['name', 'seq', 'digest', 'instance', 'received_at', 'first_seen', 'period_ms', 'address', 'report', 'encoding'] as const;
-  const marker = (k: string): string => `\u0000${k}\u0000`;
-  const row = Object.fromEntries(keys.map((k) => [k, marker(k)])) as unknown as HostsTable;
+function compileUpsert(db: Kysely<FleetDatabase>, rows: number): CompiledUpsert {
+  const marker = (row: number, k: string): string => `\u0000${row}\u0000${k}\u0000`;
+  const values = Array.from({ length: rows }, (_, row) => Object.fromEntries(HOST_COLUMNS.map((k) => [k, marker(row, k)])) as unknown as HostsTable);
   const compiled = db
     .insertInto('fleet_hosts')
-    .values(row)
+    .values(values)
     .onConflict((oc) =>
       oc
         .column('name')
@@ -235,15 +341,18 @@ function compileUpsert(db: Kysely<FleetDatabase>): CompiledUpsert {
         }))
         .where('fleet_hosts.seq', '<', (eb) => eb.ref('excluded.seq')),
     )
-    .returning('seq')
+    .returning('name')
     .compile();
-  const columns = compiled.parameters.map((p) => {
-    const k = keys.find((key) => p === marker(key));
-    if (k === undefined) throw new Error(`the report upsert has a parameter that is no column: ${String(p)}`);
-    return k;
+  const markers = new Map<unknown, { row: number; column: keyof HostsTable }>();
+  for (let row = 0; row < rows; row++) for (const column of HOST_COLUMNS) markers.set(marker(row, column), { row, column });
+  const params = compiled.parameters.map((p) => {
+    const at = markers.get(p);
+    if (at === undefined) throw new Error(`the report upsert has a parameter that is no column: ${String(p)}`);
+    markers.delete(p);
+    return at;
   });
-  if (new Set(columns).size !== keys.length) throw new Error(`the report upsert binds ${columns.length} parameters for ${keys.length} columns`);
-  return { sql: compiled.sql, columns };
+  if (markers.size > 0) throw new Error(`the report upsert binds ${params.length} parameters for ${rows * HOST_COLUMNS.length} values`);
+  return { sql: compiled.sql, params };
 }
 
 /** A stored report's JSON text. */

@@ -45,6 +45,7 @@ const body = (host: string, seq: number, interfaces = [iface('eth0', A0)], hints
 for (const backend of fleetBackends(t, 'store')) {
   t.test(`${backend.name}: migrations`, (t) => migrations(t, backend));
   t.test(`${backend.name}: ingest`, (t) => ingest(t, backend));
+  t.test(`${backend.name}: reports that arrive together`, (t) => together(t, backend));
   t.test(`${backend.name}: derived state and history`, (t) => derivedAndHistory(t, backend));
   t.test(`${backend.name}: two servers over one database agree and write each change once`, (t) => twoServers(t, backend));
   t.test(`${backend.name}: a report this server stored is not read back, unless the database has a newer one`, (t) => storedHere(t, backend));
@@ -96,6 +97,86 @@ async function ingest(t: Test, backend: Backend): Promise<void> {
   t.equal(row!.received_at, 2_000);
   t.equal(row!.first_seen, 1_000, 'first_seen stays');
   t.equal(row!.address, '10.0.0.1');
+}
+
+/**
+ * Reports ingested at once (over PostgreSQL they are stored in batches):
+ * each gets its own answer, a host's reports are stored in the order they
+ * came, and a report the database refuses fails alone.
+ */
+async function together(t: Test, backend: Backend): Promise<void> {
+  const store = await open(t, backend.fresh());
+  const hosts = Array.from({ length: 20 }, (_, i) => `rack${i}`);
+  t.same(
+    await Promise.all(hosts.map((h) => store.ingest(input(h, 5, body(h, 5))))),
+    hosts.map(() => ({ status: 'stored', seq: 5 })),
+    'twenty hosts at once: each stored',
+  );
+  t.same(await store.hostSeqs(), new Map(hosts.map((h) => [h, 5])));
+
+  const mixed = await Promise.all([
+    store.ingest(input('rack0', 6, body('rack0', 6), 'd6', 2_000)),
+    store.ingest(input('rack1', 5, body('rack1', 5))),
+    store.ingest(input('rack2', 4, body('rack2', 4))),
+    store.ingest(input('rack3', 5, body('rack3', 5, []), 'other')),
+    store.ingest(input('new1', 1, body('new1', 1))),
+  ]);
+  t.same(
+    mixed,
+    [
+      { status: 'stored', seq: 6 },
+      { status: 'duplicate', seq: 5 },
+      { status: 'stale', currentSeq: 5 },
+      { status: 'stale', currentSeq: 5 },
+      { status: 'stored', seq: 1 },
+    ],
+    'stored, a retry, an older report and the same seq with other bytes, together: each its own answer',
+  );
+
+  t.same(
+    await Promise.all([
+      store.ingest(input('rack5', 7, body('rack5', 7))),
+      store.ingest(input('rack5', 8, body('rack5', 8, []), 'd8', 3_000)),
+      store.ingest(input('rack5', 8, body('rack5', 8, []), 'd8', 3_000)),
+      store.ingest(input('rack6', 9, body('rack6', 9))),
+      store.ingest(input('rack6', 6, body('rack6', 6))),
+    ]),
+    [
+      { status: 'stored', seq: 7 },
+      { status: 'stored', seq: 8 },
+      { status: 'duplicate', seq: 8 },
+      { status: 'stored', seq: 9 },
+      { status: 'stale', currentSeq: 9 },
+    ],
+    'one host twice and thrice at once: stored in the order they came',
+  );
+  const [rack5] = await store.loadHosts(['rack5']);
+  t.equal(storedReportText(rack5!), body('rack5', 8, []), 'the last one is the one stored');
+  t.equal(rack5!.received_at, 3_000);
+
+  // A report the database refuses (no digest: a NOT NULL column) among good ones.
+  const refused = { ...input('rack8', 10, body('rack8', 10)), digest: null as unknown as string };
+  const settled = await Promise.allSettled([
+    store.ingest(input('rack7', 10, body('rack7', 10))),
+    store.ingest(refused),
+    store.ingest(input('rack9', 10, body('rack9', 10))),
+    store.ingest(input('rack8', 11, body('rack8', 11))),
+  ]);
+  t.same(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    'the refused report fails alone',
+  );
+  t.same(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined)),
+    [{ status: 'stored', seq: 10 }, undefined, { status: 'stored', seq: 10 }, { status: 'stored', seq: 11 }],
+  );
+  const seqs = await store.hostSeqs();
+  t.same(
+    ['rack7', 'rack8', 'rack9'].map((h) => seqs.get(h)),
+    [10, 11, 10],
+    "the others are stored, and the refused host's next report too",
+  );
 }
 
 async function derivedAndHistory(t: Test, backend: Backend): Promise<void> {

@@ -1,6 +1,6 @@
 /** Fleet reports: the checks that name a field, building one from an agent's state, and the HMAC. */
 import t from 'tap';
-import { buildReport, checkReport, parseReport, ReportError, REPORT_LIMITS } from '../../src/fleet/model/report';
+import { buildReport, checkReport, parseReport, parseReportBytes, ReportError, REPORT_LIMITS } from '../../src/fleet/model/report';
 import { deriveFleetKey, signReport, verifyReport } from '../../src/fleet/model/auth';
 import { deriveKey } from '../../src/protocol/key';
 import type { HostInterface } from '../../src/topology/interfaces';
@@ -132,6 +132,92 @@ t.test("the hints' text set aside: the same answer as parsing it all, and the pr
     /^\(body\) \| \(body\): is not JSON/,
   );
 });
+
+t.test(
+  "a report's bytes, the interfaces and hints set aside: the same answer as parsing its text, and the previous lists when their bytes are the same",
+  async (t) => {
+    const TOKEN = 'netbeacon-hints-test-placeholder';
+    const outcome = (f: () => unknown): unknown => {
+      try {
+        return f();
+      } catch (err) {
+        if (err instanceof ReportError) return `${err.field} | ${err.message}`;
+        throw err;
+      }
+    };
+    const first = JSON.stringify(good());
+    let held = parseReportBytes(Buffer.from(first), () => undefined, TOKEN);
+    const previous = (host: string): ReturnType<typeof checkReport> | undefined => (host === 'rack1' ? held : undefined);
+    t.same(held, checkReport(JSON.parse(first)), 'a first report: as checkReport of the whole');
+    const again = first.replace('"seq":1', '"seq":2');
+    // What is parsed: only the rest, never the lists it knows.
+    const parsedTexts: string[] = [];
+    const jsonParse = JSON.parse;
+    JSON.parse = (text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown): unknown => (
+      parsedTexts.push(text),
+      jsonParse(text, reviver)
+    );
+    let next;
+    try {
+      next = parseReportBytes(Buffer.from(again), previous, TOKEN);
+    } finally {
+      JSON.parse = jsonParse;
+    }
+    t.same(
+      parsedTexts.map((text) => [text.includes('"eth0","mac"'), text.includes('on_remote_network'), text.includes('"seq":2')]),
+      [[false, false, true]],
+      'one text parsed: neither the interfaces nor the hints',
+    );
+    t.equal(next.interfaces, held.interfaces, 'the same interfaces bytes: the previous list');
+    t.equal(next.hints, held.hints, 'the same hints bytes: the previous list');
+    t.equal(next.seq, 2, 'the rest parsed anew');
+    t.same(next, checkReport(JSON.parse(again)));
+    held = next;
+    const doc = good();
+    const interfaces = doc.interfaces as Array<Record<string, unknown>>;
+    const moved = JSON.stringify({ ...doc, seq: 3, interfaces: [...interfaces, { ...interfaces[0], name: 'eth1' }] });
+    const third = parseReportBytes(Buffer.from(moved), previous, TOKEN);
+    t.not(third.interfaces, held.interfaces, 'other interfaces bytes: parsed and checked');
+    t.same(third.interfaces, checkReport(JSON.parse(moved)).interfaces);
+    t.equal(third.hints, held.hints, 'the hints still the previous list');
+    // A list the text path parsed is known here by its bytes too.
+    held = parseReport(first, previous, TOKEN);
+    t.equal(parseReportBytes(Buffer.from(again), previous, TOKEN).hints, held.hints, 'hints the text path parsed: known by their bytes');
+
+    const ifText = JSON.stringify(doc.interfaces);
+    const at = first.indexOf('"agent":{') + 20;
+    const cases: Array<[string, Buffer]> = [
+      ['changed interfaces', Buffer.from(JSON.stringify({ ...doc, interfaces: [{ name: 'eth9', mac: null, mtu: 1500 }] }))],
+      ['a wrong interface is named', Buffer.from(JSON.stringify({ ...doc, interfaces: [{ name: 'eth9', mac: null, mtu: -1 }] }))],
+      ['a wrong hint is named', Buffer.from(JSON.stringify({ ...doc, hints: [{ hint: 'nope', ifname: 'eth0' }] }))],
+      ['a later duplicate interfaces key wins', Buffer.from(first.replace(/}$/, ',"interfaces":"x"}'))],
+      ['a later duplicate hints key wins', Buffer.from(first.replace(/}$/, ',"hints":"x"}'))],
+      ['a later peers key', Buffer.from(first.replace(/}$/, ',"peers":[{"interface":"eth0"}]}'))],
+      ['the keys nested in agent', Buffer.from(first.replace('"agent":{', '"agent":{"x":1,"interfaces":[],"hints":[],"peers":[],'))],
+      ['the same interfaces text nested in agent', Buffer.from(first.replace('"agent":{', `"agent":{"x":1,"interfaces":${ifText},`))],
+      ['interfaces text that is not JSON on its own', Buffer.from(first.replace(/,"interfaces":\[/, ',"interfaces":[1,"hints":[],"q":['))],
+      ['interfaces after the hints', Buffer.from(JSON.stringify({ ...doc, interfaces: undefined, more: doc.interfaces }).replace('"more"', '"interfaces"'))],
+      ['no peers', Buffer.from(JSON.stringify({ ...doc, peers: undefined }))],
+      [
+        'UTF-8 beyond ASCII',
+        Buffer.from(JSON.stringify({ ...doc, agent: { version: 'v\u00e9\u{1f600}', engine: 'js' }, interfaces: [{ ...interfaces[0], type: '\u00fc' }] })),
+      ],
+      ['bytes that are not UTF-8', Buffer.concat([Buffer.from(first.slice(0, at)), Buffer.from([0xff, 0xc3]), Buffer.from(first.slice(at))])],
+      ['not JSON', Buffer.from(first.slice(0, -1))],
+    ];
+    for (const [what, bytes] of cases)
+      t.same(
+        outcome(() => parseReportBytes(bytes, previous, TOKEN)),
+        outcome(() => parseReport(bytes.toString('utf8'), previous)),
+        what,
+      );
+    t.match(
+      outcome(() => parseReportBytes(Buffer.from(first.replace(/}$/, ',"interfaces":"x"}')), previous, TOKEN)),
+      /^interfaces \| interfaces: must be a list/,
+      'the last interfaces key is the one checked',
+    );
+  },
+);
 
 t.test('every wrong field is named', async (t) => {
   const cases: Array<[string, (d: Record<string, unknown>) => void, RegExp]> = [
