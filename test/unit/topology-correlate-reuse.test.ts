@@ -110,6 +110,15 @@ t.test('our own sent ULID already past the TTL: remembered until the next beacon
     t.same(c.stats().tx, { size: 1, expired: 0, evicted: 0 });
   }
   {
+    // Inside the slack: an older entry past the TTL goes before the stale one is remembered.
+    const c = new Correlator();
+    c.onTransmit({ ulid: ulidAt(T0, 7), interface: 'eth0' }, T0);
+    c.onTransmit({ ulid: ulidAt(T0 + 100, 1), interface: 'eth0' }, T0 + TTL + 500);
+    t.same(c.stats().tx, { size: 1, expired: 1, evicted: 0 });
+    t.equal(c.onReceive(rx({ ulid: ulidAt(T0 + 100, 1), iface: 'eth0' }), T0 + TTL + 500).verdict, 'dropped');
+    t.same(c.stats().tx, { size: 0, expired: 2, evicted: 0 });
+  }
+  {
     // The stale one is aged at the next transmit's clock too.
     const c = new Correlator();
     c.onTransmit({ ulid: ulidAt(T0, 1), interface: 'eth0' }, now);
@@ -163,6 +172,15 @@ t.test('hint support of 1 and receive queue of 1: an entry pushed out of both at
   t.equal(c.onReceive(rx({ ulid: ulidAt(T0 + 2_000, 3), iface: 'eth0' }), T0 + 3_000).verdict, 'new', 'evicted by the fourth');
   t.same(c.stats().rx, { size: 1, expired: 0, evicted: 4 });
   t.same(c.stats().ageing, { ulids: 1, support: 1, expired: 0, evicted: 4 });
+});
+
+t.test('a full receive queue whose oldest entry is past the TTL (inside the slack): it expires, nothing is evicted', async (t) => {
+  const c = new Correlator({ rxCapacity: 1 });
+  c.onReceive(rx({ ulid: ulidAt(T0, 1) }), T0);
+  const r = c.onReceive(rx({ ulid: ulidAt(T0 + TTL + 500, 2), iface: 'eth1' }), T0 + TTL + 500);
+  t.equal(r.verdict, 'new');
+  t.same(r.expired, [remoteHint('eth0')]);
+  t.same(c.stats().rx, { size: 1, expired: 1, evicted: 0 });
 });
 
 t.test('transmit queue of 1: the newest ULID goes when it is the oldest', async (t) => {
@@ -478,8 +496,8 @@ function run(seed: number, steps: number): string | undefined {
     const p = rnd();
     // The clock: mostly forward, onto the TTL boundaries of known ULIDs, sometimes back.
     if (p < 0.25) now += int(40_000);
-    else if (p < 0.35 && pool.length > 0) now = Model.ulidTime(pick(pool)) + TTL + pick([0, 1, 999, 1_000, 1_001, 1_500]);
-    else if (p < 0.4) now -= int(150_000);
+    else if (p < 0.4 && pool.length > 0) now = Model.ulidTime(pick(pool)) + TTL + pick([0, 1, 999, 1_000, 1_001, 1_500]);
+    else if (p < 0.5) now -= int(150_000);
     const op = rnd();
     const where = `seed ${seed} step ${step} caps ${JSON.stringify(caps)} now T0${now - T0 >= 0 ? '+' : ''}${now - T0}`;
     if (op < 0.2) {
@@ -507,10 +525,12 @@ function run(seed: number, steps: number): string | undefined {
       const want = m.expire(now);
       if (!isDeepStrictEqual(keys(got), keys(want))) return `${where}: expire got ${JSON.stringify(keys(got))} want ${JSON.stringify(keys(want))}`;
     }
-    // Every step: what the correlator shows against the model.
-    const gs = c.stats();
-    const ws = m.stats();
-    if (!isDeepStrictEqual(gs, ws)) return `${where}: stats\n got ${JSON.stringify(gs)}\nwant ${JSON.stringify(ws)}`;
+    // stats() ages the queues to the clock (it must show them exact): asked at every step, it would hide the batches.
+    if (rnd() < 0.15 || step === steps - 1) {
+      const gs = c.stats();
+      const ws = m.stats();
+      if (!isDeepStrictEqual(gs, ws)) return `${where}: stats\n got ${JSON.stringify(gs)}\nwant ${JSON.stringify(ws)}`;
+    }
     if (!isDeepStrictEqual(keys(c.hints()), m.hints())) return `${where}: hints\n got ${JSON.stringify(keys(c.hints()))}\nwant ${JSON.stringify(m.hints())}`;
     if (c.nextExpiryMs() !== m.nextExpiryMs()) return `${where}: nextExpiryMs got ${c.nextExpiryMs()} want ${m.nextExpiryMs()}`;
   }
