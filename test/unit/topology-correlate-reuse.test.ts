@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import type { ReceivedBeacon } from '../../src/topology/beacons';
 import { Correlator, type Correlation, type CorrelatorOptions, type CorrelatorStats } from '../../src/topology/correlate';
-import { hintKey, makeHint, type HintKind, type TopologyHint } from '../../src/topology/hints';
+import { hintKey, makeHint, type TopologyHint } from '../../src/topology/hints';
 import { MCAST4, T0, rx, ulidAt } from '../helpers/agent';
 
 const TTL = 120_000;
@@ -22,7 +22,12 @@ function tick(c: Correlator, nowMs: number): Correlation {
   return c.onReceive(rx({ ulid: PAST }), nowMs);
 }
 
-const remoteHint = (ifname: string, name = 'ens3', mac = ENS3.mac_address): TopologyHint => ({ hint: 'on_remote_network', ifname, related_ifname: name, related_mac: mac });
+const remoteHint = (ifname: string, name = 'ens3', mac = ENS3.mac_address): TopologyHint => ({
+  hint: 'on_remote_network',
+  ifname,
+  related_ifname: name,
+  related_mac: mac,
+});
 
 t.test('stats() at and just after the TTL: exactly TTL old is kept, 1 ms more is expired, also inside the batching slack', async (t) => {
   for (const [dt, kept] of [
@@ -347,7 +352,15 @@ class Model {
     if (entry) {
       if (entry.segs.some((x) => segKey(x) === segKey(s))) {
         this.replays++;
-        return { verdict: 'replay', segment: s, ulid, hints: [], added: [], expired: keys(gone), events: [{ kind: 'replay', ulid, segment: s, own: own !== undefined }] };
+        return {
+          verdict: 'replay',
+          segment: s,
+          ulid,
+          hints: [],
+          added: [],
+          expired: keys(gone),
+          events: [{ kind: 'replay', ulid, segment: s, own: own !== undefined }],
+        };
       }
       if (entry.segs.length >= this.maxSegs) return drop('too_many_segments', gone);
       entry.segs.push(s);
@@ -370,14 +383,15 @@ class Model {
       }
     };
     if (own) {
-      if (multicast) offer(makeHint(own.ifname === s.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface', own, { ifname: s.ifname, vid: s.vid }));
+      if (multicast)
+        offer(makeHint(own.ifname === s.ifname ? 'rx_own_beacon_on_tx_interface' : 'rx_own_beacon_on_other_interface', own, { ifname: s.ifname, vid: s.vid }));
     } else {
       const r = b.payload?.remote as { name?: string; mac_address?: string; vid?: number } | undefined;
       if (r?.name && r.mac_address) offer(makeHint(multicast ? 'on_remote_network' : 'routable_to', s, { ifname: r.name, mac: r.mac_address, vid: r.vid }));
     }
     if (multicast) {
       const segs = entry.segs;
-      const pair = (a: Seg, c: Seg): void => offer(makeHint('same_local_fabric_as' as HintKind, a, { ifname: c.ifname, vid: c.vid }));
+      const pair = (a: Seg, c: Seg): void => offer(makeHint('same_local_fabric_as', a, { ifname: c.ifname, vid: c.vid }));
       for (let i = Math.max(entry.paired, 1); i < segs.length; i++)
         for (let j = 0; j < i; j++) {
           pair(segs[i]!, segs[j]!);
@@ -479,7 +493,13 @@ function run(seed: number, steps: number): string | undefined {
   const rnd = prng(seed);
   const int = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const caps = { txCapacity: 1 + int(3), rxCapacity: 1 + int(3), maxHintSupport: 1 + int(6), maxHints: pick([2, 4, 8, 1_000]), maxSegmentsPerBeacon: pick([2, 3, 64]) };
+  const caps = {
+    txCapacity: 1 + int(3),
+    rxCapacity: 1 + int(3),
+    maxHintSupport: 1 + int(6),
+    maxHints: pick([2, 4, 8, 1_000]),
+    maxSegmentsPerBeacon: pick([2, 3, 64]),
+  };
   const opts: CorrelatorOptions = caps;
   const c = new Correlator(opts);
   const m = new Model(caps.txCapacity, caps.rxCapacity, caps.maxHintSupport, caps.maxHints, caps.maxSegmentsPerBeacon);
