@@ -14,17 +14,7 @@ import type { TopologyHint } from '../../src/topology/hints';
 import type { ReportInterface } from '../../src/fleet/model/report';
 import type { FleetModel, HostRecord } from '../../src/fleet/model/types';
 import { iface, record, report, T0 } from '../helpers/fleet-reports';
-
-/** mulberry32: the same sequence for a seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng';
 
 const HINTS = ['on_remote_network', 'routable_to', 'same_local_fabric_as', 'rx_own_beacon_on_other_interface', 'rx_own_beacon_on_tx_interface'] as const;
 const IFNAMES = ['eth0', 'eth1', 'eth2', 'eth3'];
@@ -51,7 +41,7 @@ function same(a: FleetModel, b: FleetModel): boolean {
 }
 
 function run(seed: number, steps: number): { incremental: number; mismatches: string[] } {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const macPool = Array.from({ length: 14 }, (_, i) => `52:54:00:00:00:${i.toString(16).padStart(2, '0')}`);
   /** MACs no host ever reports: a MAAS rack, an agent outside the fleet. */

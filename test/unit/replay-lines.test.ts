@@ -10,23 +10,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LineSplitter, replayJournalFile } from '../../src/cli/journal-file';
 import { vector } from '../helpers/corpus';
+import { prng } from '../helpers/prng';
 
 /** The lines of `text` by readline's rule; a last line without its end counts, an empty tail does not. */
 function expected(text: string): string[] {
   const lines = text.split(/\r\n|\r|\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Splits `bytes` cut at random places, each piece copied into one reused buffer that is scribbled over after the push. */
@@ -46,7 +36,7 @@ function split(bytes: Buffer, rand: () => number, maxPiece: number): string[] {
 }
 
 t.test('lines by LF, CRLF and lone CR, UTF-8 whole, wherever the buffers are cut and however they are reused', async (t) => {
-  const rand = random(15);
+  const rand = prng(15);
   const pieces = ['{"a": 1}', '', 'ens3ü€', 'x', '{"b": "\u2028"}', '  '];
   const ends = ['\n', '\r\n', '\r', '\n\n', '\r\r\n'];
   for (let round = 0; round < 200; round++) {

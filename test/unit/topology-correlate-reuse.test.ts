@@ -11,6 +11,7 @@ import type { ReceivedBeacon } from '../../src/topology/beacons';
 import { Correlator, type Correlation, type CorrelatorOptions, type CorrelatorStats } from '../../src/topology/correlate';
 import { hintKey, makeHint, type TopologyHint } from '../../src/topology/hints';
 import { MCAST4, T0, rx, ulidAt } from '../helpers/agent';
+import { prng } from '../helpers/prng';
 
 const TTL = 120_000;
 const ENS3 = { name: 'ens3', mac_address: '52:54:00:77:00:01' };
@@ -475,17 +476,6 @@ function observed(r: Correlation): unknown {
     added: keys(r.added),
     expired: keys(r.expired),
     events: r.events,
-  };
-}
-
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
 
