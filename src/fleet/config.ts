@@ -11,6 +11,7 @@ import { num, obj, oneOf, SchemaError, str, type Check, type FromShape } from '.
 import { DEFAULT_DB, parseDbUrl } from './db';
 import { DEFAULT_LISTEN, parseFleetListen } from './listen';
 import { DEFAULT_MAX_REPORT_BYTES } from './server';
+import { DEFAULT_MAX_QUEUED } from './store';
 
 export const DEFAULT_FLEET_CONFIG = '/etc/netbeacon/fleet.yaml';
 
@@ -42,6 +43,7 @@ const shape = {
   read_token_file: str(),
   log_level: oneOf(LOG_LEVELS),
   max_report_bytes: num(4096, 1024 * 1024 * 1024, true),
+  max_queued_reports: num(1, 1_000_000, true),
   refresh_interval: num(0.05, 60),
 };
 
@@ -52,6 +54,7 @@ export interface FleetConfig {
   readTokenFile?: string;
   logLevel: LogLevel;
   maxReportBytes: number;
+  maxQueuedReports: number;
   refreshMs: number;
   source: string | null;
 }
@@ -66,7 +69,15 @@ export interface FleetFlags {
 }
 
 export function fleetDefaults(): FleetConfig {
-  return { db: DEFAULT_DB, listen: DEFAULT_LISTEN, logLevel: 'info', maxReportBytes: DEFAULT_MAX_REPORT_BYTES, refreshMs: 1000, source: null };
+  return {
+    db: DEFAULT_DB,
+    listen: DEFAULT_LISTEN,
+    logLevel: 'info',
+    maxReportBytes: DEFAULT_MAX_REPORT_BYTES,
+    maxQueuedReports: DEFAULT_MAX_QUEUED,
+    refreshMs: 1000,
+    source: null,
+  };
 }
 
 export function parseFleetConfig(text: string, where: string): FromShape<typeof shape> {
@@ -106,6 +117,7 @@ export function loadFleetConfig(path: string | undefined, flags: FleetFlags): Fl
     if (f.read_token_file) c.readTokenFile = f.read_token_file;
     if (f.log_level) c.logLevel = f.log_level;
     if (f.max_report_bytes !== undefined) c.maxReportBytes = f.max_report_bytes;
+    if (f.max_queued_reports !== undefined) c.maxQueuedReports = f.max_queued_reports;
     if (f.refresh_interval !== undefined) c.refreshMs = f.refresh_interval * 1000;
   }
   if (flags.db) c.db = flags.db;

@@ -8,7 +8,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { VERSION } from '../version';
 import type { FleetState } from './state';
 
-export type ReportResult = 'stored' | 'duplicate' | 'stale' | 'unauthorized' | 'malformed' | 'too_large' | 'unavailable';
+export type ReportResult = 'stored' | 'duplicate' | 'stale' | 'unauthorized' | 'malformed' | 'too_large' | 'unavailable' | 'busy';
 
 export interface FleetMetrics {
   readonly registry: Registry;

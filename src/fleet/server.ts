@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyReport } from './model/auth';
 import { parseReportBytes, ReportError } from './model/report';
 import { FleetState } from './state';
-import type { FleetStore } from './store';
+import { StoreBusyError, type FleetStore } from './store';
 import type { FleetMetrics } from './metrics';
 import { formatListen, type ListenSpec } from './listen';
 import { FleetWeb, sendJsonCached, sendJsonParts } from './web';
@@ -210,9 +210,14 @@ export class FleetServer {
         address,
       });
     } catch (err) {
+      res.setHeader('retry-after', '5');
+      if (err instanceof StoreBusyError) {
+        // Counted, not logged per report: under a stalled database there would be one line per agent every 30 s.
+        this.#o.metrics.report('busy');
+        throw new HttpError(503, { error: 'busy', limit: err.limit, message: `report of ${report.host} not stored: ${err.message}; send it again later` });
+      }
       this.#o.metrics.report('unavailable');
       this.#o.log?.('error', `report of ${report.host} not stored: ${(err as Error).message}`, { host: report.host });
-      res.setHeader('retry-after', '5');
       throw new HttpError(503, { error: 'unavailable', message: `the database could not store the report: ${(err as Error).message}` });
     }
     this.#o.metrics.report(result.status);

@@ -19,6 +19,8 @@ export interface FleetServiceOptions {
   readonly fleetKey: Uint8Array;
   readonly readToken?: string;
   readonly maxReportBytes?: number;
+  /** PostgreSQL: reports that may wait for the database before new ones get 503 (default 1024). */
+  readonly maxQueuedReports?: number;
   /** How often the history is brought up to date (ms; default 1000). */
   readonly refreshMs?: number;
   readonly clock?: () => number;
@@ -50,7 +52,10 @@ export class FleetService {
 
   static async start(opts: FleetServiceOptions): Promise<FleetService> {
     const log = opts.log ?? (() => undefined);
-    const { store, applied } = await FleetStore.open(opts.db, (err) => log('warn', `database connection lost: ${err.message}`));
+    const { store, applied } = await FleetStore.open(opts.db, {
+      onPoolError: (err) => log('warn', `database connection lost: ${err.message}`),
+      ...(opts.maxQueuedReports !== undefined ? { maxQueued: opts.maxQueuedReports } : {}),
+    });
     try {
       const state = new FleetState(store, { ...(opts.clock ? { clock: opts.clock } : {}), log });
       const metrics = fleetMetrics(state, opts.db.kind);

@@ -45,6 +45,28 @@ export interface HistoryRow {
 const CHUNK = 400;
 /** Reports per batch (10 parameters each). */
 const BATCH = 64;
+/** PostgreSQL: reports that may wait for a batch before new ones are turned away (max_queued_reports). */
+export const DEFAULT_MAX_QUEUED = 1024;
+
+/**
+ * A report turned away because max_queued_reports are already waiting for
+ * the database: nothing was stored, and the server answers 503 so that the
+ * agent keeps its report and sends it again.
+ */
+export class StoreBusyError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`${limit} reports are already waiting for the database (max_queued_reports)`);
+    this.name = 'StoreBusyError';
+    this.limit = limit;
+  }
+}
+
+export interface StoreOptions {
+  /** PostgreSQL: at most this many reports wait for a batch (default DEFAULT_MAX_QUEUED). */
+  readonly maxQueued?: number;
+  readonly onPoolError?: (err: Error) => void;
+}
 
 interface Pending {
   readonly input: IngestInput;
@@ -68,19 +90,23 @@ export class FleetStore {
   /** Reports waiting for the batch being stored. */
   #queue: Pending[] = [];
   #flushing = false;
+  readonly #maxQueued: number;
 
-  private constructor(db: Kysely<FleetDatabase>, target: DbTarget, pool?: pg.Pool) {
+  private constructor(db: Kysely<FleetDatabase>, target: DbTarget, maxQueued: number, pool?: pg.Pool) {
     this.db = db;
     this.target = target;
+    this.#maxQueued = maxQueued;
     this.#pool = pool;
   }
 
   /** Connects and migrates; throws FleetDbError naming the database and the problem. */
-  static async open(target: DbTarget, onPoolError?: (err: Error) => void): Promise<{ store: FleetStore; applied: string[] }> {
-    const open = connect(target, onPoolError);
+  static async open(target: DbTarget, opts: StoreOptions = {}): Promise<{ store: FleetStore; applied: string[] }> {
+    const maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    if (!Number.isInteger(maxQueued) || maxQueued < 1) throw new RangeError(`maxQueued must be a positive integer, not ${maxQueued}`);
+    const open = connect(target, opts.onPoolError);
     try {
       const { applied } = await migrate(open);
-      return { store: new FleetStore(open.db, target, open.pool), applied };
+      return { store: new FleetStore(open.db, target, maxQueued, open.pool), applied };
     } catch (err) {
       await open.db.destroy();
       throw err;
@@ -89,6 +115,11 @@ export class FleetStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  /** PostgreSQL: reports waiting for a batch (always 0 over SQLite, which stores each one as it comes). */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   async ping(): Promise<void> {
@@ -105,10 +136,13 @@ export class FleetStore {
    * most one report per host goes in a batch: a second one of the same host
    * waits for the next batch, so each host's reports are stored in the order
    * they came. If a batch fails, its reports are stored one by one, so one
-   * report the database refuses fails alone.
+   * report the database refuses fails alone. While maxQueued reports are
+   * waiting (a slow or stalled database), a new one is refused at once with
+   * StoreBusyError rather than held in memory without bound.
    */
   ingest(r: IngestInput): Promise<IngestResult> {
     if (this.#pool === undefined) return this.#store([r]).then((results) => results[0]!);
+    if (this.#queue.length >= this.#maxQueued) return Promise.reject(new StoreBusyError(this.#maxQueued));
     return new Promise((resolve, reject) => {
       this.#queue.push({ input: r, resolve, reject });
       if (!this.#flushing) void this.#flush();

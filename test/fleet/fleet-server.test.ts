@@ -14,6 +14,7 @@ import { parseDbUrl } from '../../src/fleet/db';
 import { deriveFleetKey, signReport } from '../../src/fleet/model/auth';
 import { parseServiceUrl, sendRequest, type ServiceTarget } from '../../src/net/http-client';
 import type { FleetTopology, FleetTopologyOverview } from '../../src/fleet/model/types';
+import pg from 'pg';
 import { fleetBackends, type Backend } from '../helpers/fleet-backends';
 import { getJson, iface, postReport, remote, report } from '../helpers/fleet-reports';
 
@@ -46,6 +47,7 @@ for (const backend of fleetBackends(t, 'server')) {
   t.test(`${backend.name}: reports`, (t) => reports(t, backend));
   t.test(`${backend.name}: the read side`, (t) => readSide(t, backend));
   if (backend.name === 'postgres') t.test('postgres: the database goes away and comes back', (t) => databaseDown(t, backend));
+  if (backend.name === 'postgres') t.test('postgres: a stalled database: reports past max_queued_reports get 503 busy', (t) => stalled(t, backend));
 }
 
 t.test('the read token, a Unix socket, and paths that do not exist', async (t) => {
@@ -253,4 +255,48 @@ async function databaseDown(t: Test, backend: Backend): Promise<void> {
   }
   t.equal(res.status, 200, 'the retry is stored once the database is back');
   t.equal((await getJson(target, '/healthz')).status, 200);
+}
+
+/** Polls `check` every 20 ms until it holds (at most 10 s). */
+async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function stalled(t: Test, backend: Backend): Promise<void> {
+  const url = backend.fresh();
+  const { service, target } = await start(t, url, { maxQueuedReports: 1 });
+  // Another session holds the hosts table: the service's batch waits on it, as on a stalled database.
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  t.teardown(() => locker.end());
+  await locker.query('begin');
+  await locker.query('lock table fleet_hosts in access exclusive mode');
+  const waiting = async (): Promise<boolean> =>
+    Number((await locker.query<{ n: string }>("select count(*) as n from pg_locks where not granted and relation = 'fleet_hosts'::regclass")).rows[0]!.n) > 0;
+  const first = postReport(target, KEY, rack1(1));
+  await until('the first batch to wait on the lock', waiting);
+  const second = postReport(target, KEY, rack2(1));
+  await until('the second report to queue', () => service.store.queued === 1);
+  const turned = await postReport(target, KEY, report('rack3', [iface('eth0', '52:54:00:0c:00:00')], [], { seq: 1 }));
+  t.equal(turned.status, 503, 'a report past max_queued_reports is refused at once');
+  t.equal(turned.headers['retry-after'], '5', 'with a time to come back');
+  t.match(JSON.parse(turned.body.toString()), {
+    error: 'busy',
+    limit: 1,
+    message: /report of rack3 not stored: 1 reports are already waiting for the database \(max_queued_reports\)/,
+  });
+  t.equal(service.store.queued, 1, 'and it does not join the queue');
+  await locker.query('rollback');
+  t.equal((await first).status, 200, 'the report in the stalled batch is stored once the database answers');
+  t.equal((await second).status, 200, 'and so is the one that waited');
+  const again = await postReport(target, KEY, report('rack3', [iface('eth0', '52:54:00:0c:00:00')], [], { seq: 1 }));
+  t.equal(again.status, 200, 'the refused report, sent again, is stored');
+  const hosts = (await getJson(target, '/api/v1/hosts')).doc as { hosts: Array<{ name: string }> };
+  t.same(hosts.hosts.map((h) => h.name).sort(), ['rack1', 'rack2', 'rack3'], 'nothing acknowledged was lost');
+  const metrics = (await sendRequest(target, { method: 'GET', path: '/metrics', timeoutMs: 5000 })).body.toString();
+  t.match(metrics, /netbeacon_fleet_reports_total\{result="busy"\} 1/, 'counted as busy');
 }

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
 import { gzipSync } from 'node:zlib';
-import { FleetStore, storedReportText, type IngestInput } from '../../src/fleet/store';
+import { FleetStore, StoreBusyError, storedReportText, type IngestInput } from '../../src/fleet/store';
 import { FleetState } from '../../src/fleet/state';
 import { parseDbUrl } from '../../src/fleet/db';
 import type { FleetChange } from '../../src/fleet/model/history';
@@ -46,6 +46,7 @@ for (const backend of fleetBackends(t, 'store')) {
   t.test(`${backend.name}: migrations`, (t) => migrations(t, backend));
   t.test(`${backend.name}: ingest`, (t) => ingest(t, backend));
   t.test(`${backend.name}: reports that arrive together`, (t) => together(t, backend));
+  t.test(`${backend.name}: the queue of waiting reports is bounded`, (t) => bounded(t, backend));
   t.test(`${backend.name}: derived state and history`, (t) => derivedAndHistory(t, backend));
   t.test(`${backend.name}: two servers over one database agree and write each change once`, (t) => twoServers(t, backend));
   t.test(`${backend.name}: a report this server stored is not read back, unless the database has a newer one`, (t) => storedHere(t, backend));
@@ -104,6 +105,35 @@ async function ingest(t: Test, backend: Backend): Promise<void> {
  * each gets its own answer, a host's reports are stored in the order they
  * came, and a report the database refuses fails alone.
  */
+async function bounded(t: Test, backend: Backend): Promise<void> {
+  await t.rejects(FleetStore.open(parseDbUrl(backend.fresh()), { maxQueued: 0 }), { message: /maxQueued must be a positive integer, not 0/ });
+  const { store } = await FleetStore.open(parseDbUrl(backend.fresh()), { maxQueued: 2 });
+  t.teardown(() => store.close());
+  const hosts = ['q0', 'q1', 'q2', 'q3', 'q4'];
+  // All five at once: the first is taken into a batch as it comes, the next two wait for the next batch.
+  const answers = await Promise.all(
+    hosts.map((h) =>
+      store.ingest(input(h, 1, body(h, 1))).then(
+        (r) => r.status,
+        (err: unknown) => err,
+      ),
+    ),
+  );
+  if (backend.name === 'sqlite') {
+    // SQLite stores each report as it comes: nothing waits, nothing is turned away.
+    t.same(answers, ['stored', 'stored', 'stored', 'stored', 'stored']);
+  } else {
+    t.same(answers.slice(0, 3), ['stored', 'stored', 'stored'], 'the one in the batch and the two waiting are stored');
+    for (const err of answers.slice(3)) {
+      t.ok(err instanceof StoreBusyError, 'the rest are turned away');
+      t.match(err, { limit: 2, message: '2 reports are already waiting for the database (max_queued_reports)' });
+    }
+    t.same(await store.hostSeqs(), new Map(hosts.slice(0, 3).map((h) => [h, 1])), 'a turned-away report stored nothing');
+    t.same((await store.ingest(input('q3', 1, body('q3', 1)))).status, 'stored', 'and is stored when sent again');
+  }
+  t.equal(store.queued, 0, 'nothing is left waiting');
+}
+
 async function together(t: Test, backend: Backend): Promise<void> {
   const store = await open(t, backend.fresh());
   const hosts = Array.from({ length: 20 }, (_, i) => `rack${i}`);

@@ -55,17 +55,31 @@ t.test('the config file: defaults, file, flags; a token file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nb-fleet-conf-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'fleet.yaml');
-  writeFileSync(file, `db: postgres://db/fleet\nlisten: 9300\nread_token_file: ${join(dir, 'tok')}\nlog_level: debug\nrefresh_interval: 0.5\n`);
+  writeFileSync(
+    file,
+    `db: postgres://db/fleet\nlisten: 9300\nread_token_file: ${join(dir, 'tok')}\nlog_level: debug\nrefresh_interval: 0.5\nmax_queued_reports: 64\n`,
+  );
   const c = loadFleetConfig(file, { listen: 'unix:/x.sock' });
-  t.match(c, { db: 'postgres://db/fleet', listen: 'unix:/x.sock', logLevel: 'debug', refreshMs: 500, source: file, readTokenFile: join(dir, 'tok') });
+  t.match(c, {
+    db: 'postgres://db/fleet',
+    listen: 'unix:/x.sock',
+    logLevel: 'debug',
+    refreshMs: 500,
+    maxQueuedReports: 64,
+    source: file,
+    readTokenFile: join(dir, 'tok'),
+  });
   t.match(loadFleetConfig(join(dir, 'none.yaml') === file ? file : undefined, {}), { source: null }, 'the default path may be absent');
   t.throws(() => loadFleetConfig(join(dir, 'missing.yaml'), {}), { message: /config .*missing\.yaml: does not exist/ });
   writeFileSync(file, 'db: [1\n');
   t.throws(() => loadFleetConfig(file, {}), { message: /not valid YAML \(line/ });
   writeFileSync(file, 'db: mysql://x\n');
   t.throws(() => loadFleetConfig(file, {}), { message: /db: must be sqlite:PATH or postgres/ });
+  writeFileSync(file, 'max_queued_reports: 0\n');
+  t.throws(() => loadFleetConfig(file, {}), { message: /max_queued_reports/ });
   writeFileSync(file, '');
   t.equal(loadFleetConfig(file, {}).source, file);
+  t.equal(loadFleetConfig(file, {}).maxQueuedReports, 1024, 'max_queued_reports defaults to 1024');
   writeFileSync(join(dir, 'tok'), 'short\n');
   t.throws(() => readTokenFile(join(dir, 'tok'), 'read token file'), { message: /holds no token of at least 16 characters/ });
   writeFileSync(join(dir, 'tok'), '  0123456789abcdef0123  \nignored\n');

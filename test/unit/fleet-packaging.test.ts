@@ -3,6 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFleetConfig } from '../../src/fleet/config';
+import { DEFAULT_MAX_QUEUED } from '../../src/fleet/store';
 import { applyFile, applyFlags, defaults, parseConfig } from '../../src/config/config';
 
 const UNIT = join(__dirname, '..', '..', 'packaging', 'netbeacon-fleet.service');
@@ -31,7 +32,15 @@ t.test('the fleet unit: its own dynamic user, state in StateDirectory=, no capab
 
 t.test('the example fleet.yaml is valid and says the defaults', async (t) => {
   const f = parseFleetConfig(readFileSync(YAML, 'utf8'), YAML);
-  t.same(f, { db: 'sqlite:/var/lib/netbeacon/fleet.db', listen: '127.0.0.1:9241', log_level: 'info', max_report_bytes: 8388608, refresh_interval: 1 });
+  t.same(f, {
+    db: 'sqlite:/var/lib/netbeacon/fleet.db',
+    listen: '127.0.0.1:9241',
+    log_level: 'info',
+    max_report_bytes: 8388608,
+    max_queued_reports: 1024,
+    refresh_interval: 1,
+  });
+  t.equal(f.max_queued_reports, DEFAULT_MAX_QUEUED, 'the example says the default');
 });
 
 t.test("the agent's fleet keys: file and flags", async (t) => {

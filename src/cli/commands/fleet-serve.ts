@@ -70,6 +70,7 @@ async function serve(config: FleetConfig, fleetKey: Uint8Array, readToken: strin
     fleetKey,
     ...(readToken !== undefined ? { readToken } : {}),
     maxReportBytes: config.maxReportBytes,
+    maxQueuedReports: config.maxQueuedReports,
     refreshMs: config.refreshMs,
     log: logFn,
   });
