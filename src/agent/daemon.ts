@@ -26,6 +26,7 @@ import { BEACON_FORMATS, type BeaconFormat } from '../protocol/beacon';
 import { V3_VERSION } from '../protocol/v3';
 import { observedBeacon } from '../protocol/observe';
 import type { RejectReason } from '../protocol/reasons';
+import type { DecodedBeacon } from '../protocol/verdict';
 import {
   cidrOf,
   describeInterface,
@@ -113,6 +114,67 @@ function replayFormat(keyId: string | undefined): { format: BeaconFormat; key_id
   return keyId === undefined ? { format: 'v2' } : { format: 'v3', key_id: keyId };
 }
 
+/** A remote interface heard: by segment + MAC + name, with when it was last heard. */
+interface PeerEntry {
+  interface: string;
+  vid?: number;
+  mac: string;
+  name: string;
+  lastMs: number;
+  formats: Set<BeaconFormat>;
+  keyId?: string;
+}
+
+const NO_ACTIONS: readonly AnswerAction[] = [];
+
+/** The correlator's view of a verified beacon: observedBeacon's fields it reads, in the same order. */
+function receivedBeacon(iface: string, frame: LiveRecord['frame'], v: DecodedBeacon, keyId: string | undefined): ReceivedBeacon {
+  if (frame.vid === undefined) {
+    if (keyId === undefined)
+      return {
+        interface: iface,
+        source_ip: frame.sourceIp,
+        source_port: frame.sourcePort,
+        destination_ip: frame.destinationIp,
+        version: v.version,
+        type: v.type,
+        payload: v.payload,
+      };
+    return {
+      interface: iface,
+      source_ip: frame.sourceIp,
+      source_port: frame.sourcePort,
+      destination_ip: frame.destinationIp,
+      version: v.version,
+      type: v.type,
+      payload: v.payload,
+      key_id: keyId,
+    };
+  }
+  if (keyId === undefined)
+    return {
+      interface: iface,
+      vid: frame.vid,
+      source_ip: frame.sourceIp,
+      source_port: frame.sourcePort,
+      destination_ip: frame.destinationIp,
+      version: v.version,
+      type: v.type,
+      payload: v.payload,
+    };
+  return {
+    interface: iface,
+    vid: frame.vid,
+    source_ip: frame.sourceIp,
+    source_port: frame.sourcePort,
+    destination_ip: frame.destinationIp,
+    version: v.version,
+    type: v.type,
+    payload: v.payload,
+    key_id: keyId,
+  };
+}
+
 const MAX_PEERS = 10_000;
 export const PEER_TIMEOUT_MS = 120_000;
 
@@ -139,10 +201,9 @@ export class Agent extends EventEmitter {
   #v3KeyId: string | undefined;
   readonly #startedAt: number;
   /** Remote interfaces heard, by segment + MAC + name, with when they were last heard. */
-  readonly #peers = new Map<
-    string,
-    { interface: string; vid?: number; mac: string; name: string; lastMs: number; formats: Set<BeaconFormat>; keyId?: string }
-  >();
+  readonly #peers = new Map<string, PeerEntry>();
+  /** The peer #notePeer found or added last (while it is in #peers). */
+  #lastPeer: { readonly key: string; readonly peer: PeerEntry } | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #driftTimer: NodeJS.Timeout | undefined;
   /** Hints changed since drift was last computed. */
@@ -377,58 +438,85 @@ export class Agent extends EventEmitter {
     c[result] = (c[result] ?? 0) + 1;
   }
 
+  /**
+   * Per beacon, on a busy rack: so no object is built that is not needed
+   * (the observed line only for a journal, the answer input only when the
+   * core asked for a reply), and the valid count is kept per run of
+   * records from one interface, then added once.
+   */
   #onBeacons(records: LiveRecord[]): void {
     if (this.#stopped) return;
     const actions: AnswerAction[] = [];
     const policy = this.#o.policy;
-    for (const r of policy ? policy.filter(records) : records) {
-      if (!r.verdict.ok) {
-        this.#count(r.interface, r.verdict.reason);
-        this.#log('debug', 'rejected beacon', { interface: r.interface, reason: r.verdict.reason, source_ip: r.frame.sourceIp });
-        continue;
+    const clock = this.#o.clock ?? Date.now;
+    // Valid records of the current run of one interface, not yet counted.
+    let validIface: string | undefined;
+    let valid = 0;
+    try {
+      for (const r of policy ? policy.filter(records) : records) {
+        const verdict = r.verdict;
+        if (!verdict.ok) {
+          // Counted in arrival order: the valid ones before it first (the counters' keys keep that order).
+          if (valid > 0) {
+            this.#countValid(validIface!, valid);
+            valid = 0;
+          }
+          this.#count(r.interface, verdict.reason);
+          this.#log('debug', 'rejected beacon', { interface: r.interface, reason: verdict.reason, source_ip: r.frame.sourceIp });
+          continue;
+        }
+        if (r.interface !== validIface) {
+          if (valid > 0) this.#countValid(validIface!, valid);
+          validIface = r.interface;
+          valid = 0;
+        }
+        valid++;
+        policy?.noteKey(r);
+        const frame = r.frame;
+        const isV3 = verdict.version === V3_VERSION;
+        const v3Key = isV3 ? this.#keyOf(r.keyFingerprint) : undefined;
+        const keyId = v3Key && correlationKeyId(v3Key);
+        // The journal's key_id is the wire's; a fingerprint no key id is known for stays out of it.
+        const wire = wireKeyId(v3Key);
+        // The line is built only when there is a journal: on a busy rack this loop runs per beacon.
+        if (this.#journal) {
+          const o = observedBeacon(frame, r.time, verdict, r.interface);
+          this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...(wire !== undefined ? { key_id: wire } : {}) });
+        }
+        // observedBeacon's fields, in its order (vid: the frame's).
+        const rx: ReceivedBeacon = receivedBeacon(r.interface, frame, verdict, keyId);
+        const now = clock();
+        const c = this.core.onReceive(rx, now);
+        if (c.expired.length > 0) for (const h of c.expired) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
+        if (c.verdict === 'replay') this.counters.replaysByFormat[isV3 ? 'v3' : 'v2']++;
+        if (c.added.length > 0) for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
+        if (c.events.length > 0) for (const e of c.events) this.#onCorrelationEvent(e, now, keyId);
+        if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
+        this.#notePeer(rx, wire, now);
+        // plan() of no action is no action (and counts nothing).
+        const planned =
+          c.actions.length === 0 ? NO_ACTIONS : this.#answers.plan(c.actions, { frame, payload: verdict.payload, interfaces: this.#selected }, now);
+        if (isV3) for (const a of planned) this.#replyFormat.set(a, 'v3');
+        if (!policy) {
+          if (planned.length > 0) actions.push(...planned);
+          continue;
+        }
+        // A replay alarm is raised by this beacon: it says its format (and v3 key id) as the replay event would.
+        for (const a of policy.observe(c, now)) this.#onAlarm(a, a.kind === 'replay' ? replayFormat(keyId) : undefined);
+        // Replies go to an address the sender chose: limited per peer and in total.
+        for (const a of planned) if (!isReply(a) || policy.allowReply(r.frame, now)) actions.push(a);
       }
-      this.#count(r.interface, 'valid');
-      policy?.noteKey(r);
-      const o = observedBeacon(r.frame, r.time, r.verdict, r.interface);
-      const v3Key = o.version === V3_VERSION ? this.#keyOf(r.keyFingerprint) : undefined;
-      const keyId = v3Key && correlationKeyId(v3Key);
-      // The journal's key_id is the wire's; a fingerprint no key id is known for stays out of it.
-      const wire = wireKeyId(v3Key);
-      // The line is built only when there is a journal: on a busy rack this loop runs per beacon.
-      if (this.#journal) this.#journalLine({ ...o, interface: r.interface, direction: 'rx', ...(wire !== undefined ? { key_id: wire } : {}) });
-      const rx: ReceivedBeacon = {
-        interface: r.interface,
-        ...(o.vid !== undefined ? { vid: o.vid } : {}),
-        source_ip: o.source_ip,
-        source_port: o.source_port,
-        destination_ip: o.destination_ip,
-        version: o.version,
-        type: o.type,
-        payload: o.payload,
-        // v3: a beacon is (key id, ULID), both authenticated.
-        ...(keyId !== undefined && { key_id: keyId }),
-      };
-      const now = this.#now();
-      const c = this.core.onReceive(rx, now);
-      for (const h of c.expired) this.#emit({ event: 'hint_expired', hint: h, time: now / 1000 });
-      if (c.verdict === 'replay') this.counters.replaysByFormat[o.version === V3_VERSION ? 'v3' : 'v2']++;
-      for (const h of c.added) this.#emit({ event: 'hint_added', hint: h, time: now / 1000 });
-      for (const e of c.events) this.#onCorrelationEvent(e, now, keyId);
-      if (c.added.length > 0 || c.expired.length > 0) this.#hintsDirty = true;
-      this.#notePeer(rx, wire, now);
-      const planned = this.#answers.plan(c.actions, { frame: r.frame, payload: o.payload, interfaces: this.#selected }, now);
-      if (o.version === V3_VERSION) for (const a of planned) this.#replyFormat.set(a, 'v3');
-      if (!policy) {
-        actions.push(...planned);
-        continue;
-      }
-      // A replay alarm is raised by this beacon: it says its format (and v3 key id) as the replay event would.
-      for (const a of policy.observe(c, now)) this.#onAlarm(a, a.kind === 'replay' ? replayFormat(keyId) : undefined);
-      // Replies go to an address the sender chose: limited per peer and in total.
-      for (const a of planned) if (!isReply(a) || policy.allowReply(r.frame, now)) actions.push(a);
+    } finally {
+      // Also when a handler threw: what was received stays counted.
+      if (valid > 0) this.#countValid(validIface!, valid);
     }
     this.#expiry.arm();
     if (actions.length) void this.#perform(actions).then(() => this.#schedule());
+  }
+
+  #countValid(iface: string, n: number): void {
+    const c = (this.counters.received[iface] ??= {});
+    c.valid = (c.valid ?? 0) + n;
   }
 
   /** Hints whose last supporting beacon grew older than the TTL (the ageing timer, or a beacon's arrival). */
@@ -457,9 +545,18 @@ export class Agent extends EventEmitter {
   #notePeer(rx: ReceivedBeacon, keyId: string | undefined, now: number): void {
     const remote = rx.payload?.remote as { name?: unknown; mac_address?: unknown } | undefined;
     if (!remote || typeof remote.name !== 'string' || typeof remote.mac_address !== 'string') return;
-    const key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
     const format: BeaconFormat = rx.version === V3_VERSION ? 'v3' : 'v2';
-    const known = this.#peers.get(key);
+    // A flood is mostly of one peer: the last one heard is found without building its key.
+    const last = this.#lastPeer;
+    let known: PeerEntry | undefined;
+    let key = '';
+    if (last && last.peer.interface === rx.interface && last.peer.vid === rx.vid && last.peer.mac === remote.mac_address && last.peer.name === remote.name)
+      known = last.peer;
+    else {
+      key = `${rx.interface}|${rx.vid ?? ''}|${remote.mac_address}|${remote.name}`;
+      known = this.#peers.get(key);
+      if (known) this.#lastPeer = { key, peer: known };
+    }
     if (known) {
       known.lastMs = now;
       known.formats.add(format);
@@ -477,6 +574,7 @@ export class Agent extends EventEmitter {
       ...(keyId !== undefined && { keyId }),
     };
     this.#peers.set(key, peer);
+    this.#lastPeer = { key, peer };
     const { lastMs: _l, formats: _f, keyId: _k, ...shown } = peer;
     this.#emit({ event: 'peer_seen', ...shown, time: now / 1000 });
   }
@@ -487,6 +585,7 @@ export class Agent extends EventEmitter {
     for (const [key, p] of this.#peers) {
       if (now - p.lastMs < PEER_TIMEOUT_MS) continue;
       this.#peers.delete(key);
+      if (this.#lastPeer?.key === key) this.#lastPeer = undefined;
       const { lastMs: _l, formats: _f, keyId: _k, ...shown } = p;
       this.#emit({ event: 'peer_gone', ...shown, time: now / 1000 });
     }

@@ -206,13 +206,24 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
     this.emit('interface-gone', gone);
   }
 
-  /** Records [from, to) of a queued batch, as one 'beacons' event. */
+  /**
+   * Records [from, to) of a queued batch, as one 'beacons' event. Per
+   * record on a flood: so the interface's name and counters are looked up
+   * once per run of records from one ifindex, in the one pass.
+   */
   private deliver(batch: RecordBatch, from: number, to: number): void {
     if (this.closed) return;
     const out: LiveRecord[] = [];
+    let ifindex = -1;
+    let name: string | undefined;
+    let c: RingStats | undefined;
     for (let i = from; i < to; i++) {
       const r = batch.decode(i);
-      const name = this.names.get(r.ifindex);
+      if (r.ifindex !== ifindex) {
+        ifindex = r.ifindex;
+        name = this.names.get(ifindex);
+        c = name === undefined ? undefined : this.counts.get(name);
+      }
       if (name === undefined) continue; // removed while its block was in flight
       const fp = r.keyIndex >= 0 ? this.fingerprints.get(r.keyGeneration)?.[r.keyIndex] : undefined;
       const rec: { -readonly [K in keyof LiveRecord]: LiveRecord[K] } = { interface: name, time: r.time, frame: r.frame, verdict: r.verdict };
@@ -221,21 +232,13 @@ export class NativeLiveCapture extends EventEmitter implements LiveCapture {
         rec.keyFingerprint = fp;
         this.matched.set(fp, (this.matched.get(fp) ?? 0) + 1);
       }
-      out.push(rec);
-    }
-    if (out.length === 0) return;
-    let name = '';
-    let c: RingStats | undefined;
-    for (const r of out) {
-      if (r.interface !== name) {
-        name = r.interface;
-        c = this.counts.get(name);
-      }
       if (c) {
         if (r.verdict.ok) c.beacons++;
         else c.rejected++;
       }
+      out.push(rec);
     }
+    if (out.length === 0) return;
     this.emit('beacons', out);
   }
 }
