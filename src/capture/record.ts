@@ -151,13 +151,53 @@ export function decodeRecords(records: Uint8Array, count: number, plain: Uint8Ar
   return out;
 }
 
+/**
+ * The text of MACs and IPv4 addresses seen lately, by their bytes: a flood
+ * comes from a few senders to one group, so most records would otherwise
+ * build the same eleven-piece strings again (and the collector take them
+ * away). Direct-mapped, CACHE_SLOTS entries per table, the whole key
+ * compared before a text is used; a miss formats and replaces the slot.
+ * The texts are formatMac's and formatIpv4's (test/unit/capture-record.test.ts).
+ */
+const CACHE_SLOTS = 1024;
+
+class TextCache {
+  readonly #keys = new Float64Array(CACHE_SLOTS).fill(-1);
+  readonly #texts = new Array<string>(CACHE_SLOTS).fill('');
+  readonly #format: (bytes: Uint8Array, offset: number) => string;
+  readonly #length: number;
+  constructor(format: (bytes: Uint8Array, offset: number) => string, length: 4 | 6) {
+    this.#format = format;
+    this.#length = length;
+  }
+
+  text(bytes: Uint8Array, offset: number): string {
+    // The bytes as one number (at most 48 bits, exact in a double); the slot from the low ones, which vary most.
+    let key = 0;
+    for (let i = 0; i < this.#length; i++) key = key * 256 + bytes[offset + i]!;
+    const slot = (bytes[offset + this.#length - 1]! ^ (bytes[offset + this.#length - 2]! << 2)) & (CACHE_SLOTS - 1);
+    if (this.#keys[slot] === key) return this.#texts[slot]!;
+    const text = this.#format(bytes, offset);
+    this.#keys[slot] = key;
+    this.#texts[slot] = text;
+    return text;
+  }
+}
+
+const macs = new TextCache(formatMac, 6);
+const ipv4s = new TextCache(formatIpv4, 4);
+
+/** formatMac and formatIpv4, through the caches (exported for the test). */
+export const cachedMac = (bytes: Uint8Array, offset: number): string => macs.text(bytes, offset);
+export const cachedIpv4 = (bytes: Uint8Array, offset: number): string => ipv4s.text(bytes, offset);
+
 function frameOf(records: Uint8Array, view: DataView, at: number): FrameInfo {
   const flags = records[at + RECORD.flags]!;
   const v6 = (flags & RECORD.flagIpv6) !== 0;
-  const ip = v6 ? formatIpv6 : formatIpv4;
+  const ip = v6 ? formatIpv6 : cachedIpv4;
   const frame: { -readonly [K in keyof FrameInfo]: FrameInfo[K] } = {
-    sourceMac: formatMac(records, at + RECORD.srcMac),
-    destinationMac: formatMac(records, at + RECORD.dstMac),
+    sourceMac: macs.text(records, at + RECORD.srcMac),
+    destinationMac: macs.text(records, at + RECORD.dstMac),
     sourceIp: ip(records, at + RECORD.srcIp),
     destinationIp: ip(records, at + RECORD.dstIp),
     sourcePort: view.getUint16(at + RECORD.srcPort, true),

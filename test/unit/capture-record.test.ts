@@ -1,7 +1,9 @@
 /** The batch record layout is written twice (native/capture.h, src/capture/record.ts): they must agree. */
 import t from 'tap';
 import { loadBinding } from '../../src/engine/binding';
-import { decodeRecords, RecordBatch, RECORD } from '../../src/capture/record';
+import { cachedIpv4, cachedMac, decodeRecords, RecordBatch, RECORD } from '../../src/capture/record';
+import { formatIpv4, formatMac } from '../../src/protocol/frame';
+import { prng } from '../helpers/prng';
 import { REASON_CODE } from '../../src/protocol/reasons';
 import { serialize } from 'bson';
 
@@ -120,4 +122,25 @@ t.test('RecordBatch checks the batch once, when it is made', async (t) => {
   t.throws(() => new RecordBatch(records, 3, plain, plainLength), { name: 'RangeError', message: /record 2: plaintext out of order/ });
   t.equal(new RecordBatch(records, 2, plain, plainLength).count, 2, 'the records before it are fine');
   t.equal(new RecordBatch(records, 0, plain, 0).count, 0);
+});
+
+t.test('the MAC and IPv4 text caches give formatMac and formatIpv4 for any bytes, hits and collisions alike', async (t) => {
+  const rnd = prng(0x5240);
+  const byte = (): number => Math.floor(rnd() * 256);
+  // A few senders that come back (hits), many that pass once, and keys that share a slot (same last two bytes).
+  const pool = Array.from({ length: 40 }, () => Uint8Array.from({ length: 6 }, byte));
+  const buf = new Uint8Array(16);
+  let wrong = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const kind = rnd();
+    if (kind < 0.5) buf.set(pool[Math.floor(rnd() * pool.length)]!, 3);
+    else if (kind < 0.8) for (let k = 0; k < 6; k++) buf[3 + k] = byte();
+    else for (let k = 0; k < 4; k++) buf[3 + k] = byte(); // the last two bytes kept: the same slot, another key
+    if (cachedMac(buf, 3) !== formatMac(buf, 3)) wrong++;
+    if (cachedIpv4(buf, 5) !== formatIpv4(buf, 5)) wrong++;
+  }
+  t.equal(wrong, 0, '40,000 lookups, each the text the formatter gives');
+  buf.fill(0);
+  t.equal(cachedMac(buf, 0), '00:00:00:00:00:00', 'the all-zero key is not mistaken for an empty slot');
+  t.equal(cachedIpv4(buf, 0), '0.0.0.0');
 });
