@@ -106,7 +106,18 @@ export class HintTable {
     if (known) return known;
     if (!this.#room()) return undefined;
     const hint = pairHint(kind, from.segment, to.segment);
-    const entry: HintEntry = { hint, key: undefined, only: undefined, combo: undefined, comboHints: undefined, refs: 0, node: from, code, mac: undefined, name: undefined };
+    const entry: HintEntry = {
+      hint,
+      key: undefined,
+      only: undefined,
+      combo: undefined,
+      comboHints: undefined,
+      refs: 0,
+      node: from,
+      code,
+      mac: undefined,
+      name: undefined,
+    };
     from.pairs.set(code, entry);
     return entry;
   }
