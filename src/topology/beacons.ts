@@ -133,29 +133,37 @@ export function readUlid(value: string, parts: Int32Array): number {
   // The random part: 6 characters (30 bits) a part, within a small integer
   // (characters 10-15, 16-21, 22-25). A bad character makes a part garbage,
   // but then INVALID is returned.
+  const a = randomBits(value, 10, 16);
+  const b = randomBits(value, 16, 22);
+  const c = randomBits(value, 22, 26);
+  parts[0] = a & PART_MASK;
+  parts[1] = b & PART_MASK;
+  parts[2] = c & PART_MASK;
+  const flags = a | b | c;
+  if ((seen | flags) < 0) return INVALID;
+  return (seen & LOWER) !== 0 || (flags & PART_LOWER) !== 0 ? -1 - timeMs : timeMs;
+}
+
+/** The 30 bits of a random part's characters. */
+const PART_MASK = 0x3fffffff;
+/** randomBits() sets this bit when the characters have a lower-case letter. */
+const PART_LOWER = 0x40000000;
+
+/**
+ * Characters `from` to `to` (at most 6) of `value` as base-32 bits, with
+ * PART_LOWER set at any lower-case letter and the sign bit at any
+ * character outside the alphabet (a 30-bit value leaves both free).
+ */
+function randomBits(value: string, from: number, to: number): number {
+  let seen = 0;
   let r = 0;
-  for (let i = 10; i < 16; i++) {
+  for (let i = from; i < to; i++) {
     const v = digit(value.charCodeAt(i));
     seen |= v;
     r = (r << 5) | (v & 31);
   }
-  parts[0] = r;
-  r = 0;
-  for (let i = 16; i < 22; i++) {
-    const v = digit(value.charCodeAt(i));
-    seen |= v;
-    r = (r << 5) | (v & 31);
-  }
-  parts[1] = r;
-  r = 0;
-  for (let i = 22; i < 26; i++) {
-    const v = digit(value.charCodeAt(i));
-    seen |= v;
-    r = (r << 5) | (v & 31);
-  }
-  parts[2] = r;
-  if (seen < 0) return INVALID;
-  return (seen & LOWER) !== 0 ? -1 - timeMs : timeMs;
+  // LOWER (bit 5) moved to bit 30; `seen` is negative exactly when a character was outside the alphabet.
+  return (r & PART_MASK) | ((seen & LOWER) << 25) | (seen & -0x80000000);
 }
 
 export function isVid(value: unknown): value is number {
@@ -178,6 +186,9 @@ export function readRemote(payload: Readonly<Record<string, unknown>> | null): R
  * unparseable counts as unicast, the reading that yields the weaker hint.
  */
 export function isMulticastAddress(ip: string): boolean {
+  // The beacon groups themselves, most beacons: a compare of a few bytes,
+  // not the hashing of a fresh string that a map lookup costs.
+  if (ip === BEACON_GROUP_V4 || ip === BEACON_GROUP_V6) return true;
   // A host receives beacons for a handful of destinations (the groups, its
   // own addresses): remembered, so that each beacon costs one lookup.
   const known = judged.get(ip);
@@ -189,6 +200,9 @@ export function isMulticastAddress(ip: string): boolean {
 }
 
 const judged = new Map<string, boolean>();
+/** MAAS's beacon groups, as MAAS spells them (another spelling of the same address goes through the map). */
+const BEACON_GROUP_V4 = '224.0.0.118';
+const BEACON_GROUP_V6 = 'ff02::15a';
 
 function judgeMulticast(ip: string): boolean {
   const family = isIP(ip);

@@ -352,10 +352,20 @@ export class Correlator {
       const e = derived[0]!;
       hints = e.only ??= Object.freeze([e.hint]);
     } else {
-      sortEntries(derived, n);
-      const list = new Array<TopologyHint>(n);
-      for (let k = 0; k < n; k++) list[k] = derived[k]!.hint;
-      hints = list;
+      const head = derived[0]!;
+      const combo = head.combo;
+      let same = combo !== undefined && combo.length === n;
+      for (let k = 1; same && k < n; k++) same = combo![k] === derived[k];
+      if (same) hints = head.comboHints!;
+      else {
+        const order = derived.slice(0, n);
+        sortEntries(derived, n);
+        const list = new Array<TopologyHint>(n);
+        for (let k = 0; k < n; k++) list[k] = derived[k]!.hint;
+        hints = Object.freeze(list);
+        head.combo = order;
+        head.comboHints = hints;
+      }
     }
     if (refused) hints = sortHints([...hints, ...refused]);
     return { verdict: own ? 'own' : duplicate ? 'duplicate' : 'new', segment: seg, ulid, hints, added, expired, events: NONE };

@@ -24,8 +24,12 @@ export interface SegmentNode {
   readonly id: number;
   /** Hints from this segment to another local segment, by `other.id * 4 + PAIR_CODE[kind]`. */
   readonly pairs: Map<number, HintEntry>;
-  /** Hints from this segment to a remote interface, by MAC, then name, then `remoteCode`. */
-  readonly remotes: Map<string, Map<string, Map<number, HintEntry>>>;
+  /**
+   * Hints from this segment to a remote interface, by MAC, then a short list
+   * scanned for (name, `remoteCode`): a MAC has one or two names and codes,
+   * so one map lookup and a compare or two find the entry.
+   */
+  readonly remotes: Map<string, HintEntry[]>;
 }
 
 export interface HintEntry {
@@ -34,6 +38,15 @@ export interface HintEntry {
   key: string | undefined;
   /** `[hint]`, frozen, once it was needed: the hints of a reception that supports this one alone (most do). */
   only: readonly TopologyHint[] | undefined;
+  /**
+   * The last multi-hint reception whose first derived entry was this one:
+   * its entries in derived order, and the hints sorted (frozen, shared).
+   * A reception that derives the same entries in the same order (the next
+   * ULID from the same sender heard on the same segments) reuses them, with
+   * no sort and no array. Cleared when the entry leaves.
+   */
+  combo: HintEntry[] | undefined;
+  comboHints: readonly TopologyHint[] | undefined;
   /** Support pairs holding it; the entry is in the table while this is above 0. */
   refs: number;
   /** Where it is filed, so that it can leave. */
@@ -93,7 +106,18 @@ export class HintTable {
     if (known) return known;
     if (!this.#room()) return undefined;
     const hint = pairHint(kind, from.segment, to.segment);
-    const entry: HintEntry = { hint, key: undefined, only: undefined, refs: 0, node: from, code, mac: undefined, name: undefined };
+    const entry: HintEntry = {
+      hint,
+      key: undefined,
+      only: undefined,
+      combo: undefined,
+      comboHints: undefined,
+      refs: 0,
+      node: from,
+      code,
+      mac: undefined,
+      name: undefined,
+    };
     from.pairs.set(code, entry);
     return entry;
   }
@@ -101,33 +125,41 @@ export class HintTable {
   /** The entry of a hint from a local segment to a peer's interface; undefined when it is new and the table is full. */
   remote(kind: RemoteKind, at: SegmentNode, name: string, mac: string, vid: number | undefined): HintEntry | undefined {
     const code = remoteCode(kind, vid);
-    const byName = at.remotes.get(mac);
-    const byCode = byName?.get(name);
-    const known = byCode?.get(code);
-    if (known) return known;
+    const list = at.remotes.get(mac);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e.code === code && e.name === name) return e;
+      }
+    }
     if (!this.#room()) return undefined;
     const hint = remoteHint(kind, at.segment, name, mac, vid);
-    const entry: HintEntry = { hint, key: undefined, only: undefined, refs: 0, node: at, code, mac, name };
-    if (byCode) byCode.set(code, entry);
-    else if (byName) byName.set(name, new Map([[code, entry]]));
-    else at.remotes.set(mac, new Map([[name, new Map([[code, entry]])]]));
+    const entry: HintEntry = { hint, key: undefined, only: undefined, combo: undefined, comboHints: undefined, refs: 0, node: at, code, mac, name };
+    if (list !== undefined) list.push(entry);
+    else at.remotes.set(mac, [entry]);
     return entry;
   }
 
   /** Takes `entry` out of the table (its support is gone). */
   remove(entry: HintEntry): void {
     const { node, code, mac, name } = entry;
+    // What it remembers of other entries goes with it, so that entries gone from the table hold none.
+    entry.combo = undefined;
+    entry.comboHints = undefined;
     if (mac === undefined || name === undefined) {
       if (node.pairs.get(code) === entry && node.pairs.delete(code)) this.#size--;
       return;
     }
-    const byName = node.remotes.get(mac);
-    const byCode = byName?.get(name);
-    if (!byName || !byCode || byCode.get(code) !== entry) return;
-    byCode.delete(code);
+    const list = node.remotes.get(mac);
+    const i = list === undefined ? -1 : list.indexOf(entry);
+    if (i < 0) return;
     this.#size--;
-    if (byCode.size === 0) byName.delete(name);
-    if (byName.size === 0) node.remotes.delete(mac);
+    if (list!.length === 1) node.remotes.delete(mac);
+    else {
+      // Order within the list does not matter (entries() is sorted by whoever needs order).
+      list![i] = list![list!.length - 1]!;
+      list!.pop();
+    }
   }
 
   get size(): number {
@@ -145,7 +177,7 @@ export class HintTable {
       const nodes = family.untagged ? [family.untagged, ...family.tagged.values()] : family.tagged.values();
       for (const node of nodes) {
         yield* node.pairs.values();
-        for (const byName of node.remotes.values()) for (const byCode of byName.values()) yield* byCode.values();
+        for (const list of node.remotes.values()) yield* list;
       }
     }
   }
