@@ -61,6 +61,35 @@ export function int32(b: Uint8Array, i: number): number {
   return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
+/**
+ * A DataView of the buffer being read, kept while the same buffer comes
+ * back (a batch's items share one): names and short strings are compared,
+ * and ASCII checked, four bytes at a time through it.
+ */
+let viewOf: Uint8Array | undefined;
+let dv: DataView = new DataView(new ArrayBuffer(0)) as DataView;
+
+/** Whether a[ai..ai+n) and c[ci..ci+n) hold the same bytes (both ranges in bounds). */
+function same(a: DataView, ai: number, c: DataView, ci: number, n: number): boolean {
+  if (n < 4) {
+    for (let j = 0; j < n; j++) if (a.getUint8(ai + j) !== c.getUint8(ci + j)) return false;
+    return true;
+  }
+  // Whole words, then the last word (overlapping the one before).
+  for (let j = 0; j + 4 < n; j += 4) if (a.getInt32(ai + j) !== c.getInt32(ci + j)) return false;
+  return a.getInt32(ai + n - 4) === c.getInt32(ci + n - 4);
+}
+
+/** Whether dv[from..to) is all ASCII. */
+function ascii(from: number, to: number): boolean {
+  const v = dv;
+  let high = 0;
+  let i = from;
+  for (; i + 4 <= to; i += 4) high |= v.getInt32(i);
+  for (; i < to; i++) high |= v.getUint8(i);
+  return (high & 0x80808080) === 0;
+}
+
 // Buffer's own slicers work on any Uint8Array and make a flat string in one call.
 // (Node's own, undeclared in @types/node.)
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
@@ -76,21 +105,11 @@ function text(b: Uint8Array, from: number, to: number): string | undefined {
   if (n <= INTERN_MAX) {
     const slot = n === 0 ? 0 : (n * 97 + b[from]! * 31 + b[from + (n >> 1)]! * 7 + b[to - 1]!) & (SLOTS - 1);
     const table = valueTable;
-    if (table.lengths[slot] === n) {
-      const bytes = table.bytes;
-      const base = slot * INTERN_MAX;
-      let i = 0;
-      while (i < n && bytes[base + i] === b[from + i]) i++;
-      if (i === n) return table.strings[slot]!;
-    }
-    let high = 0;
-    for (let i = from; i < to; i++) high |= b[i]!;
-    if (high >= 0x80) return wideText(b, from, to);
+    if (table.lengths[slot] === n && same(dv, from, table.view, slot * INTERN_MAX, n)) return table.strings[slot]!;
+    if (!ascii(from, to)) return wideText(b, from, to);
     return store(table, slot, b, from, to);
   }
-  let high = 0;
-  for (let i = from; i < to; i++) high |= b[i]!;
-  if (high >= 0x80) return wideText(b, from, to);
+  if (!ascii(from, to)) return wideText(b, from, to);
   return latin1Slice.call(b, from, to);
 }
 
@@ -114,6 +133,7 @@ class InternTable {
   readonly strings: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
   readonly lengths = new Int32Array(SLOTS).fill(-1);
   readonly bytes = new Uint8Array(SLOTS * INTERN_MAX);
+  readonly view = new DataView(this.bytes.buffer);
 }
 const valueTable = new InternTable();
 
@@ -155,6 +175,8 @@ class Shape {
     readonly names: Uint8Array,
     readonly nameAt: Int32Array,
     readonly keys: readonly string[],
+    /** Each element as it is in the document: its type, its name, a NUL; element k at layoutAt(k) = nameAt[k] + 2k. */
+    readonly layout: DataView,
     /** Whether every key is printable ASCII, so that a constructor may be generated. */
     readonly compilable: boolean,
   ) {
@@ -198,6 +220,7 @@ function newShape(b: Uint8Array, base: number, n: number, hash: number): Shape |
   let total = 0;
   for (let k = 0; k < n; k++) total += nameLen[base + k]!;
   const names = new Uint8Array(total);
+  const layout = new Uint8Array(total + 2 * n);
   let compilable = true;
   let o = 0;
   for (let k = 0; k < n; k++) {
@@ -209,14 +232,17 @@ function newShape(b: Uint8Array, base: number, n: number, hash: number): Shape |
       const c = b[from + i]!;
       if (c < 0x20 || c > 0x7e) compilable = false;
       names[o + i] = c;
+      layout[o + 2 * k + 1 + i] = c;
     }
     keys.push(name);
     types[k] = b[from - 1]!;
+    layout[o + 2 * k] = b[from - 1]!;
+    layout[o + 2 * k + 1 + len] = 0;
     nameAt[k] = o;
     o += len;
   }
   nameAt[n] = o;
-  return new Shape(hash, types, names, nameAt, keys, compilable);
+  return new Shape(hash, types, names, nameAt, keys, new DataView(layout.buffer), compilable);
 }
 
 /** The constructor of a shape: one object literal, its names JSON strings of validated keys. */
@@ -329,28 +355,25 @@ function doc(b: Uint8Array, at: number, limit: number, depth: number, hint: Shap
   let i = at + 4;
   if (hint !== undefined) {
     const types = hint.types;
-    const names = hint.names;
+    const layout = hint.layout;
     const nameAt = hint.nameAt;
     const kids = hint.kids;
     const count = types.length;
+    const v = dv;
     while (n < count && i < end) {
-      const type = b[i]!;
-      if (type !== types[n]) break;
-      const from = i + 1;
       const o = nameAt[n]!;
       const len = nameAt[n + 1]! - o;
-      // The name and its NUL must end before the EOO.
-      if (end - from <= len || b[from + len] !== 0) break;
-      let j = 0;
-      while (j < len && b[from + j] === names[o + j]) j++;
-      if (j < len) break;
+      // Type, name and NUL at once; the NUL must come before the EOO.
+      if (end - i < len + 2 || !same(v, i, layout, o + 2 * n, len + 2)) break;
+      const type = types[n]!;
+      const from = i + 1;
       nameStart[np] = from;
       nameLen[np] = len;
       np++;
-      const v = value(type, b, from + len + 1, end, depth, kids[n]!);
-      if (v === undefined) return undefined;
+      const x = value(type, b, from + len + 1, end, depth, kids[n]!);
+      if (x === undefined) return undefined;
       if (type === 0x03 || type === 0x04) kids[n] = lastSlot;
-      values[sp++] = v;
+      values[sp++] = x;
       i = next;
       n++;
     }
@@ -435,6 +458,10 @@ function array(b: Uint8Array, at: number, limit: number, depth: number, hint: nu
 
 /** The document in b[start..end), or undefined when the fast path declines it. */
 export function decodeBsonFast(b: Uint8Array, start: number, end: number): Record<string, unknown> | undefined {
+  if (b !== viewOf) {
+    dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewOf = b;
+  }
   sp = 0;
   np = 0;
   const d = doc(b, start, end, 0, hinted(topSlot));
