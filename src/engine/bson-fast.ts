@@ -67,7 +67,7 @@ export function int32(b: Uint8Array, i: number): number {
  * and ASCII checked, four bytes at a time through it.
  */
 let viewOf: Uint8Array | undefined;
-let dv: DataView = new DataView(new ArrayBuffer(0)) as DataView;
+let dv: DataView = new DataView(new ArrayBuffer(0));
 
 /** Whether a[ai..ai+n) and c[ci..ci+n) hold the same bytes (both ranges in bounds). */
 function same(a: DataView, ai: number, c: DataView, ci: number, n: number): boolean {
@@ -127,7 +127,7 @@ function wideText(b: Uint8Array, from: number, to: number): string | undefined {
  * slice and replaces the slot; the tables never grow.
  */
 const SLOTS = 512;
-const INTERN_MAX = 24;
+const INTERN_MAX = 40;
 
 class InternTable {
   readonly strings: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
@@ -468,4 +468,16 @@ export function decodeBsonFast(b: Uint8Array, start: number, end: number): Recor
   if (d === undefined || next !== end) return undefined;
   topSlot = lastSlot;
   return d;
+}
+
+/** How many layouts the shape cache holds, and how many of them have a generated constructor (for tests). */
+export function shapeCacheStats(): { cached: number; compiled: number } {
+  let cached = 0;
+  let compiled = 0;
+  for (const s of shapes) {
+    if (s === undefined) continue;
+    cached++;
+    if (s.build !== undefined) compiled++;
+  }
+  return { cached, compiled };
 }
