@@ -370,7 +370,17 @@ function doc(b: Uint8Array, at: number, limit: number, depth: number, hint: Shap
       nameStart[np] = from;
       nameLen[np] = len;
       np++;
-      const x = value(type, b, from + len + 1, end, depth, kids[n]!);
+      let x: unknown;
+      if (type === 0x02) {
+        // A string, the commonest element, read here rather than through value().
+        const at = from + len + 1;
+        if (end - at < 4) return undefined;
+        const size = v.getInt32(at, true);
+        const start = at + 4;
+        if (size <= 0 || size > end - start || b[start + size - 1] !== 0) return undefined;
+        next = start + size;
+        x = text(b, start, start + size - 1);
+      } else x = value(type, b, from + len + 1, end, depth, kids[n]!);
       if (x === undefined) return undefined;
       if (type === 0x03 || type === 0x04) kids[n] = lastSlot;
       values[sp++] = x;
