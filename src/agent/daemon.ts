@@ -127,52 +127,19 @@ interface PeerEntry {
 
 const NO_ACTIONS: readonly AnswerAction[] = [];
 
-/** The correlator's view of a verified beacon: observedBeacon's fields it reads, in the same order. */
+/**
+ * The correlator's view of a verified beacon: observedBeacon's fields it
+ * reads, in the same order, built as one literal (vid only when tagged, as
+ * observedBeacon has it; key_id, v3 only, last).
+ */
 function receivedBeacon(iface: string, frame: LiveRecord['frame'], v: DecodedBeacon, keyId: string | undefined): ReceivedBeacon {
-  if (frame.vid === undefined) {
-    if (keyId === undefined)
-      return {
-        interface: iface,
-        source_ip: frame.sourceIp,
-        source_port: frame.sourcePort,
-        destination_ip: frame.destinationIp,
-        version: v.version,
-        type: v.type,
-        payload: v.payload,
-      };
-    return {
-      interface: iface,
-      source_ip: frame.sourceIp,
-      source_port: frame.sourcePort,
-      destination_ip: frame.destinationIp,
-      version: v.version,
-      type: v.type,
-      payload: v.payload,
-      key_id: keyId,
-    };
-  }
-  if (keyId === undefined)
-    return {
-      interface: iface,
-      vid: frame.vid,
-      source_ip: frame.sourceIp,
-      source_port: frame.sourcePort,
-      destination_ip: frame.destinationIp,
-      version: v.version,
-      type: v.type,
-      payload: v.payload,
-    };
-  return {
-    interface: iface,
-    vid: frame.vid,
-    source_ip: frame.sourceIp,
-    source_port: frame.sourcePort,
-    destination_ip: frame.destinationIp,
-    version: v.version,
-    type: v.type,
-    payload: v.payload,
-    key_id: keyId,
-  };
+  const { sourceIp: source_ip, sourcePort: source_port, destinationIp: destination_ip, vid } = frame;
+  const rx: { -readonly [K in keyof ReceivedBeacon]: ReceivedBeacon[K] } =
+    vid === undefined
+      ? { interface: iface, source_ip, source_port, destination_ip, version: v.version, type: v.type, payload: v.payload }
+      : { interface: iface, vid, source_ip, source_port, destination_ip, version: v.version, type: v.type, payload: v.payload };
+  if (keyId !== undefined) rx.key_id = keyId;
+  return rx;
 }
 
 const MAX_PEERS = 10_000;
