@@ -282,6 +282,16 @@ function hinted(slot: number): Shape | undefined {
   return slot < 0 ? undefined : shapes[slot];
 }
 
+/** The string element's value at b[i..end): an int32 length including its NUL, the bytes, the NUL. Sets `next` past it; undefined: declined. */
+function stringAt(b: Uint8Array, i: number, end: number): string | undefined {
+  if (end - i < 4) return undefined;
+  const len = int32(b, i);
+  const start = i + 4;
+  if (len <= 0 || len > end - start || b[start + len - 1] !== 0) return undefined;
+  next = start + len;
+  return text(b, start, start + len - 1);
+}
+
 /** The value of type `type` at b[i..end), or undefined (declined). Sets `next` past it. */
 function value(type: number, b: Uint8Array, i: number, end: number, depth: number, hint: number): unknown {
   switch (type) {
@@ -290,15 +300,8 @@ function value(type: number, b: Uint8Array, i: number, end: number, depth: numbe
       for (let k = 0; k < 8; k++) scratchBytes[k] = b[i + k]!;
       next = i + 8;
       return scratch[0];
-    case 0x02: {
-      // string: int32 length including its NUL
-      if (end - i < 4) return undefined;
-      const len = int32(b, i);
-      i += 4;
-      if (len <= 0 || len > end - i || b[i + len - 1] !== 0) return undefined;
-      next = i + len;
-      return text(b, i, i + len - 1);
-    }
+    case 0x02:
+      return stringAt(b, i, end);
     case 0x03:
       return doc(b, i, end, depth + 1, hinted(hint));
     case 0x04:
@@ -370,17 +373,8 @@ function doc(b: Uint8Array, at: number, limit: number, depth: number, hint: Shap
       nameStart[np] = from;
       nameLen[np] = len;
       np++;
-      let x: unknown;
-      if (type === 0x02) {
-        // A string, the commonest element, read here rather than through value().
-        const at = from + len + 1;
-        if (end - at < 4) return undefined;
-        const size = v.getInt32(at, true);
-        const start = at + 4;
-        if (size <= 0 || size > end - start || b[start + size - 1] !== 0) return undefined;
-        next = start + size;
-        x = text(b, start, start + size - 1);
-      } else x = value(type, b, from + len + 1, end, depth, kids[n]!);
+      // A string, the commonest element, without value()'s switch.
+      const x = type === 0x02 ? stringAt(b, from + len + 1, end) : value(type, b, from + len + 1, end, depth, kids[n]!);
       if (x === undefined) return undefined;
       if (type === 0x03 || type === 0x04) kids[n] = lastSlot;
       values[sp++] = x;
